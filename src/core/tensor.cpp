@@ -1,0 +1,127 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace tinyqat {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::I8: return 1;
+    case DType::U8: return 1;
+    case DType::I32: return 4;
+    case DType::I64: return 8;
+    case DType::Bool: return 1;
+  }
+  return 1;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::F32: return "float32";
+    case DType::I8: return "int8";
+    case DType::U8: return "uint8";
+    case DType::I32: return "int32";
+    case DType::I64: return "int64";
+    case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+int64_t checked_numel(const Shape& shape, DType t) {
+  const unsigned __int128 limit = kMaxTensorBytes / dtype_size(t);
+  unsigned __int128 n = 1;
+  for (int64_t d : shape) {
+    TQ_CHECK(d >= 0, "tensor shape {} has a negative dimension", shape_str(shape));
+    n *= static_cast<unsigned __int128>(d);
+    TQ_CHECK(n <= limit, "tensor shape {} of {} is too large (over {} GiB); refusing to allocate",
+             shape_str(shape), dtype_name(t), kMaxTensorBytes >> 30);
+  }
+  return static_cast<int64_t>(n);
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Tensor Tensor::empty(DType t, const Shape& shape) {
+  Tensor r;
+  r.dtype_ = t;
+  r.shape_ = shape;
+  r.numel_ = checked_numel(shape, t);
+  size_t bytes = (r.nbytes() + 63) / 64 * 64;
+  if (bytes == 0) bytes = 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) fail("out of memory allocating {} bytes for tensor {}", bytes, shape_str(shape));
+  r.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  return r;
+}
+
+Tensor Tensor::zeros(DType t, const Shape& shape) {
+  Tensor r = empty(t, shape);
+  std::memset(r.raw(), 0, r.nbytes());
+  return r;
+}
+
+Tensor Tensor::scalar_f32(float v) {
+  Tensor r = empty(DType::F32, {});
+  *r.data<float>() = v;
+  return r;
+}
+
+Tensor Tensor::from_f32(const Shape& shape, const std::vector<float>& v) {
+  Tensor r = empty(DType::F32, shape);
+  TQ_CHECK(static_cast<int64_t>(v.size()) == r.numel(), "from_f32: {} values for shape {}", v.size(),
+           shape_str(shape));
+  std::memcpy(r.raw(), v.data(), r.nbytes());
+  return r;
+}
+
+Tensor Tensor::from_i64(const Shape& shape, const std::vector<int64_t>& v) {
+  Tensor r = empty(DType::I64, shape);
+  TQ_CHECK(static_cast<int64_t>(v.size()) == r.numel(), "from_i64: {} values for shape {}", v.size(),
+           shape_str(shape));
+  std::memcpy(r.raw(), v.data(), r.nbytes());
+  return r;
+}
+
+Tensor Tensor::reshaped(const Shape& shape) const {
+  TQ_CHECK(checked_numel(shape, dtype_) == numel_, "cannot reshape {} to {}", shape_str(shape_),
+           shape_str(shape));
+  Tensor r = *this;
+  r.shape_ = shape;
+  return r;
+}
+
+Tensor Tensor::clone() const {
+  Tensor r = empty(dtype_, shape_);
+  if (nbytes()) std::memcpy(r.raw(), raw(), nbytes());
+  return r;
+}
+
+double Tensor::scalar_as_double(int64_t i) const {
+  TQ_CHECK(i < numel_, "tensor element {} out of range {}", i, numel_);
+  switch (dtype_) {
+    case DType::F32: return data<float>()[i];
+    case DType::I8: return data<int8_t>()[i];
+    case DType::U8: return data<uint8_t>()[i];
+    case DType::I32: return data<int32_t>()[i];
+    case DType::I64: return static_cast<double>(data<int64_t>()[i]);
+    case DType::Bool: return data<uint8_t>()[i] ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+std::vector<int64_t> Tensor::to_i64() const {
+  std::vector<int64_t> v(numel_);
+  for (int64_t i = 0; i < numel_; ++i)
+    v[i] = dtype_ == DType::I64 ? data<int64_t>()[i] : static_cast<int64_t>(scalar_as_double(i));
+  return v;
+}
+
+}  // namespace tinyqat
