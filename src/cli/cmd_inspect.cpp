@@ -1,0 +1,24 @@
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "ir/summary.h"
+#include "onnx/onnx_io.h"
+
+namespace tinyqat::cli {
+
+std::function<int()> add_inspect(CLI::App& app) {
+  auto* sub = app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters and quantization");
+  auto model = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  sub->add_option("model", *model, "ONNX model file")->required();
+  sub->add_flag("--json", *json, "Print JSON instead of text");
+  return [model, json] {
+    ModelSummary s = summarize(import_onnx(*model));
+    std::string out = *json ? summary_json(s) + "\n" : summary_text(s);
+    std::fputs(out.c_str(), stdout);
+    return 0;
+  };
+}
+
+}  // namespace tinyqat::cli

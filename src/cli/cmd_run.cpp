@@ -1,0 +1,55 @@
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "io/npy.h"
+#include "onnx/onnx_io.h"
+#include "runtime/executor.h"
+
+namespace tinyqat::cli {
+
+std::function<int()> add_run(CLI::App& app) {
+  auto* sub = app.add_subcommand("run", "Run a model on .npy/.npz inputs and write its outputs as .npy files");
+  struct Opts {
+    std::string model, out;
+    std::vector<std::string> inputs;
+    int threads = 1;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("model", o->model, "ONNX model file")->required();
+  sub->add_option("--input,-i", o->inputs,
+                  "NAME=FILE.npy for one input, or FILE.npz whose arrays are named after the inputs")
+      ->required();
+  sub->add_option("--out,-o", o->out, "Folder for the outputs (<output name>.npy each)")->required();
+  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
+  return [o] {
+    Executor ex(import_onnx(o->model), ExecutorOptions{o->threads});
+    std::vector<std::pair<std::string, Tensor>> feeds;
+    for (const auto& spec : o->inputs) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos) {
+        TQ_CHECK(spec.size() > 4 && spec.substr(spec.size() - 4) == ".npz",
+                 "--input '{}': expected NAME=FILE.npy or FILE.npz", spec);
+        for (auto& kv : read_npz(spec)) feeds.push_back(std::move(kv));
+      } else {
+        feeds.emplace_back(spec.substr(0, eq), read_npy(spec.substr(eq + 1)));
+      }
+    }
+    std::vector<Tensor> outs = ex.run(feeds);
+    std::filesystem::create_directories(o->out);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      std::string name = ex.outputs()[i].name;
+      for (char& c : name)
+        if (c == '/' || c == '\\') c = '_';
+      std::string path = (std::filesystem::path(o->out) / (name + ".npy")).string();
+      write_npy(path, outs[i]);
+      std::fprintf(stderr, "wrote %s %s %s\n", path.c_str(), dtype_name(outs[i].dtype()),
+                   shape_str(outs[i].shape()).c_str());
+    }
+    return 0;
+  };
+}
+
+}  // namespace tinyqat::cli

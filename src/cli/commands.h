@@ -1,0 +1,13 @@
+// The tinyqat command line: one file per command, each adding a CLI11 subcommand.
+#pragma once
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace tinyqat::cli {
+
+// Each returns the action to run when its subcommand was chosen (returns the exit code).
+std::function<int()> add_inspect(CLI::App& app);
+std::function<int()> add_run(CLI::App& app);
+
+}  // namespace tinyqat::cli

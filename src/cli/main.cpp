@@ -1,0 +1,44 @@
+// Entry point: parses the command line and maps errors to exit codes (0 ok, 2 bad input or usage).
+#include <cstdio>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tinyqat — train, quantize and serve tiny neural networks as int8 ONNX"};
+  app.set_version_flag("--version", std::string("tinyqat ") + tinyqat::kVersion);
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, std::function<int()>>> cmds;
+  auto add = [&](std::function<int()> (*f)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    auto action = f(app);
+    cmds.emplace_back(app.get_subcommands({})[before], action);
+  };
+  add(tinyqat::cli::add_inspect);
+  add(tinyqat::cli::add_run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    for (auto& [sub, action] : cmds)
+      if (sub->parsed()) return action();
+  } catch (const tinyqat::Error& e) {
+    std::fprintf(stderr, "tinyqat: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "tinyqat: error: out of memory\n");
+    return 2;
+  }
+  return 2;
+}

@@ -1,0 +1,37 @@
+// ONNX front-end and back-end: protobuf ↔ graph IR. Import lives in libtinyqat_rt (the runtime loads
+// .onnx files); export and the ONNX checker live in libtinyqat.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace tinyqat {
+
+// Supported default-domain opsets for import.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 18;
+// Opset written for graphs tinyqat builds.
+constexpr int64_t kExportOpset = 17;
+
+// `base_dir` resolves external data; `what` names the source in errors.
+Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
+                        const std::string& what);
+Model import_onnx(const std::string& path);
+
+struct ExportOptions {
+  // Initializers of at least this many bytes go to an external data file "<model file>.data"
+  // (0 = everything inline).
+  size_t external_data_threshold = 0;
+};
+
+// Serialises deterministically: identical IR → identical bytes.
+std::vector<uint8_t> export_onnx_bytes(const Model& model);
+// Writes atomically; with external data also writes "<path>.data".
+void export_onnx(const Model& model, const std::string& path, const ExportOptions& opts = {});
+// Runs onnx::checker on the serialised model (opset ≤ 17: the checker's library knows no newer
+// opset); throws Error with the checker's message.
+void check_onnx(const Model& model);
+
+}  // namespace tinyqat

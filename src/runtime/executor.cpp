@@ -1,0 +1,118 @@
+#include "runtime/executor.h"
+
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace tinyqat {
+
+Executor::~Executor() = default;
+
+Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model)) {
+  pool_ = std::make_unique<ThreadPool>(opts.threads);
+  const Graph& g = model_.graph;
+  std::unordered_map<std::string, int> slot;
+  auto slot_of = [&](const std::string& name) {
+    auto it = slot.find(name);
+    if (it != slot.end()) return it->second;
+    slot[name] = num_slots_;
+    constants_.emplace_back();
+    is_constant_.push_back(false);
+    return num_slots_++;
+  };
+  for (const auto& v : g.inputs) input_slots_.push_back(slot_of(v.name));
+  for (const auto& [name, t] : g.initializers) {
+    int s = slot_of(name);
+    constants_[s] = t;
+    is_constant_[s] = true;
+  }
+  const auto& reg = kernel_registry();
+  for (const auto& n : g.nodes) {
+    Step st;
+    st.node = &n;
+    KernelInit init{n, model_.opset, {}};
+    for (const auto& in : n.inputs) {
+      if (in.empty()) {
+        st.in_slots.push_back(-1);
+        init.constants.push_back(nullptr);
+        continue;
+      }
+      TQ_CHECK(slot.count(in), "{} reads value '{}' before it is produced", n.describe(), in);
+      int s = slot.at(in);
+      st.in_slots.push_back(s);
+      init.constants.push_back(is_constant_[s] ? &constants_[s] : nullptr);
+    }
+    auto it = reg.find(n.op_type);
+    TQ_CHECK(n.domain.empty() && it != reg.end(), "operator '{}' ({}) has no runtime kernel", n.op_type,
+             n.describe());
+    st.kernel = it->second(init);
+    for (const auto& o : n.outputs) st.out_slots.push_back(o.empty() ? -1 : slot_of(o));
+    // A Constant's value is known now: treat it like an initializer so later kernels can pack it.
+    if (n.op_type == "Constant") {
+      int s = st.out_slots[0];
+      constants_[s] = constant_node_value(n);
+      is_constant_[s] = true;
+      continue;
+    }
+    steps_.push_back(std::move(st));
+  }
+  for (const auto& o : g.outputs) {
+    TQ_CHECK(slot.count(o.name), "graph output '{}' is never produced", o.name);
+    output_slots_.push_back(slot.at(o.name));
+  }
+  // Free each computed value right after its last reader (outputs are kept).
+  std::vector<int> last_use(num_slots_, -1);
+  for (size_t i = 0; i < steps_.size(); ++i)
+    for (int s : steps_[i].in_slots)
+      if (s >= 0) last_use[s] = static_cast<int>(i);
+  for (int s : output_slots_) last_use[s] = -1;
+  for (int s = 0; s < num_slots_; ++s)
+    if (last_use[s] >= 0 && !is_constant_[s]) steps_[last_use[s]].free_after.push_back(s);
+}
+
+static void check_input(const ValueInfo& vi, const Tensor& t) {
+  bool ok = t.dtype() == vi.dtype;
+  if (vi.has_shape) {
+    ok = ok && static_cast<size_t>(t.rank()) == vi.shape.size();
+    for (size_t i = 0; ok && i < vi.shape.size(); ++i)
+      if (vi.shape[i].is_known() && vi.shape[i].value != t.shape()[i]) ok = false;
+  }
+  TQ_CHECK(ok, "input '{}': expected {} {}, got {} {}", vi.name, dtype_name(vi.dtype), vi.shape_str(),
+           dtype_name(t.dtype()), shape_str(t.shape()));
+}
+
+std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tensor>>& inputs) {
+  std::vector<Tensor> values(num_slots_);
+  for (int s = 0; s < num_slots_; ++s)
+    if (is_constant_[s]) values[s] = constants_[s];
+  const auto& gin = model_.graph.inputs;
+  std::vector<bool> given(gin.size(), false);
+  for (const auto& [name, t] : inputs) {
+    size_t i = 0;
+    while (i < gin.size() && gin[i].name != name) ++i;
+    TQ_CHECK(i < gin.size(), "the model has no input named '{}'", name);
+    TQ_CHECK(!given[i], "input '{}' given twice", name);
+    check_input(gin[i], t);
+    values[input_slots_[i]] = t;
+    given[i] = true;
+  }
+  for (size_t i = 0; i < gin.size(); ++i) TQ_CHECK(given[i], "input '{}' is missing", gin[i].name);
+
+  RunContext ctx{*pool_};
+  std::vector<const Tensor*> in;
+  std::vector<Tensor> out;
+  for (auto& st : steps_) {
+    in.clear();
+    for (int s : st.in_slots) in.push_back(s >= 0 ? &values[s] : nullptr);
+    out.assign(st.out_slots.size(), Tensor());
+    st.kernel->run(ctx, in, out);
+    for (size_t i = 0; i < st.out_slots.size(); ++i)
+      if (st.out_slots[i] >= 0) values[st.out_slots[i]] = std::move(out[i]);
+    for (int s : st.free_after) values[s] = Tensor();
+  }
+  std::vector<Tensor> result;
+  for (int s : output_slots_) result.push_back(values[s]);
+  return result;
+}
+
+}  // namespace tinyqat

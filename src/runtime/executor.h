@@ -1,0 +1,47 @@
+// Runs a Model on the CPU. Built once (kernels created, weights packed); run() may be called many
+// times, with any batch size the graph's symbolic dims allow. Deterministic for a fixed thread count.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/kernel.h"
+
+namespace tinyqat {
+
+struct ExecutorOptions {
+  int threads = 1;
+};
+
+class Executor {
+ public:
+  explicit Executor(Model model, ExecutorOptions opts = {});
+  ~Executor();
+
+  const std::vector<ValueInfo>& inputs() const { return model_.graph.inputs; }
+  const std::vector<ValueInfo>& outputs() const { return model_.graph.outputs; }
+  const Model& model() const { return model_; }
+
+  // Inputs by name (all graph inputs are required); returns outputs in graph-output order.
+  // Throws Error when a name, dtype or shape does not match the graph.
+  std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs);
+
+ private:
+  struct Step {
+    const Node* node;
+    std::unique_ptr<Kernel> kernel;
+    std::vector<int> in_slots, out_slots;
+    std::vector<int> free_after;  // slots whose last use is this step
+  };
+  Model model_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<Step> steps_;
+  std::vector<Tensor> constants_;  // slot → constant value (undefined for computed values)
+  std::vector<bool> is_constant_;
+  std::vector<int> input_slots_, output_slots_;
+  int num_slots_ = 0;
+};
+
+}  // namespace tinyqat

@@ -1,0 +1,89 @@
+#include "runtime/kernels/sgemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/kernels/cpu_features.h"
+
+namespace tinyqat {
+
+const SgemmKernel& sgemm_kernel() {
+  static const SgemmKernel& k = [] () -> const SgemmKernel& {
+    switch (cpu_isa()) {
+      case Isa::Avx512: return sgemm_kernel_avx512();
+      case Isa::Avx2: return sgemm_kernel_avx2();
+      default: return sgemm_kernel_generic();
+    }
+  }();
+  return k;
+}
+
+void pack_panel(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t K, int width, float* out) {
+  if (ks == 1) {
+    for (int64_t k = 0; k < K; ++k) {
+      float* o = out + k * width;
+      for (int64_t r = 0; r < rows; ++r) o[r] = base[r * rs + k];
+      for (int64_t r = rows; r < width; ++r) o[r] = 0.f;
+    }
+    return;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    float* o = out + k * width;
+    const float* src = base + k * ks;
+    if (rs == 1) {
+      std::memcpy(o, src, rows * sizeof(float));
+    } else {
+      for (int64_t r = 0; r < rows; ++r) o[r] = src[r * rs];
+    }
+    for (int64_t r = rows; r < width; ++r) o[r] = 0.f;
+  }
+}
+
+PackedPanels pack_all(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t K, int width) {
+  PackedPanels p;
+  p.rows = rows;
+  p.K = K;
+  p.width = width;
+  int64_t panels = (rows + width - 1) / width;
+  p.data.resize(static_cast<size_t>(panels * K * width));
+  for (int64_t i = 0; i < panels; ++i) {
+    int64_t r0 = i * width;
+    pack_panel(base + r0 * rs, rs, ks, std::min<int64_t>(width, rows - r0), K, width, p.data.data() + i * K * width);
+  }
+  return p;
+}
+
+void sgemm(const SgemmArgs& g, ThreadPool& pool) {
+  const SgemmKernel& uk = sgemm_kernel();
+  const int64_t mpanels = (g.M + uk.mr - 1) / uk.mr;
+  const int64_t nstrips = (g.N + uk.nr - 1) / uk.nr;
+  if (mpanels == 0 || nstrips == 0) return;
+  // Work items are (strip, block of panels); a strip is packed once per item. Blocks keep the B strip
+  // hot while several A panels pass over it.
+  const int64_t mblock = std::max<int64_t>(1, std::min<int64_t>(mpanels, 16));
+  const int64_t mblocks = (mpanels + mblock - 1) / mblock;
+  const int64_t items = nstrips * mblocks;
+  pool.parallel_for(items, [&](int64_t begin, int64_t end, int) {
+    std::vector<float> bbuf(static_cast<size_t>(g.K * uk.nr) + 16), abuf(static_cast<size_t>(g.K * uk.mr) + 16);
+    int64_t cur_strip = -1;
+    const float* bp = nullptr;
+    for (int64_t it = begin; it < end; ++it) {
+      int64_t s = it / mblocks, mb = it % mblocks;
+      int64_t j0 = s * uk.nr;
+      if (s != cur_strip) {
+        bp = g.b(j0, bbuf.data());
+        cur_strip = s;
+      }
+      int nr = static_cast<int>(std::min<int64_t>(uk.nr, g.N - j0));
+      for (int64_t p = mb * mblock; p < std::min(mpanels, (mb + 1) * mblock); ++p) {
+        int64_t i0 = p * uk.mr;
+        const float* ap = g.a(i0, abuf.data());
+        int mr = static_cast<int>(std::min<int64_t>(uk.mr, g.M - i0));
+        uk.run(g.K, ap, bp, g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
+               g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr, g.lo, g.hi);
+      }
+    }
+  });
+}
+
+}  // namespace tinyqat

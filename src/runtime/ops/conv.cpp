@@ -1,0 +1,216 @@
+// Float convolutions: Conv (GEMM over packed im2col strips; depthwise runs direct) and ConvTranspose
+// (GEMM then col2im).
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/kernel.h"
+#include "runtime/kernels/sgemm.h"
+#include "runtime/ops/conv_common.h"
+
+namespace tinyqat {
+
+ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
+  TQ_CHECK(x.size() == 3 || x.size() == 4, "{}: input must be [N,C,W] or [N,C,H,W], got {}", n.describe(),
+           shape_str(x));
+  TQ_CHECK(w.size() == x.size(), "{}: weight {} does not match input {}", n.describe(), shape_str(w), shape_str(x));
+  ConvSpec s;
+  s.N = x[0];
+  s.Cin = x[1];
+  s.M = w[0];
+  s.group = n.get_int("group", 1);
+  TQ_CHECK(s.group >= 1 && s.Cin % s.group == 0 && s.M % s.group == 0 && w[1] * s.group == s.Cin,
+           "{}: input {} , weight {} and group {} do not fit together", n.describe(), shape_str(x), shape_str(w),
+           s.group);
+  const bool one_d = x.size() == 3;
+  std::vector<int64_t> kernel(w.begin() + 2, w.end());
+  if (n.has("kernel_shape"))
+    TQ_CHECK(n.get_ints("kernel_shape") == kernel, "{}: kernel_shape disagrees with the weight", n.describe());
+  WindowAttrs wa = window_attrs(n, kernel);
+  std::vector<int64_t> in_sp(x.begin() + 2, x.end());
+  auto pads = resolve_pads(wa, in_sp);
+  ConvGeometry& g = s.g;
+  g.C = s.Cin / s.group;
+  const size_t sp = kernel.size();
+  auto out_dim = [&](size_t i) {
+    return window_out_dim(in_sp[i], kernel[i], wa.strides[i], wa.dilations[i], pads[i], pads[i + sp], false);
+  };
+  if (one_d) {
+    g.H = 1, g.W = in_sp[0], g.KH = 1, g.KW = kernel[0], g.SW = wa.strides[0], g.DW = wa.dilations[0];
+    g.PL = pads[0], g.OH = 1, g.OW = out_dim(0);
+  } else {
+    g.H = in_sp[0], g.W = in_sp[1], g.KH = kernel[0], g.KW = kernel[1];
+    g.SH = wa.strides[0], g.SW = wa.strides[1], g.DH = wa.dilations[0], g.DW = wa.dilations[1];
+    g.PT = pads[0], g.PL = pads[1], g.OH = out_dim(0), g.OW = out_dim(1);
+  }
+  return s;
+}
+
+namespace {
+
+Shape conv_out_shape(const ConvSpec& s, size_t rank) {
+  if (rank == 3) return {s.N, s.M, s.g.OW};
+  return {s.N, s.M, s.g.OH, s.g.OW};
+}
+
+class ConvF32 : public Kernel {
+ public:
+  explicit ConvF32(const KernelInit& init) : n_(init.node) {
+    const Tensor* w = init.constant(1);
+    if (w && w->dtype() == DType::F32 && w->rank() >= 3) {
+      group_ = n_.get_int("group", 1);
+      TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
+               n_.describe(), group_, w->dim(0));
+      const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
+      const int mr = sgemm_kernel().mr;
+      for (int64_t gi = 0; gi < group_; ++gi)
+        packed_.push_back(pack_all(w->data<float>() + gi * mg * K, K, 1, mg, K, mr));
+    }
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const Tensor& x = *in[0];
+    const Tensor& w = *in[1];
+    expect_dtype(n_, x, DType::F32, "input X");
+    expect_dtype(n_, w, DType::F32, "weight W");
+    ConvSpec s = conv_spec(n_, x.shape(), w.shape());
+    const Tensor* b = in.size() > 2 ? in[2] : nullptr;
+    if (b) TQ_CHECK(b->numel() == s.M && b->dtype() == DType::F32, "{}: bias must be float32[{}]", n_.describe(), s.M);
+    out[0] = Tensor::empty(DType::F32, conv_out_shape(s, x.shape().size()));
+    const ConvGeometry& g = s.g;
+    const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
+    const float* xp = x.data<float>();
+    const float* wp = w.data<float>();
+    const float* bp = b ? b->data<float>() : nullptr;
+    float* yp = out[0].data<float>();
+    if (g.C == 1 && mg == 1) {  // depthwise
+      ctx.pool.parallel_for(s.N * s.M, [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i) {
+          int64_t c = i % s.M;
+          dwconv_f32(g, xp + i * g.H * g.W, wp + c * g.KH * g.KW, bp ? bp[c] : 0.f, yp + i * P,
+                     -__builtin_inff(), __builtin_inff());
+        }
+      });
+      return;
+    }
+    const SgemmKernel& uk = sgemm_kernel();
+    std::vector<PackedPanels> local;
+    const std::vector<PackedPanels>* panels = &packed_;
+    if (packed_.empty()) {
+      for (int64_t gi = 0; gi < s.group; ++gi) local.push_back(pack_all(wp + gi * mg * K, K, 1, mg, K, uk.mr));
+      panels = &local;
+    }
+    for (int64_t nb = 0; nb < s.N; ++nb)
+      for (int64_t gi = 0; gi < s.group; ++gi) {
+        const float* xg = xp + (nb * s.Cin + gi * g.C) * g.H * g.W;
+        const PackedPanels& A = (*panels)[gi];
+        SgemmArgs args;
+        args.M = mg, args.N = P, args.K = K;
+        args.a = [&A, &uk](int64_t i0, float*) { return A.panel(i0 / uk.mr); };
+        args.b = [&g, xg, P, &uk](int64_t j0, float* buf) {
+          im2col_pack<float>(g, xg, j0, std::min<int64_t>(uk.nr, P - j0), uk.nr, buf, 0.f);
+          return buf;
+        };
+        args.C = yp + (nb * s.M + gi * mg) * P;
+        args.rs_c = P;
+        args.bias_m = bp ? bp + gi * mg : nullptr;
+        sgemm(args, ctx.pool);
+      }
+  }
+
+ private:
+  const Node& n_;
+  int64_t group_ = 1;
+  std::vector<PackedPanels> packed_;
+};
+
+class ConvTransposeF32 : public Kernel {
+ public:
+  explicit ConvTransposeF32(const KernelInit& init) : n_(init.node) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const Tensor& x = *in[0];
+    const Tensor& w = *in[1];
+    expect_dtype(n_, x, DType::F32, "input X");
+    expect_dtype(n_, w, DType::F32, "weight W");
+    TQ_CHECK(x.rank() == 4 && w.rank() == 4, "{}: only 2-D ConvTranspose is supported", n_.describe());
+    const int64_t N = x.dim(0), Cin = x.dim(1), H = x.dim(2), W = x.dim(3);
+    const int64_t group = n_.get_int("group", 1);
+    TQ_CHECK(group >= 1 && Cin % group == 0 && w.dim(0) == Cin, "{}: weight {} does not fit input {}",
+             n_.describe(), shape_str(w.shape()), shape_str(x.shape()));
+    const int64_t cg = Cin / group, mg = w.dim(1), M = mg * group, KH = w.dim(2), KW = w.dim(3);
+    WindowAttrs wa = window_attrs(n_, {KH, KW});
+    auto out_pad = n_.get_ints("output_padding", {0, 0});
+    auto out_shape = n_.get_ints("output_shape");
+    int64_t in_sp[2] = {H, W}, k[2] = {KH, KW}, pads[4], osz[2];
+    for (int i = 0; i < 2; ++i) {
+      int64_t full = wa.strides[i] * (in_sp[i] - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
+      if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
+        osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in_sp[i] * wa.strides[i];
+        int64_t total = full - osz[i];
+        TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n_.describe());
+        bool upper = wa.auto_pad != "SAME_LOWER";
+        pads[i] = upper ? total / 2 : total - total / 2;
+        pads[i + 2] = total - pads[i];
+      } else {
+        pads[i] = wa.auto_pad == "VALID" ? 0 : wa.pads[i];
+        pads[i + 2] = wa.auto_pad == "VALID" ? 0 : wa.pads[i + 2];
+        osz[i] = full - pads[i] - pads[i + 2];
+      }
+    }
+    const int64_t OH = osz[0], OW = osz[1];
+    const Tensor* b = in.size() > 2 ? in[2] : nullptr;
+    if (b) TQ_CHECK(b->numel() == M, "{}: bias must have {} values", n_.describe(), M);
+    out[0] = Tensor::empty(DType::F32, {N, M, OH, OW});
+    float* yp = out[0].data<float>();
+    const int64_t rows = mg * KH * KW, HW = H * W;
+    std::vector<float> col(static_cast<size_t>(rows * HW));
+    const SgemmKernel& uk = sgemm_kernel();
+    for (int64_t nb = 0; nb < N; ++nb)
+      for (int64_t gi = 0; gi < group; ++gi) {
+        // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p]
+        const float* wg = w.data<float>() + gi * cg * rows;
+        const float* xg = x.data<float>() + (nb * Cin + gi * cg) * HW;
+        SgemmArgs a;
+        a.M = rows, a.N = HW, a.K = cg;
+        a.a = [wg, rows, cg, &uk](int64_t i0, float* buf) {
+          pack_panel(wg + i0, 1, rows, std::min<int64_t>(uk.mr, rows - i0), cg, uk.mr, buf);
+          return buf;
+        };
+        a.b = [xg, HW, cg, &uk](int64_t j0, float* buf) {
+          pack_panel(xg + j0, 1, HW, std::min<int64_t>(uk.nr, HW - j0), cg, uk.nr, buf);
+          return buf;
+        };
+        a.C = col.data();
+        a.rs_c = HW;
+        sgemm(a, ctx.pool);
+        for (int64_t co = 0; co < mg; ++co) {
+          float* yc = yp + (nb * M + gi * mg + co) * OH * OW;
+          std::fill(yc, yc + OH * OW, b ? b->data<float>()[gi * mg + co] : 0.f);
+          for (int64_t ky = 0; ky < KH; ++ky)
+            for (int64_t kx = 0; kx < KW; ++kx) {
+              const float* cr = col.data() + ((co * KH + ky) * KW + kx) * HW;
+              for (int64_t iy = 0; iy < H; ++iy) {
+                int64_t oy = iy * wa.strides[0] - pads[0] + ky * wa.dilations[0];
+                if (oy < 0 || oy >= OH) continue;
+                for (int64_t ix = 0; ix < W; ++ix) {
+                  int64_t ox = ix * wa.strides[1] - pads[1] + kx * wa.dilations[1];
+                  if (ox >= 0 && ox < OW) yc[oy * OW + ox] += cr[iy * W + ix];
+                }
+              }
+            }
+        }
+      }
+  }
+
+ private:
+  const Node& n_;
+};
+
+}  // namespace
+
+void register_conv_ops(KernelRegistry& r) {
+  r["Conv"] = [](const KernelInit& init) { return std::make_unique<ConvF32>(init); };
+  r["ConvTranspose"] = [](const KernelInit& init) { return std::make_unique<ConvTransposeF32>(init); };
+}
+
+}  // namespace tinyqat
