@@ -268,7 +268,13 @@ const std::unordered_map<std::string, InferFn>& rules() {
     m["Reshape"] = [](Ctx& c, const Node& n) {
       const auto& x = c.in(n, 0);
       const Tensor* s = c.constant(n, 1);
-      if (!s) return std::vector<ValueInfo>{unknown_shape(x.dtype)};
+      if (!s) {
+        // Computed at run time: the rank is still the length of the shape vector when that is known.
+        const ValueInfo& sv = c.in(n, 1);
+        if (sv.has_shape && sv.shape.size() == 1 && sv.shape[0].is_known())
+          return std::vector<ValueInfo>{make(x.dtype, Dims(sv.shape[0].value, Dim{}))};
+        return std::vector<ValueInfo>{unknown_shape(x.dtype)};
+      }
       auto req = s->to_i64();
       bool allowzero = n.get_int("allowzero", 0) != 0;
       Dims out;

@@ -80,7 +80,7 @@ class GemmF32 : public Kernel {
       Shape cs = broadcast_shapes(c->shape(), {M, N}, n_.describe());
       TQ_CHECK(cs == Shape({M, N}), "{}: C {} does not broadcast to [{},{}]", n_.describe(), shape_str(c->shape()),
                M, N);
-      bool per_col = c->numel() == N && (c->rank() == 1 || c->dim(0) == 1);
+      bool per_col = c->numel() == N && (c->rank() == 1 || (c->rank() == 2 && c->dim(0) == 1));
       if (per_col && N > 1 && beta_ == 1.f && (alpha_ == 1.f || has_packed_)) bias_n = c->data<float>();
     }
     MatView av{a.data<float>(), ta_ ? 1 : a.dim(1), ta_ ? a.dim(1) : 1};

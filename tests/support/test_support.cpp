@@ -1,0 +1,145 @@
+#include "support/test_support.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace tinyqat::test {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::path(TQ_BINARY_DIR) / "test-tmp" / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+float Rng::normal() {
+  float u1 = std::max(uniform(), 1e-7f), u2 = uniform();
+  return std::sqrt(-2.f * std::log(u1)) * std::cos(6.2831853f * u2);
+}
+
+Tensor random_tensor(const Shape& shape, Rng& rng, float lo, float hi) {
+  Tensor t = Tensor::empty(DType::F32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = rng.uniform(lo, hi);
+  return t;
+}
+
+Tensor random_int8(const Shape& shape, Rng& rng, DType dt) {
+  Tensor t = Tensor::empty(dt, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    int v = static_cast<int>(rng.next() % 255);
+    if (dt == DType::I8) t.data<int8_t>()[i] = static_cast<int8_t>(v - 127);
+    else t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+  }
+  return t;
+}
+
+Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed) {
+  Rng rng(seed);
+  Tensor t = Tensor::empty(DType::F32, {n, 1, h, w});
+  for (int64_t b = 0; b < n; ++b) {
+    float gx = rng.uniform(-0.5f, 0.5f), gy = rng.uniform(-0.5f, 0.5f), base = rng.uniform(0.3f, 0.7f);
+    float fx = rng.uniform(0.02f, 0.2f), fy = rng.uniform(0.02f, 0.2f), amp = rng.uniform(0.05f, 0.2f);
+    int64_t edge = static_cast<int64_t>(rng.uniform(0.2f, 0.8f) * static_cast<float>(w));
+    float step = rng.uniform(-0.3f, 0.3f);
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) {
+        float v = base + gx * x / w + gy * y / h + amp * std::sin(fx * x) * std::cos(fy * y) + (x > edge ? step : 0.f) +
+                  0.02f * rng.normal();
+        t.data<float>()[(b * h + y) * w + x] = std::min(1.f, std::max(0.f, v));
+      }
+  }
+  return t;
+}
+
+std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs, const std::vector<std::string>& outputs,
+                            const fs::path& work, const std::string& optimized_model) {
+  fs::path script = fs::path(TQ_SOURCE_DIR) / "tools" / "ort" / "ort_run.js";
+  fs::path mod = fs::path(TQ_SOURCE_DIR) / "tools" / "ort" / "node_modules" / "onnxruntime-node";
+  TQ_CHECK(fs::exists(mod), "ONNX Runtime for node is not installed ({}); run scripts/setup.sh", mod.string());
+  fs::path in_dir = work / "ort_in", out_dir = work / "ort_out";
+  fs::remove_all(in_dir);
+  fs::remove_all(out_dir);
+  fs::create_directories(in_dir);
+  std::string cmd = fmt::format("node '{}' '{}' --out '{}' --threads 1", script.string(), model.string(), out_dir.string());
+  for (const auto& [name, t] : inputs) {
+    fs::path f = in_dir / (name + ".npy");
+    write_npy(f.string(), t);
+    cmd += fmt::format(" --input '{}={}'", name, f.string());
+  }
+  if (!optimized_model.empty()) cmd += fmt::format(" --optimized-model '{}'", optimized_model);
+  fs::path log = work / "ort.log";
+  cmd += fmt::format(" > '{}' 2>&1", log.string());
+  int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    std::ifstream f(log);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    fail("ONNX Runtime failed on {} (exit {}): {}", model.string(), rc, ss.str());
+  }
+  std::vector<Tensor> r;
+  for (const auto& o : outputs) {
+    std::string fname = o;
+    for (char& c : fname)
+      if (c == '/') c = '_';
+    r.push_back(read_npy((out_dir / (fname + ".npy")).string()));
+  }
+  return r;
+}
+
+fs::path shared_dir() {
+  fs::path p = fs::path(TQ_SOURCE_DIR) / ".." / "shared";
+  if (fs::exists(p / "fork-models")) return fs::canonical(p);
+  return {};
+}
+
+static double value_at(const Tensor& t, int64_t i) { return t.scalar_as_double(i); }
+
+Agreement compare_fp32(const Tensor& ours, const Tensor& ref, double rel) {
+  Agreement a;
+  if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) {
+    a.ok = false;
+    a.where = fmt::format("shape/type {} {} vs reference {} {}", dtype_name(ours.dtype()), shape_str(ours.shape()),
+                          dtype_name(ref.dtype()), shape_str(ref.shape()));
+    return a;
+  }
+  for (int64_t i = 0; i < ours.numel(); ++i) {
+    double o = value_at(ours, i), r = value_at(ref, i);
+    if (std::isnan(o) && std::isnan(r)) continue;
+    double d = std::fabs(o - r);
+    if (std::isnan(d)) d = INFINITY;
+    if (d > a.max_abs) a.max_abs = d;
+    if (d > rel * std::max(1.0, std::fabs(r)) && a.ok) {
+      a.ok = false;
+      a.where = fmt::format("element {}: ours {} vs reference {}", i, o, r);
+    }
+  }
+  return a;
+}
+
+Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, double steps) {
+  Agreement a;
+  if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) {
+    a.ok = false;
+    a.where = fmt::format("shape/type {} {} vs reference {} {}", dtype_name(ours.dtype()), shape_str(ours.shape()),
+                          dtype_name(ref.dtype()), shape_str(ref.shape()));
+    return a;
+  }
+  for (int64_t i = 0; i < ours.numel(); ++i) {
+    double d = std::fabs(value_at(ours, i) - value_at(ref, i));
+    if (std::isnan(d)) d = INFINITY;
+    a.max_abs = std::max(a.max_abs, d);
+    if (d > steps * step * (1 + 1e-6) + 1e-7 && a.ok) {
+      a.ok = false;
+      a.where = fmt::format("element {}: ours {} vs reference {} (step {})", i, value_at(ours, i), value_at(ref, i), step);
+    }
+  }
+  return a;
+}
+
+}  // namespace tinyqat::test

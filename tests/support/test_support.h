@@ -1,0 +1,67 @@
+// Shared by the tests: deterministic data, temporary folders, the ORT reference bridge and the
+// fixture models the project builds itself.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+#include "io/npy.h"
+
+namespace tinyqat::test {
+
+namespace fs = std::filesystem;
+
+// A fresh, empty folder under the build tree, named after the test.
+fs::path temp_dir(const std::string& name);
+
+// Deterministic pseudo-random data.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : s_(seed * 6364136223846793005ULL + 1442695040888963407ULL) {}
+  uint32_t next() {
+    s_ = s_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(s_ >> 33);
+  }
+  float uniform(float lo = 0.f, float hi = 1.f) { return lo + (hi - lo) * (next() / 2147483648.0f); }
+  float normal();
+
+ private:
+  uint64_t s_;
+};
+Tensor random_tensor(const Shape& shape, Rng& rng, float lo, float hi);
+Tensor random_int8(const Shape& shape, Rng& rng, DType t);
+// A luma-like image batch in [0, 1]: smooth gradients, edges and mild noise (not white noise).
+Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed);
+
+// Runs ONNX Runtime (npm onnxruntime-node, tools/ort) on a model file; returns outputs in graph order.
+// `optimized_model` (optional) receives the graph ORT actually runs.
+std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs, const std::vector<std::string>& outputs,
+                            const fs::path& work, const std::string& optimized_model = "");
+
+// The shared folder with real models, or empty when it is not there (tests then print SKIP).
+fs::path shared_dir();
+
+struct Fixture {
+  std::string name;
+  Model model;
+  std::function<NamedTensors(int64_t batch)> inputs;
+  bool quantized = false;
+  size_t external_threshold = 0;  // > 0: export with external data
+};
+std::vector<Fixture> fixtures();
+
+// max |a − b| and the largest allowed: fp32 tolerance 1e-4·max(1, |ref|) element-wise.
+struct Agreement {
+  double max_abs = 0;
+  bool ok = true;
+  std::string where;
+};
+Agreement compare_fp32(const Tensor& ours, const Tensor& ref, double rel = 1e-4);
+// Integer tensors: at most `steps` apart; float tensors: at most `steps`·`step` apart.
+Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, double steps = 1.0);
+
+}  // namespace tinyqat::test
