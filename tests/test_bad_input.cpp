@@ -1,0 +1,217 @@
+// Bad input never crashes: every case below ends in one clear Error (exit code 2 from the CLI) that
+// names the file and what is wrong.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <onnx/onnx_pb.h>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "ir/builder.h"
+#include "onnx/onnx_io.h"
+#include "runtime/executor.h"
+#include "support/test_support.h"
+
+namespace tinyqat::test {
+namespace {
+
+std::string import_error(const fs::path& p) {
+  try {
+    import_onnx(p.string());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Model tiny_model() {
+  GraphBuilder b("tiny");
+  auto x = b.input("x", DType::F32, {"N", 6});
+  b.output(b.op("Relu", {b.op("Gemm", {x, b.constant("w", Tensor::zeros(DType::F32, {6, 2}))})}), "y");
+  return b.finish();
+}
+
+struct CliResult {
+  int code;
+  std::string err;
+};
+CliResult cli(const std::string& args, const fs::path& work) {
+  fs::path err = work / "cli.err";
+  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, err.string());
+  int rc = std::system(cmd.c_str());
+  std::ifstream f(err);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), ss.str()};
+}
+
+TEST(BadModel, TruncatedProtobuf) {
+  fs::path dir = temp_dir("bad_truncated");
+  auto bytes = export_onnx_bytes(tiny_model());
+  bytes.resize(bytes.size() / 2);
+  fs::path p = dir / "t.onnx";
+  write_file_atomic(p.string(), bytes);
+  std::string e = import_error(p);
+  EXPECT_NE(e.find(p.string()), std::string::npos) << e;
+  EXPECT_NE(e.find("not a valid ONNX model"), std::string::npos) << e;
+  auto r = cli("inspect " + p.string(), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not a valid ONNX model"), std::string::npos) << r.err;
+}
+
+TEST(BadModel, CorruptBytesNeverCrash) {
+  fs::path dir = temp_dir("bad_corrupt");
+  auto good = export_onnx_bytes(tiny_model());
+  Rng rng(5);
+  int errors = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    auto b = good;
+    for (int k = 0; k < 4; ++k) b[rng.next() % b.size()] = static_cast<uint8_t>(rng.next());
+    try {
+      Model m = import_onnx_bytes(b.data(), b.size(), dir.string(), "corrupt.onnx");
+      Executor ex(m);
+      (void)ex;
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0) << "random corruption should be detected at least sometimes";
+}
+
+TEST(BadModel, NotAnOnnxFile) {
+  fs::path dir = temp_dir("bad_notonnx");
+  fs::path p = dir / "readme.onnx";
+  write_file_atomic(p.string(), std::string("# just some text, definitely not a model\n"));
+  std::string e = import_error(p);
+  EXPECT_NE(e.find("readme.onnx"), std::string::npos) << e;
+  fs::path empty = dir / "empty.onnx";
+  write_file_atomic(empty.string(), std::string());
+  EXPECT_NE(import_error(empty).find("not an ONNX model"), std::string::npos) << import_error(empty);
+  auto r = cli("inspect " + p.string(), dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  EXPECT_EQ(cli("inspect " + (dir / "nope.onnx").string(), dir).code, 2);
+}
+
+TEST(BadModel, UnknownOperatorIsNamed) {
+  fs::path dir = temp_dir("bad_unknown_op");
+  Model m = tiny_model();
+  m.graph.nodes[1].op_type = "FancyAttention";
+  fs::path p = dir / "op.onnx";
+  write_file_atomic(p.string(), export_onnx_bytes(m));
+  std::string e = import_error(p);
+  EXPECT_NE(e.find("FancyAttention"), std::string::npos) << e;
+  EXPECT_NE(e.find(m.graph.nodes[1].name), std::string::npos) << "names the node: " << e;
+  EXPECT_NE(e.find("opset 17"), std::string::npos) << "names the opset: " << e;
+}
+
+TEST(BadModel, UnsupportedOpset) {
+  fs::path dir = temp_dir("bad_opset");
+  Model m = tiny_model();
+  m.opset = 11;
+  fs::path p = dir / "old.onnx";
+  write_file_atomic(p.string(), export_onnx_bytes(m));
+  EXPECT_NE(import_error(p).find("opset 11 is not supported"), std::string::npos) << import_error(p);
+}
+
+TEST(BadModel, MissingExternalDataFile) {
+  fs::path dir = temp_dir("bad_missing_ext");
+  fs::path p = dir / "m.onnx";
+  export_onnx(tiny_model(), p.string(), ExportOptions{16});
+  ASSERT_TRUE(fs::exists(dir / "m.onnx.data"));
+  EXPECT_NO_THROW(import_onnx(p.string()));
+  fs::remove(dir / "m.onnx.data");
+  std::string e = import_error(p);
+  EXPECT_NE(e.find("missing"), std::string::npos) << e;
+  EXPECT_NE(e.find("'w'"), std::string::npos) << "names the initializer: " << e;
+}
+
+TEST(BadModel, ExternalDataEscapingTheFolderIsRefused) {
+  fs::path dir = temp_dir("bad_escape");
+  fs::create_directories(dir / "models");
+  write_file_atomic((dir / "secret.bin").string(), std::string(48, 'x'));
+  for (const std::string& loc : std::vector<std::string>{"../secret.bin", "sub/../../secret.bin", (dir / "secret.bin").string()}) {
+    onnx::ModelProto mp;
+    auto bytes = export_onnx_bytes(tiny_model());
+    ASSERT_TRUE(mp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    auto* t = mp.mutable_graph()->mutable_initializer(0);
+    t->clear_raw_data();
+    t->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* kv = t->add_external_data();
+    kv->set_key("location");
+    kv->set_value(loc);
+    fs::path p = dir / "models" / "escape.onnx";
+    write_file_atomic(p.string(), mp.SerializeAsString());
+    std::string e = import_error(p);
+    EXPECT_TRUE(e.find("escapes") != std::string::npos || e.find("absolute") != std::string::npos ||
+                e.find("outside") != std::string::npos)
+        << loc << ": " << e;
+  }
+}
+
+TEST(BadModel, AbsurdInitializerDimsRefusedBeforeAllocating) {
+  fs::path dir = temp_dir("bad_absurd");
+  onnx::ModelProto mp;
+  auto bytes = export_onnx_bytes(tiny_model());
+  ASSERT_TRUE(mp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+  auto* t = mp.mutable_graph()->mutable_initializer(0);
+  t->clear_dims();
+  for (int i = 0; i < 3; ++i) t->add_dims(4000000);
+  fs::path p = dir / "absurd.onnx";
+  write_file_atomic(p.string(), mp.SerializeAsString());
+  std::string e = import_error(p);
+  EXPECT_NE(e.find("too large"), std::string::npos) << e;
+}
+
+TEST(BadRun, InputShapeAndTypeMismatch) {
+  Executor ex(tiny_model());
+  auto msg = [&](Tensor t, const std::string& name = "x") {
+    try {
+      ex.run({{name, t}});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(msg(Tensor::zeros(DType::F32, {2, 5})).find("expected float32 [N,6], got float32 [2,5]"), std::string::npos)
+      << msg(Tensor::zeros(DType::F32, {2, 5}));
+  EXPECT_NE(msg(Tensor::zeros(DType::I64, {2, 6})).find("got int64"), std::string::npos);
+  EXPECT_NE(msg(Tensor::zeros(DType::F32, {2, 6}), "nope").find("no input named 'nope'"), std::string::npos);
+  EXPECT_NO_THROW(ex.run({{"x", Tensor::zeros(DType::F32, {5, 6})}}));
+}
+
+TEST(BadRun, CliReportsBadNpyAndMismatch) {
+  fs::path dir = temp_dir("bad_cli_run");
+  fs::path model = dir / "tiny.onnx";
+  export_onnx(tiny_model(), model.string());
+  fs::path bad = dir / "bad.npy";
+  write_file_atomic(bad.string(), std::string("\x93NUMPY\x01\x00\x10\x00{'descr': 'zz'}", 26));
+  auto r = cli(fmt::format("run {} --input x={} --out {}", model.string(), bad.string(), (dir / "out").string()), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.npy"), std::string::npos) << r.err;
+  fs::path wrong = dir / "wrong.npy";
+  write_npy(wrong.string(), Tensor::zeros(DType::F32, {3, 7}));
+  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), wrong.string(), (dir / "out").string()), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("input 'x'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out" / "y.npy")) << "nothing written on failure";
+  fs::path good = dir / "good.npy";
+  write_npy(good.string(), Tensor::zeros(DType::F32, {3, 6}));
+  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), good.string(), (dir / "out").string()), dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_npy((dir / "out" / "y.npy").string()).shape(), Shape({3, 2}));
+}
+
+TEST(Cli, HelpOnEveryCommandAndUsageErrors) {
+  fs::path dir = temp_dir("cli_help");
+  for (const char* c : {"--help", "inspect --help", "run --help"}) EXPECT_EQ(cli(c, dir).code, 0) << c;
+  EXPECT_EQ(cli("", dir).code, 2);
+  EXPECT_EQ(cli("frobnicate", dir).code, 2);
+  EXPECT_EQ(cli("run", dir).code, 2);
+}
+
+}  // namespace
+}  // namespace tinyqat::test
