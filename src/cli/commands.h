@@ -9,5 +9,6 @@ namespace tinyqat::cli {
 // Each returns the action to run when its subcommand was chosen (returns the exit code).
 std::function<int()> add_inspect(CLI::App& app);
 std::function<int()> add_run(CLI::App& app);
+std::function<int()> add_zoo(CLI::App& app);
 
 }  // namespace tinyqat::cli

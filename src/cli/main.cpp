@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   };
   add(tinyqat::cli::add_inspect);
   add(tinyqat::cli::add_run);
+  add(tinyqat::cli::add_zoo);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

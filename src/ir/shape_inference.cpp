@@ -86,7 +86,12 @@ ValueInfo infer_window(const Node& n, const ValueInfo& x, const std::vector<int6
     in_sp.push_back(x.shape[i + 2].value);
   }
   if (!all_known) {
-    for (size_t i = 0; i < kernel.size(); ++i) out.push_back(Dim{});
+    // A symbolic size survives a window that preserves sizes (stride 1, explicit pads = span − 1).
+    for (size_t i = 0; i < kernel.size(); ++i) {
+      const int64_t span = (kernel[i] - 1) * w.dilations[i];
+      bool same = w.auto_pad == "NOTSET" && w.strides[i] == 1 && w.pads[i] + w.pads[i + kernel.size()] == span;
+      out.push_back(same || (w.strides[i] == 1 && w.auto_pad.rfind("SAME", 0) == 0) ? x.shape[i + 2] : Dim{});
+    }
     return make(t, out);
   }
   auto pads = resolve_pads(w, in_sp);

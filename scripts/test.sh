@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds, runs every test (ctest), then a short libFuzzer
+# run of each fuzz target (FUZZ_SECONDS, default 30; 0 skips fuzzing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+if [[ -d ../shared/fork-models ]]; then
+  echo "test: ../shared/fork-models found — the fork's real models are checked too"
+else
+  echo "test: SKIP ../shared/fork-models not found — the fork's real models are not checked"
+fi
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+if [[ "${FUZZ_SECONDS:-30}" != 0 ]]; then
+  bash scripts/fuzz.sh
+fi

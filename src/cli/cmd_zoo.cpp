@@ -1,0 +1,53 @@
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "io/npy.h"
+#include "onnx/onnx_io.h"
+#include "zoo/zoo.h"
+
+namespace tinyqat::cli {
+
+std::function<int()> add_zoo(CLI::App& app) {
+  auto* sub = app.add_subcommand("zoo", "Write a model-zoo architecture as an fp32 ONNX file (deterministic init)");
+  struct Opts {
+    std::string arch, out, example;
+    int64_t channels = 1, width = 16, blocks = 4, size = 224;
+    uint64_t seed = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("arch", o->arch, "Architecture")->required()->check(CLI::IsMember({"learned_filter"}));
+  sub->add_option("--output,-o", o->out, "ONNX file to write")->required();
+  sub->add_option("--channels", o->channels, "Image channels")->check(CLI::Range(1, 64));
+  sub->add_option("--width", o->width, "Feature width")->check(CLI::Range(1, 1024));
+  sub->add_option("--num-blocks", o->blocks, "Residual blocks")->check(CLI::Range(0, 64));
+  sub->add_option("--seed", o->seed, "Initialisation seed");
+  sub->add_option("--example-input", o->example, "Also write a synthetic luma frame [1,C,S,S] as .npy");
+  sub->add_option("--example-size", o->size, "Side S of the example frame")->check(CLI::Range(8, 4096));
+  return [o] {
+    Model m = zoo::learned_filter(o->channels, o->width, o->blocks, o->seed);
+    export_onnx(m, o->out);
+    std::fprintf(stderr, "wrote %s (%s, %zu nodes)\n", o->out.c_str(), o->arch.c_str(), m.graph.nodes.size());
+    if (!o->example.empty()) {
+      const int64_t s = o->size;
+      Tensor t = Tensor::empty(DType::F32, {1, o->channels, s, s});
+      float* p = t.data<float>();
+      for (int64_t c = 0; c < o->channels; ++c)
+        for (int64_t y = 0; y < s; ++y)
+          for (int64_t x = 0; x < s; ++x) {
+            // Smooth shading, a hard edge and fine texture: the kinds of content a luma filter sees.
+            float v = 0.35f + 0.3f * x / s + 0.15f * std::sin(0.09f * y) * std::cos(0.13f * x) + (x > s / 2 ? 0.2f : 0.f) +
+                      0.03f * std::sin(1.7f * x + 2.3f * y);
+            p[(c * s + y) * s + x] = std::min(1.f, std::max(0.f, v));
+          }
+      write_npy(o->example, t);
+      std::fprintf(stderr, "wrote %s [1,%ld,%ld,%ld]\n", o->example.c_str(), static_cast<long>(o->channels),
+                   static_cast<long>(s), static_cast<long>(s));
+    }
+    return 0;
+  };
+}
+
+}  // namespace tinyqat::cli
