@@ -10,5 +10,6 @@ namespace tinyqat::cli {
 std::function<int()> add_inspect(CLI::App& app);
 std::function<int()> add_run(CLI::App& app);
 std::function<int()> add_zoo(CLI::App& app);
+std::function<int()> add_bench(CLI::App& app);
 
 }  // namespace tinyqat::cli

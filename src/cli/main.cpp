@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_inspect);
   add(tinyqat::cli::add_run);
   add(tinyqat::cli::add_zoo);
+  add(tinyqat::cli::add_bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -18,10 +18,15 @@ WindowAttrs window_attrs(const Node& n, const std::vector<int64_t>& kernel) {
   w.ceil_mode = n.get_int("ceil_mode", 0) != 0;
   TQ_CHECK(w.strides.size() == s && w.dilations.size() == s && w.pads.size() == 2 * s,
            "{}: strides/dilations/pads do not match the {} spatial dims", n.describe(), s);
+  // Bounded so that window arithmetic on them cannot overflow.
+  constexpr int64_t kMax = int64_t(1) << 24;
   for (size_t i = 0; i < s; ++i) {
     TQ_CHECK(w.kernel[i] > 0 && w.strides[i] > 0 && w.dilations[i] > 0,
              "{}: kernel, strides and dilations must be positive", n.describe());
+    TQ_CHECK(w.kernel[i] <= kMax && w.strides[i] <= kMax && w.dilations[i] <= kMax,
+             "{}: kernel, strides or dilations are absurdly large", n.describe());
     TQ_CHECK(w.pads[i] >= 0 && w.pads[i + s] >= 0, "{}: pads must not be negative", n.describe());
+    TQ_CHECK(w.pads[i] <= kMax && w.pads[i + s] <= kMax, "{}: pads are absurdly large", n.describe());
   }
   TQ_CHECK(w.auto_pad == "NOTSET" || w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER" ||
                w.auto_pad == "VALID",
@@ -78,7 +83,8 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allow
   Shape out(req.size());
   int64_t known = 1, infer = -1;
   int64_t total = 1;
-  for (int64_t d : in) total *= d;
+  for (int64_t d : in)
+    TQ_CHECK(!__builtin_mul_overflow(total, d, &total), "{}: input shape {} is absurdly large", ctx, shape_str(in));
   for (size_t i = 0; i < req.size(); ++i) {
     int64_t d = req[i];
     if (d == 0 && !allowzero) {
@@ -92,7 +98,8 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allow
     }
     TQ_CHECK(d >= 0, "{}: reshape target {} has a negative dimension", ctx, shape_str(req));
     out[i] = d;
-    known *= d;
+    TQ_CHECK(!__builtin_mul_overflow(known, d, &known), "{}: reshape target {} is absurdly large", ctx,
+             shape_str(req));
   }
   if (infer >= 0) {
     TQ_CHECK(known != 0 && total % known == 0, "{}: cannot reshape {} into {}", ctx, shape_str(in), shape_str(req));

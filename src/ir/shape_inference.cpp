@@ -264,7 +264,8 @@ const std::unordered_map<std::string, InferFn>& rules() {
         int64_t p = 1;
         for (int64_t i = b; i < e; ++i) {
           if (!x.shape[i].is_known()) return Dim{};
-          p *= x.shape[i].value;
+          TQ_CHECK(!__builtin_mul_overflow(p, x.shape[i].value, &p), "{}: input shape is absurdly large",
+                   n.describe());
         }
         return Dim::known(p);
       };

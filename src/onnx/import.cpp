@@ -28,6 +28,8 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
     for (const auto& d : tt.shape().dim()) {
       if (d.has_dim_value()) {
         TQ_CHECK(d.dim_value() >= 0, "{}: value '{}' has a negative dimension", what, vi.name);
+        TQ_CHECK(d.dim_value() <= (int64_t(1) << 40), "{}: value '{}' has an absurd dimension {}", what, vi.name,
+                 d.dim_value());
         vi.shape.push_back(Dim::known(d.dim_value()));
       } else {
         vi.shape.push_back(Dim::symbol(d.dim_param()));

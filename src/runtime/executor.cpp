@@ -1,8 +1,10 @@
 #include "runtime/executor.h"
 
+#include <chrono>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "runtime/fuse.h"
 
 namespace tinyqat {
 
@@ -10,6 +12,8 @@ Executor::~Executor() = default;
 
 Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model)) {
   pool_ = std::make_unique<ThreadPool>(opts.threads);
+  profile_ = opts.profile;
+  fuse_for_runtime(model_.graph);
   const Graph& g = model_.graph;
   std::unordered_map<std::string, int> slot;
   auto slot_of = [&](const std::string& name) {
@@ -105,7 +109,14 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
     in.clear();
     for (int s : st.in_slots) in.push_back(s >= 0 ? &values[s] : nullptr);
     out.assign(st.out_slots.size(), Tensor());
-    st.kernel->run(ctx, in, out);
+    if (profile_) {
+      auto t0 = std::chrono::steady_clock::now();
+      st.kernel->run(ctx, in, out);
+      st.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      ++st.runs;
+    } else {
+      st.kernel->run(ctx, in, out);
+    }
     for (size_t i = 0; i < st.out_slots.size(); ++i)
       if (st.out_slots[i] >= 0) values[st.out_slots[i]] = std::move(out[i]);
     for (int s : st.free_after) values[s] = Tensor();
@@ -113,6 +124,13 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   std::vector<Tensor> result;
   for (int s : output_slots_) result.push_back(values[s]);
   return result;
+}
+
+std::vector<NodeProfile> Executor::profile() const {
+  std::vector<NodeProfile> r;
+  if (!profile_) return r;
+  for (const auto& st : steps_) r.push_back({st.node->name, st.node->op_type, st.total_ms, st.runs});
+  return r;
 }
 
 }  // namespace tinyqat

@@ -13,6 +13,13 @@ namespace tinyqat {
 
 struct ExecutorOptions {
   int threads = 1;
+  bool profile = false;  // accumulate time per node (see profile())
+};
+
+struct NodeProfile {
+  std::string node, op_type;
+  double total_ms = 0;
+  int64_t runs = 0;
 };
 
 class Executor {
@@ -27,6 +34,8 @@ class Executor {
   // Inputs by name (all graph inputs are required); returns outputs in graph-output order.
   // Throws Error when a name, dtype or shape does not match the graph.
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs);
+  // Per-node times accumulated over runs (empty unless ExecutorOptions::profile).
+  std::vector<NodeProfile> profile() const;
 
  private:
   struct Step {
@@ -34,7 +43,10 @@ class Executor {
     std::unique_ptr<Kernel> kernel;
     std::vector<int> in_slots, out_slots;
     std::vector<int> free_after;  // slots whose last use is this step
+    double total_ms = 0;
+    int64_t runs = 0;
   };
+  bool profile_ = false;
   Model model_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<Step> steps_;

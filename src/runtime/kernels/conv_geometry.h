@@ -20,8 +20,9 @@ struct ConvGeometry {
 template <typename T>
 void im2col_pack(const ConvGeometry& g, const T* x, int64_t p0, int64_t cols, int width, T* out, T pad_value);
 
-// Depthwise (one input channel per output channel) direct convolution of one channel plane:
-// y = clamp(bias + sum w·x, lo, hi).
-void dwconv_f32(const ConvGeometry& g, const float* x, const float* w, float bias, float* y, float lo, float hi);
+// Direct convolution of one output plane over g.C input planes x (C×H×W) with taps w (C×KH×KW):
+// y = clamp(bias + sum w·x (+ y when accumulating), lo, hi).
+void conv_direct_f32(const ConvGeometry& g, const float* x, const float* w, float bias, float* y, bool accumulate,
+                     float lo, float hi);
 
 }  // namespace tinyqat

@@ -53,10 +53,28 @@ PackedPanels pack_all(const float* base, int64_t rs, int64_t ks, int64_t rows, i
   return p;
 }
 
+void packed_rows(const float* strip, int64_t K, int width, const float** rows) {
+  for (int64_t k = 0; k < K; ++k) rows[k] = strip + k * width;
+}
+
+BRowSource strided_b(const float* base, int64_t ks, int64_t js, int64_t N, int64_t K) {
+  return [=](int64_t j0, int nr, float* buf, const float** rows) {
+    const int w = sgemm_kernel().nr;
+    pack_panel(base + j0 * js, js, ks, nr, K, w, buf);
+    packed_rows(buf, K, w, rows);
+  };
+}
+
+BRowSource prepacked_b(const PackedPanels& p) {
+  return [&p](int64_t j0, int, float*, const float** rows) {
+    packed_rows(p.panel(j0 / p.width), p.K, p.width, rows);
+  };
+}
+
 void sgemm(const SgemmArgs& g, ThreadPool& pool) {
   const SgemmKernel& uk = sgemm_kernel();
   const int64_t mpanels = (g.M + uk.mr - 1) / uk.mr;
-  const int64_t nstrips = (g.N + uk.nr - 1) / uk.nr;
+  const int64_t nstrips = g.n_tiles >= 0 ? g.n_tiles : (g.N + uk.nr - 1) / uk.nr;
   if (mpanels == 0 || nstrips == 0) return;
   // Work items are (strip, block of panels); a strip is packed once per item. Blocks keep the B strip
   // hot while several A panels pass over it.
@@ -65,22 +83,27 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
   const int64_t items = nstrips * mblocks;
   pool.parallel_for(items, [&](int64_t begin, int64_t end, int) {
     std::vector<float> bbuf(static_cast<size_t>(g.K * uk.nr) + 16), abuf(static_cast<size_t>(g.K * uk.mr) + 16);
-    int64_t cur_strip = -1;
-    const float* bp = nullptr;
+    std::vector<const float*> rows(static_cast<size_t>(g.K) + 1);
+    int64_t cur_strip = -1, j0 = 0;
+    int nr = 0;
     for (int64_t it = begin; it < end; ++it) {
       int64_t s = it / mblocks, mb = it % mblocks;
-      int64_t j0 = s * uk.nr;
       if (s != cur_strip) {
-        bp = g.b(j0, bbuf.data());
+        if (g.tile) {
+          g.tile(s, &j0, &nr);
+        } else {
+          j0 = s * uk.nr;
+          nr = static_cast<int>(std::min<int64_t>(uk.nr, g.N - j0));
+        }
+        g.b(j0, nr, bbuf.data(), rows.data());
         cur_strip = s;
       }
-      int nr = static_cast<int>(std::min<int64_t>(uk.nr, g.N - j0));
       for (int64_t p = mb * mblock; p < std::min(mpanels, (mb + 1) * mblock); ++p) {
         int64_t i0 = p * uk.mr;
         const float* ap = g.a(i0, abuf.data());
         int mr = static_cast<int>(std::min<int64_t>(uk.mr, g.M - i0));
-        uk.run(g.K, ap, bp, g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
-               g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr, g.lo, g.hi);
+        uk.run(g.K, ap, rows.data(), g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
+               g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr, g.accumulate, g.lo, g.hi);
       }
     }
   });

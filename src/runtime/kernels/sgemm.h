@@ -1,8 +1,8 @@
 // fp32 matrix multiply C = A·B (+ bias) clamped to [lo, hi], built from a register-tile micro-kernel
-// (MR rows × NR columns) per instruction set. Operands arrive as packed panels: A as MR-row panels
-// Ap[k*MR + i], B as NR-column strips Bp[k*NR + j], zero-padded at the edges. Constant operands
-// (weights) are packed once; the other side is packed on the fly by a callback, so a convolution
-// can pack im2col columns directly from the image without materialising the whole matrix.
+// (MR rows × NR columns) per instruction set. A arrives as packed MR-row panels Ap[k*MR + i]; B as
+// one pointer per k to NR contiguous floats. Those rows may sit in a packed strip (weights packed
+// once, or im2col columns packed on the fly) or point straight into the image: a stride-1
+// convolution reads most of its im2col rows in place ("indirect" GEMM) and packs only at borders.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -13,9 +13,11 @@
 namespace tinyqat {
 
 // One micro-kernel: full K loop for an MR×NR tile, C written at (rs_c, cs_c) strides for the valid
-// mr×nr part. bias_m (per row) / bias_n (per column) may be null.
-using SgemmUkernel = void (*)(int64_t K, const float* Ap, const float* Bp, float* C, int64_t rs_c, int64_t cs_c,
-                              int mr, int nr, const float* bias_m, const float* bias_n, float lo, float hi);
+// mr×nr part: C = clamp(A·B + bias (+ C when accumulating), lo, hi). bias_m (per row) / bias_n (per
+// column) may be null.
+using SgemmUkernel = void (*)(int64_t K, const float* Ap, const float* const* Brows, float* C, int64_t rs_c,
+                              int64_t cs_c, int mr, int nr, const float* bias_m, const float* bias_n, bool accumulate,
+                              float lo, float hi);
 
 struct SgemmKernel {
   int mr, nr;
@@ -39,17 +41,31 @@ struct PackedPanels {
 };
 PackedPanels pack_all(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t K, int width);
 
-// Fills `out` (K × width) with the operand panel starting at row/column `start`; may return a
-// pointer to pre-packed data instead of writing `out`.
+// Fills `out` (K × width) with the A panel starting at row `start`; may return a pointer to
+// pre-packed data instead of writing `out`.
 using PanelSource = std::function<const float*(int64_t start, float* out)>;
+// Sets rows[k] (k < K) for the B columns [j0, j0 + nr); `buf` (K × NR floats) is scratch to pack into.
+using BRowSource = std::function<void(int64_t j0, int nr, float* buf, const float** rows)>;
+// rows[k] = strip + k*width: the rows of a packed strip.
+void packed_rows(const float* strip, int64_t K, int width, const float** rows);
+// A B source over a row-major/strided matrix: element (k, j) at base[k*ks + j*js].
+BRowSource strided_b(const float* base, int64_t ks, int64_t js, int64_t N, int64_t K);
+// A B source over pre-packed strips.
+BRowSource prepacked_b(const PackedPanels& p);
 
 struct SgemmArgs {
   int64_t M = 0, N = 0, K = 0;
-  PanelSource a, b;
+  PanelSource a;
+  BRowSource b;
+  // Column tiles: by default NR-wide strips over [0, N). A convolution tiles per output row instead,
+  // so that a tile never spans two rows of the image.
+  int64_t n_tiles = -1;
+  std::function<void(int64_t t, int64_t* j0, int* nr)> tile;
   float* C = nullptr;
   int64_t rs_c = 0, cs_c = 1;
   const float* bias_m = nullptr;
   const float* bias_n = nullptr;
+  bool accumulate = false;  // add the product to what C already holds (a fused residual Add)
   float lo = -__builtin_inff(), hi = __builtin_inff();
 };
 void sgemm(const SgemmArgs& args, ThreadPool& pool);

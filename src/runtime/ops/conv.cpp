@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/sgemm.h"
 #include "runtime/ops/conv_common.h"
@@ -47,6 +48,55 @@ ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
 
 namespace {
 
+// B operand of a convolution's GEMM: im2col columns of one image group. Rows that lie fully inside the
+// image are read in place; only tiles touching padding (or strided convs) are packed.
+void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs& args) {
+  const int64_t P = g.P(), HW = g.H * g.W;
+  const bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
+                         g.OH == g.H && g.OW == g.W;
+  if (pointwise) {  // B is the image itself: channel c is row c
+    args.b = [&g, xg, NR, HW](int64_t j0, int nr, float* buf, const float** rows) {
+      if (nr == NR) {
+        for (int64_t c = 0; c < g.C; ++c) rows[c] = xg + c * HW + j0;
+        return;
+      }
+      im2col_pack<float>(g, xg, j0, nr, NR, buf, 0.f);
+      packed_rows(buf, g.K(), NR, rows);
+    };
+    return;
+  }
+  const int64_t tiles_per_row = (g.OW + NR - 1) / NR;
+  args.n_tiles = g.OH * tiles_per_row;
+  args.tile = [&g, NR, tiles_per_row](int64_t t, int64_t* j0, int* nr) {
+    int64_t oy = t / tiles_per_row, ox0 = (t % tiles_per_row) * NR;
+    *j0 = oy * g.OW + ox0;
+    *nr = static_cast<int>(std::min<int64_t>(NR, g.OW - ox0));
+  };
+  args.b = [&g, xg, NR, P](int64_t j0, int nr, float* buf, const float** rows) {
+    const int64_t oy = j0 / g.OW, ox0 = j0 % g.OW;
+    bool direct = g.SW == 1 && nr == NR;
+    for (int64_t ky = 0; direct && ky < g.KH; ++ky) {
+      int64_t iy = oy * g.SH - g.PT + ky * g.DH;
+      direct = iy >= 0 && iy < g.H;
+    }
+    for (int64_t kx = 0; direct && kx < g.KW; ++kx) {
+      int64_t ix0 = ox0 - g.PL + kx * g.DW;
+      direct = ix0 >= 0 && ix0 + NR <= g.W;
+    }
+    if (!direct) {
+      im2col_pack<float>(g, xg, j0, std::min<int64_t>(nr, P - j0), NR, buf, 0.f);
+      packed_rows(buf, g.K(), NR, rows);
+      return;
+    }
+    const float** r = rows;
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t ky = 0; ky < g.KH; ++ky) {
+        const float* xr = xg + (c * g.H + oy * g.SH - g.PT + ky * g.DH) * g.W + ox0 - g.PL;
+        for (int64_t kx = 0; kx < g.KW; ++kx) *r++ = xr + kx * g.DW;
+      }
+  };
+}
+
 Shape conv_out_shape(const ConvSpec& s, size_t rank) {
   if (rank == 3) return {s.N, s.M, s.g.OW};
   return {s.N, s.M, s.g.OH, s.g.OW};
@@ -55,6 +105,9 @@ Shape conv_out_shape(const ConvSpec& s, size_t rank) {
 class ConvF32 : public Kernel {
  public:
   explicit ConvF32(const KernelInit& init) : n_(init.node) {
+    lo_ = n_.get_float(kActMin, -__builtin_inff());
+    hi_ = n_.get_float(kActMax, __builtin_inff());
+    fused_add_ = n_.get_int(kFusedAdd, 0) != 0;
     const Tensor* w = init.constant(1);
     if (w && w->dtype() == DType::F32 && w->rank() >= 3) {
       group_ = n_.get_int("group", 1);
@@ -76,23 +129,29 @@ class ConvF32 : public Kernel {
     const Tensor* b = in.size() > 2 ? in[2] : nullptr;
     if (b) TQ_CHECK(b->numel() == s.M && b->dtype() == DType::F32, "{}: bias must be float32[{}]", n_.describe(), s.M);
     out[0] = Tensor::empty(DType::F32, conv_out_shape(s, x.shape().size()));
+    if (fused_add_) {
+      const Tensor* r = in.size() > 3 ? in[3] : nullptr;
+      TQ_CHECK(r && r->dtype() == DType::F32 && r->shape() == out[0].shape(),
+               "{}: fused residual does not match the output {}", n_.describe(), shape_str(out[0].shape()));
+      std::memcpy(out[0].raw(), r->raw(), r->nbytes());
+    }
     const ConvGeometry& g = s.g;
     const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
     const float* xp = x.data<float>();
     const float* wp = w.data<float>();
     const float* bp = b ? b->data<float>() : nullptr;
     float* yp = out[0].data<float>();
-    if (g.C == 1 && mg == 1) {  // depthwise
+    const SgemmKernel& uk = sgemm_kernel();
+    if (mg * 2 <= uk.mr) {  // depthwise or very few outputs per group: a GEMM tile would idle
       ctx.pool.parallel_for(s.N * s.M, [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; ++i) {
-          int64_t c = i % s.M;
-          dwconv_f32(g, xp + i * g.H * g.W, wp + c * g.KH * g.KW, bp ? bp[c] : 0.f, yp + i * P,
-                     -__builtin_inff(), __builtin_inff());
+          const int64_t nb = i / s.M, m = i % s.M, gi = m / mg;
+          conv_direct_f32(g, xp + (nb * s.Cin + gi * g.C) * g.H * g.W, wp + m * K, bp ? bp[m] : 0.f, yp + i * P,
+                          fused_add_, lo_, hi_);
         }
       });
       return;
     }
-    const SgemmKernel& uk = sgemm_kernel();
     std::vector<PackedPanels> local;
     const std::vector<PackedPanels>* panels = &packed_;
     if (packed_.empty()) {
@@ -106,19 +165,20 @@ class ConvF32 : public Kernel {
         SgemmArgs args;
         args.M = mg, args.N = P, args.K = K;
         args.a = [&A, &uk](int64_t i0, float*) { return A.panel(i0 / uk.mr); };
-        args.b = [&g, xg, P, &uk](int64_t j0, float* buf) {
-          im2col_pack<float>(g, xg, j0, std::min<int64_t>(uk.nr, P - j0), uk.nr, buf, 0.f);
-          return buf;
-        };
+        set_im2col_source(g, xg, uk.nr, args);
         args.C = yp + (nb * s.M + gi * mg) * P;
         args.rs_c = P;
         args.bias_m = bp ? bp + gi * mg : nullptr;
+        args.accumulate = fused_add_;
+        args.lo = lo_, args.hi = hi_;
         sgemm(args, ctx.pool);
       }
   }
 
  private:
   const Node& n_;
+  float lo_, hi_;
+  bool fused_add_;
   int64_t group_ = 1;
   std::vector<PackedPanels> packed_;
 };
@@ -176,10 +236,7 @@ class ConvTransposeF32 : public Kernel {
           pack_panel(wg + i0, 1, rows, std::min<int64_t>(uk.mr, rows - i0), cg, uk.mr, buf);
           return buf;
         };
-        a.b = [xg, HW, cg, &uk](int64_t j0, float* buf) {
-          pack_panel(xg + j0, 1, HW, std::min<int64_t>(uk.nr, HW - j0), cg, uk.nr, buf);
-          return buf;
-        };
+        a.b = strided_b(xg, HW, 1, HW, cg);
         a.C = col.data();
         a.rs_c = HW;
         sgemm(a, ctx.pool);

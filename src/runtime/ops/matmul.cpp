@@ -23,14 +23,7 @@ void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, Mat
     pack_panel(a.p + i0 * a.rs, a.rs, a.cs, std::min<int64_t>(uk.mr, M - i0), K, uk.mr, buf);
     return buf;
   };
-  if (bpk) {
-    g.b = [bpk, &uk](int64_t j0, float*) { return bpk->panel(j0 / uk.nr); };
-  } else {
-    g.b = [b, N, K, &uk](int64_t j0, float* buf) {
-      pack_panel(b.p + j0 * b.cs, b.cs, b.rs, std::min<int64_t>(uk.nr, N - j0), K, uk.nr, buf);
-      return buf;
-    };
-  }
+  g.b = bpk ? prepacked_b(*bpk) : strided_b(b.p, b.rs, b.cs, N, K);
   g.C = y;
   g.rs_c = N;
   g.bias_n = bias_n;

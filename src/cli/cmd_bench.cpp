@@ -1,0 +1,111 @@
+// `tinyqat bench`: latency of one model on the runtime, printed like onnxruntime_perf_test so that the
+// numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "io/npy.h"
+#include "onnx/onnx_io.h"
+#include "runtime/executor.h"
+#include "runtime/kernels/cpu_features.h"
+
+namespace tinyqat::cli {
+
+namespace {
+// The same generator as tools/ort/ort_bench.js (Numerical Recipes LCG, seed 0x2545f491), so --shape
+// feeds both runtimes identical data.
+Tensor lcg_tensor(const Shape& shape, uint32_t& s) {
+  Tensor t = Tensor::empty(DType::F32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    s = s * 1664525u + 1013904223u;
+    t.data<float>()[i] = static_cast<float>(static_cast<double>(s) / 4294967296.0);
+  }
+  return t;
+}
+
+Shape parse_shape(const std::string& text) {
+  Shape s;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t e = text.find_first_of("x,", pos);
+    std::string d = text.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+    TQ_CHECK(!d.empty() && d.find_first_not_of("0123456789") == std::string::npos && d.size() < 12,
+             "--shape: bad shape '{}' (use e.g. 1x1x224x224)", text);
+    s.push_back(std::stoll(d));
+    if (e == std::string::npos) break;
+    pos = e + 1;
+  }
+  return s;
+}
+}  // namespace
+
+std::function<int()> add_bench(CLI::App& app) {
+  auto* sub = app.add_subcommand("bench", "Measure a model's latency on the tinyqat runtime");
+  struct Opts {
+    std::string model;
+    std::vector<std::string> inputs, shapes;
+    int threads = 1, iterations = 100, warmup = 10;
+    bool json = false, profile = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("model", o->model, "ONNX model file")->required();
+  sub->add_option("--input,-i", o->inputs, "NAME=FILE.npy for an input");
+  sub->add_option("--shape", o->shapes, "NAME=DxDx... : fill an input with deterministic data in [0,1)");
+  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
+  sub->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::Range(1, 1000000));
+  sub->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000));
+  sub->add_flag("--json", o->json, "Print one JSON object");
+  sub->add_flag("--profile", o->profile, "Also print the time per node (median run share)");
+  return [o] {
+    Executor ex(import_onnx(o->model), ExecutorOptions{o->threads, o->profile});
+    std::vector<std::pair<std::string, Tensor>> feeds;
+    for (const auto& spec : o->inputs) {
+      auto eq = spec.find('=');
+      TQ_CHECK(eq != std::string::npos, "--input '{}': expected NAME=FILE.npy", spec);
+      feeds.emplace_back(spec.substr(0, eq), read_npy(spec.substr(eq + 1)));
+    }
+    uint32_t state = 0x2545f491u;
+    for (const auto& spec : o->shapes) {
+      auto eq = spec.find('=');
+      TQ_CHECK(eq != std::string::npos, "--shape '{}': expected NAME=DxD...", spec);
+      feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1)), state));
+    }
+    TQ_CHECK(!feeds.empty(), "give each model input with --input NAME=FILE.npy or --shape NAME=DxD...");
+    for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
+    std::vector<double> ms(o->iterations);
+    for (int i = 0; i < o->iterations; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      ex.run(feeds);
+      ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+    std::vector<double> sorted = ms;
+    std::sort(sorted.begin(), sorted.end());
+    size_t n = sorted.size();
+    double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
+    if (o->json) {
+      std::printf("{\"model\": \"%s\", \"threads\": %d, \"iterations\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
+                  "\"mean_ms\": %.4f, \"isa\": \"%s\"}\n",
+                  o->model.c_str(), o->threads, o->iterations, median, sorted[0], mean, isa_name(cpu_isa()));
+    } else {
+      std::printf("%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: %.1f runs/s\n",
+                  o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean, 1000.0 / median);
+    }
+    if (o->profile) {
+      double total = 0;
+      for (const auto& p : ex.profile()) total += p.total_ms;
+      for (const auto& p : ex.profile())
+        std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(),
+                    p.total_ms / std::max<int64_t>(p.runs, 1), 100.0 * p.total_ms / std::max(total, 1e-9));
+    }
+    return 0;
+  };
+}
+
+}  // namespace tinyqat::cli

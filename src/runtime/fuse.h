@@ -1,0 +1,15 @@
+// Runtime-only rewrites done once when an Executor is built (never exported): fp32 Conv absorbs a
+// following residual Add (no broadcasting) and a following Relu/Clip, so each conv output is written once.
+#pragma once
+#include "ir/graph.h"
+
+namespace tinyqat {
+
+// Attribute names the fused Conv carries.
+inline constexpr const char* kFusedAdd = "tinyqat.fused_add";  // input 3 is added to the output
+inline constexpr const char* kActMin = "tinyqat.act_min";
+inline constexpr const char* kActMax = "tinyqat.act_max";
+
+void fuse_for_runtime(Graph& g);
+
+}  // namespace tinyqat
