@@ -112,4 +112,31 @@ std::string summary_text(const ModelSummary& s) {
   return o;
 }
 
+std::string nodes_text(const Model& m) {
+  const Graph& g = m.graph;
+  auto shape_of = [&](const std::string& v) -> std::string {
+    if (v.empty()) return "-";
+    if (const Tensor* t = g.initializer(v)) return shape_str(t->shape());
+    auto it = g.value_info.find(v);
+    if (it != g.value_info.end()) return it->second.shape_str();
+    for (const auto& in : g.inputs)
+      if (in.name == v) return in.shape_str();
+    return "?";
+  };
+  std::string o;
+  for (const auto& n : g.nodes) {
+    std::string ins, outs, attrs;
+    for (const auto& i : n.inputs) ins += (ins.empty() ? "" : " ") + shape_of(i);
+    for (const auto& x : n.outputs) outs += (outs.empty() ? "" : " ") + shape_of(x);
+    for (const auto& [k, a] : n.attrs) {
+      if (a.kind == Attribute::Kind::Int) attrs += fmt::format(" {}={}", k, a.i);
+      else if (a.kind == Attribute::Kind::Ints) attrs += fmt::format(" {}={}", k, shape_str(a.ints));
+      else if (a.kind == Attribute::Kind::Float) attrs += fmt::format(" {}={}", k, a.f);
+      else if (a.kind == Attribute::Kind::String) attrs += fmt::format(" {}={}", k, a.s);
+    }
+    o += fmt::format("{:<22} {:<28} {} -> {}{}\n", n.op_type, n.name, ins, outs, attrs);
+  }
+  return o;
+}
+
 }  // namespace tinyqat

@@ -25,5 +25,7 @@ struct ModelSummary {
 ModelSummary summarize(const Model& m);
 std::string summary_json(const ModelSummary& s);  // pretty-printed JSON
 std::string summary_text(const ModelSummary& s);
+// One line per node: op, name, input and output shapes (from shape inference), key attributes.
+std::string nodes_text(const Model& m);
 
 }  // namespace tinyqat

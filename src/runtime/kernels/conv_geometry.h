@@ -20,9 +20,20 @@ struct ConvGeometry {
 template <typename T>
 void im2col_pack(const ConvGeometry& g, const T* x, int64_t p0, int64_t cols, int width, T* out, T pad_value);
 
-// Direct convolution of one output plane over g.C input planes x (C×H×W) with taps w (C×KH×KW):
-// y = clamp(bias + sum w·x (+ y when accumulating), lo, hi).
-void conv_direct_f32(const ConvGeometry& g, const float* x, const float* w, float bias, float* y, bool accumulate,
-                     float lo, float hi);
+// Direct convolution of one group: M output planes (y, OH×OW each) from g.C input planes x (C×H×W)
+// with taps w (M×C×KH×KW), output rows [oy_begin, oy_end):
+// y = clamp(bias + sum w·x (+ r, residual planes laid out like y, when not null), lo, hi).
+// `scratch` holds conv_direct_scratch(g, rows) floats for a block of `rows` output rows.
+using ConvDirectF32 = void (*)(const ConvGeometry& g, int64_t M, const float* x, const float* w, const float* bias,
+                               const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
+                               float* scratch);
+extern const ConvDirectF32 conv_direct_f32_generic, conv_direct_f32_avx2, conv_direct_f32_avx512;
+ConvDirectF32 conv_direct_f32();  // for this CPU
+// Row pitch of the phase planes, and the scratch a block of `rows` output rows needs.
+inline int64_t conv_direct_pitch(const ConvGeometry& g) { return g.OW + ((g.KW - 1) * g.DW) / g.SW + 1; }
+inline int64_t conv_direct_scratch(const ConvGeometry& g, int64_t rows) {
+  const int64_t prow = rows + ((g.KH - 1) * g.DH) / g.SH + 1;
+  return g.C * g.SH * g.SW * prow * conv_direct_pitch(g) + rows * conv_direct_pitch(g) + 16;
+}
 
 }  // namespace tinyqat

@@ -103,7 +103,8 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
         const float* ap = g.a(i0, abuf.data());
         int mr = static_cast<int>(std::min<int64_t>(uk.mr, g.M - i0));
         uk.run(g.K, ap, rows.data(), g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
-               g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr, g.accumulate, g.lo, g.hi);
+               g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr,
+               g.R ? g.R + i0 * g.rs_c + j0 * g.cs_c : nullptr, g.lo, g.hi);
       }
     }
   });

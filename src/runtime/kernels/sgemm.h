@@ -13,10 +13,10 @@
 namespace tinyqat {
 
 // One micro-kernel: full K loop for an MR×NR tile, C written at (rs_c, cs_c) strides for the valid
-// mr×nr part: C = clamp(A·B + bias (+ C when accumulating), lo, hi). bias_m (per row) / bias_n (per
-// column) may be null.
+// mr×nr part: C = clamp(A·B + bias (+ R), lo, hi). bias_m (per row), bias_n (per column) and the
+// residual R (laid out like C) may be null.
 using SgemmUkernel = void (*)(int64_t K, const float* Ap, const float* const* Brows, float* C, int64_t rs_c,
-                              int64_t cs_c, int mr, int nr, const float* bias_m, const float* bias_n, bool accumulate,
+                              int64_t cs_c, int mr, int nr, const float* bias_m, const float* bias_n, const float* R,
                               float lo, float hi);
 
 struct SgemmKernel {
@@ -65,7 +65,7 @@ struct SgemmArgs {
   int64_t rs_c = 0, cs_c = 1;
   const float* bias_m = nullptr;
   const float* bias_n = nullptr;
-  bool accumulate = false;  // add the product to what C already holds (a fused residual Add)
+  const float* R = nullptr;  // a residual laid out like C, added before clamping (a fused Add)
   float lo = -__builtin_inff(), hi = __builtin_inff();
 };
 void sgemm(const SgemmArgs& args, ThreadPool& pool);

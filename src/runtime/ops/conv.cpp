@@ -72,27 +72,37 @@ void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs
     *j0 = oy * g.OW + ox0;
     *nr = static_cast<int>(std::min<int64_t>(NR, g.OW - ox0));
   };
-  args.b = [&g, xg, NR, P](int64_t j0, int nr, float* buf, const float** rows) {
+  static const std::vector<float> zero_row(4096, 0.f);
+  TQ_CHECK(NR <= 4096, "sgemm tile too wide");
+  args.b = [geo = g, xg, NR](int64_t j0, int nr, float* buf, const float** rows) {
+    // Row by row: in place when the NR columns lie inside the image row, the shared zero row when the
+    // whole row is padding, packed (with zeros) otherwise.
+    const ConvGeometry g = geo;
     const int64_t oy = j0 / g.OW, ox0 = j0 % g.OW;
-    bool direct = g.SW == 1 && nr == NR;
-    for (int64_t ky = 0; direct && ky < g.KH; ++ky) {
-      int64_t iy = oy * g.SH - g.PT + ky * g.DH;
-      direct = iy >= 0 && iy < g.H;
-    }
-    for (int64_t kx = 0; direct && kx < g.KW; ++kx) {
-      int64_t ix0 = ox0 - g.PL + kx * g.DW;
-      direct = ix0 >= 0 && ix0 + NR <= g.W;
-    }
-    if (!direct) {
-      im2col_pack<float>(g, xg, j0, std::min<int64_t>(nr, P - j0), NR, buf, 0.f);
-      packed_rows(buf, g.K(), NR, rows);
-      return;
-    }
+    const int64_t ixb = ox0 * g.SW - g.PL;  // input column of the tile's first pixel at kx = 0
+    const float* zeros = zero_row.data();
     const float** r = rows;
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t ky = 0; ky < g.KH; ++ky) {
-        const float* xr = xg + (c * g.H + oy * g.SH - g.PT + ky * g.DH) * g.W + ox0 - g.PL;
-        for (int64_t kx = 0; kx < g.KW; ++kx) *r++ = xr + kx * g.DW;
+        const int64_t iy = oy * g.SH - g.PT + ky * g.DH;
+        if (iy < 0 || iy >= g.H) {
+          for (int64_t kx = 0; kx < g.KW; ++kx) *r++ = zeros;
+          continue;
+        }
+        const float* xr = xg + (c * g.H + iy) * g.W;
+        for (int64_t kx = 0; kx < g.KW; ++kx) {
+          const int64_t ix0 = ixb + kx * g.DW;
+          if (g.SW == 1 && ix0 >= 0 && ix0 + NR <= g.W) {
+            *r++ = xr + ix0;
+            continue;
+          }
+          float* o = buf + (r - rows) * NR;
+          for (int j = 0; j < NR; ++j) {
+            const int64_t ix = ix0 + j * g.SW;
+            o[j] = j < nr && ix >= 0 && ix < g.W ? xr[ix] : 0.f;
+          }
+          *r++ = o;
+        }
       }
   };
 }
@@ -129,11 +139,12 @@ class ConvF32 : public Kernel {
     const Tensor* b = in.size() > 2 ? in[2] : nullptr;
     if (b) TQ_CHECK(b->numel() == s.M && b->dtype() == DType::F32, "{}: bias must be float32[{}]", n_.describe(), s.M);
     out[0] = Tensor::empty(DType::F32, conv_out_shape(s, x.shape().size()));
+    const float* rp = nullptr;  // fused residual, laid out like the output
     if (fused_add_) {
       const Tensor* r = in.size() > 3 ? in[3] : nullptr;
       TQ_CHECK(r && r->dtype() == DType::F32 && r->shape() == out[0].shape(),
                "{}: fused residual does not match the output {}", n_.describe(), shape_str(out[0].shape()));
-      std::memcpy(out[0].raw(), r->raw(), r->nbytes());
+      rp = r->data<float>();
     }
     const ConvGeometry& g = s.g;
     const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
@@ -142,12 +153,22 @@ class ConvF32 : public Kernel {
     const float* bp = b ? b->data<float>() : nullptr;
     float* yp = out[0].data<float>();
     const SgemmKernel& uk = sgemm_kernel();
-    if (mg * 2 <= uk.mr) {  // depthwise or very few outputs per group: a GEMM tile would idle
-      ctx.pool.parallel_for(s.N * s.M, [&](int64_t begin, int64_t end, int) {
+    if (mg * 2 <= uk.mr || (g.C == 1 && g.KH * g.KW > 1)) {
+      // Depthwise, very few outputs per group, or very few taps: a GEMM tile would idle. Work items
+      // are blocks of output rows of one (image, group).
+      // Blocks of rows whose scratch stays around 128 KiB (L2-resident).
+      const int64_t per_row = conv_direct_scratch(g, 1) - conv_direct_scratch(g, 0);
+      const int64_t rows_per_item = std::clamp<int64_t>(32768 / std::max<int64_t>(per_row, 1), 1, g.OH);
+      const int64_t row_blocks = (g.OH + rows_per_item - 1) / rows_per_item;
+      const ConvDirectF32 direct = conv_direct_f32();
+      ctx.pool.parallel_for(s.N * s.group * row_blocks, [&](int64_t begin, int64_t end, int) {
+        std::vector<float> scratch(static_cast<size_t>(conv_direct_scratch(g, rows_per_item)));
         for (int64_t i = begin; i < end; ++i) {
-          const int64_t nb = i / s.M, m = i % s.M, gi = m / mg;
-          conv_direct_f32(g, xp + (nb * s.Cin + gi * g.C) * g.H * g.W, wp + m * K, bp ? bp[m] : 0.f, yp + i * P,
-                          fused_add_, lo_, hi_);
+          const int64_t rb = i % row_blocks, ng = i / row_blocks, nb = ng / s.group, gi = ng % s.group;
+          const int64_t y0 = rb * rows_per_item, y1 = std::min(g.OH, y0 + rows_per_item);
+          const int64_t out_off = (nb * s.M + gi * mg) * P;
+          direct(g, mg, xp + (nb * s.Cin + gi * g.C) * g.H * g.W, wp + gi * mg * K, bp ? bp + gi * mg : nullptr,
+                 rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_, scratch.data());
         }
       });
       return;
@@ -169,7 +190,7 @@ class ConvF32 : public Kernel {
         args.C = yp + (nb * s.M + gi * mg) * P;
         args.rs_c = P;
         args.bias_m = bp ? bp + gi * mg : nullptr;
-        args.accumulate = fused_add_;
+        args.R = rp ? rp + (nb * s.M + gi * mg) * P : nullptr;
         args.lo = lo_, args.hi = hi_;
         sgemm(args, ctx.pool);
       }

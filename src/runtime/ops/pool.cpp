@@ -93,6 +93,21 @@ Tensor reduce_mean(const Tensor& x, const std::vector<bool>& red, bool keep) {
     else if (keep) ys.push_back(1);
   }
   Tensor y = Tensor::zeros(DType::F32, ys);
+  // Fast path: the reduced axes are the trailing ones (e.g. spatial mean of NCHW): contiguous sums.
+  int first_red = x.rank();
+  while (first_red > 0 && red[first_red - 1]) --first_red;
+  bool trailing = true;
+  for (int i = 0; i < first_red; ++i) trailing &= !red[i];
+  if (trailing) {
+    const int64_t outer = y.numel(), inner = outer ? x.numel() / outer : 0;
+    const float* xp = x.data<float>();
+    for (int64_t o = 0; o < outer; ++o) {
+      double s = 0;
+      for (int64_t i = 0; i < inner; ++i) s += xp[o * inner + i];
+      y.data<float>()[o] = static_cast<float>(s / static_cast<double>(std::max<int64_t>(inner, 1)));
+    }
+    return y;
+  }
   int64_t count = 1;
   for (int i = 0; i < x.rank(); ++i)
     if (red[i]) count *= x.dim(i);
