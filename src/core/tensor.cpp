@@ -49,13 +49,62 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
+namespace {
+thread_local std::shared_ptr<BufferPool> current_pool;
+}
+
+BufferPool::~BufferPool() {
+  for (auto& [bytes, p] : free_) std::free(p);
+}
+
+BufferPool::Scope::Scope(std::shared_ptr<BufferPool> pool) : prev_(std::move(current_pool)) {
+  current_pool = std::move(pool);
+}
+
+BufferPool::Scope::~Scope() { current_pool = std::move(prev_); }
+
+size_t BufferPool::cached_bytes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return cached_;
+}
+
+void* BufferPool::take(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = free_.find(bytes);
+    if (it != free_.end()) {
+      void* p = it->second;
+      free_.erase(it);
+      cached_ -= bytes;
+      return p;
+    }
+  }
+  return std::aligned_alloc(64, bytes);
+}
+
+void BufferPool::give(void* p, size_t bytes) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (cached_ + bytes > max_cached_) {
+    std::free(p);
+    return;
+  }
+  free_.emplace(bytes, p);
+  cached_ += bytes;
+}
+
 Tensor Tensor::empty(DType t, const Shape& shape) {
   Tensor r;
   r.dtype_ = t;
   r.shape_ = shape;
   r.numel_ = checked_numel(shape, t);
-  size_t bytes = (r.nbytes() + 63) / 64 * 64;
-  if (bytes == 0) bytes = 64;
+  // Rounded up, plus one spare cache line that kernels may read (never write) past the end.
+  size_t bytes = (r.nbytes() + 63) / 64 * 64 + 64;
+  if (std::shared_ptr<BufferPool> pool = current_pool) {
+    void* p = pool->take(bytes);
+    if (!p) fail("out of memory allocating {} bytes for tensor {}", bytes, shape_str(shape));
+    r.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [pool, bytes](uint8_t* q) { pool->give(q, bytes); });
+    return r;
+  }
   void* p = std::aligned_alloc(64, bytes);
   if (!p) fail("out of memory allocating {} bytes for tensor {}", bytes, shape_str(shape));
   r.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });

@@ -4,7 +4,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,38 @@ constexpr size_t kMaxTensorBytes = size_t(8) << 30;
 // numel of a shape; throws Error for negative dims or when the byte size would exceed kMaxTensorBytes.
 int64_t checked_numel(const Shape& shape, DType t);
 std::string shape_str(const Shape& shape);  // "[1,3,224,224]"
+
+// Recycles tensor storage by size so that repeated runs of a model reuse their buffers instead of
+// returning them to the OS (each fresh page costs a fault). Thread-safe. A Tensor allocated while a
+// pool is active on its thread (BufferPool::Scope) gives its storage back to that pool when the last
+// reference goes, even after the Scope ended; the pool lives as long as any such storage does.
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  explicit BufferPool(size_t max_cached_bytes = size_t(1) << 30) : max_cached_(max_cached_bytes) {}
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  class Scope {  // makes `pool` the current pool of this thread
+   public:
+    explicit Scope(std::shared_ptr<BufferPool> pool);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    std::shared_ptr<BufferPool> prev_;
+  };
+  size_t cached_bytes() const;
+
+ private:
+  friend class Tensor;
+  void* take(size_t bytes);
+  void give(void* p, size_t bytes);
+  mutable std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  size_t cached_ = 0, max_cached_;
+};
 
 class Tensor {
  public:

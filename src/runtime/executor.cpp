@@ -86,6 +86,7 @@ static void check_input(const ValueInfo& vi, const Tensor& t) {
 }
 
 std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tensor>>& inputs) {
+  BufferPool::Scope scope(buffers_);
   std::vector<Tensor> values(num_slots_);
   for (int s = 0; s < num_slots_; ++s)
     if (is_constant_[s]) values[s] = constants_[s];

@@ -49,6 +49,7 @@ class Executor {
   bool profile_ = false;
   Model model_;
   std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();  // reused across runs
   std::vector<Step> steps_;
   std::vector<Tensor> constants_;  // slot → constant value (undefined for computed values)
   std::vector<bool> is_constant_;

@@ -46,7 +46,8 @@ void fuse_for_runtime(Graph& g) {
   std::set<int> removed;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& conv = g.nodes[i];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || removed.count(static_cast<int>(i))) continue;
+    const bool is_conv = conv.op_type == "Conv";
+    if ((!is_conv && conv.op_type != "Gemm") || !conv.domain.empty() || removed.count(static_cast<int>(i))) continue;
     for (;;) {
       const std::string out = conv.outputs[0];
       if (is_graph_output(g, out)) break;
@@ -54,7 +55,7 @@ void fuse_for_runtime(Graph& g) {
       if (users.size() != 1 || removed.count(users[0])) break;
       Node& next = g.nodes[users[0]];
       const bool has_act = conv.has(kActMin);
-      if (next.op_type == "Add" && !has_act && !conv.has(kFusedAdd) && next.inputs.size() == 2 &&
+      if (is_conv && next.op_type == "Add" && !has_act && !conv.has(kFusedAdd) && next.inputs.size() == 2 &&
           next.inputs[0] != next.inputs[1]) {
         const std::string other = next.inputs[0] == out ? next.inputs[1] : next.inputs[0];
         if (!same_known_shape(g, out, other) && !same_known_shape(g, next.outputs[0], other)) break;

@@ -1,5 +1,6 @@
 // Runtime-only rewrites done once when an Executor is built (never exported): fp32 Conv absorbs a
-// following residual Add (no broadcasting) and a following Relu/Clip, so each conv output is written once.
+// following residual Add (no broadcasting), and Conv and Gemm absorb a following Relu/Clip, so each
+// output is written once.
 #pragma once
 #include "ir/graph.h"
 

@@ -243,10 +243,31 @@ Fixture dynamic_int() {
   return f;
 }
 
+// Gemm variants the runtime fuses with a following Relu/Clip: per-column C, scalar C with beta,
+// alpha with a constant B, and a Gemm whose output is also a graph output (must not be fused).
+Fixture gemm_fusions() {
+  GraphBuilder b("gemm_fusions");
+  auto x = b.input("x", DType::F32, {"N", 8});
+  auto h = b.op("Relu", {b.op("Gemm", {x, b.constant("w1", weights({8, 16}, 120, 0.5f)), b.constant("c1", weights({16}, 121, 0.2f))})});
+  auto g2 = b.op("Gemm", {h, b.constant("w2", weights({16, 4}, 122, 0.5f)), b.constant("c2", scalar(0.3f))},
+                 {{"beta", F(0.5f)}, {"alpha", F(2.f)}});
+  auto clip = b.op("Clip", {g2, b.constant("lo", scalar(-1.f)), b.constant("hi", scalar(1.f))});
+  auto g3 = b.op("Gemm", {clip, b.constant("w3", weights({3, 4}, 123, 0.5f))}, {{"transB", I(1)}});
+  auto r3 = b.op("Relu", {g3});
+  b.output(g3, "pre_relu");
+  b.output(r3, "post_relu");
+  Fixture f{"gemm_fusions", b.finish(), {}};
+  f.inputs = [](int64_t n) {
+    Rng r(131);
+    return NamedTensors{{"x", random_tensor({n, 8}, r, -2.f, 2.f)}};
+  };
+  return f;
+}
+
 }  // namespace
 
 std::vector<Fixture> fixtures() {
-  return {mlp_gelu(), cnn_mix(), two_input(), external_data(), qdq_conv(), qlinear(), dynamic_int()};
+  return {mlp_gelu(), cnn_mix(), two_input(), external_data(), qdq_conv(), qlinear(), dynamic_int(), gemm_fusions()};
 }
 
 }  // namespace tinyqat::test

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ir/op_math.h"
+#include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/sgemm.h"
 
@@ -15,7 +16,7 @@ struct MatView {
 };
 
 void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, MatView b, const PackedPanels* bpk,
-                float* y, const float* bias_n) {
+                float* y, const float* bias_n, float lo = -__builtin_inff(), float hi = __builtin_inff()) {
   const SgemmKernel& uk = sgemm_kernel();
   SgemmArgs g;
   g.M = M, g.N = N, g.K = K;
@@ -27,6 +28,7 @@ void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, Mat
   g.C = y;
   g.rs_c = N;
   g.bias_n = bias_n;
+  g.lo = lo, g.hi = hi;
   sgemm(g, ctx.pool);
 }
 
@@ -35,6 +37,8 @@ class GemmF32 : public Kernel {
   explicit GemmF32(const KernelInit& init) : n_(init.node) {
     alpha_ = n_.get_float("alpha", 1.f);
     beta_ = n_.get_float("beta", 1.f);
+    lo_ = n_.get_float(kActMin, -__builtin_inff());
+    hi_ = n_.get_float(kActMax, __builtin_inff());
     ta_ = n_.get_int("transA", 0) != 0;
     tb_ = n_.get_int("transB", 0) != 0;
     const Tensor* b = init.constant(1);
@@ -83,7 +87,8 @@ class GemmF32 : public Kernel {
       matmul_f32(ctx, M, N, K, av, bv, nullptr, y, nullptr);
       for (int64_t i = 0; i < M * N; ++i) y[i] *= alpha_;
     } else {
-      matmul_f32(ctx, M, N, K, av, bv, has_packed_ ? &packed_ : nullptr, y, bias_n);
+      matmul_f32(ctx, M, N, K, av, bv, has_packed_ ? &packed_ : nullptr, y, bias_n, bias_n || !c ? lo_ : -__builtin_inff(),
+                 bias_n || !c ? hi_ : __builtin_inff());
     }
     if (c && !bias_n) {
       // General C: add beta·C with broadcasting.
@@ -94,11 +99,13 @@ class GemmF32 : public Kernel {
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) y[i * N + j] += beta_ * cp[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
     }
+    if ((c && !bias_n) || (alpha_ != 1.f && !has_packed_))  // activation not applied inside the kernel
+      for (int64_t i = 0; i < M * N; ++i) y[i] = std::min(std::max(y[i], lo_), hi_);
   }
 
  private:
   const Node& n_;
-  float alpha_, beta_;
+  float alpha_, beta_, lo_, hi_;
   bool ta_, tb_;
   bool has_packed_ = false;
   PackedPanels packed_;
