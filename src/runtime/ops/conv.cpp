@@ -82,6 +82,18 @@ void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs
     const int64_t ixb = ox0 * g.SW - g.PL;  // input column of the tile's first pixel at kx = 0
     const float* zeros = zero_row.data();
     const float** r = rows;
+    // Fast path, most tiles: every row of the tile lies inside the image.
+    bool inside = g.SW == 1 && ixb >= 0 && ixb + (g.KW - 1) * g.DW + NR <= g.W;
+    const int64_t iy0 = oy * g.SH - g.PT;
+    inside = inside && iy0 >= 0 && iy0 + (g.KH - 1) * g.DH < g.H;
+    if (inside) {
+      for (int64_t c = 0; c < g.C; ++c)
+        for (int64_t ky = 0; ky < g.KH; ++ky) {
+          const float* xr = xg + (c * g.H + iy0 + ky * g.DH) * g.W + ixb;
+          for (int64_t kx = 0; kx < g.KW; ++kx) *r++ = xr + kx * g.DW;
+        }
+      return;
+    }
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t ky = 0; ky < g.KH; ++ky) {
         const int64_t iy = oy * g.SH - g.PT + ky * g.DH;
@@ -96,11 +108,19 @@ void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs
             *r++ = xr + ix0;
             continue;
           }
+          // Columns j < nr with 0 <= ix0 + j*SW < W come from the image, the rest are zero.
           float* o = buf + (r - rows) * NR;
-          for (int j = 0; j < NR; ++j) {
-            const int64_t ix = ix0 + j * g.SW;
-            o[j] = j < nr && ix >= 0 && ix < g.W ? xr[ix] : 0.f;
+          int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.SW - 1) / g.SW;
+          int64_t hi = ix0 >= g.W ? 0 : (g.W - ix0 + g.SW - 1) / g.SW;
+          lo = std::min<int64_t>(lo, nr);
+          hi = std::clamp<int64_t>(hi, lo, nr);
+          std::fill(o, o + lo, 0.f);
+          if (g.SW == 1) {
+            std::copy(xr + ix0 + lo, xr + ix0 + hi, o + lo);
+          } else {
+            for (int64_t j = lo; j < hi; ++j) o[j] = xr[ix0 + j * g.SW];
           }
+          std::fill(o + hi, o + NR, 0.f);
           *r++ = o;
         }
       }
@@ -153,7 +173,7 @@ class ConvF32 : public Kernel {
     const float* bp = b ? b->data<float>() : nullptr;
     float* yp = out[0].data<float>();
     const SgemmKernel& uk = sgemm_kernel();
-    if (mg * 2 <= uk.mr || (g.C == 1 && g.KH * g.KW > 1)) {
+    if (mg * 2 <= uk.mr) {
       // Depthwise, very few outputs per group, or very few taps: a GEMM tile would idle. Work items
       // are blocks of output rows of one (image, group).
       // Blocks of rows whose scratch stays around 128 KiB (L2-resident).
