@@ -173,9 +173,9 @@ class ConvF32 : public Kernel {
     const float* bp = b ? b->data<float>() : nullptr;
     float* yp = out[0].data<float>();
     const SgemmKernel& uk = sgemm_kernel();
-    if (mg * 2 <= uk.mr) {
-      // Depthwise, very few outputs per group, or very few taps: a GEMM tile would idle. Work items
-      // are blocks of output rows of one (image, group).
+    if (mg * 2 <= uk.mr || (g.C == 1 && g.SW > 1)) {
+      // Depthwise, very few outputs per group, or a strided single-channel stem (its im2col rows would
+      // all be gathered): direct. Work items are blocks of output rows of one (image, group).
       // Blocks of rows whose scratch stays around 128 KiB (L2-resident).
       const int64_t per_row = conv_direct_scratch(g, 1) - conv_direct_scratch(g, 0);
       const int64_t rows_per_item = std::clamp<int64_t>(32768 / std::max<int64_t>(per_row, 1), 1, g.OH);
