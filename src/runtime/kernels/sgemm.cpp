@@ -100,9 +100,19 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
       }
       for (int64_t p = mb * mblock; p < std::min(mpanels, (mb + 1) * mblock); ++p) {
         int64_t i0 = p * uk.mr;
-        const float* ap = g.a(i0, abuf.data());
         int mr = static_cast<int>(std::min<int64_t>(uk.mr, g.M - i0));
-        uk.run(g.K, ap, rows.data(), g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
+        const float* ap;
+        int64_t a_rs = 1, a_ks = uk.mr;
+        if (!g.a_direct) {
+          ap = g.a(i0, abuf.data());
+        } else if (mr == uk.mr) {  // full panel: read A in place
+          ap = g.a_direct + i0 * g.a_rs;
+          a_rs = g.a_rs, a_ks = g.a_ks;
+        } else {  // the ragged last panel is packed with zero rows, so nothing is read past A
+          pack_panel(g.a_direct + i0 * g.a_rs, g.a_rs, g.a_ks, mr, g.K, uk.mr, abuf.data());
+          ap = abuf.data();
+        }
+        uk.run(g.K, ap, a_rs, a_ks, rows.data(), g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
                g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr,
                g.R ? g.R + i0 * g.rs_c + j0 * g.cs_c : nullptr, g.lo, g.hi);
       }

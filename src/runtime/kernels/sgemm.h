@@ -15,7 +15,9 @@ namespace tinyqat {
 // One micro-kernel: full K loop for an MR×NR tile, C written at (rs_c, cs_c) strides for the valid
 // mr×nr part: C = clamp(A·B + bias (+ R), lo, hi). bias_m (per row), bias_n (per column) and the
 // residual R (laid out like C) may be null.
-using SgemmUkernel = void (*)(int64_t K, const float* Ap, const float* const* Brows, float* C, int64_t rs_c,
+// A element (i, k) is read at A[i*a_rs + k*a_ks]: a packed panel has (1, MR), a row-major matrix (K, 1).
+using SgemmUkernel = void (*)(int64_t K, const float* A, int64_t a_rs, int64_t a_ks, const float* const* Brows,
+                              float* C, int64_t rs_c,
                               int64_t cs_c, int mr, int nr, const float* bias_m, const float* bias_n, const float* R,
                               float lo, float hi);
 
@@ -55,7 +57,10 @@ BRowSource prepacked_b(const PackedPanels& p);
 
 struct SgemmArgs {
   int64_t M = 0, N = 0, K = 0;
+  // A either as panels from a source, or read in place (element (i, k) at a_direct[i*a_rs + k*a_ks]).
   PanelSource a;
+  const float* a_direct = nullptr;
+  int64_t a_rs = 0, a_ks = 0;
   BRowSource b;
   // Column tiles: by default NR-wide strips over [0, N). A convolution tiles per output row instead,
   // so that a tile never spans two rows of the image.

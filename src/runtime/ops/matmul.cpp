@@ -20,10 +20,8 @@ void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, Mat
   const SgemmKernel& uk = sgemm_kernel();
   SgemmArgs g;
   g.M = M, g.N = N, g.K = K;
-  g.a = [a, M, K, &uk](int64_t i0, float* buf) {
-    pack_panel(a.p + i0 * a.rs, a.rs, a.cs, std::min<int64_t>(uk.mr, M - i0), K, uk.mr, buf);
-    return buf;
-  };
+  g.a_direct = a.p;
+  g.a_rs = a.rs, g.a_ks = a.cs;
   g.b = bpk ? prepacked_b(*bpk) : strided_b(b.p, b.rs, b.cs, N, K);
   g.C = y;
   g.rs_c = N;
