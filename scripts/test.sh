@@ -10,6 +10,7 @@ if [[ -d ../shared/fork-models ]]; then
 else
   echo "test: SKIP ../shared/fork-models not found — the fork's real models are not checked"
 fi
+rm -rf build/test-tmp
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 if [[ "${FUZZ_SECONDS:-30}" != 0 ]]; then
   bash scripts/fuzz.sh

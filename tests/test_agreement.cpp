@@ -33,7 +33,8 @@ double output_step(const Model& m, const std::string& out) {
   return 0;
 }
 
-void expect_agree(const Model& m, const std::vector<Tensor>& ours, const std::vector<Tensor>& ref, const std::string& what) {
+void expect_agree(const Model& m, const std::vector<Tensor>& ours, const std::vector<Tensor>& ref,
+                  const std::string& what) {
   auto names = output_names(m);
   ASSERT_EQ(ours.size(), ref.size());
   for (size_t i = 0; i < ours.size(); ++i) {
@@ -53,7 +54,8 @@ TEST_P(FixtureAgreement, MatchesOnnxRuntimeAfterExportAndReimport) {
   fs::path path = dir / (f.name + ".onnx");
   check_onnx(f.model);
   export_onnx(f.model, path.string(), ExportOptions{f.external_threshold});
-  if (f.external_threshold) ASSERT_TRUE(fs::exists(dir / (f.name + ".onnx.data"))) << "external data file was not written";
+  if (f.external_threshold)
+    ASSERT_TRUE(fs::exists(dir / (f.name + ".onnx.data"))) << "external data file was not written";
   Model m = import_onnx(path.string());
   bool dynamic_batch = !m.graph.inputs[0].shape[0].is_known();
   for (int64_t batch : dynamic_batch ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1}) {
@@ -120,7 +122,8 @@ NamedTensors fork_inputs(const Model& m) {
   for (const auto& v : m.graph.inputs) {
     if (v.shape.size() == 4) {
       int64_t n = v.shape[0].is_known() ? v.shape[0].value : 2;
-      int64_t h = v.shape[2].is_known() ? v.shape[2].value : 224, w = v.shape[3].is_known() ? v.shape[3].value : 224;
+      int64_t h = v.shape[2].is_known() ? v.shape[2].value : 224,
+              w = v.shape[3].is_known() ? v.shape[3].value : 224;
       in.emplace_back(v.name, luma_images(n, h, w, 7));
     } else {
       // VMAF features: the real vectors from the Netflix set.

@@ -133,7 +133,8 @@ TEST(BadModel, ExternalDataEscapingTheFolderIsRefused) {
   fs::path dir = temp_dir("bad_escape");
   fs::create_directories(dir / "models");
   write_file_atomic((dir / "secret.bin").string(), std::string(48, 'x'));
-  for (const std::string& loc : std::vector<std::string>{"../secret.bin", "sub/../../secret.bin", (dir / "secret.bin").string()}) {
+  for (const std::string& loc :
+       std::vector<std::string>{"../secret.bin", "sub/../../secret.bin", (dir / "secret.bin").string()}) {
     onnx::ModelProto mp;
     auto bytes = export_onnx_bytes(tiny_model());
     ASSERT_TRUE(mp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
@@ -176,7 +177,8 @@ TEST(BadRun, InputShapeAndTypeMismatch) {
     }
     return std::string();
   };
-  EXPECT_NE(msg(Tensor::zeros(DType::F32, {2, 5})).find("expected float32 [N,6], got float32 [2,5]"), std::string::npos)
+  EXPECT_NE(msg(Tensor::zeros(DType::F32, {2, 5})).find("expected float32 [N,6], got float32 [2,5]"),
+            std::string::npos)
       << msg(Tensor::zeros(DType::F32, {2, 5}));
   EXPECT_NE(msg(Tensor::zeros(DType::I64, {2, 6})).find("got int64"), std::string::npos);
   EXPECT_NE(msg(Tensor::zeros(DType::F32, {2, 6}), "nope").find("no input named 'nope'"), std::string::npos);
@@ -189,18 +191,21 @@ TEST(BadRun, CliReportsBadNpyAndMismatch) {
   export_onnx(tiny_model(), model.string());
   fs::path bad = dir / "bad.npy";
   write_file_atomic(bad.string(), std::string("\x93NUMPY\x01\x00\x10\x00{'descr': 'zz'}", 26));
-  auto r = cli(fmt::format("run {} --input x={} --out {}", model.string(), bad.string(), (dir / "out").string()), dir);
+  auto r = cli(
+      fmt::format("run {} --input x={} --out {}", model.string(), bad.string(), (dir / "out").string()), dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("bad.npy"), std::string::npos) << r.err;
   fs::path wrong = dir / "wrong.npy";
   write_npy(wrong.string(), Tensor::zeros(DType::F32, {3, 7}));
-  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), wrong.string(), (dir / "out").string()), dir);
+  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), wrong.string(), (dir / "out").string()),
+          dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("input 'x'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "out" / "y.npy")) << "nothing written on failure";
   fs::path good = dir / "good.npy";
   write_npy(good.string(), Tensor::zeros(DType::F32, {3, 6}));
-  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), good.string(), (dir / "out").string()), dir);
+  r = cli(fmt::format("run {} --input x={} --out {}", model.string(), good.string(), (dir / "out").string()),
+          dir);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(read_npy((dir / "out" / "y.npy").string()).shape(), Shape({3, 2}));
 }

@@ -90,12 +90,16 @@ std::function<int()> add_bench(CLI::App& app) {
     double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
     if (o->json) {
-      std::printf("{\"model\": \"%s\", \"threads\": %d, \"iterations\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
-                  "\"mean_ms\": %.4f, \"isa\": \"%s\"}\n",
-                  o->model.c_str(), o->threads, o->iterations, median, sorted[0], mean, isa_name(cpu_isa()));
+      std::printf(
+          "{\"model\": \"%s\", \"threads\": %d, \"iterations\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
+          "\"mean_ms\": %.4f, \"isa\": \"%s\"}\n",
+          o->model.c_str(), o->threads, o->iterations, median, sorted[0], mean, isa_name(cpu_isa()));
     } else {
-      std::printf("%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: %.1f runs/s\n",
-                  o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean, 1000.0 / median);
+      std::printf(
+          "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
+          "%.1f runs/s\n",
+          o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
+          1000.0 / median);
     }
     if (o->profile) {
       double total = 0;

@@ -8,7 +8,8 @@
 namespace tinyqat::cli {
 
 std::function<int()> add_inspect(CLI::App& app) {
-  auto* sub = app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters and quantization");
+  auto* sub =
+      app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters and quantization");
   auto model = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto nodes = std::make_shared<bool>(false);

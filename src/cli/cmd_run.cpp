@@ -11,7 +11,8 @@
 namespace tinyqat::cli {
 
 std::function<int()> add_run(CLI::App& app) {
-  auto* sub = app.add_subcommand("run", "Run a model on .npy/.npz inputs and write its outputs as .npy files");
+  auto* sub =
+      app.add_subcommand("run", "Run a model on .npy/.npz inputs and write its outputs as .npy files");
   struct Opts {
     std::string model, out;
     std::vector<std::string> inputs;

@@ -11,7 +11,8 @@
 namespace tinyqat::cli {
 
 std::function<int()> add_zoo(CLI::App& app) {
-  auto* sub = app.add_subcommand("zoo", "Write a model-zoo architecture as an fp32 ONNX file (deterministic init)");
+  auto* sub =
+      app.add_subcommand("zoo", "Write a model-zoo architecture as an fp32 ONNX file (deterministic init)");
   struct Opts {
     std::string arch, out, example;
     int64_t channels = 1, width = 16, blocks = 4, size = 224;
@@ -38,8 +39,8 @@ std::function<int()> add_zoo(CLI::App& app) {
         for (int64_t y = 0; y < s; ++y)
           for (int64_t x = 0; x < s; ++x) {
             // Smooth shading, a hard edge and fine texture: the kinds of content a luma filter sees.
-            float v = 0.35f + 0.3f * x / s + 0.15f * std::sin(0.09f * y) * std::cos(0.13f * x) + (x > s / 2 ? 0.2f : 0.f) +
-                      0.03f * std::sin(1.7f * x + 2.3f * y);
+            float v = 0.35f + 0.3f * x / s + 0.15f * std::sin(0.09f * y) * std::cos(0.13f * x) +
+                      (x > s / 2 ? 0.2f : 0.f) + 0.03f * std::sin(1.7f * x + 2.3f * y);
             p[(c * s + y) * s + x] = std::min(1.f, std::max(0.f, v));
           }
       write_npy(o->example, t);

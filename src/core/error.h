@@ -18,8 +18,8 @@ template <typename... Args>
   throw Error(fmt::format(f, std::forward<Args>(args)...));
 }
 
-#define TQ_CHECK(cond, ...)                   \
-  do {                                        \
+#define TQ_CHECK(cond, ...)                    \
+  do {                                         \
     if (!(cond)) ::tinyqat::fail(__VA_ARGS__); \
   } while (0)
 

@@ -9,24 +9,36 @@ namespace tinyqat {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::F32: return 4;
-    case DType::I8: return 1;
-    case DType::U8: return 1;
-    case DType::I32: return 4;
-    case DType::I64: return 8;
-    case DType::Bool: return 1;
+    case DType::F32:
+      return 4;
+    case DType::I8:
+      return 1;
+    case DType::U8:
+      return 1;
+    case DType::I32:
+      return 4;
+    case DType::I64:
+      return 8;
+    case DType::Bool:
+      return 1;
   }
   return 1;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "float32";
-    case DType::I8: return "int8";
-    case DType::U8: return "uint8";
-    case DType::I32: return "int32";
-    case DType::I64: return "int64";
-    case DType::Bool: return "bool";
+    case DType::F32:
+      return "float32";
+    case DType::I8:
+      return "int8";
+    case DType::U8:
+      return "uint8";
+    case DType::I32:
+      return "int32";
+    case DType::I64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
   }
   return "?";
 }
@@ -61,7 +73,9 @@ BufferPool::Scope::Scope(std::shared_ptr<BufferPool> pool) : prev_(std::move(cur
   current_pool = std::move(pool);
 }
 
-BufferPool::Scope::~Scope() { current_pool = std::move(prev_); }
+BufferPool::Scope::~Scope() {
+  current_pool = std::move(prev_);
+}
 
 size_t BufferPool::cached_bytes() const {
   std::lock_guard<std::mutex> lk(mu_);
@@ -102,7 +116,8 @@ Tensor Tensor::empty(DType t, const Shape& shape) {
   if (std::shared_ptr<BufferPool> pool = current_pool) {
     void* p = pool->take(bytes);
     if (!p) fail("out of memory allocating {} bytes for tensor {}", bytes, shape_str(shape));
-    r.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [pool, bytes](uint8_t* q) { pool->give(q, bytes); });
+    r.buf_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p),
+                                      [pool, bytes](uint8_t* q) { pool->give(q, bytes); });
     return r;
   }
   void* p = std::aligned_alloc(64, bytes);
@@ -156,12 +171,18 @@ Tensor Tensor::clone() const {
 double Tensor::scalar_as_double(int64_t i) const {
   TQ_CHECK(i < numel_, "tensor element {} out of range {}", i, numel_);
   switch (dtype_) {
-    case DType::F32: return data<float>()[i];
-    case DType::I8: return data<int8_t>()[i];
-    case DType::U8: return data<uint8_t>()[i];
-    case DType::I32: return data<int32_t>()[i];
-    case DType::I64: return static_cast<double>(data<int64_t>()[i]);
-    case DType::Bool: return data<uint8_t>()[i] ? 1.0 : 0.0;
+    case DType::F32:
+      return data<float>()[i];
+    case DType::I8:
+      return data<int8_t>()[i];
+    case DType::U8:
+      return data<uint8_t>()[i];
+    case DType::I32:
+      return data<int32_t>()[i];
+    case DType::I64:
+      return static_cast<double>(data<int64_t>()[i]);
+    case DType::Bool:
+      return data<uint8_t>()[i] ? 1.0 : 0.0;
   }
   return 0;
 }

@@ -27,13 +27,15 @@ std::string GraphBuilder::constant(const std::string& name, Tensor t) {
 }
 
 std::vector<std::string> GraphBuilder::node(const std::string& op, std::vector<std::string> inputs,
-                                            std::vector<std::pair<std::string, Attribute>> attrs, int n_outputs) {
+                                            std::vector<std::pair<std::string, Attribute>> attrs,
+                                            int n_outputs) {
   Node n;
   n.op_type = op;
   n.name = fmt::format("{}_{}", op, counter_++);
   n.inputs = std::move(inputs);
   for (auto& [k, v] : attrs) n.attrs[k] = std::move(v);
-  for (int i = 0; i < n_outputs; ++i) n.outputs.push_back(n_outputs == 1 ? n.name : fmt::format("{}_{}", n.name, i));
+  for (int i = 0; i < n_outputs; ++i)
+    n.outputs.push_back(n_outputs == 1 ? n.name : fmt::format("{}_{}", n.name, i));
   model_.graph.nodes.push_back(n);
   return n.outputs;
 }

@@ -15,7 +15,7 @@ class GraphBuilder {
 
   // Dims: a number, or a symbol name for a dynamic dim ("N").
   struct D {
-    D(int64_t v) : dim(Dim::known(v)) {}  // NOLINT: implicit by design
+    D(int64_t v) : dim(Dim::known(v)) {}       // NOLINT: implicit by design
     D(const char* s) : dim(Dim::symbol(s)) {}  // NOLINT
     Dim dim;
   };

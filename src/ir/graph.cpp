@@ -92,7 +92,9 @@ std::optional<std::string> Node::input(size_t i) const {
   return std::nullopt;
 }
 
-std::string Node::describe() const { return fmt::format("{} node '{}'", op_type, name); }
+std::string Node::describe() const {
+  return fmt::format("{} node '{}'", op_type, name);
+}
 
 const Tensor* Graph::initializer(const std::string& n) const {
   auto it = initializers.find(n);

@@ -55,8 +55,8 @@ struct Attribute {
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;  // "" = ai.onnx
-  std::vector<std::string> inputs;   // "" = omitted optional input
+  std::string domain;               // "" = ai.onnx
+  std::vector<std::string> inputs;  // "" = omitted optional input
   std::vector<std::string> outputs;
   std::map<std::string, Attribute> attrs;  // sorted: stable export
 
@@ -72,9 +72,9 @@ struct Node {
 
 struct Graph {
   std::string name = "tinyqat";
-  std::vector<ValueInfo> inputs;   // graph inputs (initializers are not listed here)
+  std::vector<ValueInfo> inputs;  // graph inputs (initializers are not listed here)
   std::vector<ValueInfo> outputs;
-  std::vector<Node> nodes;         // topologically sorted after import and after every pass
+  std::vector<Node> nodes;  // topologically sorted after import and after every pass
   std::map<std::string, Tensor> initializers;
   std::map<std::string, ValueInfo> value_info;  // inferred types/shapes of intermediate values
 
@@ -92,7 +92,7 @@ struct Graph {
 struct Model {
   Graph graph;
   int64_t ir_version = 8;
-  int64_t opset = 17;  // the default-domain opset
+  int64_t opset = 17;                                         // the default-domain opset
   std::vector<std::pair<std::string, int64_t>> extra_opsets;  // other domains, e.g. com.microsoft
   std::string producer_name = "tinyqat";
   std::string producer_version;

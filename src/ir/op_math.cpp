@@ -79,16 +79,19 @@ int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& ctx) {
   return axis < 0 ? axis + rank : axis;
 }
 
-Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allowzero, const std::string& ctx) {
+Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allowzero,
+                    const std::string& ctx) {
   Shape out(req.size());
   int64_t known = 1, infer = -1;
   int64_t total = 1;
   for (int64_t d : in)
-    TQ_CHECK(!__builtin_mul_overflow(total, d, &total), "{}: input shape {} is absurdly large", ctx, shape_str(in));
+    TQ_CHECK(!__builtin_mul_overflow(total, d, &total), "{}: input shape {} is absurdly large", ctx,
+             shape_str(in));
   for (size_t i = 0; i < req.size(); ++i) {
     int64_t d = req[i];
     if (d == 0 && !allowzero) {
-      TQ_CHECK(i < in.size(), "{}: reshape copies dim {} which the input {} does not have", ctx, i, shape_str(in));
+      TQ_CHECK(i < in.size(), "{}: reshape copies dim {} which the input {} does not have", ctx, i,
+               shape_str(in));
       d = in[i];
     }
     if (d == -1) {
@@ -102,7 +105,8 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allow
              shape_str(req));
   }
   if (infer >= 0) {
-    TQ_CHECK(known != 0 && total % known == 0, "{}: cannot reshape {} into {}", ctx, shape_str(in), shape_str(req));
+    TQ_CHECK(known != 0 && total % known == 0, "{}: cannot reshape {} into {}", ctx, shape_str(in),
+             shape_str(req));
     out[infer] = total / known;
     known *= out[infer];
   }
@@ -113,13 +117,20 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& req, bool allow
 
 DType dtype_of_onnx_code(int64_t code, const std::string& ctx) {
   switch (code) {  // TensorProto.DataType: FLOAT 1, UINT8 2, INT8 3, INT32 6, INT64 7, BOOL 9
-    case 1: return DType::F32;
-    case 2: return DType::U8;
-    case 3: return DType::I8;
-    case 6: return DType::I32;
-    case 7: return DType::I64;
-    case 9: return DType::Bool;
-    default: break;
+    case 1:
+      return DType::F32;
+    case 2:
+      return DType::U8;
+    case 3:
+      return DType::I8;
+    case 6:
+      return DType::I32;
+    case 7:
+      return DType::I64;
+    case 9:
+      return DType::Bool;
+    default:
+      break;
   }
   fail("{}: element type code {} is not supported (float32, int8, uint8, int32, int64, bool are)", ctx, code);
 }

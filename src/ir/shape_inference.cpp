@@ -75,8 +75,8 @@ ValueInfo broadcast(DType t, const ValueInfo& a, const ValueInfo& b, const Node&
 ValueInfo infer_window(const Node& n, const ValueInfo& x, const std::vector<int64_t>& kernel, Dim channels,
                        DType t) {
   if (!x.has_shape) return unknown_shape(t);
-  TQ_CHECK(x.shape.size() == kernel.size() + 2, "{}: input rank {} does not match a {}-D kernel", n.describe(),
-           x.shape.size(), kernel.size());
+  TQ_CHECK(x.shape.size() == kernel.size() + 2, "{}: input rank {} does not match a {}-D kernel",
+           n.describe(), x.shape.size(), kernel.size());
   WindowAttrs w = window_attrs(n, kernel);
   Dims out{x.shape[0], channels};
   std::vector<int64_t> in_sp;
@@ -89,7 +89,8 @@ ValueInfo infer_window(const Node& n, const ValueInfo& x, const std::vector<int6
     // A symbolic size survives a window that preserves sizes (stride 1, explicit pads = span − 1).
     for (size_t i = 0; i < kernel.size(); ++i) {
       const int64_t span = (kernel[i] - 1) * w.dilations[i];
-      bool same = w.auto_pad == "NOTSET" && w.strides[i] == 1 && w.pads[i] + w.pads[i + kernel.size()] == span;
+      bool same =
+          w.auto_pad == "NOTSET" && w.strides[i] == 1 && w.pads[i] + w.pads[i + kernel.size()] == span;
       out.push_back(same || (w.strides[i] == 1 && w.auto_pad.rfind("SAME", 0) == 0) ? x.shape[i + 2] : Dim{});
     }
     return make(t, out);
@@ -102,7 +103,8 @@ ValueInfo infer_window(const Node& n, const ValueInfo& x, const std::vector<int6
 }
 
 std::vector<int64_t> weight_kernel(const Node& n, const ValueInfo& w) {
-  TQ_CHECK(w.has_shape && w.shape.size() >= 3, "{}: weight shape must be known and of rank ≥ 3", n.describe());
+  TQ_CHECK(w.has_shape && w.shape.size() >= 3, "{}: weight shape must be known and of rank ≥ 3",
+           n.describe());
   std::vector<int64_t> k;
   for (size_t i = 2; i < w.shape.size(); ++i) {
     TQ_CHECK(w.shape[i].is_known(), "{}: kernel size must be known", n.describe());
@@ -153,8 +155,8 @@ const std::unordered_map<std::string, InferFn>& rules() {
   static const std::unordered_map<std::string, InferFn> r = [] {
     std::unordered_map<std::string, InferFn> m;
     auto same = [](Ctx& c, const Node& n) { return std::vector<ValueInfo>{c.in(n, 0)}; };
-    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Identity", "Clip", "Softmax",
-                           "BatchNormalization"})
+    for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Identity", "Clip",
+                           "Softmax", "BatchNormalization"})
       m[op] = same;
     auto binary = [](Ctx& c, const Node& n) {
       const auto& a = c.in(n, 0);
@@ -195,8 +197,10 @@ const std::unordered_map<std::string, InferFn>& rules() {
         } else if (x.shape[i + 2].is_known()) {
           int64_t in = x.shape[i + 2].value;
           int64_t full = wa.strides[i] * (in - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
-          if (wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") out.push_back(Dim::known(in * wa.strides[i]));
-          else out.push_back(Dim::known(full - wa.pads[i] - wa.pads[i + k.size()]));
+          if (wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER")
+            out.push_back(Dim::known(in * wa.strides[i]));
+          else
+            out.push_back(Dim::known(full - wa.pads[i] - wa.pads[i + k.size()]));
         } else {
           out.push_back(Dim{});
         }
@@ -248,8 +252,10 @@ const std::unordered_map<std::string, InferFn>& rules() {
       for (auto a : axes) red[normalize_axis(a, r, n.describe())] = true;
       Dims out;
       for (int64_t i = 0; i < r; ++i) {
-        if (!red[i]) out.push_back(x.shape[i]);
-        else if (keep) out.push_back(Dim::known(1));
+        if (!red[i])
+          out.push_back(x.shape[i]);
+        else if (keep)
+          out.push_back(Dim::known(1));
       }
       return std::vector<ValueInfo>{make(x.dtype, out)};
     };
@@ -290,12 +296,16 @@ const std::unordered_map<std::string, InferFn>& rules() {
       if (all_known) {
         Shape in;
         for (auto& d : x.shape) in.push_back(d.value);
-        return std::vector<ValueInfo>{make(x.dtype, dims_of(reshape_shape(in, req, allowzero, n.describe())))};
+        return std::vector<ValueInfo>{
+            make(x.dtype, dims_of(reshape_shape(in, req, allowzero, n.describe())))};
       }
       for (size_t i = 0; i < req.size(); ++i) {
-        if (req[i] == 0 && !allowzero && x.has_shape && i < x.shape.size()) out.push_back(x.shape[i]);
-        else if (req[i] > 0) out.push_back(Dim::known(req[i]));
-        else out.push_back(Dim{});
+        if (req[i] == 0 && !allowzero && x.has_shape && i < x.shape.size())
+          out.push_back(x.shape[i]);
+        else if (req[i] > 0)
+          out.push_back(Dim::known(req[i]));
+        else
+          out.push_back(Dim{});
       }
       return std::vector<ValueInfo>{make(x.dtype, out)};
     };
@@ -340,8 +350,10 @@ const std::unordered_map<std::string, InferFn>& rules() {
       for (size_t i = 1; i < n.inputs.size(); ++i) {
         const auto& xi = c.in(n, i);
         TQ_CHECK(static_cast<int64_t>(xi.shape.size()) == r, "{}: inputs differ in rank", n.describe());
-        if (out[axis].is_known() && xi.shape[axis].is_known()) out[axis].value += xi.shape[axis].value;
-        else out[axis] = Dim{};
+        if (out[axis].is_known() && xi.shape[axis].is_known())
+          out[axis].value += xi.shape[axis].value;
+        else
+          out[axis] = Dim{};
       }
       return std::vector<ValueInfo>{make(x0.dtype, out)};
     };
@@ -397,8 +409,8 @@ const std::unordered_map<std::string, InferFn>& rules() {
     };
     m["Constant"] = [](Ctx& c, const Node& n) {
       TQ_CHECK(n.attrs.size() == 1, "{}: exactly one value attribute is required", n.describe());
-      return std::vector<ValueInfo>{make(c.consts.at(n.outputs[0]).dtype(),
-                                         dims_of(c.consts.at(n.outputs[0]).shape()))};
+      return std::vector<ValueInfo>{
+          make(c.consts.at(n.outputs[0]).dtype(), dims_of(c.consts.at(n.outputs[0]).shape()))};
     };
     m["QuantizeLinear"] = [](Ctx& c, const Node& n) {
       ValueInfo v = c.in(n, 0);

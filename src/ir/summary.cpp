@@ -66,8 +66,10 @@ static nlohmann::ordered_json value_json(const ValueInfo& v) {
   if (v.has_shape) {
     auto arr = nlohmann::ordered_json::array();
     for (const auto& d : v.shape) {
-      if (d.is_known()) arr.push_back(d.value);
-      else arr.push_back(d.param.empty() ? "?" : d.param);
+      if (d.is_known())
+        arr.push_back(d.value);
+      else
+        arr.push_back(d.param.empty() ? "?" : d.param);
     }
     j["shape"] = arr;
   } else {
@@ -100,9 +102,11 @@ std::string summary_text(const ModelSummary& s) {
   std::string o;
   o += fmt::format("opset {}  (ir_version {}, producer '{}')\n", s.opset, s.ir_version, s.producer);
   o += "inputs:\n";
-  for (const auto& v : s.inputs) o += fmt::format("  {:<20} {:<8} {}\n", v.name, dtype_name(v.dtype), v.shape_str());
+  for (const auto& v : s.inputs)
+    o += fmt::format("  {:<20} {:<8} {}\n", v.name, dtype_name(v.dtype), v.shape_str());
   o += "outputs:\n";
-  for (const auto& v : s.outputs) o += fmt::format("  {:<20} {:<8} {}\n", v.name, dtype_name(v.dtype), v.shape_str());
+  for (const auto& v : s.outputs)
+    o += fmt::format("  {:<20} {:<8} {}\n", v.name, dtype_name(v.dtype), v.shape_str());
   o += "ops:\n";
   for (const auto& [op, c] : s.op_histogram) o += fmt::format("  {:<24} {}\n", op, c);
   o += fmt::format("parameters: {} ({} bytes)\n", s.parameter_count, s.parameter_bytes);
@@ -129,10 +133,14 @@ std::string nodes_text(const Model& m) {
     for (const auto& i : n.inputs) ins += (ins.empty() ? "" : " ") + shape_of(i);
     for (const auto& x : n.outputs) outs += (outs.empty() ? "" : " ") + shape_of(x);
     for (const auto& [k, a] : n.attrs) {
-      if (a.kind == Attribute::Kind::Int) attrs += fmt::format(" {}={}", k, a.i);
-      else if (a.kind == Attribute::Kind::Ints) attrs += fmt::format(" {}={}", k, shape_str(a.ints));
-      else if (a.kind == Attribute::Kind::Float) attrs += fmt::format(" {}={}", k, a.f);
-      else if (a.kind == Attribute::Kind::String) attrs += fmt::format(" {}={}", k, a.s);
+      if (a.kind == Attribute::Kind::Int)
+        attrs += fmt::format(" {}={}", k, a.i);
+      else if (a.kind == Attribute::Kind::Ints)
+        attrs += fmt::format(" {}={}", k, shape_str(a.ints));
+      else if (a.kind == Attribute::Kind::Float)
+        attrs += fmt::format(" {}={}", k, a.f);
+      else if (a.kind == Attribute::Kind::String)
+        attrs += fmt::format(" {}={}", k, a.s);
     }
     o += fmt::format("{:<22} {:<28} {} -> {}{}\n", n.op_type, n.name, ins, outs, attrs);
   }

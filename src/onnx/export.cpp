@@ -24,8 +24,10 @@ void value_info_to_proto(const ValueInfo& v, onnx::ValueInfoProto* p) {
   auto* shape = tt->mutable_shape();
   for (const auto& d : v.shape) {
     auto* dp = shape->add_dim();
-    if (d.is_known()) dp->set_dim_value(d.value);
-    else if (!d.param.empty()) dp->set_dim_param(d.param);
+    if (d.is_known())
+      dp->set_dim_value(d.value);
+    else if (!d.param.empty())
+      dp->set_dim_param(d.param);
   }
 }
 
@@ -138,7 +140,9 @@ std::vector<uint8_t> serialize(const onnx::ModelProto& mp) {
 
 }  // namespace
 
-std::vector<uint8_t> export_onnx_bytes(const Model& model) { return serialize(to_proto(model, nullptr, "", 0)); }
+std::vector<uint8_t> export_onnx_bytes(const Model& model) {
+  return serialize(to_proto(model, nullptr, "", 0));
+}
 
 void export_onnx(const Model& model, const std::string& path, const ExportOptions& opts) {
   std::vector<uint8_t> external;

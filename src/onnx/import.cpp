@@ -19,17 +19,18 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
   vi.name = v.name();
   TQ_CHECK(!vi.name.empty(), "{}: a graph input/output has no name", what);
   if (!v.has_type()) return vi;
-  TQ_CHECK(v.type().has_tensor_type(), "{}: value '{}' is not a tensor (sequences and maps are not supported)",
-           what, vi.name);
+  TQ_CHECK(v.type().has_tensor_type(),
+           "{}: value '{}' is not a tensor (sequences and maps are not supported)", what, vi.name);
   const auto& tt = v.type().tensor_type();
-  if (tt.elem_type() != 0) vi.dtype = dtype_of_onnx(tt.elem_type(), fmt::format("{}: value '{}'", what, vi.name));
+  if (tt.elem_type() != 0)
+    vi.dtype = dtype_of_onnx(tt.elem_type(), fmt::format("{}: value '{}'", what, vi.name));
   if (tt.has_shape()) {
     vi.has_shape = true;
     for (const auto& d : tt.shape().dim()) {
       if (d.has_dim_value()) {
         TQ_CHECK(d.dim_value() >= 0, "{}: value '{}' has a negative dimension", what, vi.name);
-        TQ_CHECK(d.dim_value() <= (int64_t(1) << 40), "{}: value '{}' has an absurd dimension {}", what, vi.name,
-                 d.dim_value());
+        TQ_CHECK(d.dim_value() <= (int64_t(1) << 40), "{}: value '{}' has an absurd dimension {}", what,
+                 vi.name, d.dim_value());
         vi.shape.push_back(Dim::known(d.dim_value()));
       } else {
         vi.shape.push_back(Dim::symbol(d.dim_param()));
@@ -44,56 +45,68 @@ Tensor load_external(const onnx::TensorProto& p, const std::string& base_dir, co
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : p.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::stoll(kv.value());
+    else if (kv.key() == "length")
+      length = std::stoll(kv.value());
   }
   std::string ctx = fmt::format("{}: initializer '{}'", what, p.name());
   TQ_CHECK(!location.empty(), "{} is stored externally but names no location", ctx);
   fs::path rel(location);
-  TQ_CHECK(!rel.is_absolute(), "{}: external data location '{}' is absolute; it must be relative to the model",
-           ctx, location);
+  TQ_CHECK(!rel.is_absolute(),
+           "{}: external data location '{}' is absolute; it must be relative to the model", ctx, location);
   for (const auto& part : rel)
     TQ_CHECK(part != "..", "{}: external data location '{}' escapes the model's folder ('..' is not allowed)",
              ctx, location);
   fs::path base = fs::weakly_canonical(fs::path(base_dir.empty() ? "." : base_dir));
   fs::path full = fs::weakly_canonical(base / rel);
   auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
-  TQ_CHECK(b == base.end(), "{}: external data location '{}' resolves outside the model's folder", ctx, location);
+  TQ_CHECK(b == base.end(), "{}: external data location '{}' resolves outside the model's folder", ctx,
+           location);
   TQ_CHECK(fs::exists(full), "{}: external data file '{}' is missing", ctx, full.string());
   std::vector<uint8_t> bytes = read_file(full.string());
   DType t = dtype_of_onnx(p.data_type(), ctx);
   Shape shape(p.dims().begin(), p.dims().end());
   int64_t want = checked_numel(shape, t) * static_cast<int64_t>(dtype_size(t));
   if (length < 0) length = want;
-  TQ_CHECK(offset >= 0 && length == want, "{}: external data length {} does not match {} {} ({} bytes)", ctx, length,
-           dtype_name(t), shape_str(shape), want);
+  TQ_CHECK(offset >= 0 && length == want, "{}: external data length {} does not match {} {} ({} bytes)", ctx,
+           length, dtype_name(t), shape_str(shape), want);
   TQ_CHECK(static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) <= bytes.size(),
-           "{}: external data file '{}' is too short ({} bytes, need {} at offset {})", ctx, location, bytes.size(),
-           length, offset);
+           "{}: external data file '{}' is too short ({} bytes, need {} at offset {})", ctx, location,
+           bytes.size(), length, offset);
   return tensor_from_raw(t, shape, bytes.data() + offset, static_cast<size_t>(length), ctx);
 }
 
-Tensor initializer_from_proto(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what) {
+Tensor initializer_from_proto(const onnx::TensorProto& p, const std::string& base_dir,
+                              const std::string& what) {
   if (p.data_location() == onnx::TensorProto::EXTERNAL) return load_external(p, base_dir, what);
   return tensor_from_proto(p, fmt::format("{}: initializer '{}'", what, p.name()));
 }
 
 Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string& ctx) {
   switch (a.type()) {
-    case onnx::AttributeProto::INT: return Attribute::of_int(a.i());
-    case onnx::AttributeProto::FLOAT: return Attribute::of_float(a.f());
-    case onnx::AttributeProto::STRING: return Attribute::of_string(a.s());
-    case onnx::AttributeProto::INTS: return Attribute::of_ints({a.ints().begin(), a.ints().end()});
-    case onnx::AttributeProto::FLOATS: return Attribute::of_floats({a.floats().begin(), a.floats().end()});
-    case onnx::AttributeProto::TENSOR: return Attribute::of_tensor(tensor_from_proto(a.t(), ctx));
+    case onnx::AttributeProto::INT:
+      return Attribute::of_int(a.i());
+    case onnx::AttributeProto::FLOAT:
+      return Attribute::of_float(a.f());
+    case onnx::AttributeProto::STRING:
+      return Attribute::of_string(a.s());
+    case onnx::AttributeProto::INTS:
+      return Attribute::of_ints({a.ints().begin(), a.ints().end()});
+    case onnx::AttributeProto::FLOATS:
+      return Attribute::of_floats({a.floats().begin(), a.floats().end()});
+    case onnx::AttributeProto::TENSOR:
+      return Attribute::of_tensor(tensor_from_proto(a.t(), ctx));
     case onnx::AttributeProto::STRINGS: {
       Attribute r;
       r.kind = Attribute::Kind::Strings;
       r.strings.assign(a.strings().begin(), a.strings().end());
       return r;
     }
-    default: break;
+    default:
+      break;
   }
   fail("{}: attribute '{}' has a type tinyqat does not support (graphs, sparse tensors, type protos)", ctx,
        a.name());
@@ -101,7 +114,8 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string&
 
 }  // namespace
 
-Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir, const std::string& what) {
+Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
+                        const std::string& what) {
   onnx::ModelProto mp;
   google::protobuf::io::CodedInputStream in(data, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
   in.SetRecursionLimit(64);
@@ -119,12 +133,14 @@ Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& bas
   m.doc_string = mp.doc_string();
   m.opset = -1;
   for (const auto& o : mp.opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") m.opset = o.version();
-    else m.extra_opsets.emplace_back(o.domain(), o.version());
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      m.opset = o.version();
+    else
+      m.extra_opsets.emplace_back(o.domain(), o.version());
   }
   TQ_CHECK(m.opset >= 0, "{}: the model imports no default (ai.onnx) opset", what);
-  TQ_CHECK(m.opset >= kMinOpset && m.opset <= kMaxOpset, "{}: opset {} is not supported (tinyqat reads {}–{})",
-           what, m.opset, kMinOpset, kMaxOpset);
+  TQ_CHECK(m.opset >= kMinOpset && m.opset <= kMaxOpset,
+           "{}: opset {} is not supported (tinyqat reads {}–{})", what, m.opset, kMinOpset, kMaxOpset);
   for (const auto& p : mp.metadata_props()) m.metadata.emplace_back(p.key(), p.value());
 
   const auto& g = mp.graph();

@@ -8,35 +8,52 @@ namespace tinyqat {
 
 int onnx_type_of(DType t) {
   switch (t) {
-    case DType::F32: return onnx::TensorProto::FLOAT;
-    case DType::I8: return onnx::TensorProto::INT8;
-    case DType::U8: return onnx::TensorProto::UINT8;
-    case DType::I32: return onnx::TensorProto::INT32;
-    case DType::I64: return onnx::TensorProto::INT64;
-    case DType::Bool: return onnx::TensorProto::BOOL;
+    case DType::F32:
+      return onnx::TensorProto::FLOAT;
+    case DType::I8:
+      return onnx::TensorProto::INT8;
+    case DType::U8:
+      return onnx::TensorProto::UINT8;
+    case DType::I32:
+      return onnx::TensorProto::INT32;
+    case DType::I64:
+      return onnx::TensorProto::INT64;
+    case DType::Bool:
+      return onnx::TensorProto::BOOL;
   }
   return 0;
 }
 
 DType dtype_of_onnx(int onnx_type, const std::string& context) {
   switch (onnx_type) {
-    case onnx::TensorProto::FLOAT: return DType::F32;
-    case onnx::TensorProto::INT8: return DType::I8;
-    case onnx::TensorProto::UINT8: return DType::U8;
-    case onnx::TensorProto::INT32: return DType::I32;
-    case onnx::TensorProto::INT64: return DType::I64;
-    case onnx::TensorProto::BOOL: return DType::Bool;
-    default: break;
+    case onnx::TensorProto::FLOAT:
+      return DType::F32;
+    case onnx::TensorProto::INT8:
+      return DType::I8;
+    case onnx::TensorProto::UINT8:
+      return DType::U8;
+    case onnx::TensorProto::INT32:
+      return DType::I32;
+    case onnx::TensorProto::INT64:
+      return DType::I64;
+    case onnx::TensorProto::BOOL:
+      return DType::Bool;
+    default:
+      break;
   }
-  std::string name = onnx::TensorProto::DataType_IsValid(onnx_type)
-                         ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnx_type))
-                         : std::to_string(onnx_type);
+  std::string name =
+      onnx::TensorProto::DataType_IsValid(onnx_type)
+          ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnx_type))
+          : std::to_string(onnx_type);
   fail("{}: element type {} is not supported (float32, int8, uint8, int32, int64, bool are)", context, name);
 }
 
-static Shape dims_of(const onnx::TensorProto& p) { return Shape(p.dims().begin(), p.dims().end()); }
+static Shape dims_of(const onnx::TensorProto& p) {
+  return Shape(p.dims().begin(), p.dims().end());
+}
 
-Tensor tensor_from_raw(DType t, const Shape& shape, const void* data, size_t size, const std::string& context) {
+Tensor tensor_from_raw(DType t, const Shape& shape, const void* data, size_t size,
+                       const std::string& context) {
   int64_t n = checked_numel(shape, t);
   TQ_CHECK(static_cast<size_t>(n) * dtype_size(t) == size, "{}: {} bytes of data for {} {} (expected {})",
            context, size, dtype_name(t), shape_str(shape), static_cast<size_t>(n) * dtype_size(t));

@@ -47,7 +47,8 @@ void fuse_for_runtime(Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& conv = g.nodes[i];
     const bool is_conv = conv.op_type == "Conv";
-    if ((!is_conv && conv.op_type != "Gemm") || !conv.domain.empty() || removed.count(static_cast<int>(i))) continue;
+    if ((!is_conv && conv.op_type != "Gemm") || !conv.domain.empty() || removed.count(static_cast<int>(i)))
+      continue;
     for (;;) {
       const std::string out = conv.outputs[0];
       if (is_graph_output(g, out)) break;

@@ -15,7 +15,9 @@ class LambdaKernel : public Kernel {
 };
 }  // namespace
 
-std::unique_ptr<Kernel> make_kernel(KernelFn fn) { return std::make_unique<LambdaKernel>(std::move(fn)); }
+std::unique_ptr<Kernel> make_kernel(KernelFn fn) {
+  return std::make_unique<LambdaKernel>(std::move(fn));
+}
 
 void expect_dtype(const Node& n, const Tensor& t, DType want, const char* what) {
   TQ_CHECK(t.dtype() == want, "{}: {} must be {}, got {}", n.describe(), what, dtype_name(want),

@@ -44,7 +44,8 @@ void ThreadPool::worker_loop(int id) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain) {
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
+                              int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   if (threads_ == 1 || n <= grain) {

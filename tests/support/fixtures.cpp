@@ -9,10 +9,18 @@
 namespace tinyqat::test {
 namespace {
 
-Attribute I(int64_t v) { return Attribute::of_int(v); }
-Attribute F(float v) { return Attribute::of_float(v); }
-Attribute Is(std::vector<int64_t> v) { return Attribute::of_ints(std::move(v)); }
-Attribute S(const char* v) { return Attribute::of_string(v); }
+Attribute I(int64_t v) {
+  return Attribute::of_int(v);
+}
+Attribute F(float v) {
+  return Attribute::of_float(v);
+}
+Attribute Is(std::vector<int64_t> v) {
+  return Attribute::of_ints(std::move(v));
+}
+Attribute S(const char* v) {
+  return Attribute::of_string(v);
+}
 
 Tensor weights(const Shape& s, uint64_t seed, float scale) {
   Rng rng(seed);
@@ -20,8 +28,12 @@ Tensor weights(const Shape& s, uint64_t seed, float scale) {
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = scale * rng.normal();
   return t;
 }
-Tensor i64s(std::vector<int64_t> v) { return Tensor::from_i64({static_cast<int64_t>(v.size())}, v); }
-Tensor scalar(float v) { return Tensor::scalar_f32(v); }
+Tensor i64s(std::vector<int64_t> v) {
+  return Tensor::from_i64({static_cast<int64_t>(v.size())}, v);
+}
+Tensor scalar(float v) {
+  return Tensor::scalar_f32(v);
+}
 template <typename T>
 Tensor scalar_q(DType t, T v) {
   Tensor r = Tensor::empty(t, {});
@@ -60,8 +72,10 @@ Fixture mlp_gelu() {
            {{"transB", I(1)}});
   // GELU(x) = 0.5·x·(1 + erf(x/√2))
   auto e = b.op("Erf", {b.op("Div", {h, b.constant("sqrt2", scalar(1.41421356f))})});
-  h = b.op("Mul", {b.op("Mul", {h, b.op("Add", {e, b.constant("one", scalar(1.f))})}), b.constant("half", scalar(0.5f))});
-  h = b.op("Add", {b.op("MatMul", {h, b.constant("w2", weights({16, 8}, 3, 0.3f))}), b.constant("b2", weights({8}, 4, 0.1f))});
+  h = b.op("Mul", {b.op("Mul", {h, b.op("Add", {e, b.constant("one", scalar(1.f))})}),
+                   b.constant("half", scalar(0.5f))});
+  h = b.op("Add", {b.op("MatMul", {h, b.constant("w2", weights({16, 8}, 3, 0.3f))}),
+                   b.constant("b2", weights({8}, 4, 0.1f))});
   h = b.op("Tanh", {h});
   h = b.op("Gemm", {h, b.constant("w3", weights({8, 1}, 5, 0.5f)), b.constant("b3", scalar(0.2f))},
            {{"alpha", F(0.9f)}, {"beta", F(1.5f)}});
@@ -73,8 +87,8 @@ Fixture mlp_gelu() {
     Tensor t = Tensor::empty(DType::F32, {n, 6});
     for (int64_t i = 0; i < n; ++i) {
       float q = r.uniform();
-      float v[6] = {0.85f + 0.15f * q, 0.2f + 0.7f * q, 0.5f + 0.45f * q, 0.6f + 0.38f * q, 0.7f + 0.28f * q,
-                    r.uniform(0.f, 25.f)};
+      float v[6] = {0.85f + 0.15f * q, 0.2f + 0.7f * q,  0.5f + 0.45f * q,
+                    0.6f + 0.38f * q,  0.7f + 0.28f * q, r.uniform(0.f, 25.f)};
       for (int k = 0; k < 6; ++k) t.data<float>()[i * 6 + k] = v[k] + 0.01f * r.normal();
     }
     return NamedTensors{{"features", t}};
@@ -83,25 +97,31 @@ Fixture mlp_gelu() {
 }
 
 // A CNN touching every spatial op: Conv (+BN, Relu), depthwise Conv (stride 2), Clip, MaxPool (ceil_mode),
-// ConvTranspose, LeakyRelu, AveragePool, dilated Conv, grouped SAME_LOWER Conv, Concat, GlobalAveragePool, Flatten, Gemm,
-// Softmax.
+// ConvTranspose, LeakyRelu, AveragePool, dilated Conv, grouped SAME_LOWER Conv, Concat, GlobalAveragePool,
+// Flatten, Gemm, Softmax.
 Fixture cnn_mix() {
   GraphBuilder b("cnn_mix");
   auto x = b.input("image", DType::F32, {"N", 3, 32, 32});
-  auto h = b.op("Conv", {x, b.constant("c1w", weights({8, 3, 3, 3}, 10, 0.3f)), b.constant("c1b", weights({8}, 11, 0.1f))},
-                {{"pads", Is({1, 1, 1, 1})}, {"kernel_shape", Is({3, 3})}});
+  auto h =
+      b.op("Conv",
+           {x, b.constant("c1w", weights({8, 3, 3, 3}, 10, 0.3f)), b.constant("c1b", weights({8}, 11, 0.1f))},
+           {{"pads", Is({1, 1, 1, 1})}, {"kernel_shape", Is({3, 3})}});
   Tensor var = weights({8}, 15, 0.2f);
   for (int64_t i = 0; i < 8; ++i) var.data<float>()[i] = 0.5f + std::fabs(var.data<float>()[i]);
-  h = b.op("BatchNormalization", {h, b.constant("bn_s", weights({8}, 12, 0.5f)), b.constant("bn_b", weights({8}, 13, 0.1f)),
-                                  b.constant("bn_m", weights({8}, 14, 0.1f)), b.constant("bn_v", var)},
+  h = b.op("BatchNormalization",
+           {h, b.constant("bn_s", weights({8}, 12, 0.5f)), b.constant("bn_b", weights({8}, 13, 0.1f)),
+            b.constant("bn_m", weights({8}, 14, 0.1f)), b.constant("bn_v", var)},
            {{"epsilon", F(1e-3f)}});
   h = b.op("Relu", {h});
-  h = b.op("Conv", {h, b.constant("dww", weights({8, 1, 3, 3}, 16, 0.4f)), b.constant("dwb", weights({8}, 17, 0.1f))},
+  h = b.op("Conv",
+           {h, b.constant("dww", weights({8, 1, 3, 3}, 16, 0.4f)), b.constant("dwb", weights({8}, 17, 0.1f))},
            {{"group", I(8)}, {"strides", Is({2, 2})}, {"pads", Is({1, 1, 1, 1})}});
   h = b.op("Clip", {h, b.constant("zero", scalar(0.f)), b.constant("six", scalar(6.f))});
   auto p = b.op("MaxPool", {h}, {{"kernel_shape", Is({3, 3})}, {"strides", Is({2, 2})}, {"ceil_mode", I(1)}});
-  auto up = b.op("ConvTranspose", {p, b.constant("ctw", weights({8, 4, 3, 3}, 18, 0.3f)), b.constant("ctb", weights({4}, 19, 0.1f))},
-                 {{"strides", Is({2, 2})}, {"pads", Is({1, 1, 1, 1})}, {"output_padding", Is({1, 1})}});
+  auto up =
+      b.op("ConvTranspose",
+           {p, b.constant("ctw", weights({8, 4, 3, 3}, 18, 0.3f)), b.constant("ctb", weights({4}, 19, 0.1f))},
+           {{"strides", Is({2, 2})}, {"pads", Is({1, 1, 1, 1})}, {"output_padding", Is({1, 1})}});
   up = b.op("LeakyRelu", {up}, {{"alpha", F(0.1f)}});
   up = b.op("AveragePool", {up}, {{"kernel_shape", Is({3, 3})}, {"pads", Is({1, 1, 1, 1})}});
   auto side = b.op("Conv", {h, b.constant("sw", weights({6, 8, 3, 3}, 20, 0.3f))},
@@ -110,7 +130,8 @@ Fixture cnn_mix() {
                       {{"group", I(2)}, {"auto_pad", S("SAME_LOWER")}});
   auto cat = b.op("Concat", {up, side, grouped}, {{"axis", I(1)}});
   auto g = b.op("Flatten", {b.op("GlobalAveragePool", {cat})});
-  auto logits = b.op("Gemm", {g, b.constant("fcw", weights({14, 5}, 22, 0.5f)), b.constant("fcb", weights({1, 5}, 23, 0.1f))});
+  auto logits = b.op("Gemm", {g, b.constant("fcw", weights({14, 5}, 22, 0.5f)),
+                              b.constant("fcb", weights({1, 5}, 23, 0.1f))});
   b.output(b.op("Softmax", {logits}, {{"axis", I(-1)}}), "probs");
   Fixture f{"cnn_mix", b.finish(), {}};
   f.inputs = [](int64_t n) {
@@ -130,9 +151,11 @@ Fixture two_input() {
   auto m = b.op("Mul", {a, c});
   auto sq = b.op("Sqrt", {b.op("Add", {b.op("Mul", {m, m}), b.constant("eps", scalar(1.f))})});
   auto red = b.op("ReduceMean", {sq}, {{"axes", Is({2, 3})}, {"keepdims", I(0)}});
-  auto n = b.op("Gather", {b.op("Shape", {s}), b.constant("idx0", Tensor::from_i64({}, {0}))}, {{"axis", I(0)}});
-  auto shape = b.op("Concat", {b.op("Unsqueeze", {n, b.constant("ax0", i64s({0}))}), b.constant("rest", i64s({-1, 16}))},
-                    {{"axis", I(0)}});
+  auto n =
+      b.op("Gather", {b.op("Shape", {s}), b.constant("idx0", Tensor::from_i64({}, {0}))}, {{"axis", I(0)}});
+  auto shape = b.op(
+      "Concat", {b.op("Unsqueeze", {n, b.constant("ax0", i64s({0}))}), b.constant("rest", i64s({-1, 16}))},
+      {{"axis", I(0)}});
   auto r = b.op("Reshape", {s, shape});
   auto sl = b.op("Slice", {r, b.constant("st", i64s({-1, 1})), b.constant("en", i64s({-1000, 13})),
                            b.constant("axes", i64s({1, 2})), b.constant("steps", i64s({-2, 3}))});
@@ -141,7 +164,8 @@ Fixture two_input() {
   Fixture f{"two_input", b.finish(), {}};
   f.inputs = [](int64_t n) {
     Rng r(41);
-    return NamedTensors{{"a", random_tensor({n, 4, 8, 8}, r, -2.f, 2.f)}, {"b", random_tensor({n, 4, 8, 8}, r, -1.f, 3.f)}};
+    return NamedTensors{{"a", random_tensor({n, 4, 8, 8}, r, -2.f, 2.f)},
+                        {"b", random_tensor({n, 4, 8, 8}, r, -1.f, 3.f)}};
   };
   return f;
 }
@@ -150,8 +174,10 @@ Fixture two_input() {
 Fixture external_data() {
   GraphBuilder b("external_data");
   auto x = b.input("frame", DType::F32, {"N", 1, 24, 24});
-  auto h = b.op("Relu", {b.op("Conv", {x, b.constant("w1", weights({16, 1, 3, 3}, 50, 0.4f)), b.constant("b1", weights({16}, 51, 0.05f))},
-                                   {{"pads", Is({1, 1, 1, 1})}})});
+  auto h = b.op("Relu", {b.op("Conv",
+                              {x, b.constant("w1", weights({16, 1, 3, 3}, 50, 0.4f)),
+                               b.constant("b1", weights({16}, 51, 0.05f))},
+                              {{"pads", Is({1, 1, 1, 1})}})});
   h = b.op("Conv", {h, b.constant("w2", weights({1, 16, 3, 3}, 52, 0.1f))}, {{"pads", Is({1, 1, 1, 1})}});
   b.output(b.op("Add", {x, h}), "filtered");
   Fixture f{"external_data", b.finish(), {}};
@@ -165,20 +191,26 @@ Fixture qdq_conv() {
   GraphBuilder b("qdq_conv");
   auto x = b.input("frame", DType::F32, {"N", 1, 20, 20});
   auto q = [&](const std::string& v, float s, uint8_t zp) {
-    return b.op("DequantizeLinear", {b.op("QuantizeLinear", {v, b.constant(v + "_s", scalar(s)), b.constant(v + "_zp", scalar_q<uint8_t>(DType::U8, zp))}),
-                                     v + "_s", v + "_zp"});
+    return b.op("DequantizeLinear",
+                {b.op("QuantizeLinear", {v, b.constant(v + "_s", scalar(s)),
+                                         b.constant(v + "_zp", scalar_q<uint8_t>(DType::U8, zp))}),
+                 v + "_s", v + "_zp"});
   };
   auto xq = q(x, 1.f / 255, 0);
   auto [wq, ws] = quantize_weights(weights({8, 1, 3, 3}, 70, 0.4f));
-  auto w = b.op("DequantizeLinear", {b.constant("w_q", wq), b.constant("w_s", ws), b.constant("w_zp", Tensor::zeros(DType::I8, {8}))},
-                {{"axis", I(0)}});
+  auto w =
+      b.op("DequantizeLinear",
+           {b.constant("w_q", wq), b.constant("w_s", ws), b.constant("w_zp", Tensor::zeros(DType::I8, {8}))},
+           {{"axis", I(0)}});
   std::vector<int32_t> bias(8);
   for (int i = 0; i < 8; ++i) bias[i] = (i - 4) * 37;
   Tensor bs = Tensor::empty(DType::F32, {8});
   for (int i = 0; i < 8; ++i) bs.data<float>()[i] = ws.data<float>()[i] / 255;
-  auto bias_f = b.op("DequantizeLinear", {b.constant("b_q", i32s(bias)), b.constant("b_s", bs)}, {{"axis", I(0)}});
+  auto bias_f =
+      b.op("DequantizeLinear", {b.constant("b_q", i32s(bias)), b.constant("b_s", bs)}, {{"axis", I(0)}});
   auto h = b.op("Relu", {b.op("Conv", {xq, w, bias_f}, {{"pads", Is({1, 1, 1, 1})}})});
-  auto hq = b.op("QuantizeLinear", {h, b.constant("h_s", scalar(0.01f)), b.constant("h_zp", scalar_q<uint8_t>(DType::U8, 0))});
+  auto hq = b.op("QuantizeLinear",
+                 {h, b.constant("h_s", scalar(0.01f)), b.constant("h_zp", scalar_q<uint8_t>(DType::U8, 0))});
   auto act = b.op("DequantizeLinear", {hq, "h_s", "h_zp"});
   b.output(hq, "act_q");
   b.output(act, "act");
@@ -197,15 +229,17 @@ Fixture qlinear() {
   auto [wq, ws] = quantize_weights(weights({4, 2, 3, 3}, 80, 0.3f));
   std::vector<int32_t> bias{120, -50, 0, 900};
   auto ys = b.constant("y_s", scalar(0.02f)), yzp = b.constant("y_zp", scalar_q<int8_t>(DType::I8, 5));
-  auto y = b.op("QLinearConv", {xq, xs, xzp, b.constant("w_q", wq), b.constant("w_s", ws), b.constant("w_zp", Tensor::zeros(DType::I8, {4})), ys, yzp,
-                                b.constant("bias", i32s(bias))},
+  auto y = b.op("QLinearConv",
+                {xq, xs, xzp, b.constant("w_q", wq), b.constant("w_s", ws),
+                 b.constant("w_zp", Tensor::zeros(DType::I8, {4})), ys, yzp, b.constant("bias", i32s(bias))},
                 {{"strides", Is({2, 2})}, {"pads", Is({1, 1, 1, 1})}});
   auto flat = b.op("Reshape", {y, b.constant("flat_shape", i64s({4, 36}))});
   auto [mq, ms] = quantize_weights(weights({36, 5}, 81, 0.2f));
   (void)ms;
-  auto y2 = b.op("QLinearMatMul", {flat, ys, yzp, b.constant("m_q", mq), b.constant("m_s", scalar(0.004f)),
-                                   b.constant("m_zp", scalar_q<int8_t>(DType::I8, 0)), b.constant("o_s", scalar(0.05f)),
-                                   b.constant("o_zp", scalar_q<int8_t>(DType::I8, 0))});
+  auto y2 = b.op("QLinearMatMul",
+                 {flat, ys, yzp, b.constant("m_q", mq), b.constant("m_s", scalar(0.004f)),
+                  b.constant("m_zp", scalar_q<int8_t>(DType::I8, 0)), b.constant("o_s", scalar(0.05f)),
+                  b.constant("o_zp", scalar_q<int8_t>(DType::I8, 0))});
   auto out = b.op("DequantizeLinear", {y2, "o_s", "o_zp"});
   b.output(y, "conv_q");
   b.output(out, "out");
@@ -248,7 +282,8 @@ Fixture dynamic_int() {
 Fixture gemm_fusions() {
   GraphBuilder b("gemm_fusions");
   auto x = b.input("x", DType::F32, {"N", 8});
-  auto h = b.op("Relu", {b.op("Gemm", {x, b.constant("w1", weights({8, 16}, 120, 0.5f)), b.constant("c1", weights({16}, 121, 0.2f))})});
+  auto h = b.op("Relu", {b.op("Gemm", {x, b.constant("w1", weights({8, 16}, 120, 0.5f)),
+                                       b.constant("c1", weights({16}, 121, 0.2f))})});
   auto g2 = b.op("Gemm", {h, b.constant("w2", weights({16, 4}, 122, 0.5f)), b.constant("c2", scalar(0.3f))},
                  {{"beta", F(0.5f)}, {"alpha", F(2.f)}});
   auto clip = b.op("Clip", {g2, b.constant("lo", scalar(-1.f)), b.constant("hi", scalar(1.f))});
@@ -267,7 +302,8 @@ Fixture gemm_fusions() {
 }  // namespace
 
 std::vector<Fixture> fixtures() {
-  return {mlp_gelu(), cnn_mix(), two_input(), external_data(), qdq_conv(), qlinear(), dynamic_int(), gemm_fusions()};
+  return {mlp_gelu(), cnn_mix(), two_input(),   external_data(),
+          qdq_conv(), qlinear(), dynamic_int(), gemm_fusions()};
 }
 
 }  // namespace tinyqat::test

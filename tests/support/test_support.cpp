@@ -1,5 +1,6 @@
 #include "support/test_support.h"
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -12,7 +13,8 @@
 namespace tinyqat::test {
 
 fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::path(TQ_BINARY_DIR) / "test-tmp" / name;
+  // Per process: ctest runs test binaries in parallel (and the suite again per ISA).
+  fs::path p = fs::path(TQ_BINARY_DIR) / "test-tmp" / std::to_string(::getpid()) / name;
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -33,8 +35,10 @@ Tensor random_int8(const Shape& shape, Rng& rng, DType dt) {
   Tensor t = Tensor::empty(dt, shape);
   for (int64_t i = 0; i < t.numel(); ++i) {
     int v = static_cast<int>(rng.next() % 255);
-    if (dt == DType::I8) t.data<int8_t>()[i] = static_cast<int8_t>(v - 127);
-    else t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+    if (dt == DType::I8)
+      t.data<int8_t>()[i] = static_cast<int8_t>(v - 127);
+    else
+      t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
   }
   return t;
 }
@@ -49,24 +53,27 @@ Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed) {
     float step = rng.uniform(-0.3f, 0.3f);
     for (int64_t y = 0; y < h; ++y)
       for (int64_t x = 0; x < w; ++x) {
-        float v = base + gx * x / w + gy * y / h + amp * std::sin(fx * x) * std::cos(fy * y) + (x > edge ? step : 0.f) +
-                  0.02f * rng.normal();
+        float v = base + gx * x / w + gy * y / h + amp * std::sin(fx * x) * std::cos(fy * y) +
+                  (x > edge ? step : 0.f) + 0.02f * rng.normal();
         t.data<float>()[(b * h + y) * w + x] = std::min(1.f, std::max(0.f, v));
       }
   }
   return t;
 }
 
-std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs, const std::vector<std::string>& outputs,
-                            const fs::path& work, const std::string& optimized_model) {
+std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
+                            const std::vector<std::string>& outputs, const fs::path& work,
+                            const std::string& optimized_model) {
   fs::path script = fs::path(TQ_SOURCE_DIR) / "tools" / "ort" / "ort_run.js";
   fs::path mod = fs::path(TQ_SOURCE_DIR) / "tools" / "ort" / "node_modules" / "onnxruntime-node";
-  TQ_CHECK(fs::exists(mod), "ONNX Runtime for node is not installed ({}); run scripts/setup.sh", mod.string());
+  TQ_CHECK(fs::exists(mod), "ONNX Runtime for node is not installed ({}); run scripts/setup.sh",
+           mod.string());
   fs::path in_dir = work / "ort_in", out_dir = work / "ort_out";
   fs::remove_all(in_dir);
   fs::remove_all(out_dir);
   fs::create_directories(in_dir);
-  std::string cmd = fmt::format("node '{}' '{}' --out '{}' --threads 1", script.string(), model.string(), out_dir.string());
+  std::string cmd =
+      fmt::format("node '{}' '{}' --out '{}' --threads 1", script.string(), model.string(), out_dir.string());
   for (const auto& [name, t] : inputs) {
     fs::path f = in_dir / (name + ".npy");
     write_npy(f.string(), t);
@@ -98,48 +105,39 @@ fs::path shared_dir() {
   return {};
 }
 
-static double value_at(const Tensor& t, int64_t i) { return t.scalar_as_double(i); }
-
-Agreement compare_fp32(const Tensor& ours, const Tensor& ref, double rel) {
+// Element-wise comparison: `limit(ref)` is the largest allowed |ours − ref|; NaN matches NaN only.
+template <typename Limit>
+static Agreement compare(const Tensor& ours, const Tensor& ref, Limit limit, const char* unit) {
   Agreement a;
   if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) {
     a.ok = false;
-    a.where = fmt::format("shape/type {} {} vs reference {} {}", dtype_name(ours.dtype()), shape_str(ours.shape()),
-                          dtype_name(ref.dtype()), shape_str(ref.shape()));
+    a.where = fmt::format("shape/type {} {} vs reference {} {}", dtype_name(ours.dtype()),
+                          shape_str(ours.shape()), dtype_name(ref.dtype()), shape_str(ref.shape()));
     return a;
   }
   for (int64_t i = 0; i < ours.numel(); ++i) {
-    double o = value_at(ours, i), r = value_at(ref, i);
+    double o = ours.scalar_as_double(i), r = ref.scalar_as_double(i);
     if (std::isnan(o) && std::isnan(r)) continue;
     double d = std::fabs(o - r);
     if (std::isnan(d)) d = INFINITY;
-    if (d > a.max_abs) a.max_abs = d;
-    if (d > rel * std::max(1.0, std::fabs(r)) && a.ok) {
+    a.max_abs = std::max(a.max_abs, d);
+    if (d > limit(r) && a.ok) {
       a.ok = false;
-      a.where = fmt::format("element {}: ours {} vs reference {}", i, o, r);
+      a.where = fmt::format("element {}: ours {} vs reference {}{}", i, o, r, unit);
     }
   }
   return a;
 }
 
+Agreement compare_fp32(const Tensor& ours, const Tensor& ref, double rel) {
+  return compare(
+      ours, ref, [rel](double r) { return rel * std::max(1.0, std::fabs(r)); }, "");
+}
+
 Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, double steps) {
-  Agreement a;
-  if (ours.shape() != ref.shape() || ours.dtype() != ref.dtype()) {
-    a.ok = false;
-    a.where = fmt::format("shape/type {} {} vs reference {} {}", dtype_name(ours.dtype()), shape_str(ours.shape()),
-                          dtype_name(ref.dtype()), shape_str(ref.shape()));
-    return a;
-  }
-  for (int64_t i = 0; i < ours.numel(); ++i) {
-    double d = std::fabs(value_at(ours, i) - value_at(ref, i));
-    if (std::isnan(d)) d = INFINITY;
-    a.max_abs = std::max(a.max_abs, d);
-    if (d > steps * step * (1 + 1e-6) + 1e-7 && a.ok) {
-      a.ok = false;
-      a.where = fmt::format("element {}: ours {} vs reference {} (step {})", i, value_at(ours, i), value_at(ref, i), step);
-    }
-  }
-  return a;
+  const std::string unit = fmt::format(" (step {})", step);
+  return compare(
+      ours, ref, [=](double) { return steps * step * (1 + 1e-6) + 1e-7; }, unit.c_str());
 }
 
 }  // namespace tinyqat::test

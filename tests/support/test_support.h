@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ir/graph.h"
 #include "io/npy.h"
+#include "ir/graph.h"
 
 namespace tinyqat::test {
 
 namespace fs = std::filesystem;
 
-// A fresh, empty folder under the build tree, named after the test.
+// A fresh, empty folder under the build tree (per process), named after the test.
 fs::path temp_dir(const std::string& name);
 
 // Deterministic pseudo-random data.
@@ -39,8 +39,9 @@ Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed);
 
 // Runs ONNX Runtime (npm onnxruntime-node, tools/ort) on a model file; returns outputs in graph order.
 // `optimized_model` (optional) receives the graph ORT actually runs.
-std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs, const std::vector<std::string>& outputs,
-                            const fs::path& work, const std::string& optimized_model = "");
+std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
+                            const std::vector<std::string>& outputs, const fs::path& work,
+                            const std::string& optimized_model = "");
 
 // The shared folder with real models, or empty when it is not there (tests then print SKIP).
 fs::path shared_dir();

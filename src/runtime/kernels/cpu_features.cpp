@@ -14,9 +14,12 @@ static Isa detect() {
     best = Isa::Avx512;
   if (const char* want = std::getenv("TINYQAT_ISA")) {
     Isa w = best;
-    if (!std::strcmp(want, "generic")) w = Isa::Generic;
-    else if (!std::strcmp(want, "avx2")) w = Isa::Avx2;
-    else if (!std::strcmp(want, "avx512")) w = Isa::Avx512;
+    if (!std::strcmp(want, "generic"))
+      w = Isa::Generic;
+    else if (!std::strcmp(want, "avx2"))
+      w = Isa::Avx2;
+    else if (!std::strcmp(want, "avx512"))
+      w = Isa::Avx512;
     if (static_cast<int>(w) < static_cast<int>(best)) best = w;  // never above what the CPU has
   }
   return best;
@@ -29,9 +32,12 @@ Isa cpu_isa() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    case Isa::Generic: return "generic";
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Generic:
+      return "generic";
   }
   return "?";
 }

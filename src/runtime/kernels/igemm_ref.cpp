@@ -4,8 +4,8 @@
 
 namespace tinyqat {
 
-void igemm_s16_ref(int64_t M, int64_t N, int64_t K, const int16_t* A, const int16_t* B, int64_t ldb, int32_t* C,
-                   int64_t ldc) {
+void igemm_s16_ref(int64_t M, int64_t N, int64_t K, const int16_t* A, const int16_t* B, int64_t ldb,
+                   int32_t* C, int64_t ldc) {
   for (int64_t m = 0; m < M; ++m) {
     int32_t* c = C + m * ldc;
     std::fill(c, c + N, 0);

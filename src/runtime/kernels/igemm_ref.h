@@ -7,7 +7,7 @@
 namespace tinyqat {
 
 // A: M×K row-major, B: K×N row-major (ldb), C: M×N (ldc).
-void igemm_s16_ref(int64_t M, int64_t N, int64_t K, const int16_t* A, const int16_t* B, int64_t ldb, int32_t* C,
-                   int64_t ldc);
+void igemm_s16_ref(int64_t M, int64_t N, int64_t K, const int16_t* A, const int16_t* B, int64_t ldb,
+                   int32_t* C, int64_t ldc);
 
 }  // namespace tinyqat

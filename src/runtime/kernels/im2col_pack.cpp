@@ -8,7 +8,8 @@
 namespace tinyqat {
 
 template <typename T>
-void im2col_pack(const ConvGeometry& g, const T* x, int64_t p0, int64_t cols, int width, T* out, T pad_value) {
+void im2col_pack(const ConvGeometry& g, const T* x, int64_t p0, int64_t cols, int width, T* out,
+                 T pad_value) {
   const int64_t K = g.K();
   if (cols < width)
     for (int64_t k = 0; k < K; ++k) std::fill(out + k * width + cols, out + (k + 1) * width, pad_value);
@@ -47,8 +48,10 @@ void im2col_pack(const ConvGeometry& g, const T* x, int64_t p0, int64_t cols, in
 }
 
 template void im2col_pack<float>(const ConvGeometry&, const float*, int64_t, int64_t, int, float*, float);
-template void im2col_pack<uint8_t>(const ConvGeometry&, const uint8_t*, int64_t, int64_t, int, uint8_t*, uint8_t);
+template void im2col_pack<uint8_t>(const ConvGeometry&, const uint8_t*, int64_t, int64_t, int, uint8_t*,
+                                   uint8_t);
 template void im2col_pack<int8_t>(const ConvGeometry&, const int8_t*, int64_t, int64_t, int, int8_t*, int8_t);
-template void im2col_pack<int16_t>(const ConvGeometry&, const int16_t*, int64_t, int64_t, int, int16_t*, int16_t);
+template void im2col_pack<int16_t>(const ConvGeometry&, const int16_t*, int64_t, int64_t, int, int16_t*,
+                                   int16_t);
 
 }  // namespace tinyqat

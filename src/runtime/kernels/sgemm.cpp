@@ -8,11 +8,14 @@
 namespace tinyqat {
 
 const SgemmKernel& sgemm_kernel() {
-  static const SgemmKernel& k = [] () -> const SgemmKernel& {
+  static const SgemmKernel& k = []() -> const SgemmKernel& {
     switch (cpu_isa()) {
-      case Isa::Avx512: return sgemm_kernel_avx512();
-      case Isa::Avx2: return sgemm_kernel_avx2();
-      default: return sgemm_kernel_generic();
+      case Isa::Avx512:
+        return sgemm_kernel_avx512();
+      case Isa::Avx2:
+        return sgemm_kernel_avx2();
+      default:
+        return sgemm_kernel_generic();
     }
   }();
   return k;
@@ -48,7 +51,8 @@ PackedPanels pack_all(const float* base, int64_t rs, int64_t ks, int64_t rows, i
   p.data.resize(static_cast<size_t>(panels * K * width));
   for (int64_t i = 0; i < panels; ++i) {
     int64_t r0 = i * width;
-    pack_panel(base + r0 * rs, rs, ks, std::min<int64_t>(width, rows - r0), K, width, p.data.data() + i * K * width);
+    pack_panel(base + r0 * rs, rs, ks, std::min<int64_t>(width, rows - r0), K, width,
+               p.data.data() + i * K * width);
   }
   return p;
 }
@@ -82,7 +86,8 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
   const int64_t mblocks = (mpanels + mblock - 1) / mblock;
   const int64_t items = nstrips * mblocks;
   pool.parallel_for(items, [&](int64_t begin, int64_t end, int) {
-    std::vector<float> bbuf(static_cast<size_t>(g.K * uk.nr) + 16), abuf(static_cast<size_t>(g.K * uk.mr) + 16);
+    std::vector<float> bbuf(static_cast<size_t>(g.K * uk.nr) + 16),
+        abuf(static_cast<size_t>(g.K * uk.mr) + 16);
     std::vector<const float*> rows(static_cast<size_t>(g.K) + 1);
     int64_t cur_strip = -1, j0 = 0;
     int nr = 0;

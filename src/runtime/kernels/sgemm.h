@@ -16,10 +16,9 @@ namespace tinyqat {
 // mr×nr part: C = clamp(A·B + bias (+ R), lo, hi). bias_m (per row), bias_n (per column) and the
 // residual R (laid out like C) may be null.
 // A element (i, k) is read at A[i*a_rs + k*a_ks]: a packed panel has (1, MR), a row-major matrix (K, 1).
-using SgemmUkernel = void (*)(int64_t K, const float* A, int64_t a_rs, int64_t a_ks, const float* const* Brows,
-                              float* C, int64_t rs_c,
-                              int64_t cs_c, int mr, int nr, const float* bias_m, const float* bias_n, const float* R,
-                              float lo, float hi);
+using SgemmUkernel = void (*)(int64_t K, const float* A, int64_t a_rs, int64_t a_ks,
+                              const float* const* Brows, float* C, int64_t rs_c, int64_t cs_c, int mr, int nr,
+                              const float* bias_m, const float* bias_n, const float* R, float lo, float hi);
 
 struct SgemmKernel {
   int mr, nr;

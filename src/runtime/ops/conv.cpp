@@ -13,19 +13,21 @@ namespace tinyqat {
 ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
   TQ_CHECK(x.size() == 3 || x.size() == 4, "{}: input must be [N,C,W] or [N,C,H,W], got {}", n.describe(),
            shape_str(x));
-  TQ_CHECK(w.size() == x.size(), "{}: weight {} does not match input {}", n.describe(), shape_str(w), shape_str(x));
+  TQ_CHECK(w.size() == x.size(), "{}: weight {} does not match input {}", n.describe(), shape_str(w),
+           shape_str(x));
   ConvSpec s;
   s.N = x[0];
   s.Cin = x[1];
   s.M = w[0];
   s.group = n.get_int("group", 1);
   TQ_CHECK(s.group >= 1 && s.Cin % s.group == 0 && s.M % s.group == 0 && w[1] * s.group == s.Cin,
-           "{}: input {} , weight {} and group {} do not fit together", n.describe(), shape_str(x), shape_str(w),
-           s.group);
+           "{}: input {} , weight {} and group {} do not fit together", n.describe(), shape_str(x),
+           shape_str(w), s.group);
   const bool one_d = x.size() == 3;
   std::vector<int64_t> kernel(w.begin() + 2, w.end());
   if (n.has("kernel_shape"))
-    TQ_CHECK(n.get_ints("kernel_shape") == kernel, "{}: kernel_shape disagrees with the weight", n.describe());
+    TQ_CHECK(n.get_ints("kernel_shape") == kernel, "{}: kernel_shape disagrees with the weight",
+             n.describe());
   WindowAttrs wa = window_attrs(n, kernel);
   std::vector<int64_t> in_sp(x.begin() + 2, x.end());
   auto pads = resolve_pads(wa, in_sp);
@@ -157,7 +159,9 @@ class ConvF32 : public Kernel {
     expect_dtype(n_, w, DType::F32, "weight W");
     ConvSpec s = conv_spec(n_, x.shape(), w.shape());
     const Tensor* b = in.size() > 2 ? in[2] : nullptr;
-    if (b) TQ_CHECK(b->numel() == s.M && b->dtype() == DType::F32, "{}: bias must be float32[{}]", n_.describe(), s.M);
+    if (b)
+      TQ_CHECK(b->numel() == s.M && b->dtype() == DType::F32, "{}: bias must be float32[{}]", n_.describe(),
+               s.M);
     out[0] = Tensor::empty(DType::F32, conv_out_shape(s, x.shape().size()));
     const float* rp = nullptr;  // fused residual, laid out like the output
     if (fused_add_) {
@@ -187,8 +191,9 @@ class ConvF32 : public Kernel {
           const int64_t rb = i % row_blocks, ng = i / row_blocks, nb = ng / s.group, gi = ng % s.group;
           const int64_t y0 = rb * rows_per_item, y1 = std::min(g.OH, y0 + rows_per_item);
           const int64_t out_off = (nb * s.M + gi * mg) * P;
-          direct(g, mg, xp + (nb * s.Cin + gi * g.C) * g.H * g.W, wp + gi * mg * K, bp ? bp + gi * mg : nullptr,
-                 rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_, scratch.data());
+          direct(g, mg, xp + (nb * s.Cin + gi * g.C) * g.H * g.W, wp + gi * mg * K,
+                 bp ? bp + gi * mg : nullptr, rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_,
+                 scratch.data());
         }
       });
       return;
@@ -196,7 +201,8 @@ class ConvF32 : public Kernel {
     std::vector<PackedPanels> local;
     const std::vector<PackedPanels>* panels = &packed_;
     if (packed_.empty()) {
-      for (int64_t gi = 0; gi < s.group; ++gi) local.push_back(pack_all(wp + gi * mg * K, K, 1, mg, K, uk.mr));
+      for (int64_t gi = 0; gi < s.group; ++gi)
+        local.push_back(pack_all(wp + gi * mg * K, K, 1, mg, K, uk.mr));
       panels = &local;
     }
     for (int64_t nb = 0; nb < s.N; ++nb)
@@ -248,7 +254,8 @@ class ConvTransposeF32 : public Kernel {
       if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
         osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in_sp[i] * wa.strides[i];
         int64_t total = full - osz[i];
-        TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n_.describe());
+        TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces",
+                 n_.describe());
         bool upper = wa.auto_pad != "SAME_LOWER";
         pads[i] = upper ? total / 2 : total - total / 2;
         pads[i + 2] = total - pads[i];

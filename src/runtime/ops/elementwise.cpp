@@ -26,11 +26,12 @@ KernelFactory unary(F f) {
   return [f](const KernelInit& init) {
     const Node& n = init.node;
     auto g = f(n);
-    return make_kernel([&n, g](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      expect_dtype(n, *in[0], DType::F32, "input");
-      out[0] = Tensor::empty(DType::F32, in[0]->shape());
-      map_unary(ctx, *in[0], out[0], g);
-    });
+    return make_kernel(
+        [&n, g](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+          expect_dtype(n, *in[0], DType::F32, "input");
+          out[0] = Tensor::empty(DType::F32, in[0]->shape());
+          map_unary(ctx, *in[0], out[0], g);
+        });
   };
 }
 
@@ -93,15 +94,22 @@ KernelFactory binary() {
     return make_kernel([&n](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
       const Tensor& a = *in[0];
       const Tensor& b = *in[1];
-      TQ_CHECK(a.dtype() == b.dtype(), "{}: input types {} and {} differ", n.describe(), dtype_name(a.dtype()),
-               dtype_name(b.dtype()));
+      TQ_CHECK(a.dtype() == b.dtype(), "{}: input types {} and {} differ", n.describe(),
+               dtype_name(a.dtype()), dtype_name(b.dtype()));
       Shape ys = broadcast_shapes(a.shape(), b.shape(), n.describe());
       out[0] = Tensor::empty(a.dtype(), ys);
       switch (a.dtype()) {
-        case DType::F32: broadcast_apply<float>(a, b, out[0], Op{}); break;
-        case DType::I32: broadcast_apply<int32_t>(a, b, out[0], Op{}); break;
-        case DType::I64: broadcast_apply<int64_t>(a, b, out[0], Op{}); break;
-        default: fail("{}: type {} is not supported", n.describe(), dtype_name(a.dtype()));
+        case DType::F32:
+          broadcast_apply<float>(a, b, out[0], Op{});
+          break;
+        case DType::I32:
+          broadcast_apply<int32_t>(a, b, out[0], Op{});
+          break;
+        case DType::I64:
+          broadcast_apply<int64_t>(a, b, out[0], Op{});
+          break;
+        default:
+          fail("{}: type {} is not supported", n.describe(), dtype_name(a.dtype()));
       }
     });
   };
@@ -154,9 +162,8 @@ void register_elementwise_ops(KernelRegistry& r) {
   r["Erf"] = unary([](const Node&) { return [](float x) { return std::erf(x); }; });
   r["Sqrt"] = unary([](const Node&) { return [](float x) { return std::sqrt(x); }; });
   r["Identity"] = [](const KernelInit&) {
-    return make_kernel([](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      out[0] = *in[0];
-    });
+    return make_kernel(
+        [](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) { out[0] = *in[0]; });
   };
   r["Clip"] = [](const KernelInit& init) {
     const Node& n = init.node;
@@ -180,31 +187,32 @@ void register_elementwise_ops(KernelRegistry& r) {
     const Node& n = init.node;
     TQ_CHECK(init.opset >= 13, "{}: Softmax before opset 13 (2-D coercion) is not supported", n.describe());
     int64_t axis_attr = n.get_int("axis", -1);
-    return make_kernel([&n, axis_attr](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      const Tensor& x = *in[0];
-      expect_dtype(n, x, DType::F32, "input");
-      int64_t axis = normalize_axis(axis_attr, x.rank(), n.describe());
-      int64_t len = x.dim(static_cast<int>(axis)), inner = 1;
-      for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
-      int64_t outer = len * inner == 0 ? 0 : x.numel() / (len * inner);
-      out[0] = Tensor::empty(DType::F32, x.shape());
-      const float* xp = x.data<float>();
-      float* yp = out[0].data<float>();
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t in_i = 0; in_i < inner; ++in_i) {
-          const float* xs = xp + o * len * inner + in_i;
-          float* ys = yp + o * len * inner + in_i;
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t k = 0; k < len; ++k) m = std::max(m, xs[k * inner]);
-          double sum = 0;
-          for (int64_t k = 0; k < len; ++k) {
-            ys[k * inner] = std::exp(xs[k * inner] - m);
-            sum += ys[k * inner];
-          }
-          float inv = static_cast<float>(1.0 / sum);
-          for (int64_t k = 0; k < len; ++k) ys[k * inner] *= inv;
-        }
-    });
+    return make_kernel(
+        [&n, axis_attr](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+          const Tensor& x = *in[0];
+          expect_dtype(n, x, DType::F32, "input");
+          int64_t axis = normalize_axis(axis_attr, x.rank(), n.describe());
+          int64_t len = x.dim(static_cast<int>(axis)), inner = 1;
+          for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+          int64_t outer = len * inner == 0 ? 0 : x.numel() / (len * inner);
+          out[0] = Tensor::empty(DType::F32, x.shape());
+          const float* xp = x.data<float>();
+          float* yp = out[0].data<float>();
+          for (int64_t o = 0; o < outer; ++o)
+            for (int64_t in_i = 0; in_i < inner; ++in_i) {
+              const float* xs = xp + o * len * inner + in_i;
+              float* ys = yp + o * len * inner + in_i;
+              float m = -std::numeric_limits<float>::infinity();
+              for (int64_t k = 0; k < len; ++k) m = std::max(m, xs[k * inner]);
+              double sum = 0;
+              for (int64_t k = 0; k < len; ++k) {
+                ys[k * inner] = std::exp(xs[k * inner] - m);
+                sum += ys[k * inner];
+              }
+              float inv = static_cast<float>(1.0 / sum);
+              for (int64_t k = 0; k < len; ++k) ys[k * inner] *= inv;
+            }
+        });
   };
 
   r["BatchNormalization"] = [](const KernelInit& init) {
@@ -212,27 +220,28 @@ void register_elementwise_ops(KernelRegistry& r) {
     TQ_CHECK(n.get_int("training_mode", 0) == 0 && n.outputs.size() == 1,
              "{}: only inference-mode BatchNormalization is supported", n.describe());
     float eps = n.get_float("epsilon", 1e-5f);
-    return make_kernel([&n, eps](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      const Tensor& x = *in[0];
-      expect_dtype(n, x, DType::F32, "input");
-      TQ_CHECK(x.rank() >= 2, "{}: input must have a channel dimension", n.describe());
-      const int64_t C = x.dim(1), N = x.dim(0), S = C ? x.numel() / (N * C) : 0;
-      for (int i = 1; i <= 4; ++i)
-        TQ_CHECK(in[i] && in[i]->numel() == C && in[i]->dtype() == DType::F32,
-                 "{}: scale/B/mean/var must be float32 of length C={}", n.describe(), C);
-      const float *sc = in[1]->data<float>(), *bi = in[2]->data<float>(), *mu = in[3]->data<float>(),
-                  *var = in[4]->data<float>();
-      out[0] = Tensor::empty(DType::F32, x.shape());
-      const float* xp = x.data<float>();
-      float* yp = out[0].data<float>();
-      for (int64_t b = 0; b < N; ++b)
-        for (int64_t c = 0; c < C; ++c) {
-          float k = sc[c] / std::sqrt(var[c] + eps), off = bi[c] - mu[c] * k;
-          const float* xs = xp + (b * C + c) * S;
-          float* ys = yp + (b * C + c) * S;
-          for (int64_t i = 0; i < S; ++i) ys[i] = xs[i] * k + off;
-        }
-    });
+    return make_kernel(
+        [&n, eps](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+          const Tensor& x = *in[0];
+          expect_dtype(n, x, DType::F32, "input");
+          TQ_CHECK(x.rank() >= 2, "{}: input must have a channel dimension", n.describe());
+          const int64_t C = x.dim(1), N = x.dim(0), S = C ? x.numel() / (N * C) : 0;
+          for (int i = 1; i <= 4; ++i)
+            TQ_CHECK(in[i] && in[i]->numel() == C && in[i]->dtype() == DType::F32,
+                     "{}: scale/B/mean/var must be float32 of length C={}", n.describe(), C);
+          const float *sc = in[1]->data<float>(), *bi = in[2]->data<float>(), *mu = in[3]->data<float>(),
+                      *var = in[4]->data<float>();
+          out[0] = Tensor::empty(DType::F32, x.shape());
+          const float* xp = x.data<float>();
+          float* yp = out[0].data<float>();
+          for (int64_t b = 0; b < N; ++b)
+            for (int64_t c = 0; c < C; ++c) {
+              float k = sc[c] / std::sqrt(var[c] + eps), off = bi[c] - mu[c] * k;
+              const float* xs = xp + (b * C + c) * S;
+              float* ys = yp + (b * C + c) * S;
+              for (int64_t i = 0; i < S; ++i) ys[i] = xs[i] * k + off;
+            }
+        });
   };
 }
 

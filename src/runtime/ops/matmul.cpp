@@ -15,8 +15,9 @@ struct MatView {
   int64_t rs, cs;  // row stride, column stride
 };
 
-void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, MatView b, const PackedPanels* bpk,
-                float* y, const float* bias_n, float lo = -__builtin_inff(), float hi = __builtin_inff()) {
+void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, MatView b,
+                const PackedPanels* bpk, float* y, const float* bias_n, float lo = -__builtin_inff(),
+                float hi = __builtin_inff()) {
   const SgemmKernel& uk = sgemm_kernel();
   SgemmArgs g;
   g.M = M, g.N = N, g.K = K;
@@ -73,8 +74,8 @@ class GemmF32 : public Kernel {
     if (c) {
       expect_dtype(n_, *c, DType::F32, "input C");
       Shape cs = broadcast_shapes(c->shape(), {M, N}, n_.describe());
-      TQ_CHECK(cs == Shape({M, N}), "{}: C {} does not broadcast to [{},{}]", n_.describe(), shape_str(c->shape()),
-               M, N);
+      TQ_CHECK(cs == Shape({M, N}), "{}: C {} does not broadcast to [{},{}]", n_.describe(),
+               shape_str(c->shape()), M, N);
       bool per_col = c->numel() == N && (c->rank() == 1 || (c->rank() == 2 && c->dim(0) == 1));
       if (per_col && N > 1 && beta_ == 1.f && (alpha_ == 1.f || has_packed_)) bias_n = c->data<float>();
     }
@@ -85,8 +86,8 @@ class GemmF32 : public Kernel {
       matmul_f32(ctx, M, N, K, av, bv, nullptr, y, nullptr);
       for (int64_t i = 0; i < M * N; ++i) y[i] *= alpha_;
     } else {
-      matmul_f32(ctx, M, N, K, av, bv, has_packed_ ? &packed_ : nullptr, y, bias_n, bias_n || !c ? lo_ : -__builtin_inff(),
-                 bias_n || !c ? hi_ : __builtin_inff());
+      matmul_f32(ctx, M, N, K, av, bv, has_packed_ ? &packed_ : nullptr, y, bias_n,
+                 bias_n || !c ? lo_ : -__builtin_inff(), bias_n || !c ? hi_ : __builtin_inff());
     }
     if (c && !bias_n) {
       // General C: add beta·C with broadcasting.
@@ -95,7 +96,8 @@ class GemmF32 : public Kernel {
       while (csh.size() < 2) csh.insert(csh.begin(), 1);
       const int64_t cr = csh[0], cc = csh[1];
       for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j) y[i * N + j] += beta_ * cp[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
+        for (int64_t j = 0; j < N; ++j)
+          y[i * N + j] += beta_ * cp[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
     }
     if ((c && !bias_n) || (alpha_ != 1.f && !has_packed_))  // activation not applied inside the kernel
       for (int64_t i = 0; i < M * N; ++i) y[i] = std::min(std::max(y[i], lo_), hi_);
@@ -130,8 +132,8 @@ class MatMulF32 : public Kernel {
     if (a1) as.insert(as.begin(), 1);
     if (b1) bs.push_back(1);
     const int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
-    TQ_CHECK(bs[bs.size() - 2] == K, "{}: inner dimensions differ: {} x {}", n_.describe(), shape_str(a.shape()),
-             shape_str(b.shape()));
+    TQ_CHECK(bs[bs.size() - 2] == K, "{}: inner dimensions differ: {} x {}", n_.describe(),
+             shape_str(a.shape()), shape_str(b.shape()));
     Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
     Shape batch = broadcast_shapes(abatch, bbatch, n_.describe());
     Shape ys = batch;

@@ -28,8 +28,8 @@ PoolGeom pool_geom(const Node& n, const Tensor& x) {
   if (sp == 1) {
     g = {1, in[0], 1, od(0), 1, k[0], 1, wa.strides[0], 1, wa.dilations[0], 0, pads[0], 0, pads[1]};
   } else {
-    g = {in[0], in[1], od(0), od(1), k[0], k[1], wa.strides[0], wa.strides[1], wa.dilations[0], wa.dilations[1],
-         pads[0], pads[1], pads[2], pads[3]};
+    g = {in[0],         in[1],           od(0),           od(1),   k[0],    k[1],    wa.strides[0],
+         wa.strides[1], wa.dilations[0], wa.dilations[1], pads[0], pads[1], pads[2], pads[3]};
   }
   return g;
 }
@@ -45,7 +45,7 @@ KernelFactory pool_factory(bool is_max) {
     TQ_CHECK(n.outputs.size() == 1, "{}: the Indices output is not supported", n.describe());
     bool include_pad = n.get_int("count_include_pad", 0) != 0;
     return make_kernel([&n, is_max, include_pad](RunContext& ctx, const std::vector<const Tensor*>& in,
-                                                   std::vector<Tensor>& out) {
+                                                 std::vector<Tensor>& out) {
       const Tensor& x = *in[0];
       expect_dtype(n, x, DType::F32, "input");
       PoolGeom g = pool_geom(n, x);
@@ -71,12 +71,15 @@ KernelFactory pool_factory(bool is_max) {
                   if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
                   float v = xs[iy * g.W + ix];
                   nan |= v != v;
-                  if (is_max) acc = std::max(acc, v);
-                  else acc += v;
+                  if (is_max)
+                    acc = std::max(acc, v);
+                  else
+                    acc += v;
                   ++count;
                 }
               }
-              float r = is_max ? acc : acc / static_cast<float>(include_pad ? padded : std::max<int64_t>(count, 1));
+              float r =
+                  is_max ? acc : acc / static_cast<float>(include_pad ? padded : std::max<int64_t>(count, 1));
               ys[oy * g.OW + ox] = nan ? std::numeric_limits<float>::quiet_NaN() : r;
             }
         }
@@ -89,8 +92,10 @@ KernelFactory pool_factory(bool is_max) {
 Tensor reduce_mean(const Tensor& x, const std::vector<bool>& red, bool keep) {
   Shape ys;
   for (int i = 0; i < x.rank(); ++i) {
-    if (!red[i]) ys.push_back(x.dim(i));
-    else if (keep) ys.push_back(1);
+    if (!red[i])
+      ys.push_back(x.dim(i));
+    else if (keep)
+      ys.push_back(1);
   }
   Tensor y = Tensor::zeros(DType::F32, ys);
   // Fast path: the reduced axes are the trailing ones (e.g. spatial mean of NCHW): contiguous sums.
@@ -132,7 +137,8 @@ Tensor reduce_mean(const Tensor& x, const std::vector<bool>& red, bool keep) {
     }
   }
   float* yp = y.data<float>();
-  for (int64_t i = 0; i < y.numel(); ++i) yp[i] = static_cast<float>(sum[i] / static_cast<double>(std::max<int64_t>(count, 1)));
+  for (int64_t i = 0; i < y.numel(); ++i)
+    yp[i] = static_cast<float>(sum[i] / static_cast<double>(std::max<int64_t>(count, 1)));
   return y;
 }
 
@@ -163,20 +169,21 @@ void register_pool_ops(KernelRegistry& r) {
     const Node& n = init.node;
     bool keep = n.get_int("keepdims", 1) != 0;
     bool noop = n.get_int("noop_with_empty_axes", 0) != 0;
-    return make_kernel([&n, keep, noop](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      const Tensor& x = *in[0];
-      expect_dtype(n, x, DType::F32, "input");
-      std::vector<int64_t> axes = n.has("axes") ? n.get_ints("axes")
-                                  : (in.size() > 1 && in[1]) ? in[1]->to_i64()
-                                                             : std::vector<int64_t>{};
-      if (axes.empty() && noop) {
-        out[0] = x;
-        return;
-      }
-      std::vector<bool> red(x.rank(), axes.empty());
-      for (auto a : axes) red[normalize_axis(a, x.rank(), n.describe())] = true;
-      out[0] = reduce_mean(x, red, keep);
-    });
+    return make_kernel(
+        [&n, keep, noop](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+          const Tensor& x = *in[0];
+          expect_dtype(n, x, DType::F32, "input");
+          std::vector<int64_t> axes = n.has("axes")              ? n.get_ints("axes")
+                                      : (in.size() > 1 && in[1]) ? in[1]->to_i64()
+                                                                 : std::vector<int64_t>{};
+          if (axes.empty() && noop) {
+            out[0] = x;
+            return;
+          }
+          std::vector<bool> red(x.rank(), axes.empty());
+          for (auto a : axes) red[normalize_axis(a, x.rank(), n.describe())] = true;
+          out[0] = reduce_mean(x, red, keep);
+        });
   };
 }
 

@@ -25,21 +25,33 @@ void convert(const Tensor& x, Tensor& y) {
   const Src* s = x.data<Src>();
   Dst* d = y.data<Dst>();
   for (int64_t i = 0; i < x.numel(); ++i) {
-    if constexpr (std::is_same_v<Dst, uint8_t> && std::is_same_v<Src, uint8_t>) d[i] = s[i];
+    if constexpr (std::is_same_v<Dst, uint8_t> && std::is_same_v<Src, uint8_t>)
+      d[i] = s[i];
     else if constexpr (std::is_floating_point_v<Src> && !std::is_floating_point_v<Dst>)
       d[i] = std::isnan(s[i]) ? Dst(0) : static_cast<Dst>(static_cast<int64_t>(s[i]));  // truncation, as C
-    else d[i] = static_cast<Dst>(s[i]);
+    else
+      d[i] = static_cast<Dst>(s[i]);
   }
 }
 
 template <typename Src>
 void convert_from(const Tensor& x, Tensor& y) {
   switch (y.dtype()) {
-    case DType::F32: convert<Src, float>(x, y); break;
-    case DType::I8: convert<Src, int8_t>(x, y); break;
-    case DType::U8: convert<Src, uint8_t>(x, y); break;
-    case DType::I32: convert<Src, int32_t>(x, y); break;
-    case DType::I64: convert<Src, int64_t>(x, y); break;
+    case DType::F32:
+      convert<Src, float>(x, y);
+      break;
+    case DType::I8:
+      convert<Src, int8_t>(x, y);
+      break;
+    case DType::U8:
+      convert<Src, uint8_t>(x, y);
+      break;
+    case DType::I32:
+      convert<Src, int32_t>(x, y);
+      break;
+    case DType::I64:
+      convert<Src, int64_t>(x, y);
+      break;
     case DType::Bool: {
       const Src* s = x.data<Src>();
       uint8_t* d = y.data<uint8_t>();
@@ -115,8 +127,9 @@ void register_shape_ops(KernelRegistry& r) {
         TQ_CHECK(t->dtype() == x0.dtype() && t->rank() == x0.rank(), "{}: inputs differ in type or rank",
                  n.describe());
         for (int i = 0; i < x0.rank(); ++i)
-          TQ_CHECK(i == axis || t->dim(i) == x0.dim(i), "{}: input shapes {} and {} differ off the concat axis",
-                   n.describe(), shape_str(t->shape()), shape_str(x0.shape()));
+          TQ_CHECK(i == axis || t->dim(i) == x0.dim(i),
+                   "{}: input shapes {} and {} differ off the concat axis", n.describe(),
+                   shape_str(t->shape()), shape_str(x0.shape()));
         s[axis] += t->dim(static_cast<int>(axis));
       }
       out[0] = Tensor::empty(x0.dtype(), s);
@@ -219,12 +232,22 @@ void register_shape_ops(KernelRegistry& r) {
       const Tensor& x = *in[0];
       out[0] = Tensor::empty(t, x.shape());
       switch (x.dtype()) {
-        case DType::F32: convert_from<float>(x, out[0]); break;
-        case DType::I8: convert_from<int8_t>(x, out[0]); break;
+        case DType::F32:
+          convert_from<float>(x, out[0]);
+          break;
+        case DType::I8:
+          convert_from<int8_t>(x, out[0]);
+          break;
         case DType::U8:
-        case DType::Bool: convert_from<uint8_t>(x, out[0]); break;
-        case DType::I32: convert_from<int32_t>(x, out[0]); break;
-        case DType::I64: convert_from<int64_t>(x, out[0]); break;
+        case DType::Bool:
+          convert_from<uint8_t>(x, out[0]);
+          break;
+        case DType::I32:
+          convert_from<int32_t>(x, out[0]);
+          break;
+        case DType::I64:
+          convert_from<int64_t>(x, out[0]);
+          break;
       }
     };
   });

@@ -1,0 +1,135 @@
+// Every compiled kernel variant against a plain reference, whichever ISA this machine picks at run
+// time (variants the CPU cannot run are skipped, with a line saying so).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "runtime/kernels/conv_geometry.h"
+#include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/sgemm.h"
+#include "support/test_support.h"
+
+namespace tinyqat::test {
+namespace {
+
+bool runnable(Isa isa) {
+  __builtin_cpu_init();
+  if (isa == Isa::Avx512) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (isa == Isa::Avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return true;
+}
+
+struct Variant {
+  Isa isa;
+  const SgemmKernel* gemm;
+  ConvDirectF32 direct;
+};
+std::vector<Variant> variants() {
+  return {{Isa::Generic, &sgemm_kernel_generic(), conv_direct_f32_generic},
+          {Isa::Avx2, &sgemm_kernel_avx2(), conv_direct_f32_avx2},
+          {Isa::Avx512, &sgemm_kernel_avx512(), conv_direct_f32_avx512}};
+}
+
+TEST(Kernels, SgemmMicroKernelMatchesReference) {
+  for (const Variant& v : variants()) {
+    if (!runnable(v.isa)) {
+      std::printf("SKIP: %s kernels (CPU lacks the ISA)\n", isa_name(v.isa));
+      continue;
+    }
+    const SgemmKernel& uk = *v.gemm;
+    Rng rng(3);
+    for (int64_t K : {1, 7, 64}) {
+      for (int mr : {uk.mr, 1}) {
+        for (int nr : {uk.nr, 3}) {
+          std::vector<float> A(K * uk.mr), B(K * uk.nr), bias_m(uk.mr), bias_n(uk.nr), R(uk.mr * 64);
+          for (auto& x : A) x = rng.uniform(-1, 1);
+          for (auto& x : B) x = rng.uniform(-1, 1);
+          for (auto& x : bias_m) x = rng.uniform(-1, 1);
+          for (auto& x : bias_n) x = rng.uniform(-1, 1);
+          for (auto& x : R) x = rng.uniform(-1, 1);
+          std::vector<const float*> rows(K);
+          for (int64_t k = 0; k < K; ++k) rows[k] = B.data() + k * uk.nr;
+          for (int64_t cs : {int64_t(1), int64_t(2)}) {
+            std::vector<float> C(uk.mr * 64, 123.f);
+            const int64_t rs = 64;
+            uk.run(K, A.data(), 1, uk.mr, rows.data(), C.data(), rs, cs, mr, nr, bias_m.data(), bias_n.data(),
+                   R.data(), -0.5f, 2.f);
+            for (int i = 0; i < uk.mr; ++i)
+              for (int j = 0; j < 64 / cs; ++j) {
+                float got = C[i * rs + j * cs];
+                if (i >= mr || j >= nr) {
+                  ASSERT_EQ(got, 123.f) << "wrote outside the valid tile";
+                  continue;
+                }
+                double ref = bias_m[i] + bias_n[j] + R[i * rs + j * cs];
+                for (int64_t k = 0; k < K; ++k) ref += double(A[k * uk.mr + i]) * B[k * uk.nr + j];
+                ref = std::min(2.0, std::max(-0.5, ref));
+                ASSERT_NEAR(got, ref, 1e-4) << isa_name(v.isa) << " K=" << K << " i=" << i << " j=" << j;
+              }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Plain direct convolution for the reference.
+float conv_ref(const ConvGeometry& g, const std::vector<float>& x, const std::vector<float>& w, int64_t m,
+               int64_t oy, int64_t ox) {
+  double s = 0;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t ky = 0; ky < g.KH; ++ky)
+      for (int64_t kx = 0; kx < g.KW; ++kx) {
+        int64_t iy = oy * g.SH - g.PT + ky * g.DH, ix = ox * g.SW - g.PL + kx * g.DW;
+        if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+        s += double(w[((m * g.C + c) * g.KH + ky) * g.KW + kx]) * x[(c * g.H + iy) * g.W + ix];
+      }
+  return static_cast<float>(s);
+}
+
+TEST(Kernels, DirectConvMatchesReference) {
+  struct Case {
+    int64_t C, H, W, KH, KW, S, D, P, M;
+  };
+  const Case cases[] = {{1, 13, 17, 3, 3, 1, 1, 1, 1}, {1, 16, 16, 3, 3, 2, 1, 1, 4},
+                        {3, 9, 11, 3, 3, 1, 2, 2, 2},  {2, 10, 7, 5, 3, 2, 1, 0, 3},
+                        {4, 8, 8, 1, 1, 1, 1, 0, 1},   {1, 20, 23, 3, 3, 3, 1, 1, 2}};
+  for (const Variant& v : variants()) {
+    if (!runnable(v.isa)) continue;
+    for (const Case& cs : cases) {
+      ConvGeometry g;
+      g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = g.SW = cs.S, g.DH = g.DW = cs.D;
+      g.PT = g.PL = cs.P;
+      g.OH = (g.H + 2 * cs.P - ((g.KH - 1) * g.DH + 1)) / g.SH + 1;
+      g.OW = (g.W + 2 * cs.P - ((g.KW - 1) * g.DW + 1)) / g.SW + 1;
+      Rng rng(7);
+      std::vector<float> x(g.C * g.H * g.W), w(cs.M * g.K()), bias(cs.M), r(cs.M * g.P()),
+          y(cs.M * g.P(), 0.f);
+      for (auto& e : x) e = rng.uniform(-1, 1);
+      for (auto& e : w) e = rng.uniform(-1, 1);
+      for (auto& e : bias) e = rng.uniform(-1, 1);
+      for (auto& e : r) e = rng.uniform(-1, 1);
+      for (bool with_r : {false, true}) {
+        // Two row blocks, to check that blocks compose.
+        const int64_t split = g.OH / 2;
+        for (auto [a, b] : {std::pair<int64_t, int64_t>{0, split}, {split, g.OH}}) {
+          std::vector<float> scratch(conv_direct_scratch(g, b - a));
+          v.direct(g, cs.M, x.data(), w.data(), bias.data(), with_r ? r.data() : nullptr, y.data(), a, b,
+                   -1.5f, 1.5f, scratch.data());
+        }
+        for (int64_t m = 0; m < cs.M; ++m)
+          for (int64_t oy = 0; oy < g.OH; ++oy)
+            for (int64_t ox = 0; ox < g.OW; ++ox) {
+              float ref =
+                  conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
+              ref = std::min(1.5f, std::max(-1.5f, ref));
+              ASSERT_NEAR(y[m * g.P() + oy * g.OW + ox], ref, 1e-4)
+                  << isa_name(v.isa) << " case C=" << cs.C << " S=" << cs.S << " D=" << cs.D << " m=" << m;
+            }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tinyqat::test
