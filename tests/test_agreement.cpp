@@ -166,6 +166,15 @@ TEST(ForkModels, AgreeWithOnnxRuntime) {
     auto ours = ex.run(in);
     auto ref = ort_run(e.path(), in, output_names(m), dir);
     expect_agree(m, ours, ref, e.path().filename().string());
+    // Round trip through our exporter: same opset, identical ORT outputs.
+    fs::path again = dir / ("re_" + e.path().filename().string());
+    export_onnx(m, again.string());
+    Model back = import_onnx(again.string());
+    EXPECT_EQ(back.opset, m.opset) << "an unchanged model keeps its opset";
+    auto ref2 = ort_run(again, in, output_names(m), dir);
+    for (size_t i = 0; i < ref.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(ref[i].raw(), ref2[i].raw(), ref[i].nbytes()))
+          << e.path().filename() << ": ORT outputs changed after import→export";
     ++checked;
   }
   EXPECT_GE(checked, 8);

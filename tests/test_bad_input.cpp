@@ -208,6 +208,15 @@ TEST(BadRun, CliReportsBadNpyAndMismatch) {
           dir);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(read_npy((dir / "out" / "y.npy").string()).shape(), Shape({3, 2}));
+  // npz in, npz out
+  fs::path in_npz = dir / "in.npz", out_npz = dir / "out.npz";
+  write_npz(in_npz.string(), {{"x", Tensor::zeros(DType::F32, {4, 6})}}, true);
+  r = cli(fmt::format("run {} --input {} --out {}", model.string(), in_npz.string(), out_npz.string()), dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto arrays = read_npz(out_npz.string());
+  ASSERT_EQ(arrays.size(), 1u);
+  EXPECT_EQ(arrays[0].first, "y");
+  EXPECT_EQ(arrays[0].second.shape(), Shape({4, 2}));
 }
 
 TEST(Cli, HelpOnEveryCommandAndUsageErrors) {

@@ -23,7 +23,9 @@ std::function<int()> add_run(CLI::App& app) {
   sub->add_option("--input,-i", o->inputs,
                   "NAME=FILE.npy for one input, or FILE.npz whose arrays are named after the inputs")
       ->required();
-  sub->add_option("--out,-o", o->out, "Folder for the outputs (<output name>.npy each)")->required();
+  sub->add_option("--out,-o", o->out,
+                  "Folder for the outputs (<output name>.npy each), or FILE.npz for one compressed archive")
+      ->required();
   sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
   return [o] {
     Executor ex(import_onnx(o->model), ExecutorOptions{o->threads});
@@ -39,6 +41,14 @@ std::function<int()> add_run(CLI::App& app) {
       }
     }
     std::vector<Tensor> outs = ex.run(feeds);
+    const bool npz = o->out.size() > 4 && o->out.substr(o->out.size() - 4) == ".npz";
+    if (npz) {
+      NamedTensors arrays;
+      for (size_t i = 0; i < outs.size(); ++i) arrays.emplace_back(ex.outputs()[i].name, outs[i]);
+      write_npz(o->out, arrays, /*compress=*/true);
+      std::fprintf(stderr, "wrote %s (%zu arrays)\n", o->out.c_str(), arrays.size());
+      return 0;
+    }
     std::filesystem::create_directories(o->out);
     for (size_t i = 0; i < outs.size(); ++i) {
       std::string name = ex.outputs()[i].name;
