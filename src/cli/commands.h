@@ -11,5 +11,7 @@ std::function<int()> add_inspect(CLI::App& app);
 std::function<int()> add_run(CLI::App& app);
 std::function<int()> add_zoo(CLI::App& app);
 std::function<int()> add_bench(CLI::App& app);
+std::function<int()> add_ptq(CLI::App& app);
+std::function<int()> add_compare(CLI::App& app);
 
 }  // namespace tinyqat::cli

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_run);
   add(tinyqat::cli::add_zoo);
   add(tinyqat::cli::add_bench);
+  add(tinyqat::cli::add_ptq);
+  add(tinyqat::cli::add_compare);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

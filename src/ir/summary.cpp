@@ -37,9 +37,11 @@ ModelSummary summarize(const Model& m) {
       kinds.insert("dynamic");
       // The weight of an *Integer op is its second input; its zero point says per-tensor/channel.
       const Tensor* w = n.input(1) ? g.initializer(*n.input(1)) : nullptr;
-      if (w) {
+      if (w && w->rank() >= 2) {
         const Tensor* wzp = n.input(3) ? g.initializer(*n.input(3)) : nullptr;
-        (wzp && wzp->numel() > 1 ? per_channel : per_tensor) = true;
+        const int64_t channels = n.op_type == "ConvInteger" ? w->dim(0) : w->dim(-1);
+        // One zero point per output channel is per-channel (also when there is a single channel).
+        (wzp && wzp->numel() == channels && (channels > 1 || wzp->rank() == 1) ? per_channel : per_tensor) = true;
       }
     }
     if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") kinds.insert("qdq");

@@ -30,8 +30,8 @@ struct ExportOptions {
 std::vector<uint8_t> export_onnx_bytes(const Model& model);
 // Writes atomically; with external data also writes "<path>.data".
 void export_onnx(const Model& model, const std::string& path, const ExportOptions& opts = {});
-// Runs onnx::checker on the serialised model (opset ≤ 17: the checker's library knows no newer
-// opset); throws Error with the checker's message.
+// Runs onnx::checker on the serialised model (opset ≤ 17 and IR ≤ 8: the checker's library knows no
+// newer; others are not checked); throws Error with the checker's message.
 void check_onnx(const Model& model);
 
 }  // namespace tinyqat

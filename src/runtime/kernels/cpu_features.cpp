@@ -30,6 +30,15 @@ Isa cpu_isa() {
   return isa;
 }
 
+bool cpu_has_avx512_vnni() {
+  static const bool vnni = [] {
+    if (cpu_isa() != Isa::Avx512 || !__builtin_cpu_supports("avx512vnni")) return false;
+    const char* want = std::getenv("TINYQAT_ISA");
+    return !want || std::strcmp(want, "avx512") != 0;
+  }();
+  return vnni;
+}
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Avx512:

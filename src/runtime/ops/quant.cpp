@@ -1,13 +1,15 @@
 // Quantized operators by their ONNX definitions: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-// ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul. Products are summed exactly in int32.
+// ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul. Products are summed exactly in int32 by the
+// int8 kernels (kernels/qgemm.h; decision 0002); element-wise loops run per ISA (QElementwise).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/numerics.h"
 #include "ir/op_math.h"
+#include "runtime/fuse.h"
 #include "runtime/kernel.h"
-#include "runtime/kernels/igemm_ref.h"
+#include "runtime/kernels/qgemm.h"
 #include "runtime/ops/conv_common.h"
 
 namespace tinyqat {
@@ -89,82 +91,214 @@ std::vector<float> floats_of(const Tensor& t, const Node& n, const char* what) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
 }
 
-// Integer convolution shared by ConvInteger and QLinearConv: acc[n, m, p] in int32.
-Tensor conv_integer_acc(RunContext& ctx, const Node& n, const Tensor& x, const Tensor& w, int32_t xzp,
-                        const std::vector<int32_t>& wzp, ConvSpec* spec_out) {
-  TQ_CHECK(x.dtype() == DType::U8 || x.dtype() == DType::I8, "{}: input must be uint8 or int8", n.describe());
-  TQ_CHECK(w.dtype() == DType::U8 || w.dtype() == DType::I8, "{}: weight must be uint8 or int8",
-           n.describe());
-  ConvSpec s = conv_spec(n, x.shape(), w.shape());
-  *spec_out = s;
-  const ConvGeometry& g = s.g;
-  const int64_t mg = s.M / s.group, K = g.K(), P = g.P();
-  TQ_CHECK(wzp.size() == 1 || static_cast<int64_t>(wzp.size()) == s.M,
-           "{}: weight zero point must have 1 or {} values", n.describe(), s.M);
-  Shape ys = x.rank() == 3 ? Shape{s.N, s.M, g.OW} : Shape{s.N, s.M, g.OH, g.OW};
-  Tensor acc = Tensor::empty(DType::I32, ys);
-  // Weights minus their zero points, widened once.
-  std::vector<int16_t> wq(static_cast<size_t>(s.M * K));
-  for (int64_t m = 0; m < s.M; ++m)
-    for (int64_t k = 0; k < K; ++k)
-      wq[m * K + k] = static_cast<int16_t>(int_at(w, m * K + k) - wzp[wzp.size() == 1 ? 0 : m]);
-  constexpr int64_t kStrip = 64;
-  const int64_t strips = (P + kStrip - 1) / kStrip;
-  for (int64_t nb = 0; nb < s.N; ++nb)
-    for (int64_t gi = 0; gi < s.group; ++gi) {
-      const int64_t plane = g.C * g.H * g.W;
-      const int64_t xoff = (nb * s.Cin + gi * g.C) * g.H * g.W;
-      int32_t* yg = acc.data<int32_t>() + (nb * s.M + gi * mg) * P;
-      ctx.pool.parallel_for(strips, [&](int64_t b, int64_t e, int) {
-        std::vector<int16_t> xs(static_cast<size_t>(plane));
-        std::vector<int16_t> col(static_cast<size_t>(K * kStrip));
-        std::vector<int32_t> tile(static_cast<size_t>(mg * kStrip));
-        for (int64_t i = 0; i < plane; ++i) xs[i] = static_cast<int16_t>(int_at(x, xoff + i) - xzp);
-        for (int64_t st = b; st < e; ++st) {
-          const int64_t p0 = st * kStrip, cols = std::min(kStrip, P - p0);
-          im2col_pack<int16_t>(g, xs.data(), p0, cols, static_cast<int>(kStrip), col.data(), int16_t(0));
-          igemm_s16_ref(mg, kStrip, K, wq.data() + gi * mg * K, col.data(), kStrip, tile.data(), kStrip);
-          for (int64_t m = 0; m < mg; ++m)
-            std::copy(&tile[m * kStrip], &tile[m * kStrip] + cols, yg + m * P + p0);
-        }
-      });
-    }
-  return acc;
-}
-
-// Integer matmul shared by MatMulInteger and QLinearMatMul: A [..., M, K] × B [K, N] → int32 [..., M, N].
-Tensor matmul_integer_acc(const Node& n, const Tensor& a, const Tensor& b, const std::vector<int32_t>& azp,
-                          const std::vector<int32_t>& bzp) {
-  TQ_CHECK(a.rank() >= 2 && b.rank() == 2, "{}: only A of rank ≥ 2 times a 2-D B is supported (got {} × {})",
-           n.describe(), shape_str(a.shape()), shape_str(b.shape()));
-  const int64_t K = a.dim(-1), N = b.dim(1), M = a.numel() / std::max<int64_t>(K, 1);
-  TQ_CHECK(b.dim(0) == K, "{}: inner dimensions differ: {} × {}", n.describe(), shape_str(a.shape()),
-           shape_str(b.shape()));
-  TQ_CHECK(azp.size() == 1, "{}: A's zero point must be per-tensor", n.describe());
-  TQ_CHECK(bzp.size() == 1 || static_cast<int64_t>(bzp.size()) == N,
-           "{}: B's zero point must have 1 or {} values", n.describe(), N);
-  std::vector<int16_t> aq(static_cast<size_t>(M * K)), bq(static_cast<size_t>(K * N));
-  for (int64_t i = 0; i < M * K; ++i) aq[i] = static_cast<int16_t>(int_at(a, i) - azp[0]);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < N; ++j)
-      bq[k * N + j] = static_cast<int16_t>(int_at(b, k * N + j) - bzp[bzp.size() == 1 ? 0 : j]);
-  Shape ys = a.shape();
-  ys.back() = N;
-  Tensor acc = Tensor::empty(DType::I32, ys);
-  igemm_s16_ref(M, N, K, aq.data(), bq.data(), N, acc.data<int32_t>(), N);
-  return acc;
-}
-
-// y = requantize(acc + bias[c]) with a per-channel multiplier; channel c = (i / inner) % channels.
-void requantize_into(const Tensor& acc, const std::vector<float>& mult, const Tensor* bias, int64_t channels,
-                     int64_t inner, Tensor& y, int32_t yzp, QRange r) {
-  const int32_t* a = acc.data<int32_t>();
-  for (int64_t i = 0; i < acc.numel(); ++i) {
-    int64_t c = (i / inner) % channels;
-    int32_t v = a[i] + (bias ? bias->data<int32_t>()[c] : 0);
-    set_int(y, i, requantize(v, mult[mult.size() == 1 ? 0 : c], yzp, r.lo, r.hi));
+// Runs f(begin, count, channel) over the tensor in blocks that share one quantization parameter set:
+// per-tensor tensors in chunks, per-axis tensors in runs of `inner` elements. Blocks go to the pool.
+template <typename F>
+void for_blocks(RunContext& ctx, int64_t numel, const AxisParams& ap, F&& f) {
+  constexpr int64_t kChunk = int64_t(1) << 15;
+  if (ap.len == 1) {
+    const int64_t chunks = (numel + kChunk - 1) / kChunk;
+    ctx.pool.parallel_for(chunks, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) f(i * kChunk, std::min(kChunk, numel - i * kChunk), int64_t(0));
+    });
+    return;
   }
+  const int64_t blocks = numel / std::max<int64_t>(ap.inner, 1);
+  const int64_t grain = std::max<int64_t>(1, kChunk / std::max<int64_t>(ap.inner, 1));
+  ctx.pool.parallel_for(
+      blocks,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) f(i * ap.inner, ap.inner, i % ap.len);
+      },
+      grain);
 }
+
+// The requantisation of a QLinear* node: per-channel multiplier x_s·w_s[c]/y_s (in fp32, as ORT), the
+// output zero point, and the clamp: the output type's range ∩ a fused activation's [act_min, act_max]
+// (runtime fusion attributes, a real-valued range) quantized with the output scale.
+QRequant make_requant(const Node& n, float xs, const std::vector<float>& ws, float ys, const Tensor& yzp,
+                      float act_lo, float act_hi) {
+  TQ_CHECK(yzp.dtype() == DType::U8 || yzp.dtype() == DType::I8, "{}: output zero point must be uint8 or int8",
+           n.describe());
+  TQ_CHECK(ys > 0 && std::isfinite(ys), "{}: y_scale must be positive and finite", n.describe());
+  QRequant rq;
+  for (float w : ws) rq.mult.push_back(xs * w / ys);
+  QRange r = qrange(yzp.dtype(), n);
+  rq.zp = int_at(yzp, 0);
+  rq.out_s8 = yzp.dtype() == DType::I8;
+  rq.qlo = std::max(r.lo, quantize_value(act_lo, ys, rq.zp, r.lo, r.hi));
+  rq.qhi = std::min(r.hi, quantize_value(act_hi, ys, rq.zp, r.lo, r.hi));
+  return rq;
+}
+
+bool is_int8(DType t) { return t == DType::U8 || t == DType::I8; }
+
+// True when input i is absent or a constant (its value is then known when the kernel is created).
+bool known_at_init(const KernelInit& init, size_t i) {
+  return !init.node.input(i) || init.constant(i) != nullptr;
+}
+
+// QLinearConv (qlinear) and ConvInteger. Constant weights are packed once for this CPU's kernel.
+class QConvKernel : public Kernel {
+ public:
+  QConvKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
+    act_lo_ = n_.get_float(kActMin, -std::numeric_limits<float>::infinity());
+    act_hi_ = n_.get_float(kActMax, std::numeric_limits<float>::infinity());
+    const size_t wi = qlinear ? 3 : 1, wzi = qlinear ? 5 : 3;
+    const Tensor* w = init.constant(wi);
+    const int64_t group = n_.get_int("group", 1);
+    if (w && is_int8(w->dtype()) && w->rank() >= 3 && group >= 1 && w->dim(0) % group == 0 &&
+        known_at_init(init, wzi)) {
+      const Tensor* zp = init.constant(wzi);
+      if (zp && zp->numel() != 1 && zp->numel() != w->dim(0)) return;  // run() reports it
+      auto wzp = zero_points(zp, w->dim(0), n_, "w_zero_point");
+      const int64_t KH = w->rank() == 4 ? w->dim(2) : 1;
+      packed_ = qpack_conv_weights(qgemm_kernel(), w->raw(), w->dtype() == DType::I8, w->dim(0), w->dim(1), KH,
+                                   w->dim(-1), group, wzp);
+      has_packed_ = true;
+    }
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const Node& n = n_;
+    const size_t need = qlinear_ ? 8 : 2;
+    for (size_t i = 0; i < need; ++i)
+      if (qlinear_ || i < 2)
+        TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
+    const Tensor& x = *in[0];
+    const Tensor& w = *in[qlinear_ ? 3 : 1];
+    TQ_CHECK(is_int8(x.dtype()), "{}: input must be uint8 or int8", n.describe());
+    TQ_CHECK(is_int8(w.dtype()), "{}: weight must be uint8 or int8", n.describe());
+    ConvSpec s = conv_spec(n, x.shape(), w.shape());
+    const Tensor* xzp = qlinear_ ? in[2] : (in.size() > 2 ? in[2] : nullptr);
+    const Tensor* wzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
+    TQ_CHECK(!xzp || xzp->numel() == 1, "{}: x_zero_point must be a scalar", n.describe());
+    if (xzp) TQ_CHECK(is_int8(xzp->dtype()), "{}: x_zero_point must be uint8 or int8", n.describe());
+    QConvArgs a;
+    a.g = &s.g;
+    a.N = s.N, a.group = s.group, a.M = s.M;
+    a.x = x.data<uint8_t>();
+    a.x_signed = x.dtype() == DType::I8;
+    a.xzp = xzp ? int_at(*xzp, 0) : 0;
+    a.w = w.raw();
+    a.w_signed = w.dtype() == DType::I8;
+    a.wzp = zero_points(wzp, s.M, n, "w_zero_point");
+    a.packed = has_packed_ ? &packed_ : nullptr;
+    const Shape ys = x.rank() == 3 ? Shape{s.N, s.M, s.g.OW} : Shape{s.N, s.M, s.g.OH, s.g.OW};
+    QRequant rq;
+    if (qlinear_) {
+      const float xs = floats_of(*in[1], n, "x_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
+      auto ws = floats_of(*in[4], n, "w_scale");
+      TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M, "{}: w_scale must have 1 or {} values",
+               n.describe(), s.M);
+      const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
+      if (bias)
+        TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == s.M, "{}: B must be int32[{}]", n.describe(),
+                 s.M);
+      a.bias = bias ? bias->data<int32_t>() : nullptr;
+      rq = make_requant(n, xs, ws, ysc, *in[7], act_lo_, act_hi_);
+      a.rq = &rq;
+      out[0] = Tensor::empty(in[7]->dtype(), ys);
+    } else {
+      out[0] = Tensor::empty(DType::I32, ys);
+    }
+    a.y = out[0].raw();
+    if (out[0].numel() == 0) return;
+    qconv(a, ctx.pool);
+  }
+
+ private:
+  const Node& n_;
+  bool qlinear_;
+  float act_lo_, act_hi_;
+  bool has_packed_ = false;
+  QConvWeights packed_;
+};
+
+// QLinearMatMul (qlinear; optional 9th input: int32 bias [N], from the runtime's Gemm fusion) and
+// MatMulInteger: A [..., M, K] × B [K, N].
+class QMatMulKernel : public Kernel {
+ public:
+  QMatMulKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
+    act_lo_ = n_.get_float(kActMin, -std::numeric_limits<float>::infinity());
+    act_hi_ = n_.get_float(kActMax, std::numeric_limits<float>::infinity());
+    const size_t bi = qlinear ? 3 : 1, bzi = qlinear ? 5 : 3;
+    const Tensor* b = init.constant(bi);
+    if (b && is_int8(b->dtype()) && b->rank() == 2 && known_at_init(init, bzi)) {
+      const Tensor* zp = init.constant(bzi);
+      if (zp && zp->numel() != 1 && zp->numel() != b->dim(1)) return;
+      packed_ = qpack_matmul_b(qgemm_kernel(), b->raw(), b->dtype() == DType::I8, b->dim(0), b->dim(1),
+                               zero_points(zp, b->dim(1), n_, "b_zero_point"));
+      has_packed_ = true;
+    }
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const Node& n = n_;
+    for (size_t i = 0; i < (qlinear_ ? 8u : 2u); ++i)
+      TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
+    const Tensor& a = *in[0];
+    const Tensor& b = *in[qlinear_ ? 3 : 1];
+    TQ_CHECK(is_int8(a.dtype()) && is_int8(b.dtype()), "{}: A and B must be uint8 or int8", n.describe());
+    TQ_CHECK(a.rank() >= 2 && b.rank() == 2, "{}: only A of rank ≥ 2 times a 2-D B is supported (got {} × {})",
+             n.describe(), shape_str(a.shape()), shape_str(b.shape()));
+    const int64_t K = a.dim(-1), N = b.dim(1), M = a.numel() / std::max<int64_t>(K, 1);
+    TQ_CHECK(b.dim(0) == K, "{}: inner dimensions differ: {} × {}", n.describe(), shape_str(a.shape()),
+             shape_str(b.shape()));
+    const Tensor* azp = qlinear_ ? in[2] : (in.size() > 2 ? in[2] : nullptr);
+    const Tensor* bzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
+    auto az = zero_points(azp, 1, n, "a_zero_point");
+    TQ_CHECK(az.size() == 1, "{}: A's zero point must be per-tensor", n.describe());
+    QMatMulArgs m;
+    m.M = M, m.K = K, m.N = N;
+    m.a = a.data<uint8_t>();
+    m.a_signed = a.dtype() == DType::I8;
+    m.azp = az[0];
+    m.b = b.raw();
+    m.b_signed = b.dtype() == DType::I8;
+    m.bzp = zero_points(bzp, N, n, "b_zero_point");
+    m.packed = has_packed_ ? &packed_ : nullptr;
+    Shape ys = a.shape();
+    ys.back() = N;
+    QRequant rq;
+    if (qlinear_) {
+      const float as = floats_of(*in[1], n, "a_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
+      auto bs = floats_of(*in[4], n, "b_scale");
+      TQ_CHECK(bs.size() == 1 || static_cast<int64_t>(bs.size()) == N, "{}: b_scale must have 1 or {} values",
+               n.describe(), N);
+      const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
+      if (bias)
+        TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == N, "{}: bias must be int32[{}]", n.describe(), N);
+      m.bias = bias ? bias->data<int32_t>() : nullptr;
+      rq = make_requant(n, as, bs, ysc, *in[7], act_lo_, act_hi_);
+      m.rq = &rq;
+      out[0] = Tensor::empty(in[7]->dtype(), ys);
+    } else {
+      out[0] = Tensor::empty(DType::I32, ys);
+    }
+    m.y = out[0].raw();
+    if (out[0].numel() == 0) return;
+    if (K == 0) {  // empty sum: bias (or 0), requantised
+      std::vector<int32_t> acc(static_cast<size_t>(M * N), 0);
+      for (int64_t i = 0; i < M * N; ++i) {
+        const int32_t v = m.bias ? m.bias[i % N] : 0;
+        if (qlinear_)
+          set_int(out[0], i, requantize(v, rq.mult[rq.mult.size() == 1 ? 0 : i % N], rq.zp, rq.qlo, rq.qhi));
+        else
+          out[0].data<int32_t>()[i] = v;
+      }
+      return;
+    }
+    qmatmul(m, ctx.pool);
+  }
+
+ private:
+  const Node& n_;
+  bool qlinear_;
+  float act_lo_, act_hi_;
+  bool has_packed_ = false;
+  QPackedWeights packed_;
+};
 
 }  // namespace
 
@@ -173,7 +307,7 @@ void register_quant_ops(KernelRegistry& r) {
     const Node& n = init.node;
     int64_t axis = n.get_int("axis", 1);
     return make_kernel(
-        [&n, axis](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+        [&n, axis](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
           const Tensor& x = *in[0];
           expect_dtype(n, x, DType::F32, "input");
           auto scale = floats_of(*in[1], n, "y_scale");
@@ -186,6 +320,15 @@ void register_quant_ops(KernelRegistry& r) {
             TQ_CHECK(s > 0 && std::isfinite(s), "{}: scale must be positive and finite", n.describe());
           out[0] = Tensor::empty(t, x.shape());
           const float* xp = x.data<float>();
+          if (t == DType::U8 || t == DType::I8) {
+            const QElementwise& ew = qelementwise();
+            uint8_t* yp = out[0].data<uint8_t>();
+            for_blocks(ctx, x.numel(), ap, [&](int64_t b, int64_t cnt, int64_t c) {
+              ew.quantize(xp + b, cnt, scale[c], zps[zps.size() == 1 ? 0 : c], qr.lo, qr.hi, t == DType::I8,
+                          yp + b);
+            });
+            return;
+          }
           for (int64_t i = 0; i < x.numel(); ++i) {
             int64_t c = ap.at(i);
             set_int(out[0], i, quantize_value(xp[i], scale[c], zps[zps.size() == 1 ? 0 : c], qr.lo, qr.hi));
@@ -196,7 +339,7 @@ void register_quant_ops(KernelRegistry& r) {
     const Node& n = init.node;
     int64_t axis = n.get_int("axis", 1);
     return make_kernel(
-        [&n, axis](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+        [&n, axis](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
           const Tensor& x = *in[0];
           qrange(x.dtype(), n);
           auto scale = floats_of(*in[1], n, "x_scale");
@@ -207,6 +350,14 @@ void register_quant_ops(KernelRegistry& r) {
           auto zps = zero_points(zp, ap.len, n, "x_zero_point");
           out[0] = Tensor::empty(DType::F32, x.shape());
           float* yp = out[0].data<float>();
+          if (is_int8(x.dtype())) {
+            const QElementwise& ew = qelementwise();
+            const uint8_t* xq = x.data<uint8_t>();
+            for_blocks(ctx, x.numel(), ap, [&](int64_t b, int64_t cnt, int64_t c) {
+              ew.dequantize(xq + b, x.dtype() == DType::I8, cnt, scale[c], zps[zps.size() == 1 ? 0 : c], yp + b);
+            });
+            return;
+          }
           for (int64_t i = 0; i < x.numel(); ++i) {
             int64_t c = ap.at(i);
             yp[i] = dequantize_value(int_at(x, i), scale[c], zps[zps.size() == 1 ? 0 : c]);
@@ -215,87 +366,40 @@ void register_quant_ops(KernelRegistry& r) {
   };
   r["DynamicQuantizeLinear"] = [](const KernelInit& init) {
     const Node& n = init.node;
-    return make_kernel([&n](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+    return make_kernel([&n](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
       const Tensor& x = *in[0];
       expect_dtype(n, x, DType::F32, "input");
       const float* xp = x.data<float>();
+      const QElementwise& ew = qelementwise();
+      // min/max per chunk, then combined (order-independent: the same for any thread count)
+      constexpr int64_t kChunk = int64_t(1) << 15;
+      const int64_t chunks = (x.numel() + kChunk - 1) / kChunk;
+      std::vector<float> los(static_cast<size_t>(chunks), 0.f), his(static_cast<size_t>(chunks), 0.f);
+      ctx.pool.parallel_for(chunks, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i)
+          ew.minmax(xp + i * kChunk, std::min(kChunk, x.numel() - i * kChunk), &los[i], &his[i]);
+      });
       float lo = 0.f, hi = 0.f;  // the range always includes 0
-      for (int64_t i = 0; i < x.numel(); ++i) {
-        lo = std::min(lo, xp[i]);
-        hi = std::max(hi, xp[i]);
+      for (int64_t i = 0; i < chunks; ++i) {
+        lo = std::min(lo, los[i]);
+        hi = std::max(hi, his[i]);
       }
       float scale = hi == lo ? 1.f : (hi - lo) / 255.f;  // a degenerate range still gets a positive scale
       float zpf = std::min(255.f, std::max(0.f, 0.f - lo / scale));
       int32_t zp = static_cast<int32_t>(round_half_even(zpf));
       out[0] = Tensor::empty(DType::U8, x.shape());
-      for (int64_t i = 0; i < x.numel(); ++i)
-        out[0].data<uint8_t>()[i] = static_cast<uint8_t>(quantize_value(xp[i], scale, zp, 0, 255));
+      uint8_t* yp = out[0].data<uint8_t>();
+      for_blocks(ctx, x.numel(), AxisParams{},
+                 [&](int64_t b, int64_t cnt, int64_t) { ew.quantize(xp + b, cnt, scale, zp, 0, 255, false, yp + b); });
       out[1] = Tensor::scalar_f32(scale);
       out[2] = Tensor::empty(DType::U8, {});
       out[2].data<uint8_t>()[0] = static_cast<uint8_t>(zp);
     });
   };
-  r["ConvInteger"] = [](const KernelInit& init) {
-    const Node& n = init.node;
-    return make_kernel([&n](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      const Tensor* xzp = in.size() > 2 ? in[2] : nullptr;
-      const Tensor* wzp = in.size() > 3 ? in[3] : nullptr;
-      TQ_CHECK(!xzp || xzp->numel() == 1, "{}: x_zero_point must be a scalar", n.describe());
-      ConvSpec s;
-      out[0] = conv_integer_acc(ctx, n, *in[0], *in[1], xzp ? int_at(*xzp, 0) : 0,
-                                zero_points(wzp, in[1]->dim(0), n, "w_zero_point"), &s);
-    });
-  };
-  r["QLinearConv"] = [](const KernelInit& init) {
-    const Node& n = init.node;
-    return make_kernel([&n](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      for (int i = 0; i < 8; ++i)
-        TQ_CHECK(in.size() > static_cast<size_t>(i) && in[i], "{}: input {} is required", n.describe(), i);
-      const Tensor& w = *in[3];
-      float xs = floats_of(*in[1], n, "x_scale").at(0), ys = floats_of(*in[6], n, "y_scale").at(0);
-      auto ws = floats_of(*in[4], n, "w_scale");
-      ConvSpec s;
-      Tensor acc = conv_integer_acc(ctx, n, *in[0], w, int_at(*in[2], 0),
-                                    zero_points(in[5], w.dim(0), n, "w_zero_point"), &s);
-      const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
-      if (bias)
-        TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == s.M, "{}: B must be int32[{}]", n.describe(),
-                 s.M);
-      TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M,
-               "{}: w_scale must have 1 or {} values", n.describe(), s.M);
-      std::vector<float> mult(ws.size());
-      for (size_t c = 0; c < ws.size(); ++c) mult[c] = xs * ws[c] / ys;
-      out[0] = Tensor::empty(in[7]->dtype(), acc.shape());
-      requantize_into(acc, mult, bias, s.M, s.g.P(), out[0], int_at(*in[7], 0), qrange(in[7]->dtype(), n));
-    });
-  };
-  r["MatMulInteger"] = [](const KernelInit& init) {
-    const Node& n = init.node;
-    return make_kernel([&n](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      const Tensor *azp = in.size() > 2 ? in[2] : nullptr, *bzp = in.size() > 3 ? in[3] : nullptr;
-      out[0] = matmul_integer_acc(n, *in[0], *in[1], zero_points(azp, 1, n, "a_zero_point"),
-                                  zero_points(bzp, in[1]->dim(-1), n, "b_zero_point"));
-    });
-  };
-  r["QLinearMatMul"] = [](const KernelInit& init) {
-    const Node& n = init.node;
-    return make_kernel([&n](RunContext&, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-      for (int i = 0; i < 8; ++i)
-        TQ_CHECK(in.size() > static_cast<size_t>(i) && in[i], "{}: input {} is required", n.describe(), i);
-      const Tensor& b = *in[3];
-      float as = floats_of(*in[1], n, "a_scale").at(0), ys = floats_of(*in[6], n, "y_scale").at(0);
-      auto bs = floats_of(*in[4], n, "b_scale");
-      Tensor acc = matmul_integer_acc(n, *in[0], b, zero_points(in[2], 1, n, "a_zero_point"),
-                                      zero_points(in[5], b.dim(-1), n, "b_zero_point"));
-      const int64_t N = b.dim(-1);
-      TQ_CHECK(bs.size() == 1 || static_cast<int64_t>(bs.size()) == N, "{}: b_scale must have 1 or {} values",
-               n.describe(), N);
-      std::vector<float> mult(bs.size());
-      for (size_t c = 0; c < bs.size(); ++c) mult[c] = as * bs[c] / ys;
-      out[0] = Tensor::empty(in[7]->dtype(), acc.shape());
-      requantize_into(acc, mult, nullptr, N, 1, out[0], int_at(*in[7], 0), qrange(in[7]->dtype(), n));
-    });
-  };
+  r["ConvInteger"] = [](const KernelInit& init) { return std::make_unique<QConvKernel>(init, false); };
+  r["QLinearConv"] = [](const KernelInit& init) { return std::make_unique<QConvKernel>(init, true); };
+  r["MatMulInteger"] = [](const KernelInit& init) { return std::make_unique<QMatMulKernel>(init, false); };
+  r["QLinearMatMul"] = [](const KernelInit& init) { return std::make_unique<QMatMulKernel>(init, true); };
 }
 
 }  // namespace tinyqat

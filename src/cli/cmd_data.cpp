@@ -1,0 +1,182 @@
+// tinyqat data: builds training/eval sets from real photos and feature CSVs (src/data/, docs/data.md).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "data/corpus.h"
+#include "io/npy.h"
+
+namespace tinyqat::cli {
+
+namespace {
+
+void progress_line(const std::string& line) {
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+struct OutOpts {
+  std::string out, input_name, preview;
+  bool input_only = false;
+};
+
+void add_out_options(CLI::App* sub, OutOpts& o, const std::string& default_input) {
+  o.input_name = default_input;
+  sub->add_option("--out,-o", o.out, "The .npz file to write (atomically)")->required();
+  sub->add_option("--input-name", o.input_name, "Name of the model-input array (the graph input it feeds)")
+      ->capture_default_str();
+  sub->add_flag("--input-only", o.input_only,
+                "Write only the model-input array: a file for `tinyqat run --input X.npz` and calibration");
+}
+
+// Checked before any work is done.
+void check_out(const OutOpts& o) {
+  TQ_CHECK(o.out.size() > 4 && o.out.substr(o.out.size() - 4) == ".npz",
+           "--out '{}': expected a .npz file name", o.out);
+  TQ_CHECK(o.preview.empty() || (o.preview.size() > 4 && o.preview.substr(o.preview.size() - 4) == ".png"),
+           "--preview '{}': expected a .png file name", o.preview);
+}
+
+// Writes the set (or just its input array) and says what was written.
+void write_set(const OutOpts& o, const NamedTensors& arrays, std::chrono::steady_clock::time_point t0) {
+  const NamedTensors written = o.input_only ? data::only(arrays, o.input_name) : arrays;
+  std::filesystem::path parent = std::filesystem::path(o.out).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  write_npz(o.out, written, /*compress=*/true);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string what;
+  for (const auto& [name, t] : written)
+    what +=
+        fmt::format("{}{} {}{}", what.empty() ? "" : ", ", name, dtype_name(t.dtype()), shape_str(t.shape()));
+  std::fprintf(stderr, "wrote %s (%s) in %.2f s\n", o.out.c_str(), what.c_str(), s);
+}
+
+const NamedTensors::value_type& find(const NamedTensors& a, const std::string& name) {
+  for (const auto& kv : a)
+    if (kv.first == name) return kv;
+  fail("no array named '{}'", name);
+}
+
+void write_preview(const std::string& path, const std::vector<Tensor>& rows) {
+  if (path.empty()) return;
+  data::write_png(path, data::contact_sheet(rows, 8));
+  std::fprintf(stderr, "wrote %s (first samples, one row per array)\n", path.c_str());
+}
+
+}  // namespace
+
+std::function<int()> add_data(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "data", "Build training/eval sets (.npz) from real photos and feature CSVs (see docs/data.md)");
+  cmd->require_subcommand(1);
+  const std::string photos_help = "Folder of photos (scripts/fetch_photos.sh fills .cache/photos)";
+
+  struct Opts {
+    std::string photos = ".cache/photos", split = "train", csv;
+    data::FilterPairsOptions fp;
+    data::NrFramesOptions nr;
+    OutOpts fp_out, nr_out, ft_out;
+  };
+  auto o = std::make_shared<Opts>();
+  const auto splits = CLI::IsMember({"train", "eval", "all"});
+  const std::string split_help = "Photos to draw from: train, eval (every 4th scene by name) or all";
+
+  auto* photos =
+      cmd->add_subcommand("photos", "List the photos of a folder with their size, scene and split");
+  photos->add_option("--photos", o->photos, photos_help)->capture_default_str();
+
+  auto* fp = cmd->add_subcommand(
+      "filter-pairs",
+      "learned_filter pairs: S×S luma crops, clean and degraded (blur, then JPEG, then noise)");
+  fp->add_option("--photos", o->photos, photos_help)->capture_default_str();
+  add_out_options(fp, o->fp_out, "degraded");
+  fp->add_option("--count,-n", o->fp.count, "Number of crops")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
+  fp->add_option("--size", o->fp.size, "Crop side S")->capture_default_str()->check(CLI::Range(8, 4096));
+  fp->add_option("--seed", o->fp.seed, "Seed of the crop positions and noise")->capture_default_str();
+  fp->add_option("--split", o->split, split_help)->capture_default_str()->check(splits);
+  fp->add_option("--blur", o->fp.blur, "Gaussian blur sigma (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 20.0));
+  fp->add_option("--jpeg", o->fp.jpeg, "JPEG quality 1..100 (0 = no JPEG)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  fp->add_option("--noise", o->fp.noise, "Gaussian noise sigma in [0,1] units (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  fp->add_option("--preview", o->fp_out.preview,
+                 "Also write a PNG of the first 8 pairs (clean above degraded)");
+
+  auto* nr = cmd->add_subcommand(
+      "nr-frames", "nr_metric frames: S×S luma frames with a spread of blur/JPEG/noise, proxy MOS and PSNR");
+  nr->add_option("--photos", o->photos, photos_help)->capture_default_str();
+  add_out_options(nr, o->nr_out, "frame");
+  nr->add_option("--count,-n", o->nr.count, "Number of frames")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
+  nr->add_option("--size", o->nr.size, "Frame side S")->capture_default_str()->check(CLI::Range(16, 4096));
+  nr->add_option("--seed", o->nr.seed, "Seed of the windows and degradations")->capture_default_str();
+  nr->add_option("--split", o->split, split_help)->capture_default_str()->check(splits);
+  nr->add_option("--preview", o->nr_out.preview, "Also write a PNG of the first 8 frames");
+
+  auto* ft = cmd->add_subcommand(
+      "features", "VMAF feature CSV (adm2,vif_scale0..3,motion2,...,vmaf) → features [N,6] and vmaf [N]");
+  ft->add_option("--csv", o->csv, "CSV file with a header row")->required();
+  add_out_options(ft, o->ft_out, "features");
+
+  return [o, photos, fp, nr, ft] {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (photos->parsed()) {
+      const std::vector<std::string> all = data::list_photos(o->photos);
+      const std::vector<bool> eval = data::eval_mask(all);
+      std::vector<std::string> rows;  // every photo is decoded before anything is printed
+      size_t n_eval = 0;
+      for (size_t i = 0; i < all.size(); ++i) {
+        const data::Luma8 img = data::load_luma(all[i]);
+        n_eval += eval[i];
+        rows.push_back(fmt::format("  {:3}  {:<28} {:>5}x{:<5} scene {:<20} {}", i,
+                                   std::filesystem::path(all[i]).filename().string(), img.width, img.height,
+                                   data::photo_scene(all[i]), eval[i] ? "eval" : "train"));
+      }
+      std::printf(
+          "%zu photo(s) in %s: %zu train, %zu eval (scenes sorted by name, every %dth scene is eval)\n",
+          all.size(), o->photos.c_str(), all.size() - n_eval, n_eval, data::kEvalEvery);
+      for (const auto& r : rows) std::printf("%s\n", r.c_str());
+      return 0;
+    }
+    if (fp->parsed()) {
+      check_out(o->fp_out);
+      data::FilterPairsOptions opt = o->fp;
+      opt.split = data::parse_split(o->split);
+      opt.input_name = o->fp_out.input_name;
+      const NamedTensors set = data::filter_pairs(o->photos, opt, progress_line);
+      write_set(o->fp_out, set, t0);
+      write_preview(o->fp_out.preview, {find(set, "clean").second, find(set, opt.input_name).second});
+      return 0;
+    }
+    if (nr->parsed()) {
+      check_out(o->nr_out);
+      data::NrFramesOptions opt = o->nr;
+      opt.split = data::parse_split(o->split);
+      opt.input_name = o->nr_out.input_name;
+      const NamedTensors set = data::nr_frames(o->photos, opt, progress_line);
+      write_set(o->nr_out, set, t0);
+      write_preview(o->nr_out.preview, {find(set, opt.input_name).second});
+      return 0;
+    }
+    if (ft->parsed()) {
+      check_out(o->ft_out);
+      const NamedTensors set = data::features_from_csv(o->csv, o->ft_out.input_name);
+      std::fprintf(stderr, "read %s: %ld rows\n", o->csv.c_str(), static_cast<long>(set[1].second.dim(0)));
+      write_set(o->ft_out, set, t0);
+      return 0;
+    }
+    return 2;
+  };
+}
+
+}  // namespace tinyqat::cli

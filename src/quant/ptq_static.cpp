@@ -1,0 +1,352 @@
+// Static PTQ: choose the tensors to quantize (by unit, see patterns.h), calibrate their ranges on real
+// inputs, then write a QDQ graph: QuantizeLinear → DequantizeLinear on every quantized activation,
+// DequantizeLinear on per-channel int8 weights and int32 biases.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "ir/summary.h"
+#include "quant/observers.h"
+#include "quant/patterns.h"
+#include "quant/ptq.h"
+#include "quant/weights.h"
+#include "runtime/executor.h"
+
+namespace tinyqat::quant {
+
+void check_fp32(const Model& m, const std::string& what) {
+  std::string q = summarize(m).quantization;
+  TQ_CHECK(q == "fp32", "{}: the model is already quantized ({}); quantize its fp32 original instead", what,
+           q);
+}
+
+namespace {
+
+// Tensors that must share quantization parameters (MaxPool, Concat and reshapes in/out).
+class Ties {
+ public:
+  std::string find(const std::string& v) {
+    auto it = parent_.find(v);
+    if (it == parent_.end() || it->second == v) return v;
+    return parent_[v] = find(it->second);
+  }
+  void join(const std::string& a, const std::string& b) {
+    std::string ra = find(a), rb = find(b);
+    if (ra != rb) parent_[rb] = ra;
+    parent_.emplace(ra, ra);
+  }
+
+ private:
+  std::map<std::string, std::string> parent_;
+};
+
+struct Plan {
+  std::vector<std::string> tensors;  // to quantize, in first-seen order
+  std::set<std::string> in_plan;
+  std::vector<WeightedUnit> units;
+  Ties ties;
+  void add(const std::string& t) {
+    if (in_plan.insert(t).second) tensors.push_back(t);
+  }
+};
+
+bool is_pass_through(const std::string& op) {
+  return op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
+}
+
+Plan make_plan(const Graph& g, const QConfig& cfg, PtqReport* rep) {
+  Plan p;
+  std::set<int> in_unit;  // activation nodes absorbed by a unit
+  for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i) {
+    const Node& n = g.nodes[i];
+    if (in_unit.count(i)) continue;
+    const bool excluded = cfg.exclude.count(n.name) != 0;
+    if (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") {
+      std::string why;
+      auto u = excluded ? std::nullopt : weighted_unit(g, i, &why);
+      if (!u) {
+        rep->kept_fp32.emplace_back(n.name, excluded ? "excluded (--exclude)" : why);
+        continue;
+      }
+      if (u->activation >= 0) {
+        in_unit.insert(u->activation);
+        // The op's own output carries the unit's parameters too: a QDQ pair there lets ONNX Runtime fuse
+        // the op into an integer kernel, and with the activation's range it changes no value (the
+        // negative side saturates where the activation would zero it anyway).
+        p.ties.join(u->output, u->op_output);
+        p.add(u->op_output);
+      }
+      p.add(u->input);
+      p.add(u->output);
+      p.units.push_back(*u);
+      rep->quantized.push_back(n.name);
+      continue;
+    }
+    if (excluded) {
+      rep->kept_fp32.emplace_back(n.name, "excluded (--exclude)");
+      continue;
+    }
+    auto quantized_input = [&](size_t k) { return n.input(k) && p.in_plan.count(*n.input(k)); };
+    if (n.op_type == "Add" && n.inputs.size() == 2 && !is_constant(g, n.inputs[0]) &&
+        !is_constant(g, n.inputs[1])) {
+      p.add(n.inputs[0]);
+      p.add(n.inputs[1]);
+      p.add(n.outputs[0]);
+      rep->quantized.push_back(n.name);
+    } else if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool" ||
+                n.op_type == "ReduceMean") &&
+               quantized_input(0)) {
+      if (n.op_type == "MaxPool") p.ties.join(n.inputs[0], n.outputs[0]);
+      p.add(n.outputs[0]);
+      rep->quantized.push_back(n.name);
+    } else if (is_pass_through(n.op_type) && quantized_input(0)) {
+      p.ties.join(n.inputs[0], n.outputs[0]);
+      p.add(n.outputs[0]);
+    } else if (n.op_type == "Concat" &&
+               std::all_of(n.inputs.begin(), n.inputs.end(),
+                           [&](const std::string& v) { return p.in_plan.count(v) != 0; })) {
+      for (const auto& v : n.inputs) p.ties.join(n.outputs[0], v);
+      p.add(n.outputs[0]);
+      rep->quantized.push_back(n.name);
+    } else if (n.op_type != "Constant" && !is_pass_through(n.op_type) && n.op_type != "Shape" &&
+               n.op_type != "Gather" && n.op_type != "Concat") {
+      rep->kept_fp32.emplace_back(n.name, fmt::format("{} has no int8 form here", n.op_type));
+    }
+  }
+  return p;
+}
+
+// Checks the calibration set against the model's inputs and returns the number of samples.
+int64_t check_calibration(const Model& m, const NamedTensors& calib) {
+  TQ_CHECK(!calib.empty(), "calibration set is empty");
+  int64_t samples = -1;
+  for (const auto& in : m.graph.inputs) {
+    auto it = std::find_if(calib.begin(), calib.end(), [&](const auto& kv) { return kv.first == in.name; });
+    TQ_CHECK(it != calib.end(), "calibration set has no array named '{}' (the model input); it has: {}",
+             in.name,
+             fmt::join(
+                 [&] {
+                   std::vector<std::string> names;
+                   for (const auto& kv : calib) names.push_back(kv.first);
+                   return names;
+                 }(),
+                 ", "));
+    const Tensor& t = it->second;
+    TQ_CHECK(t.dtype() == in.dtype, "calibration array '{}' is {}, the model input is {}", in.name,
+             dtype_name(t.dtype()), dtype_name(in.dtype));
+    TQ_CHECK(in.has_shape && static_cast<size_t>(t.rank()) == in.shape.size(),
+             "calibration array '{}' has shape {}; the model input is {} (samples stacked on axis 0)",
+             in.name, shape_str(t.shape()), in.shape_str());
+    for (size_t d = 1; d < in.shape.size(); ++d)
+      TQ_CHECK(!in.shape[d].is_known() || in.shape[d].value == t.dim(static_cast<int>(d)),
+               "calibration array '{}' has shape {}; the model input is {}", in.name, shape_str(t.shape()),
+               in.shape_str());
+    TQ_CHECK(t.dim(0) > 0, "calibration array '{}' holds no samples", in.name);
+    TQ_CHECK(samples < 0 || samples == t.dim(0),
+             "calibration arrays hold different sample counts ({} and {})", samples, t.dim(0));
+    samples = t.dim(0);
+    const float* p = t.dtype() == DType::F32 ? t.data<float>() : nullptr;
+    for (int64_t i = 0; p && i < t.numel(); ++i)
+      TQ_CHECK(std::isfinite(p[i]), "calibration array '{}' holds NaN or Inf (element {})", in.name, i);
+  }
+  return samples;
+}
+
+// Rows [b, e) of a sample-stacked array.
+Tensor slice_samples(const Tensor& t, int64_t b, int64_t e) {
+  Shape s = t.shape();
+  const int64_t per = t.numel() / std::max<int64_t>(s[0], 1);
+  s[0] = e - b;
+  Tensor r = Tensor::empty(t.dtype(), s);
+  std::memcpy(r.raw(), static_cast<const uint8_t*>(t.raw()) + b * per * dtype_size(t.dtype()),
+              (e - b) * per * dtype_size(t.dtype()));
+  return r;
+}
+
+// Runs the fp32 model over the calibration set with every planned tensor exposed, once for min/max
+// and, for distribution-based methods, once more into histograms.
+std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan, const NamedTensors& calib,
+                                               const QConfig& cfg, int64_t* used) {
+  Model probe = m;
+  std::set<std::string> outs;
+  for (const auto& o : probe.graph.outputs) outs.insert(o.name);
+  std::vector<std::string> watched;
+  for (const auto& t : plan.tensors) {
+    watched.push_back(t);
+    if (outs.insert(t).second) probe.graph.outputs.push_back(ValueInfo{t, DType::F32, false, {}});
+  }
+  std::vector<int> index(watched.size());
+  for (size_t i = 0; i < watched.size(); ++i)
+    for (size_t k = 0; k < probe.graph.outputs.size(); ++k)
+      if (probe.graph.outputs[k].name == watched[i]) index[i] = static_cast<int>(k);
+
+  int64_t samples = check_calibration(m, calib);
+  if (cfg.max_samples > 0) samples = std::min(samples, cfg.max_samples);
+  *used = samples;
+  // Inputs with a fixed batch of 1 take one sample at a time.
+  int64_t chunk = 16;
+  for (const auto& in : m.graph.inputs)
+    if (!in.shape.empty() && in.shape[0].is_known()) {
+      chunk = std::max<int64_t>(1, in.shape[0].value);
+      TQ_CHECK(
+          samples % chunk == 0,
+          "the model's batch dimension is fixed at {}; the calibration sample count {} is not a multiple",
+          chunk, samples);
+    }
+  Executor ex(probe);
+  std::map<std::string, RangeObserver> obs;
+  for (const auto& t : watched) obs.emplace(t, RangeObserver(t));
+  const bool need_hist = cfg.method != CalibMethod::MinMax;
+  for (int pass = 0; pass < (need_hist ? 2 : 1); ++pass) {
+    for (int64_t b = 0; b < samples; b += chunk) {
+      const int64_t e = std::min(samples, b + chunk);
+      std::vector<std::pair<std::string, Tensor>> feeds;
+      for (const auto& in : m.graph.inputs)
+        for (const auto& kv : calib)
+          if (kv.first == in.name) feeds.emplace_back(in.name, slice_samples(kv.second, b, e));
+      auto res = ex.run(feeds);
+      for (size_t i = 0; i < watched.size(); ++i) {
+        if (pass == 0)
+          obs.at(watched[i]).observe_minmax(res[index[i]]);
+        else
+          obs.at(watched[i]).observe_histogram(res[index[i]], cfg.activations);
+      }
+    }
+    if (pass == 0 && need_hist) {
+      // Tied tensors share one range: widen every member to the group's min/max before histograms.
+      Ties ties = plan.ties;
+      std::map<std::string, RangeObserver> group;
+      for (const auto& t : watched) group[ties.find(t)].merge_minmax(obs.at(t));
+      for (const auto& t : watched) {
+        RangeObserver widened(t);
+        widened.merge_minmax(group[ties.find(t)]);
+        obs[t] = widened;
+      }
+    }
+  }
+  return obs;
+}
+
+}  // namespace
+
+Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConfig& cfg, PtqReport* report) {
+  PtqReport local;
+  PtqReport& rep = report ? *report : local;
+  check_fp32(fp32, "static PTQ");
+  Plan plan = make_plan(fp32.graph, cfg, &rep);
+  TQ_CHECK(!plan.units.empty(), "static PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
+  auto obs = calibrate(fp32, plan, calibration, cfg, &rep.samples);
+
+  // Parameters per tie group: the union of its members' ranges.
+  std::map<std::string, std::pair<float, float>> group_range;
+  for (const auto& t : plan.tensors) {
+    auto r = obs.at(t).range(cfg);
+    std::string root = plan.ties.find(t);
+    auto it = group_range.find(root);
+    if (it == group_range.end())
+      group_range[root] = r;
+    else
+      it->second = {std::min(it->second.first, r.first), std::max(it->second.second, r.second)};
+  }
+  for (const auto& t : plan.tensors) {
+    auto [lo, hi] = group_range.at(plan.ties.find(t));
+    rep.activations[t] = qparams_for_range(lo, hi, cfg.activations);
+  }
+
+  Model out = fp32;
+  Graph& g = out.graph;
+  std::vector<Node> added;
+  auto scalar_q = [](const QParams& q) {
+    Tensor z = Tensor::empty(q.type, {});
+    if (q.type == DType::U8)
+      *z.data<uint8_t>() = static_cast<uint8_t>(q.zero_point);
+    else
+      *z.data<int8_t>() = static_cast<int8_t>(q.zero_point);
+    return z;
+  };
+  // Activations: T → QuantizeLinear → DequantizeLinear → every consumer of T.
+  for (const auto& t : plan.tensors) {
+    const QParams& q = rep.activations.at(t);
+    const std::string s_name = g.unique_name(t + "_scale"), z_name = g.unique_name(t + "_zero_point");
+    g.initializers[s_name] = Tensor::scalar_f32(q.scale);
+    g.initializers[z_name] = scalar_q(q);
+    std::string src = t, dq_out = g.unique_name(t + "_dq");
+    if (is_graph_output(g, t)) {
+      // Keep the graph's output name on the dequantized value.
+      src = g.unique_name(t + "_float");
+      for (auto& n : g.nodes)
+        for (auto& o : n.outputs)
+          if (o == t) o = src;
+      dq_out = t;
+    }
+    for (auto& n : g.nodes)
+      for (auto& in : n.inputs)
+        if (in == t) in = dq_out;
+    const std::string q_out = g.unique_name(t + "_q");
+    Node qn{g.unique_name(t + "_QuantizeLinear"), "QuantizeLinear", "", {src, s_name, z_name}, {q_out}, {}};
+    Node dqn{g.unique_name(t + "_DequantizeLinear"),
+             "DequantizeLinear",
+             "",
+             {q_out, s_name, z_name},
+             {dq_out},
+             {}};
+    g.nodes.push_back(qn);
+    g.nodes.push_back(dqn);
+  }
+  // Weights and biases: per-channel int8 and int32 through DequantizeLinear.
+  for (const auto& u : plan.units) {
+    Node& n = g.nodes[u.node];
+    const Tensor w = *fp32.graph.initializer(u.weight);
+    QuantizedWeight qw = quantize_weight_per_channel(w, u.weight_axis);
+    const std::string wq = g.unique_name(u.weight + "_quantized"), ws = g.unique_name(u.weight + "_scale"),
+                      wz = g.unique_name(u.weight + "_zero_point"), wdq = g.unique_name(u.weight + "_dq");
+    g.initializers[wq] = qw.q;
+    g.initializers[ws] = qw.scale;
+    g.initializers[wz] = Tensor::zeros(DType::I8, {qw.scale.numel()});
+    Node dqw{g.unique_name(u.weight + "_DequantizeLinear"), "DequantizeLinear", "", {wq, ws, wz}, {wdq},
+             {{"axis", Attribute::of_int(u.weight_axis)}}};
+    n.inputs[1] = wdq;
+    if (!u.bias.empty()) {
+      Tensor bias_scale;
+      Tensor bq = quantize_bias(*fp32.graph.initializer(u.bias), rep.activations.at(u.input).scale, qw.scale,
+                                &bias_scale);
+      const std::string bqn = g.unique_name(u.bias + "_quantized"), bsn = g.unique_name(u.bias + "_scale"),
+                        bdq = g.unique_name(u.bias + "_dq");
+      g.initializers[bqn] = bq;
+      g.initializers[bsn] = bias_scale;
+      Node dqb{g.unique_name(u.bias + "_DequantizeLinear"),
+               "DequantizeLinear",
+               "",
+               {bqn, bsn},
+               {bdq},
+               {{"axis", Attribute::of_int(0)}}};
+      n.inputs[2] = bdq;
+      added.push_back(dqb);
+    }
+    added.push_back(dqw);
+  }
+  for (auto& n : added) g.nodes.push_back(std::move(n));
+  // Float weights nobody reads any more go.
+  std::set<std::string> used;
+  for (const auto& n : g.nodes)
+    for (const auto& in : n.inputs) used.insert(in);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) || is_graph_output(g, it->first) ? std::next(it) : g.initializers.erase(it);
+  g.topo_sort();
+  g.value_info.clear();
+  infer_shapes(out);
+  out.ir_version = 8;  // a new graph: the IR version of opsets 13–18, which the ONNX checker reads
+  out.producer_name = "tinyqat";
+  out.metadata.emplace_back("tinyqat.quant_mode", "static");
+  out.metadata.emplace_back("tinyqat.qconfig",
+                            fmt::format("weights=int8-per-channel-symmetric,activations={},method={}",
+                                        name(cfg.activations), name(cfg.method)));
+  return out;
+}
+
+}  // namespace tinyqat::quant

@@ -1,0 +1,45 @@
+// qconfig: WHICH quantization goes where. The int8 contract itself (rounding, saturation) is in
+// core/numerics.h; observers (how ranges are measured) in observers.h; passes (how the graph is
+// rewritten) in ptq_static.cpp / ptq_dynamic.cpp.
+#pragma once
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace tinyqat::quant {
+
+enum class ActScheme {
+  Symmetric,   // int8, zero point 0, scale absmax/127 (the seed's default)
+  Asymmetric,  // uint8, zero point from the range: uses all 256 levels after a ReLU
+};
+enum class CalibMethod { MinMax, Percentile, Entropy, Mse };
+
+struct QConfig {
+  ActScheme activations = ActScheme::Symmetric;
+  CalibMethod method = CalibMethod::MinMax;
+  double percentile = 99.999;     // for CalibMethod::Percentile
+  int64_t max_samples = -1;       // calibration samples used (-1: all)
+  std::set<std::string> exclude;  // node names kept in fp32
+};
+
+ActScheme parse_act_scheme(const std::string& s);  // "symmetric" | "asymmetric"; Error otherwise
+CalibMethod parse_method(const std::string& s);    // "minmax" | "percentile" | "entropy" | "mse"
+const char* name(ActScheme a);
+const char* name(CalibMethod m);
+
+// Quantization parameters of one tensor (per-tensor) — what QuantizeLinear/DequantizeLinear carry.
+struct QParams {
+  float scale = 1.f;
+  int32_t zero_point = 0;
+  DType type = DType::I8;
+  int32_t qmin() const { return type == DType::U8 ? 0 : -128; }
+  int32_t qmax() const { return type == DType::U8 ? 255 : 127; }
+};
+
+// Parameters for a real-valued range [lo, hi] (lo ≤ hi; 0 is always included). A degenerate range
+// (all zeros, a constant) still gets a positive scale.
+QParams qparams_for_range(float lo, float hi, ActScheme scheme);
+
+}  // namespace tinyqat::quant

@@ -1,0 +1,28 @@
+// Portable int8 GEMM micro-kernel: 4 output channels × 16 columns, one k at a time, uint32 (wrapping)
+// accumulators.
+// GCC 12 reports its own _mm512_undefined_*() idiom inside the AVX-512 intrinsics as uninitialised.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "runtime/kernels/qgemm.h"
+
+namespace tinyqat {
+namespace qgemm_generic {
+#define QG_KC 1
+#include "runtime/kernels/qgemm_ukernel.inc"
+}  // namespace qgemm_generic
+
+const QGemmKernel& qgemm_kernel_generic() {
+  using namespace qgemm_generic;
+  static const QGemmKernel k{"generic 4x16c1", 4, 16, 1, 4, ukernel<4, 16, false>, ukernel<4, 16, true>, pack_x};
+  return k;
+}
+
+}  // namespace tinyqat
