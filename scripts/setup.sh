@@ -9,7 +9,8 @@ APT_PACKAGES="build-essential cmake ninja-build clang llvm \
 libonnx-dev libprotobuf-dev protobuf-compiler \
 libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev \
 libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev \
-clang-format nodejs npm ca-certificates"
+clang-format nodejs npm ca-certificates \
+libopencv-dev"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_DIR="$ROOT/tools/ort"

@@ -13,5 +13,6 @@ std::function<int()> add_zoo(CLI::App& app);
 std::function<int()> add_bench(CLI::App& app);
 std::function<int()> add_ptq(CLI::App& app);
 std::function<int()> add_compare(CLI::App& app);
+std::function<int()> add_data(CLI::App& app);
 
 }  // namespace tinyqat::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_bench);
   add(tinyqat::cli::add_ptq);
   add(tinyqat::cli::add_compare);
+  add(tinyqat::cli::add_data);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
