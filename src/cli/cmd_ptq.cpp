@@ -14,7 +14,7 @@ std::function<int()> add_ptq(CLI::App& app) {
   auto* sub =
       app.add_subcommand("ptq", "Post-training quantization: dynamic, or static with a calibration set");
   struct Opts {
-    std::string model, out, mode = "static", calibration, method = "minmax", activations = "symmetric";
+    std::string model, out, mode = "static", calibration, method = "minmax", activations = "asymmetric";
     int64_t samples = -1;
     double percentile = 99.999;
     std::vector<std::string> exclude;
@@ -30,7 +30,8 @@ std::function<int()> add_ptq(CLI::App& app) {
       ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
   sub->add_option("--percentile", o->percentile, "Percentile for --method percentile")
       ->check(CLI::Range(50.0, 100.0));
-  sub->add_option("--activations", o->activations, "symmetric (int8, the default) or asymmetric (uint8)")
+  sub->add_option("--activations", o->activations,
+                  "asymmetric (uint8, the default: measured better) or symmetric (int8, zero point 0)")
       ->check(CLI::IsMember({"symmetric", "asymmetric"}));
   sub->add_option("--samples", o->samples, "Use at most N calibration samples")
       ->check(CLI::Range(int64_t(1), INT64_MAX));

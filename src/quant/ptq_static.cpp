@@ -50,6 +50,8 @@ struct Plan {
   std::set<std::string> in_plan;
   std::vector<WeightedUnit> units;
   Ties ties;
+  // Pre-activation outputs of fused units: quantized with the unit output's parameters, not observed.
+  std::map<std::string, std::string> same_as;
   void add(const std::string& t) {
     if (in_plan.insert(t).second) tensors.push_back(t);
   }
@@ -78,8 +80,7 @@ Plan make_plan(const Graph& g, const QConfig& cfg, PtqReport* rep) {
         // The op's own output carries the unit's parameters too: a QDQ pair there lets ONNX Runtime fuse
         // the op into an integer kernel, and with the activation's range it changes no value (the
         // negative side saturates where the activation would zero it anyway).
-        p.ties.join(u->output, u->op_output);
-        p.add(u->op_output);
+        p.same_as[u->op_output] = u->output;  // its own observed range would include what the activation cuts
       }
       p.add(u->input);
       p.add(u->output);
@@ -257,6 +258,11 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
     auto [lo, hi] = group_range.at(plan.ties.find(t));
     rep.activations[t] = qparams_for_range(lo, hi, cfg.activations);
   }
+  std::vector<std::string> to_rewrite = plan.tensors;
+  for (const auto& [pre, post] : plan.same_as) {
+    rep.activations[pre] = rep.activations.at(post);
+    to_rewrite.push_back(pre);
+  }
 
   Model out = fp32;
   Graph& g = out.graph;
@@ -269,8 +275,9 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
       *z.data<int8_t>() = static_cast<int8_t>(q.zero_point);
     return z;
   };
-  // Activations: T → QuantizeLinear → DequantizeLinear → every consumer of T.
-  for (const auto& t : plan.tensors) {
+  // Activations: T → QuantizeLinear → DequantizeLinear → every consumer of T (one shared pair: ONNX
+  // Runtime's selectors want a single QuantizeLinear after the op that produces T).
+  for (const auto& t : to_rewrite) {
     const QParams& q = rep.activations.at(t);
     const std::string s_name = g.unique_name(t + "_scale"), z_name = g.unique_name(t + "_zero_point");
     g.initializers[s_name] = Tensor::scalar_f32(q.scale);
@@ -288,15 +295,14 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
       for (auto& in : n.inputs)
         if (in == t) in = dq_out;
     const std::string q_out = g.unique_name(t + "_q");
-    Node qn{g.unique_name(t + "_QuantizeLinear"), "QuantizeLinear", "", {src, s_name, z_name}, {q_out}, {}};
-    Node dqn{g.unique_name(t + "_DequantizeLinear"),
-             "DequantizeLinear",
-             "",
-             {q_out, s_name, z_name},
-             {dq_out},
-             {}};
-    g.nodes.push_back(qn);
-    g.nodes.push_back(dqn);
+    g.nodes.push_back(
+        Node{g.unique_name(t + "_QuantizeLinear"), "QuantizeLinear", "", {src, s_name, z_name}, {q_out}, {}});
+    g.nodes.push_back(Node{g.unique_name(t + "_DequantizeLinear"),
+                           "DequantizeLinear",
+                           "",
+                           {q_out, s_name, z_name},
+                           {dq_out},
+                           {}});
   }
   // Weights and biases: per-channel int8 and int32 through DequantizeLinear.
   for (const auto& u : plan.units) {

@@ -11,13 +11,15 @@
 namespace tinyqat::quant {
 
 enum class ActScheme {
-  Symmetric,   // int8, zero point 0, scale absmax/127 (the seed's default)
+  Symmetric,   // int8, zero point 0, scale absmax/127 (the seed's choice)
   Asymmetric,  // uint8, zero point from the range: uses all 256 levels after a ReLU
 };
 enum class CalibMethod { MinMax, Percentile, Entropy, Mse };
 
 struct QConfig {
-  ActScheme activations = ActScheme::Symmetric;
+  // Asymmetric by default: measured 2.6× lower PLCC drop on nr_metric_v1 and the form ONNX Runtime fuses
+  // into integer kernels everywhere (docs/quantization.md has the table).
+  ActScheme activations = ActScheme::Asymmetric;
   CalibMethod method = CalibMethod::MinMax;
   double percentile = 99.999;     // for CalibMethod::Percentile
   int64_t max_samples = -1;       // calibration samples used (-1: all)

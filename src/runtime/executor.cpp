@@ -13,6 +13,7 @@ Executor::~Executor() = default;
 Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model)) {
   pool_ = std::make_unique<ThreadPool>(opts.threads);
   profile_ = opts.profile;
+  fuse_qdq_for_runtime(model_.graph);
   fuse_for_runtime(model_.graph);
   const Graph& g = model_.graph;
   std::unordered_map<std::string, int> slot;

@@ -22,11 +22,7 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
-bool is_graph_output(const Graph& g, const std::string& v) {
-  for (const auto& o : g.outputs)
-    if (o.name == v) return true;
-  return false;
-}
+bool is_graph_output(const Graph& g, const std::string& v) { return is_graph_output_name(g, v); }
 
 // A Clip's bound as a constant scalar, or the default when omitted; false when it is computed.
 bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* out) {
@@ -41,6 +37,12 @@ bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* ou
 }
 
 }  // namespace
+
+bool is_graph_output_name(const Graph& g, const std::string& v) {
+  for (const auto& o : g.outputs)
+    if (o.name == v) return true;
+  return false;
+}
 
 void fuse_for_runtime(Graph& g) {
   std::set<int> removed;

@@ -33,6 +33,7 @@ const KernelRegistry& kernel_registry() {
     register_pool_ops(m);
     register_shape_ops(m);
     register_quant_ops(m);
+    register_qlinear_binary_ops(m);
     return m;
   }();
   return r;

@@ -194,11 +194,12 @@ QPackedWeights qpack_matmul_b(const QGemmKernel& k, const void* b, bool b_signed
 bool qconv_runs_direct(int64_t C_per_group, int64_t mg) { return C_per_group * mg <= 4; }
 
 QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C,
-                                int64_t KH, int64_t KW, int64_t group, const std::vector<int32_t>& wzp) {
+                                int64_t KH, int64_t KW, int64_t group, const std::vector<int32_t>& wzp,
+                                bool allow_direct) {
   QConvWeights r;
   const int64_t mg = M / group, K = C * KH * KW;
   r.kernel = &k;
-  r.direct = qconv_runs_direct(C, mg);
+  r.direct = allow_direct && qconv_runs_direct(C, mg);
   if (r.direct) {
     const std::vector<int32_t> zw = shifted_zw(wzp, M, w_signed);
     r.w16.resize(static_cast<size_t>(M * K));
@@ -250,7 +251,7 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
     std::vector<float> mult;
     if (a.rq)
       for (int64_t m = 0; m < a.M; ++m) mult.push_back(a.rq->mult[a.rq->mult.size() == 1 ? 0 : m]);
-    const QConvDirect direct = qconv_direct();
+    const QConvDirect direct = a.direct ? a.direct : qconv_direct();
     for (int64_t nb = 0; nb < a.N; ++nb) {
       const uint8_t* x = a.x + nb * Cin * g.H * g.W;
       pool.parallel_for(L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); }, 16);

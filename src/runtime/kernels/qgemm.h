@@ -103,9 +103,11 @@ struct QConvWeights {
 };
 // Depthwise and other tiny per-group problems (C·(M/group) ≤ 4) run the direct kernel.
 bool qconv_runs_direct(int64_t C_per_group, int64_t mg);
-// w: [M, C, KH, KW] int8/uint8 (C per group); wzp: empty, 1 or M values.
+// w: [M, C, KH, KW] int8/uint8 (C per group); wzp: empty, 1 or M values. allow_direct = false packs
+// for the GEMM path whatever the shape (tests).
 QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C,
-                                int64_t KH, int64_t KW, int64_t group, const std::vector<int32_t>& wzp);
+                                int64_t KH, int64_t KW, int64_t group, const std::vector<int32_t>& wzp,
+                                bool allow_direct = true);
 
 // Requantisation of one operator (per output channel), or int32 output when mult is empty.
 struct QRequant {
@@ -125,6 +127,7 @@ QConvDirect qconv_direct();  // for this CPU
 
 struct QConvArgs {
   const QGemmKernel* kernel = nullptr;  // null: qgemm_kernel()
+  QConvDirect direct = nullptr;         // null: qconv_direct()
   const ConvGeometry* g = nullptr;
   int64_t N = 1, group = 1, M = 0;       // images, groups, output channels (all groups)
   const uint8_t* x = nullptr;            // [N, Cin, H, W]
