@@ -40,8 +40,21 @@ ModelSummary summarize(const Model& m) {
       if (w && w->rank() >= 2) {
         const Tensor* wzp = n.input(3) ? g.initializer(*n.input(3)) : nullptr;
         const int64_t channels = n.op_type == "ConvInteger" ? w->dim(0) : w->dim(-1);
-        // One zero point per output channel is per-channel (also when there is a single channel).
-        (wzp && wzp->numel() == channels && (channels > 1 || wzp->rank() == 1) ? per_channel : per_tensor) = true;
+        // Per-channel when the zero point or the float rescale after Cast → Mul has one value per channel.
+        bool pc = wzp && wzp->numel() == channels && channels > 1;
+        for (int c : g.consumers(n.outputs[0]))
+          if (g.nodes[c].op_type == "Cast")
+            for (int m : g.consumers(g.nodes[c].outputs[0]))
+              for (const auto& in : g.nodes[m].inputs) {
+                const Tensor* t = g.initializer(in);
+                int sp = g.producer(in);
+                if (t && t->numel() == channels && channels > 1) pc = true;
+                if (sp >= 0 && g.nodes[sp].op_type == "Mul")
+                  for (const auto& in2 : g.nodes[sp].inputs)
+                    if (const Tensor* s = g.initializer(in2); s && s->numel() == channels && channels > 1)
+                      pc = true;
+              }
+        (pc ? per_channel : per_tensor) = true;
       }
     }
     if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") kinds.insert("qdq");

@@ -48,7 +48,9 @@ Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report) {
                       accf = fresh("acc_float");
     const std::string scale_shape = fresh("scale"), sc = fresh("output_scale"), ws = fresh("w_scale");
     g.initializers[wq] = qw.q;
-    g.initializers[wz] = Tensor::zeros(DType::I8, {C});
+    // Zero points are all 0: one scalar serves every channel (ORT's ConvInteger takes no per-channel
+    // zero point); the per-channel scales live in the float rescale below.
+    g.initializers[wz] = Tensor::zeros(DType::I8, {});
     // Per output channel scales, shaped to broadcast over the integer result ([1,C,1,1] or [C]).
     Shape sshape = conv ? Shape{1, C} : Shape{C};
     if (conv)

@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/file_util.h"
+
+#include <onnx/onnx_pb.h>
 
 namespace tinyqat::test {
 
@@ -96,6 +99,16 @@ std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
       if (c == '/') c = '_';
     r.push_back(read_npy((out_dir / (fname + ".npy")).string()));
   }
+  return r;
+}
+
+std::vector<std::string> onnx_op_types(const fs::path& model) {
+  std::vector<uint8_t> bytes = read_file(model.string());
+  onnx::ModelProto mp;
+  TQ_CHECK(mp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), "{}: not a protobuf",
+           model.string());
+  std::vector<std::string> r;
+  for (const auto& n : mp.graph().node()) r.push_back(n.domain() + "." + n.op_type());
   return r;
 }
 

@@ -43,6 +43,10 @@ std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
                             const std::vector<std::string>& outputs, const fs::path& work,
                             const std::string& optimized_model = "");
 
+// "domain.op_type" of every node of an ONNX file, read with the plain protobuf (works for files with
+// ops the importer refuses, such as ORT's optimized com.microsoft graphs).
+std::vector<std::string> onnx_op_types(const fs::path& model);
+
 // The shared folder with real models, or empty when it is not there (tests then print SKIP).
 fs::path shared_dir();
 

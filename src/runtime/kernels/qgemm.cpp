@@ -46,17 +46,23 @@ const QElementwise& qelementwise() {
 
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Scratch bytes from the executor's buffer pool when one is active (no page faults per run).
-Tensor scratch_bytes(int64_t n) { return Tensor::empty(DType::U8, {std::max<int64_t>(n, 1)}); }
+Tensor scratch_bytes(int64_t n) {
+  return Tensor::empty(DType::U8, {std::max<int64_t>(n, 1)});
+}
 
 // Wrapping int32 arithmetic (the kernels wrap too; the exact result fits in int32).
-int32_t wrap(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v))); }
+int32_t wrap(int64_t v) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+}
 
 // Packs w̃ (int16, [M][C·KH·KW], signed range) into panels for `k`.
-QPackedWeights pack_core(const QGemmKernel& k, const int16_t* wt, int64_t M, int64_t C, int64_t KH, int64_t KW,
-                         const std::vector<int32_t>& zw) {
+QPackedWeights pack_core(const QGemmKernel& k, const int16_t* wt, int64_t M, int64_t C, int64_t KH,
+                         int64_t KW, const std::vector<int32_t>& zw) {
   QPackedWeights p;
   p.kernel = &k;
   p.M = M, p.C = C, p.KH = KH, p.KW = KW, p.mr = k.mr;
@@ -174,8 +180,8 @@ std::vector<int64_t> qconv_offsets(const QConvLayout& L) {
   return off;
 }
 
-QPackedWeights qpack_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C, int64_t KH,
-                             int64_t KW, int64_t ldw, const std::vector<int32_t>& wzp) {
+QPackedWeights qpack_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C,
+                             int64_t KH, int64_t KW, int64_t ldw, const std::vector<int32_t>& wzp) {
   const int64_t K = C * KH * KW;
   std::vector<int16_t> wt(static_cast<size_t>(M * K));
   for (int64_t m = 0; m < M; ++m)
@@ -191,7 +197,9 @@ QPackedWeights qpack_matmul_b(const QGemmKernel& k, const void* b, bool b_signed
   return pack_core(k, wt.data(), N, K, 1, 1, shifted_zw(bzp, N, b_signed));
 }
 
-bool qconv_runs_direct(int64_t C_per_group, int64_t mg) { return C_per_group * mg <= 4; }
+bool qconv_runs_direct(int64_t C_per_group, int64_t mg) {
+  return C_per_group * mg <= 4;
+}
 
 QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C,
                                 int64_t KH, int64_t KW, int64_t group, const std::vector<int32_t>& wzp,
@@ -204,7 +212,8 @@ QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_sign
     const std::vector<int32_t> zw = shifted_zw(wzp, M, w_signed);
     r.w16.resize(static_cast<size_t>(M * K));
     for (int64_t m = 0; m < M; ++m)
-      for (int64_t i = 0; i < K; ++i) r.w16[m * K + i] = static_cast<int16_t>(wtilde(w, w_signed, m * K + i) - zw[m]);
+      for (int64_t i = 0; i < K; ++i)
+        r.w16[m * K + i] = static_cast<int16_t>(wtilde(w, w_signed, m * K + i) - zw[m]);
     return r;
   }
   for (int64_t gi = 0; gi < group; ++gi) {
@@ -214,8 +223,8 @@ QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_sign
     else
       zg.assign(wzp.begin() + gi * mg, wzp.begin() + (gi + 1) * mg);
     const size_t esz = 1;
-    r.groups.push_back(qpack_weights(k, static_cast<const uint8_t*>(w) + gi * mg * K * esz, w_signed, mg, C, KH, KW,
-                                     K, zg));
+    r.groups.push_back(
+        qpack_weights(k, static_cast<const uint8_t*>(w) + gi * mg * K * esz, w_signed, mg, C, KH, KW, K, zg));
   }
   return r;
 }
@@ -254,7 +263,8 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
     const QConvDirect direct = a.direct ? a.direct : qconv_direct();
     for (int64_t nb = 0; nb < a.N; ++nb) {
       const uint8_t* x = a.x + nb * Cin * g.H * g.W;
-      pool.parallel_for(L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); }, 16);
+      pool.parallel_for(
+          L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); }, 16);
       pool.parallel_for(a.group * row_blocks, [&](int64_t b, int64_t e, int) {
         for (int64_t it = b; it < e; ++it) {
           const int64_t gi = it / row_blocks, rb = it % row_blocks;
@@ -289,7 +299,8 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
       const QPackedWeights& pw = W->groups[gi];
       const RowParams& rp = rps[gi];
       const uint8_t* x = a.x + (nb * Cin + gi * g.C) * g.H * g.W;
-      pool.parallel_for(L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); }, 16);
+      pool.parallel_for(
+          L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); }, 16);
       uint8_t* y = static_cast<uint8_t*>(a.y) + (nb * a.M + gi * mg) * P * ysz;
       const QGemmUkernel uk = pw.any_zw ? k.run_colsum : k.run;
       pool.parallel_for(n_tiles, [&](int64_t b, int64_t e, int) {
@@ -356,8 +367,8 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
       const int nr = static_cast<int>(std::min<int64_t>(k.nr, a.M - j0));
       const int mr = static_cast<int>(std::min<int64_t>(k.mr, a.N - i0));
       const QOut o = make_out(rp, *W, a.rq, i0);
-      uk(W->kgroups, W->panel(p), ap + j0 * kc, off.data(), static_cast<uint8_t*>(a.y) + (j0 * a.N + i0) * ysz,
-         1, a.N, mr, nr, o);
+      uk(W->kgroups, W->panel(p), ap + j0 * kc, off.data(),
+         static_cast<uint8_t*>(a.y) + (j0 * a.N + i0) * ysz, 1, a.N, mr, nr, o);
     }
   });
 }

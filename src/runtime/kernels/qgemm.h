@@ -25,9 +25,9 @@ namespace tinyqat {
 
 // Epilogue of one micro-kernel call; the row pointers start at the tile's first row.
 struct QOut {
-  const int32_t* row_add = nullptr;  // required: bias and zero-point terms
-  const int32_t* row_zw = nullptr;   // weight zero points; null when all are 0 (no column sums needed)
-  const float* row_mult = nullptr;   // null: int32 output; else requantise to 8 bits
+  const int32_t* row_add = nullptr;    // required: bias and zero-point terms
+  const int32_t* row_zw = nullptr;     // weight zero points; null when all are 0 (no column sums needed)
+  const float* row_mult = nullptr;     // null: int32 output; else requantise to 8 bits
   int32_t zp = 0, qlo = 0, qhi = 255;  // output zero point and clamp (type range ∩ fused activation)
   bool out_s8 = false;
 };
@@ -45,16 +45,16 @@ using QPackX = void (*)(const QConvLayout& L, const uint8_t* x, int64_t r0, int6
 
 struct QGemmKernel {
   const char* name;
-  int mr, nr, kc;  // tile rows × columns; k-group size (4: vpdpbusd, 2: vpmaddwd, 1: scalar)
-  int w_bytes;     // packed weight element: 1 (int8), 2 (int16) or 4 (int32)
+  int mr, nr, kc;                // tile rows × columns; k-group size (4: vpdpbusd, 2: vpmaddwd, 1: scalar)
+  int w_bytes;                   // packed weight element: 1 (int8), 2 (int16) or 4 (int32)
   QGemmUkernel run, run_colsum;  // run_colsum also subtracts row_zw·Σx̃ (a nonzero weight zero point)
   QPackX pack_x;
 };
 const QGemmKernel& qgemm_kernel();  // for this CPU (cpu_isa(), cpu_has_avx512_vnni())
 const QGemmKernel& qgemm_kernel_generic();
 const QGemmKernel& qgemm_kernel_avx2();
-const QGemmKernel& qgemm_kernel_avx512();      // AVX-512BW vpmaddwd (no VNNI)
-const QGemmKernel& qgemm_kernel_avx512vnni();  // vpdpbusd
+const QGemmKernel& qgemm_kernel_avx512();             // AVX-512BW vpmaddwd (no VNNI)
+const QGemmKernel& qgemm_kernel_avx512vnni();         // vpdpbusd
 std::vector<const QGemmKernel*> qgemm_kernels_all();  // every compiled variant (tests)
 
 // The padded, k-interleaved copy of one image group that a convolution's micro-kernel reads in place:
@@ -79,17 +79,17 @@ struct QPackedWeights {
   const QGemmKernel* kernel = nullptr;  // packed for
   int64_t M = 0, C = 0, KH = 1, KW = 1, kgroups = 0;
   int mr = 0;
-  std::vector<uint8_t> data;   // panel p at data[p · kgroups · mr · kc · w_bytes]
-  std::vector<int32_t> wsum;   // Σ_k w̃[m, k] per output channel
-  std::vector<int32_t> zw;     // w̃ zero point per output channel
+  std::vector<uint8_t> data;  // panel p at data[p · kgroups · mr · kc · w_bytes]
+  std::vector<int32_t> wsum;  // Σ_k w̃[m, k] per output channel
+  std::vector<int32_t> zw;    // w̃ zero point per output channel
   bool any_zw = false;
   int64_t panel_bytes = 0;
   const uint8_t* panel(int64_t p) const { return data.data() + p * panel_bytes; }
 };
 // w: M × (C·KH·KW) in (c, ky, kx) order, element (m, k) at w[m·ldw + k]; int8 or uint8; zero points
 // per output channel (1 value: per-tensor).
-QPackedWeights qpack_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C, int64_t KH,
-                             int64_t KW, int64_t ldw, const std::vector<int32_t>& wzp);
+QPackedWeights qpack_weights(const QGemmKernel& k, const void* w, bool w_signed, int64_t M, int64_t C,
+                             int64_t KH, int64_t KW, int64_t ldw, const std::vector<int32_t>& wzp);
 // A MatMul's B [K, N] (row-major), packed as N output channels of K inputs.
 QPackedWeights qpack_matmul_b(const QGemmKernel& k, const void* b, bool b_signed, int64_t K, int64_t N,
                               const std::vector<int32_t>& bzp);
@@ -120,8 +120,8 @@ struct QRequant {
 // per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes, unsigned, padding = L.zx);
 // w: (w − zw) per output channel, [mg][C·KH·KW] int16. o.row_add is the bias, o.row_zw unused; y is
 // the first of the mg output planes; output rows [oy0, oy1) are written.
-using QConvDirect = void (*)(const QConvLayout& L, int64_t mg, const uint8_t* xp, const int16_t* w, const QOut& o,
-                             void* y, int64_t oy0, int64_t oy1);
+using QConvDirect = void (*)(const QConvLayout& L, int64_t mg, const uint8_t* xp, const int16_t* w,
+                             const QOut& o, void* y, int64_t oy0, int64_t oy1);
 extern const QConvDirect qconv_direct_generic, qconv_direct_avx2, qconv_direct_avx512;
 QConvDirect qconv_direct();  // for this CPU
 
@@ -129,11 +129,11 @@ struct QConvArgs {
   const QGemmKernel* kernel = nullptr;  // null: qgemm_kernel()
   QConvDirect direct = nullptr;         // null: qconv_direct()
   const ConvGeometry* g = nullptr;
-  int64_t N = 1, group = 1, M = 0;       // images, groups, output channels (all groups)
-  const uint8_t* x = nullptr;            // [N, Cin, H, W]
+  int64_t N = 1, group = 1, M = 0;  // images, groups, output channels (all groups)
+  const uint8_t* x = nullptr;       // [N, Cin, H, W]
   bool x_signed = false;
   int32_t xzp = 0;
-  const void* w = nullptr;               // [M, C, KH, KW] (to pack per run when `packed` is empty)
+  const void* w = nullptr;  // [M, C, KH, KW] (to pack per run when `packed` is empty)
   bool w_signed = true;
   std::vector<int32_t> wzp;              // 1 or M
   const QConvWeights* packed = nullptr;  // optional; used when packed for `kernel`
@@ -151,9 +151,9 @@ struct QMatMulArgs {
   int32_t azp = 0;
   const void* b = nullptr;
   bool b_signed = true;
-  std::vector<int32_t> bzp;  // 1 or N
+  std::vector<int32_t> bzp;                // 1 or N
   const QPackedWeights* packed = nullptr;  // optional; used when packed for `kernel`
-  const int32_t* bias = nullptr;  // [N] or null
+  const int32_t* bias = nullptr;           // [N] or null
   const QRequant* rq = nullptr;
   void* y = nullptr;  // [M, N]
 };

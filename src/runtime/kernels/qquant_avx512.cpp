@@ -16,5 +16,6 @@ namespace tinyqat {
 namespace qquant_avx512 {
 #include "runtime/kernels/qquant.inc"
 }  // namespace qquant_avx512
-const QElementwise qelementwise_avx512 = {qquant_avx512::minmax, qquant_avx512::quantize, qquant_avx512::dequantize};
+const QElementwise qelementwise_avx512 = {qquant_avx512::minmax, qquant_avx512::quantize,
+                                          qquant_avx512::dequantize};
 }  // namespace tinyqat

@@ -16,5 +16,6 @@ namespace tinyqat {
 namespace qquant_generic {
 #include "runtime/kernels/qquant.inc"
 }  // namespace qquant_generic
-const QElementwise qelementwise_generic = {qquant_generic::minmax, qquant_generic::quantize, qquant_generic::dequantize};
+const QElementwise qelementwise_generic = {qquant_generic::minmax, qquant_generic::quantize,
+                                           qquant_generic::dequantize};
 }  // namespace tinyqat

@@ -118,8 +118,8 @@ void for_blocks(RunContext& ctx, int64_t numel, const AxisParams& ap, F&& f) {
 // (runtime fusion attributes, a real-valued range) quantized with the output scale.
 QRequant make_requant(const Node& n, float xs, const std::vector<float>& ws, float ys, const Tensor& yzp,
                       float act_lo, float act_hi) {
-  TQ_CHECK(yzp.dtype() == DType::U8 || yzp.dtype() == DType::I8, "{}: output zero point must be uint8 or int8",
-           n.describe());
+  TQ_CHECK(yzp.dtype() == DType::U8 || yzp.dtype() == DType::I8,
+           "{}: output zero point must be uint8 or int8", n.describe());
   TQ_CHECK(ys > 0 && std::isfinite(ys), "{}: y_scale must be positive and finite", n.describe());
   QRequant rq;
   for (float w : ws) rq.mult.push_back(xs * w / ys);
@@ -131,7 +131,9 @@ QRequant make_requant(const Node& n, float xs, const std::vector<float>& ws, flo
   return rq;
 }
 
-bool is_int8(DType t) { return t == DType::U8 || t == DType::I8; }
+bool is_int8(DType t) {
+  return t == DType::U8 || t == DType::I8;
+}
 
 // True when input i is absent or a constant (its value is then known when the kernel is created).
 bool known_at_init(const KernelInit& init, size_t i) {
@@ -153,8 +155,8 @@ class QConvKernel : public Kernel {
       if (zp && zp->numel() != 1 && zp->numel() != w->dim(0)) return;  // run() reports it
       auto wzp = zero_points(zp, w->dim(0), n_, "w_zero_point");
       const int64_t KH = w->rank() == 4 ? w->dim(2) : 1;
-      packed_ = qpack_conv_weights(qgemm_kernel(), w->raw(), w->dtype() == DType::I8, w->dim(0), w->dim(1), KH,
-                                   w->dim(-1), group, wzp);
+      packed_ = qpack_conv_weights(qgemm_kernel(), w->raw(), w->dtype() == DType::I8, w->dim(0), w->dim(1),
+                                   KH, w->dim(-1), group, wzp);
       has_packed_ = true;
     }
   }
@@ -163,8 +165,7 @@ class QConvKernel : public Kernel {
     const Node& n = n_;
     const size_t need = qlinear_ ? 8 : 2;
     for (size_t i = 0; i < need; ++i)
-      if (qlinear_ || i < 2)
-        TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
+      if (qlinear_ || i < 2) TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
     const Tensor& x = *in[0];
     const Tensor& w = *in[qlinear_ ? 3 : 1];
     TQ_CHECK(is_int8(x.dtype()), "{}: input must be uint8 or int8", n.describe());
@@ -189,8 +190,8 @@ class QConvKernel : public Kernel {
     if (qlinear_) {
       const float xs = floats_of(*in[1], n, "x_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
       auto ws = floats_of(*in[4], n, "w_scale");
-      TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M, "{}: w_scale must have 1 or {} values",
-               n.describe(), s.M);
+      TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M,
+               "{}: w_scale must have 1 or {} values", n.describe(), s.M);
       const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
       if (bias)
         TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == s.M, "{}: B must be int32[{}]", n.describe(),
@@ -240,8 +241,9 @@ class QMatMulKernel : public Kernel {
     const Tensor& a = *in[0];
     const Tensor& b = *in[qlinear_ ? 3 : 1];
     TQ_CHECK(is_int8(a.dtype()) && is_int8(b.dtype()), "{}: A and B must be uint8 or int8", n.describe());
-    TQ_CHECK(a.rank() >= 2 && b.rank() == 2, "{}: only A of rank ≥ 2 times a 2-D B is supported (got {} × {})",
-             n.describe(), shape_str(a.shape()), shape_str(b.shape()));
+    TQ_CHECK(a.rank() >= 2 && b.rank() == 2,
+             "{}: only A of rank ≥ 2 times a 2-D B is supported (got {} × {})", n.describe(),
+             shape_str(a.shape()), shape_str(b.shape()));
     const int64_t K = a.dim(-1), N = b.dim(1), M = a.numel() / std::max<int64_t>(K, 1);
     TQ_CHECK(b.dim(0) == K, "{}: inner dimensions differ: {} × {}", n.describe(), shape_str(a.shape()),
              shape_str(b.shape()));
@@ -268,7 +270,8 @@ class QMatMulKernel : public Kernel {
                n.describe(), N);
       const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
       if (bias)
-        TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == N, "{}: bias must be int32[{}]", n.describe(), N);
+        TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == N, "{}: bias must be int32[{}]",
+                 n.describe(), N);
       m.bias = bias ? bias->data<int32_t>() : nullptr;
       rq = make_requant(n, as, bs, ysc, *in[7], act_lo_, act_hi_);
       m.rq = &rq;
@@ -338,31 +341,31 @@ void register_quant_ops(KernelRegistry& r) {
   r["DequantizeLinear"] = [](const KernelInit& init) {
     const Node& n = init.node;
     int64_t axis = n.get_int("axis", 1);
-    return make_kernel(
-        [&n, axis](RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
-          const Tensor& x = *in[0];
-          qrange(x.dtype(), n);
-          auto scale = floats_of(*in[1], n, "x_scale");
-          const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
-          if (zp)
-            TQ_CHECK(zp->dtype() == x.dtype(), "{}: zero point type differs from the input's", n.describe());
-          AxisParams ap = axis_params(n, x, *in[1], axis);
-          auto zps = zero_points(zp, ap.len, n, "x_zero_point");
-          out[0] = Tensor::empty(DType::F32, x.shape());
-          float* yp = out[0].data<float>();
-          if (is_int8(x.dtype())) {
-            const QElementwise& ew = qelementwise();
-            const uint8_t* xq = x.data<uint8_t>();
-            for_blocks(ctx, x.numel(), ap, [&](int64_t b, int64_t cnt, int64_t c) {
-              ew.dequantize(xq + b, x.dtype() == DType::I8, cnt, scale[c], zps[zps.size() == 1 ? 0 : c], yp + b);
-            });
-            return;
-          }
-          for (int64_t i = 0; i < x.numel(); ++i) {
-            int64_t c = ap.at(i);
-            yp[i] = dequantize_value(int_at(x, i), scale[c], zps[zps.size() == 1 ? 0 : c]);
-          }
+    return make_kernel([&n, axis](RunContext& ctx, const std::vector<const Tensor*>& in,
+                                  std::vector<Tensor>& out) {
+      const Tensor& x = *in[0];
+      qrange(x.dtype(), n);
+      auto scale = floats_of(*in[1], n, "x_scale");
+      const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
+      if (zp)
+        TQ_CHECK(zp->dtype() == x.dtype(), "{}: zero point type differs from the input's", n.describe());
+      AxisParams ap = axis_params(n, x, *in[1], axis);
+      auto zps = zero_points(zp, ap.len, n, "x_zero_point");
+      out[0] = Tensor::empty(DType::F32, x.shape());
+      float* yp = out[0].data<float>();
+      if (is_int8(x.dtype())) {
+        const QElementwise& ew = qelementwise();
+        const uint8_t* xq = x.data<uint8_t>();
+        for_blocks(ctx, x.numel(), ap, [&](int64_t b, int64_t cnt, int64_t c) {
+          ew.dequantize(xq + b, x.dtype() == DType::I8, cnt, scale[c], zps[zps.size() == 1 ? 0 : c], yp + b);
         });
+        return;
+      }
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        int64_t c = ap.at(i);
+        yp[i] = dequantize_value(int_at(x, i), scale[c], zps[zps.size() == 1 ? 0 : c]);
+      }
+    });
   };
   r["DynamicQuantizeLinear"] = [](const KernelInit& init) {
     const Node& n = init.node;
@@ -389,8 +392,9 @@ void register_quant_ops(KernelRegistry& r) {
       int32_t zp = static_cast<int32_t>(round_half_even(zpf));
       out[0] = Tensor::empty(DType::U8, x.shape());
       uint8_t* yp = out[0].data<uint8_t>();
-      for_blocks(ctx, x.numel(), AxisParams{},
-                 [&](int64_t b, int64_t cnt, int64_t) { ew.quantize(xp + b, cnt, scale, zp, 0, 255, false, yp + b); });
+      for_blocks(ctx, x.numel(), AxisParams{}, [&](int64_t b, int64_t cnt, int64_t) {
+        ew.quantize(xp + b, cnt, scale, zp, 0, 255, false, yp + b);
+      });
       out[1] = Tensor::scalar_f32(scale);
       out[2] = Tensor::empty(DType::U8, {});
       out[2].data<uint8_t>()[0] = static_cast<uint8_t>(zp);

@@ -1,5 +1,5 @@
-// Portable int8 GEMM micro-kernel: 4 output channels × 16 columns, one k at a time, 16-bit products
-// into uint32 (wrapping) accumulators.
+// Portable int8 GEMM micro-kernel: 4 output channels × 8 columns, one k at a time, 16-bit products
+// widened into int32 accumulators (GCC vector types, no intrinsics).
 // GCC 12 reports its own _mm512_undefined_*() idiom inside the AVX-512 intrinsics as uninitialised.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -21,7 +21,7 @@ namespace qgemm_generic {
 
 const QGemmKernel& qgemm_kernel_generic() {
   using namespace qgemm_generic;
-  static const QGemmKernel k{"generic 4x16c1", 4, 16, 1, 2, ukernel<4, 16, false>, ukernel<4, 16, true>, pack_x};
+  static const QGemmKernel k{"generic 4x8c1", 4, 8, 1, 2, ukernel<4, 8, false>, ukernel<4, 8, true>, pack_x};
   return k;
 }
 

@@ -1,0 +1,253 @@
+// Post-training quantization: artifacts load in ONNX Runtime, agree with our integer runtime within one
+// quantization step, are fused by ORT into integer kernels, and bad calibration data is refused clearly.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "ir/builder.h"
+#include "ir/summary.h"
+#include "onnx/onnx_io.h"
+#include "quant/compare.h"
+#include "quant/observers.h"
+#include "quant/ptq.h"
+#include "runtime/executor.h"
+#include "support/test_support.h"
+#include "zoo/zoo.h"
+
+namespace tinyqat::test {
+namespace {
+
+using quant::ActScheme;
+using quant::QConfig;
+
+Model small_filter() {
+  return zoo::learned_filter(1, 8, 2, 5);
+}
+NamedTensors filter_data(int64_t n, uint64_t seed) {
+  return {{"degraded", luma_images(n, 32, 32, seed)}};
+}
+
+// An MLP like vmaf_tiny: standardisation, Gemm (transB) + Relu, MatMul, Gemm head.
+Model small_mlp() {
+  GraphBuilder b("mlp");
+  Rng r(3);
+  auto x = b.input("features", DType::F32, {"N", 6});
+  auto h = b.op("Div", {b.op("Sub", {x, b.constant("mean", random_tensor({6}, r, 0.f, 1.f))}),
+                        b.constant("std", random_tensor({6}, r, 0.5f, 1.5f))});
+  h = b.op("Relu", {b.op("Gemm",
+                         {h, b.constant("w1", random_tensor({16, 6}, r, -0.5f, 0.5f)),
+                          b.constant("b1", random_tensor({16}, r, -0.1f, 0.1f))},
+                         {{"transB", Attribute::of_int(1)}})});
+  h = b.op("Relu", {b.op("MatMul", {h, b.constant("w2", random_tensor({16, 8}, r, -0.5f, 0.5f))})});
+  h = b.op("Gemm", {h, b.constant("w3", random_tensor({8, 1}, r, -0.5f, 0.5f)),
+                    b.constant("b3", random_tensor({1}, r, 0.f, 0.1f))});
+  b.output(b.op("Squeeze", {h, b.constant("axes", Tensor::from_i64({1}, {1}))}), "score");
+  return b.finish();
+}
+NamedTensors mlp_data(int64_t n, uint64_t seed) {
+  Rng r(seed);
+  return {{"features", random_tensor({n, 6}, r, -1.f, 2.f)}};
+}
+
+// Scale of the quantization step that last touched an output (through float clamps and reshapes).
+double output_step(const Model& m, std::string v) {
+  const Graph& g = m.graph;
+  for (int hops = 0; hops < 8; ++hops) {
+    int p = g.producer(v);
+    if (p < 0) return 0;
+    const Node& n = g.nodes[p];
+    if (n.op_type == "DequantizeLinear") return g.initializer(n.inputs[1])->data<float>()[0];
+    if (n.op_type != "Clip" && n.op_type != "Relu" && n.op_type != "Squeeze" && n.op_type != "Reshape")
+      return 0;
+    v = n.inputs[0];
+  }
+  return 0;
+}
+
+int count(const std::vector<std::string>& ops, const std::string& op) {
+  return static_cast<int>(std::count(ops.begin(), ops.end(), op));
+}
+
+struct Case {
+  const char* name;
+  Model (*model)();
+  NamedTensors (*data)(int64_t, uint64_t);
+};
+const Case kCases[] = {{"filter", small_filter, filter_data}, {"mlp", small_mlp, mlp_data}};
+
+class StaticPtq : public ::testing::TestWithParam<std::tuple<int, ActScheme>> {};
+
+TEST_P(StaticPtq, OrtRunsItOnIntegerKernelsAndAgreesWithinOneStep) {
+  const Case& c = kCases[std::get<0>(GetParam())];
+  QConfig cfg;
+  cfg.activations = std::get<1>(GetParam());
+  Model fp32 = c.model();
+  quant::PtqReport rep;
+  Model q = quant::ptq_static(fp32, c.data(16, 1), cfg, &rep);
+  check_onnx(q);
+  fs::path dir = temp_dir(std::string("ptq_static_") + c.name + quant::name(cfg.activations));
+  fs::path file = dir / "model.int8.onnx", opt = dir / "ort_optimized.onnx";
+  export_onnx(q, file.string());
+  NamedTensors eval = c.data(4, 2);
+  auto ref = ort_run(file, eval, {q.graph.outputs[0].name}, dir, opt.string());
+  Executor ex(import_onnx(file.string()));
+  auto ours = ex.run(eval);
+  const double step = output_step(q, q.graph.outputs[0].name);
+  ASSERT_GT(step, 0) << "the output should come out of a DequantizeLinear";
+  Agreement a = compare_steps(ours[0], ref[0], step);
+  EXPECT_TRUE(a.ok) << a.where;
+  std::printf("[ptq] %s %s: ours vs ORT max|diff| %.3g (step %.3g)\n", c.name, quant::name(cfg.activations),
+              a.max_abs, step);
+
+  // ORT's optimized graph: every quantized Conv/Gemm/MatMul became an integer kernel.
+  auto ops = onnx_op_types(opt);
+  const int integer_ops = count(ops, "com.microsoft.QLinearConv") + count(ops, ".QLinearConv") +
+                          count(ops, "com.microsoft.QGemm") + count(ops, ".QLinearMatMul") +
+                          count(ops, "com.microsoft.QLinearMatMul") + count(ops, ".MatMulInteger");
+  const int float_ops = count(ops, ".Conv") + count(ops, ".Gemm") + count(ops, ".MatMul") +
+                        count(ops, ".FusedConv") + count(ops, "com.microsoft.FusedConv") +
+                        count(ops, "com.microsoft.FusedGemm");
+  if (cfg.activations == ActScheme::Asymmetric) {
+    EXPECT_EQ(
+        integer_ops, static_cast<int>(rep.quantized.size() - count(rep.quantized, "")) -
+                         [&] {
+                           int adds = 0;
+                           for (const auto& n : fp32.graph.nodes)
+                             for (const auto& qn : rep.quantized) adds += n.name == qn && n.op_type == "Add";
+                           return adds;
+                         }())
+        << "every quantized Conv/Gemm/MatMul runs as an integer kernel in ORT";
+    EXPECT_EQ(float_ops, 0) << "no weighted op left in float";
+  } else {
+    EXPECT_GT(integer_ops, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, StaticPtq,
+                         ::testing::Combine(::testing::Values(0, 1),
+                                            ::testing::Values(ActScheme::Asymmetric, ActScheme::Symmetric)),
+                         [](const auto& i) {
+                           return std::string(kCases[std::get<0>(i.param)].name) + "_" +
+                                  quant::name(std::get<1>(i.param));
+                         });
+
+TEST(StaticPtq, StaysCloseToFp32AndIsReproducible) {
+  Model fp32 = small_filter();
+  QConfig cfg;
+  for (auto method : {quant::CalibMethod::MinMax, quant::CalibMethod::Percentile, quant::CalibMethod::Mse}) {
+    cfg.method = method;
+    Model a = quant::ptq_static(fp32, filter_data(16, 1), cfg, nullptr);
+    Model b = quant::ptq_static(fp32, filter_data(16, 1), cfg, nullptr);
+    EXPECT_EQ(export_onnx_bytes(a), export_onnx_bytes(b)) << "same inputs, same bytes";
+    auto c = quant::compare_models(fp32, a, filter_data(8, 9), {});
+    EXPECT_GT(c.outputs[0].plcc, 0.995) << quant::name(method);
+  }
+}
+
+TEST(DynamicPtq, LoadsInOrtAndAgrees) {
+  for (const Case& c : kCases) {
+    Model q = quant::ptq_dynamic(c.model(), QConfig{}, nullptr);
+    EXPECT_EQ(summarize(q).quantization, "dynamic");
+    // Per-channel everywhere; a layer with a single output channel reads as per-tensor, hence "mixed".
+    EXPECT_EQ(summarize(q).weight_granularity, "mixed") << c.name;
+    fs::path dir = temp_dir(std::string("ptq_dynamic_") + c.name);
+    fs::path file = dir / "model.int8.onnx";
+    export_onnx(q, file.string());
+    NamedTensors eval = c.data(4, 2);
+    auto ref = ort_run(file, eval, {q.graph.outputs[0].name}, dir);
+    auto ours = Executor(import_onnx(file.string())).run(eval);
+    Agreement a = compare_fp32(ours[0], ref[0], 1e-4);
+    EXPECT_TRUE(a.ok) << c.name << ": " << a.where;
+    auto cmp = quant::compare_models(c.model(), q, c.data(32, 5), {});
+    EXPECT_GT(cmp.outputs[0].plcc, 0.99) << c.name;
+  }
+}
+
+std::string static_error(const Model& m, const NamedTensors& calib, const QConfig& cfg = {}) {
+  try {
+    quant::ptq_static(m, calib, cfg, nullptr);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(StaticPtq, BadCalibrationIsRefusedClearly) {
+  Model m = small_mlp();
+  EXPECT_NE(static_error(m, {{"wrong", mlp_data(4, 1)[0].second}}).find("no array named 'features'"),
+            std::string::npos);
+  EXPECT_NE(static_error(m, {{"features", Tensor::zeros(DType::F32, {4, 5})}}).find("has shape [4,5]"),
+            std::string::npos);
+  EXPECT_NE(static_error(m, {{"features", Tensor::zeros(DType::I64, {4, 6})}}).find("is int64"),
+            std::string::npos);
+  EXPECT_NE(static_error(m, {{"features", Tensor::zeros(DType::F32, {0, 6})}}).find("holds no samples"),
+            std::string::npos);
+  EXPECT_NE(static_error(m, {}).find("empty"), std::string::npos);
+  NamedTensors nan = mlp_data(4, 1);
+  nan[0].second.data<float>()[5] = NAN;
+  EXPECT_NE(static_error(m, nan).find("NaN or Inf"), std::string::npos) << static_error(m, nan);
+  Model q = quant::ptq_dynamic(m, QConfig{}, nullptr);
+  EXPECT_NE(static_error(q, mlp_data(4, 1)).find("already quantized"), std::string::npos);
+}
+
+TEST(StaticPtq, ConstantZeroTensorsGetAPositiveScale) {
+  Model m = small_filter();
+  quant::PtqReport rep;
+  Model q = quant::ptq_static(m, {{"degraded", Tensor::zeros(DType::F32, {2, 1, 16, 16})}}, QConfig{}, &rep);
+  for (const auto& [t, p] : rep.activations) EXPECT_GT(p.scale, 0.f) << t;
+  auto out = Executor(q).run({{"degraded", Tensor::zeros(DType::F32, {1, 1, 16, 16})}});
+  for (int64_t i = 0; i < out[0].numel(); ++i) ASSERT_TRUE(std::isfinite(out[0].data<float>()[i]));
+}
+
+TEST(StaticPtq, ExcludedAndUnsupportedNodesStayFp32AndAreReported) {
+  Model m = small_filter();
+  const std::string first_conv = m.graph.nodes[0].name;
+  QConfig cfg;
+  cfg.exclude.insert(first_conv);
+  quant::PtqReport rep;
+  Model q = quant::ptq_static(m, filter_data(8, 1), cfg, &rep);
+  bool reported = false;
+  for (const auto& [n, why] : rep.kept_fp32)
+    reported |= n == first_conv && why.find("excluded") != std::string::npos;
+  EXPECT_TRUE(reported);
+  for (const auto& n : q.graph.nodes)
+    if (n.name == first_conv)
+      EXPECT_TRUE(q.graph.initializer(n.inputs[1])) << "its weight stays a float initializer";
+  // cnn_mix has ops without an int8 form here (BatchNormalization, ConvTranspose, Softmax, ...).
+  Fixture cnn = fixtures()[1];
+  quant::PtqReport rep2;
+  quant::ptq_static(cnn.model, cnn.inputs(4), QConfig{}, &rep2);
+  bool softmax = false;
+  for (const auto& [n, why] : rep2.kept_fp32) softmax |= why.find("Softmax") != std::string::npos;
+  EXPECT_TRUE(softmax);
+}
+
+TEST(Observers, RangesFollowTheMethod) {
+  Rng r(1);
+  Tensor t = Tensor::empty(DType::F32, {100000});
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = r.normal();
+  t.data<float>()[0] = 40.f;  // one outlier
+  for (auto scheme : {ActScheme::Symmetric, ActScheme::Asymmetric}) {
+    quant::RangeObserver o("t");
+    o.observe_minmax(t);
+    o.observe_histogram(t, scheme);
+    QConfig cfg;
+    cfg.activations = scheme;
+    EXPECT_FLOAT_EQ(o.range(cfg).second, 40.f);
+    cfg.method = quant::CalibMethod::Percentile;
+    cfg.percentile = 99.9;
+    EXPECT_LT(o.range(cfg).second, 6.f) << "the outlier is cut";
+    EXPECT_GT(o.range(cfg).second, 2.5f);
+    cfg.method = quant::CalibMethod::Mse;
+    EXPECT_LT(o.range(cfg).second, 40.f);
+    EXPECT_GT(o.range(cfg).second, 2.f);
+  }
+  quant::RangeObserver bad("x");
+  Tensor n = Tensor::from_f32({2}, {1.f, INFINITY});
+  EXPECT_THROW(bad.observe_minmax(n), Error);
+}
+
+}  // namespace
+}  // namespace tinyqat::test
