@@ -229,3 +229,42 @@ TEST(Cli, HelpOnEveryCommandAndUsageErrors) {
 
 }  // namespace
 }  // namespace tinyqat::test
+
+namespace tinyqat::test {
+namespace {
+
+TEST(BadPtq, CliErrorsLeaveNoOutput) {
+  fs::path dir = temp_dir("bad_ptq_cli");
+  fs::path model = dir / "tiny.onnx", out = dir / "tiny.int8.onnx";
+  export_onnx(tiny_model(), model.string());
+  auto expect_refused = [&](const std::string& args, const std::string& needle) {
+    auto r = cli("ptq " + model.string() + " -o " + out.string() + " " + args, dir);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << ": " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << args << ": no half-written output";
+  };
+  expect_refused("--mode static", "needs --calibration");
+  fs::path wrong = dir / "wrong.npz", nan = dir / "nan.npz", empty = dir / "empty.npz";
+  write_npz(wrong.string(), {{"y", Tensor::zeros(DType::F32, {4, 6})}}, false);
+  expect_refused("--mode static --calibration " + wrong.string(), "no array named 'x'");
+  Tensor t = Tensor::zeros(DType::F32, {4, 6});
+  t.data<float>()[3] = NAN;
+  write_npz(nan.string(), {{"x", t}}, false);
+  expect_refused("--mode static --calibration " + nan.string(), "NaN or Inf");
+  write_npz(empty.string(), {}, false);
+  expect_refused("--mode static --calibration " + empty.string(), "empty");
+  expect_refused("--mode dynamic --exclude no_such_node", "no node of that name");
+  expect_refused("--mode static --calibration " + (dir / "missing.npz").string(), "missing.npz");
+  // Already quantized input.
+  auto r = cli("ptq " + model.string() + " -o " + out.string() + " --mode dynamic", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = cli("ptq " + out.string() + " -o " + (dir / "again.onnx").string() + " --mode dynamic", dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("already quantized"), std::string::npos) << r.err;
+  EXPECT_EQ(cli("ptq --help", dir).code, 0);
+  EXPECT_EQ(cli("compare --help", dir).code, 0);
+  EXPECT_EQ(cli("bench --help", dir).code, 0);
+}
+
+}  // namespace
+}  // namespace tinyqat::test
