@@ -340,7 +340,7 @@ TEST(QKernels, ElementwiseVariantsMatchNumerics) {
               << "x=" << v[i] << " scale=" << sc;
       }
     }
-    for (int64_t n : {int64_t(0), int64_t(1), int64_t(37), int64_t(1000)}) {
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(37), int64_t(997)}) {
       float lo = 0.f, hi = 0.f, rlo = 0.f, rhi = 0.f;
       e->minmax(x.data() + 3, n, &lo, &hi);  // starts at the NaN: ignored
       for (int64_t i = 0; i < n; ++i) {

@@ -55,6 +55,15 @@ Tensor scratch_bytes(int64_t n) {
   return Tensor::empty(DType::U8, {std::max<int64_t>(n, 1)});
 }
 
+// Packed planes for a convolution. Ragged tiles read past the last plane into the slack; those lanes are
+// never stored, but the slack is zeroed so that no uninitialised byte enters a computation (memcheck).
+Tensor conv_scratch(const QConvLayout& L) {
+  Tensor t = scratch_bytes(L.bytes);
+  const int64_t used = L.C4 * L.plane;
+  std::memset(t.data<uint8_t>() + used, 0, static_cast<size_t>(L.bytes - used));
+  return t;
+}
+
 // Wrapping int32 arithmetic (the kernels wrap too; the exact result fits in int32).
 int32_t wrap(int64_t v) {
   return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
@@ -248,7 +257,7 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
     ConvGeometry ga = g;
     ga.C = Cin;
     QConvLayout L = qconv_layout(ga, 1, 16, a.x_signed, a.xzp);
-    Tensor buf = scratch_bytes(L.bytes);
+    Tensor buf = conv_scratch(L);
     uint8_t* xp = buf.data<uint8_t>();
     const QPackX pack = qgemm_kernel_generic().pack_x;
     QConvLayout Lg = L;
@@ -286,7 +295,7 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
 
   const QConvLayout L = qconv_layout(g, k.kc, k.nr, a.x_signed, a.xzp);
   const std::vector<int64_t> off = qconv_offsets(L);
-  Tensor buf = scratch_bytes(L.bytes);
+  Tensor buf = conv_scratch(L);
   uint8_t* xp = buf.data<uint8_t>();
   const int64_t tiles_per_row = L.flat ? 0 : ceil_div(g.OW, k.nr);
   const int64_t n_tiles = L.flat ? ceil_div(P, k.nr) : g.OH * tiles_per_row;
@@ -345,9 +354,19 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   pool.parallel_for(K4, [&](int64_t b, int64_t e, int) {
     for (int64_t g4 = b; g4 < e; ++g4) {
       uint8_t* o = ap + g4 * Ms * kc;
-      for (int64_t m = 0; m < a.M; ++m) {
-        const uint8_t* src = a.a + m * a.K + g4 * kc;
-        for (int t = 0; t < kc; ++t) o[m * kc + t] = g4 * kc + t < a.K ? src[t] ^ flip : 0;
+      const uint8_t* src = a.a + g4 * kc;
+      if ((g4 + 1) * kc <= a.K && kc == 4) {  // whole groups: one 32-bit move per row
+        const uint32_t f = flip * 0x01010101u;
+        for (int64_t m = 0; m < a.M; ++m) {
+          uint32_t v;
+          std::memcpy(&v, src + m * a.K, 4);
+          v ^= f;
+          std::memcpy(o + m * 4, &v, 4);
+        }
+      } else {
+        const int valid = static_cast<int>(std::min<int64_t>(kc, a.K - g4 * kc));
+        for (int64_t m = 0; m < a.M; ++m)
+          for (int t = 0; t < kc; ++t) o[m * kc + t] = t < valid ? src[m * a.K + t] ^ flip : 0;
       }
       std::memset(o + a.M * kc, 0, static_cast<size_t>((Ms - a.M) * kc));
     }

@@ -1,6 +1,6 @@
 // Exact integer GEMM and convolution for the quantized operators (QLinearConv, ConvInteger,
 // QLinearMatMul, MatMulInteger), built like the fp32 path (sgemm.h): a register-tile micro-kernel per
-// instruction set, weights packed once, activations read through one pointer per k-group, the
+// instruction set, weights packed once, activations read in place through one offset per k-group, the
 // requantisation fused into the micro-kernel's epilogue. Decision and numbers:
 // docs/decisions/0002-int8-kernels.md.
 //
@@ -38,7 +38,7 @@ struct QOut {
 using QGemmUkernel = void (*)(int64_t kgroups, const void* A, const uint8_t* b, const int64_t* b_off, void* C,
                               int64_t rs_c, int64_t cs_c, int mr, int nr, const QOut& o);
 
-// Activation packing for a convolution: `planes` k-interleaved, padded copies of one image group (see
+// Activation packing for a convolution: the k-interleaved, padded planes of one image group (see
 // QConvLayout). Rows [r0, r1) of the C4·Hp rows are written.
 struct QConvLayout;
 using QPackX = void (*)(const QConvLayout& L, const uint8_t* x, int64_t r0, int64_t r1, uint8_t* out);
@@ -71,7 +71,8 @@ struct QConvLayout {
   int64_t row_bytes() const { return Wq * kc; }
 };
 QConvLayout qconv_layout(const ConvGeometry& g, int kc, int nr, bool x_signed, int32_t x_zero_point);
-// Tap offsets b_off[g] (g = (c4, ky, kx)) relative to a tile's origin, and the origin of a tile.
+// Tap offsets b_off[g] (g = (c4, ky, kx)) relative to a tile's origin: byte (oy·SH·SW·Wq + ox0)·kc of
+// the planes (flat layouts: p0·kc).
 std::vector<int64_t> qconv_offsets(const QConvLayout& L);
 
 // Weights of one group, packed for a micro-kernel: panels of MR output channels [g][MR][kc].
