@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
+# Real photos for the data tests (Debian's python3-skimage); the tests print SKIP without them.
+bash scripts/fetch_photos.sh >/dev/null || echo "test: SKIP real photos: scripts/fetch_photos.sh failed"
 if [[ -d ../shared/fork-models ]]; then
   echo "test: ../shared/fork-models found — the fork's real models are checked too"
 else
