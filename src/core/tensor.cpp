@@ -168,6 +168,18 @@ Tensor Tensor::clone() const {
   return r;
 }
 
+Tensor Tensor::rows(int64_t b, int64_t e) const {
+  TQ_CHECK(rank() >= 1 && 0 <= b && b <= e && e <= shape_[0], "rows [{}, {}) of a tensor of shape {}", b, e,
+           shape_str(shape_));
+  Shape s = shape_;
+  const int64_t per = shape_[0] ? numel_ / shape_[0] : 0;
+  s[0] = e - b;
+  Tensor r = empty(dtype_, s);
+  if (r.nbytes())
+    std::memcpy(r.raw(), static_cast<const uint8_t*>(raw()) + b * per * dtype_size(dtype_), r.nbytes());
+  return r;
+}
+
 double Tensor::scalar_as_double(int64_t i) const {
   TQ_CHECK(i < numel_, "tensor element {} out of range {}", i, numel_);
   switch (dtype_) {

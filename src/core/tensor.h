@@ -89,6 +89,8 @@ class Tensor {
   // Same bytes, new shape (numel must match).
   Tensor reshaped(const Shape& shape) const;
   Tensor clone() const;
+  // A copy of samples [b, e) along axis 0.
+  Tensor rows(int64_t b, int64_t e) const;
   // Values converted to double / int64 (for shape arithmetic and reporting), any dtype.
   std::vector<int64_t> to_i64() const;
   double scalar_as_double(int64_t i = 0) const;

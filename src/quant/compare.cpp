@@ -20,16 +20,6 @@ void append(std::vector<double>& dst, const Tensor& t) {
   for (int64_t i = 0; i < t.numel(); ++i) dst.push_back(t.scalar_as_double(i));
 }
 
-Tensor rows(const Tensor& t, int64_t b, int64_t e) {
-  Shape s = t.shape();
-  const int64_t per = t.numel() / std::max<int64_t>(s[0], 1);
-  s[0] = e - b;
-  Tensor r = Tensor::empty(t.dtype(), s);
-  std::memcpy(r.raw(), static_cast<const uint8_t*>(t.raw()) + b * per * dtype_size(t.dtype()),
-              (e - b) * per * dtype_size(t.dtype()));
-  return r;
-}
-
 // Runs `m` over the data with `extra` tensors exposed; returns every output flattened, by name.
 std::map<std::string, std::vector<double>> run_all(const Model& m, const NamedTensors& data,
                                                    const std::vector<std::string>& extra, int threads,
@@ -59,7 +49,7 @@ std::map<std::string, std::vector<double>> run_all(const Model& m, const NamedTe
     std::vector<std::pair<std::string, Tensor>> feeds;
     for (const auto& in : m.graph.inputs)
       for (const auto& kv : data)
-        if (kv.first == in.name) feeds.emplace_back(in.name, rows(kv.second, b, e));
+        if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, e));
     auto out = ex.run(feeds);
     for (size_t i = 0; i < out.size(); ++i) append(res[probe.graph.outputs[i].name], out[i]);
   }

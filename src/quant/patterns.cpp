@@ -1,5 +1,7 @@
 #include "quant/patterns.h"
 
+#include <set>
+
 namespace tinyqat::quant {
 
 bool is_constant(const Graph& g, const std::string& v) {
@@ -12,6 +14,20 @@ bool is_graph_output(const Graph& g, const std::string& v) {
   for (const auto& o : g.outputs)
     if (o.name == v) return true;
   return false;
+}
+
+void finish_quantized_graph(Model& m) {
+  Graph& g = m.graph;
+  std::set<std::string> used;
+  for (const auto& n : g.nodes)
+    for (const auto& in : n.inputs) used.insert(in);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) || is_graph_output(g, it->first) ? std::next(it) : g.initializers.erase(it);
+  g.topo_sort();
+  g.value_info.clear();
+  infer_shapes(m);
+  m.ir_version = 8;
+  m.producer_name = "tinyqat";
 }
 
 std::optional<WeightedUnit> weighted_unit(const Graph& g, int i, std::string* why) {

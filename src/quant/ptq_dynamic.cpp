@@ -85,16 +85,7 @@ Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report) {
   for (auto& n : rewritten) nodes.push_back(std::move(n));
   g.nodes = std::move(nodes);
   TQ_CHECK(!rep.quantized.empty(), "dynamic PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
-  std::set<std::string> used;
-  for (const auto& n : g.nodes)
-    for (const auto& in : n.inputs) used.insert(in);
-  for (auto it = g.initializers.begin(); it != g.initializers.end();)
-    it = used.count(it->first) || is_graph_output(g, it->first) ? std::next(it) : g.initializers.erase(it);
-  g.topo_sort();
-  g.value_info.clear();
-  infer_shapes(out);
-  out.ir_version = 8;  // a new graph: the IR version of opsets 13–18, which the ONNX checker reads
-  out.producer_name = "tinyqat";
+  finish_quantized_graph(out);
   out.metadata.emplace_back("tinyqat.quant_mode", "dynamic");
   out.metadata.emplace_back("tinyqat.qconfig",
                             "weights=int8-per-channel-symmetric,activations=dynamic-uint8");

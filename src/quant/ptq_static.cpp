@@ -158,17 +158,6 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
   return samples;
 }
 
-// Rows [b, e) of a sample-stacked array.
-Tensor slice_samples(const Tensor& t, int64_t b, int64_t e) {
-  Shape s = t.shape();
-  const int64_t per = t.numel() / std::max<int64_t>(s[0], 1);
-  s[0] = e - b;
-  Tensor r = Tensor::empty(t.dtype(), s);
-  std::memcpy(r.raw(), static_cast<const uint8_t*>(t.raw()) + b * per * dtype_size(t.dtype()),
-              (e - b) * per * dtype_size(t.dtype()));
-  return r;
-}
-
 // Runs the fp32 model over the calibration set with every planned tensor exposed, once for min/max
 // and, for distribution-based methods, once more into histograms.
 std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan, const NamedTensors& calib,
@@ -209,7 +198,7 @@ std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan,
       std::vector<std::pair<std::string, Tensor>> feeds;
       for (const auto& in : m.graph.inputs)
         for (const auto& kv : calib)
-          if (kv.first == in.name) feeds.emplace_back(in.name, slice_samples(kv.second, b, e));
+          if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, e));
       auto res = ex.run(feeds);
       for (size_t i = 0; i < watched.size(); ++i) {
         if (pass == 0)
@@ -337,17 +326,7 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
     added.push_back(dqw);
   }
   for (auto& n : added) g.nodes.push_back(std::move(n));
-  // Float weights nobody reads any more go.
-  std::set<std::string> used;
-  for (const auto& n : g.nodes)
-    for (const auto& in : n.inputs) used.insert(in);
-  for (auto it = g.initializers.begin(); it != g.initializers.end();)
-    it = used.count(it->first) || is_graph_output(g, it->first) ? std::next(it) : g.initializers.erase(it);
-  g.topo_sort();
-  g.value_info.clear();
-  infer_shapes(out);
-  out.ir_version = 8;  // a new graph: the IR version of opsets 13–18, which the ONNX checker reads
-  out.producer_name = "tinyqat";
+  finish_quantized_graph(out);
   out.metadata.emplace_back("tinyqat.quant_mode", "static");
   out.metadata.emplace_back("tinyqat.qconfig",
                             fmt::format("weights=int8-per-channel-symmetric,activations={},method={}",
