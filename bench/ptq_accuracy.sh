@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${1:-../shared/fork-models}"
 work="${WORK:-build/bench-ptq}"
-tq=build/tinyqat
+tq="${TQ:-build/tinyqat}"
 [[ -x $tq ]] || { echo "build first: bash scripts/build.sh" >&2; exit 2; }
 [[ -d "$dir" ]] || { echo "SKIP: $dir not found (the fork's models)" >&2; exit 0; }
 [[ -d .cache/photos ]] || bash scripts/fetch_photos.sh >/dev/null
