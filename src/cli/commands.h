@@ -14,5 +14,9 @@ std::function<int()> add_bench(CLI::App& app);
 std::function<int()> add_ptq(CLI::App& app);
 std::function<int()> add_compare(CLI::App& app);
 std::function<int()> add_data(CLI::App& app);
+std::function<int()> add_registry(CLI::App& app);
+std::function<int()> add_measure(CLI::App& app);
+std::function<int()> add_resolve(CLI::App& app);
+std::function<int()> add_quantize(CLI::App& app);
 
 }  // namespace tinyqat::cli

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_ptq);
   add(tinyqat::cli::add_compare);
   add(tinyqat::cli::add_data);
+  add(tinyqat::cli::add_registry);
+  add(tinyqat::cli::add_measure);
+  add(tinyqat::cli::add_resolve);
+  add(tinyqat::cli::add_quantize);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,56 @@
+# The model registry, the accuracy gate and the runtime session with its C API (docs/registry.md).
+#   libtinyqat_rt: registry read/validate/write, sha256, the fp32/int8 decision, Session and the C API
+#                  (include/tinyqat/session.h). Needs OpenSSL (sha256) and valijson (header-only JSON
+#                  schema validator, Debian libvalijson-dev) over nlohmann-json.
+#   libtinyqat:    the gate (fp32 vs int8 on evaluation data), the PNG scatter plot (OpenCV, private),
+#                  the PTQ handoff (register_artifact) and the quantization ladder.
+# Also: the C99 test program (tests/c/) and the install/package files (cmake/package.cmake).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(nlohmann_json 3 REQUIRED)
+find_path(TINYQAT_VALIJSON_INCLUDE_DIR valijson/validator.hpp)
+if(NOT TINYQAT_VALIJSON_INCLUDE_DIR)
+  message(FATAL_ERROR "valijson not found: install Debian's libvalijson-dev (scripts/setup.sh does)")
+endif()
+
+set(TQ_REGISTRY_RT_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/sha256.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/resolve.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/session.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/capi/session_c.cpp)
+target_sources(tinyqat_rt PRIVATE ${TQ_REGISTRY_RT_SOURCES})
+if(NOT TINYQAT_VALIJSON_INCLUDE_DIR STREQUAL "/usr/include")
+  set_source_files_properties(${TQ_REGISTRY_RT_SOURCES} PROPERTIES INCLUDE_DIRECTORIES "${TINYQAT_VALIJSON_INCLUDE_DIR}")
+endif()
+# GCC 12 warns (-Wrestrict, a known false positive) inside valijson's string handling.
+set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp PROPERTIES COMPILE_OPTIONS "-Wno-restrict")
+target_link_libraries(tinyqat_rt PRIVATE OpenSSL::Crypto)
+
+set(TQ_REGISTRY_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/gate.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/scatter_png.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/handoff.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/ladder.cpp)
+target_sources(tinyqat PRIVATE ${TQ_REGISTRY_SOURCES})
+if(NOT TARGET opencv_imgcodecs)
+  find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
+  target_include_directories(tinyqat SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
+  target_link_libraries(tinyqat PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)
+endif()
+
+if(TINYQAT_BUILD_TESTS)
+  enable_testing()
+  # The C API from a C99 program (linked with the C++ linker: libtinyqat_rt is C++).
+  add_executable(tinyqat_c_session_test ${CMAKE_CURRENT_SOURCE_DIR}/tests/c/session_test.c)
+  set_target_properties(tinyqat_c_session_test PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
+                                                          LINKER_LANGUAGE CXX)
+  target_compile_options(tinyqat_c_session_test PRIVATE -Wall -Wextra -pedantic -Werror)
+  target_link_libraries(tinyqat_c_session_test PRIVATE tinyqat_rt Threads::Threads)
+  add_test(NAME c_session_api
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/c/run_c_test.sh
+                   $<TARGET_FILE:tinyqat_cli> $<TARGET_FILE:tinyqat_c_session_test> ${CMAKE_BINARY_DIR}/test-tmp/c_session_api)
+  set_tests_properties(c_session_api PROPERTIES TIMEOUT 300)
+endif()
+
+include(${CMAKE_CURRENT_LIST_DIR}/package.cmake)

@@ -1,0 +1,291 @@
+#include "registry/gate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "onnx/onnx_io.h"
+#include "registry/sha256.h"
+#include "runtime/executor.h"
+
+namespace tinyqat::registry {
+
+const char* name(GateStatus s) {
+  switch (s) {
+    case GateStatus::Pass:
+      return "PASS";
+    case GateStatus::Fail:
+      return "FAIL";
+    case GateStatus::Skip:
+      return "SKIP";
+    case GateStatus::Error:
+      return "ERROR";
+  }
+  return "?";
+}
+
+int GateReport::exit_code() const {
+  bool fail = false;
+  for (const auto& r : results) {
+    if (r.status == GateStatus::Error) return 2;
+    fail |= r.status == GateStatus::Fail;
+  }
+  return fail ? 1 : 0;
+}
+
+DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads) {
+  DropMeasurement d;
+  d.comparison = quant::compare_models(fp32, int8, data, {false, "", threads});
+  d.drop = -INFINITY;
+  for (const auto& o : d.comparison.outputs) {
+    // A NaN PLCC (constant output) counts as the worst possible drop.
+    double drop = std::isnan(o.plcc_drop) ? 2.0 : o.plcc_drop;
+    if (drop > d.drop) {
+      d.drop = drop;
+      d.worst_output = o.name;
+    }
+  }
+  TQ_CHECK(!d.comparison.outputs.empty(), "the model has no outputs to compare");
+  return d;
+}
+
+namespace {
+
+bool is_npy(const std::string& path) {
+  return path.size() > 4 && path.substr(path.size() - 4) == ".npy";
+}
+
+NamedTensors parse_eval(const std::vector<uint8_t>& bytes, const std::string& path) {
+  // A .npy is one unnamed array: it serves a single-input model as that input (select_for).
+  if (is_npy(path)) return {{"", parse_npy(bytes.data(), bytes.size(), path)}};
+  return parse_npz(bytes.data(), bytes.size(), path);
+}
+
+// Every output of `m` over the data, flattened (for the scatter plot).
+std::vector<std::vector<double>> run_outputs(const Model& m, const NamedTensors& data, int threads) {
+  int64_t n = -1;
+  for (const auto& in : m.graph.inputs)
+    for (const auto& kv : data)
+      if (kv.first == in.name) n = kv.second.dim(0);
+  Executor ex(m, ExecutorOptions{threads});
+  std::vector<std::vector<double>> res(m.graph.outputs.size());
+  const int64_t chunk = 16;
+  for (int64_t b = 0; b < n; b += chunk) {
+    std::vector<std::pair<std::string, Tensor>> feeds;
+    for (const auto& in : m.graph.inputs)
+      for (const auto& kv : data)
+        if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, std::min(n, b + chunk)));
+    auto out = ex.run(feeds);
+    for (size_t i = 0; i < out.size(); ++i)
+      for (int64_t k = 0; k < out[i].numel(); ++k) res[i].push_back(out[i].scalar_as_double(k));
+  }
+  return res;
+}
+
+Model load_verified(const std::string& path, const std::string& want, const char* what) {
+  std::vector<uint8_t> bytes = read_file(path);
+  std::string got = sha256_hex(bytes);
+  TQ_CHECK(got == want, "{} file {}: sha256 {} does not match the registry's {}", what, path, got, want);
+  return import_onnx_bytes(bytes.data(), bytes.size(), std::filesystem::path(path).parent_path().string(),
+                           path);
+}
+
+struct DataSet {
+  NamedTensors arrays;
+  std::string label;
+};
+
+NamedTensors select_for(const DataSet& d, const Model& m, const std::string& path) {
+  // A .npy serves a single-input model: it is that input.
+  if (d.arrays.size() == 1 && d.arrays[0].first.empty()) {
+    TQ_CHECK(m.graph.inputs.size() == 1, "{}: a .npy serves single-input models only; use .npz", path);
+    return {{m.graph.inputs[0].name, d.arrays[0].second}};
+  }
+  return d.arrays;
+}
+
+}  // namespace
+
+NamedTensors read_eval_data(const std::string& path, const Model& m) {
+  return select_for({parse_eval(read_file(path), path), ""}, m, path);
+}
+
+GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, const GateOptions& opts) {
+  GateReport rep;
+  rep.registry = reg.path;
+  std::vector<const Entry*> entries;
+  if (ids.empty())
+    for (const auto& e : reg.models) entries.push_back(&e);
+  else
+    for (const auto& id : ids) entries.push_back(&reg.at(id));
+  std::map<std::string, DataSet> cache;
+  auto data_set = [&](const std::string& path) -> const DataSet& {
+    auto it = cache.find(path);
+    if (it != cache.end()) return it->second;
+    std::vector<uint8_t> bytes = read_file(path);
+    DataSet d;
+    d.label =
+        fmt::format("{} (sha256 {})", std::filesystem::path(path).filename().string(), sha256_hex(bytes));
+    d.arrays = parse_eval(bytes, path);
+    return cache.emplace(path, std::move(d)).first->second;
+  };
+  for (const Entry* e : entries) {
+    GateResult r;
+    r.id = e->id;
+    r.quant_mode = e->mode();
+    r.budget = e->budget();
+    r.budget_recorded = e->quant_accuracy_budget_plcc.has_value();
+    if (e->is_smoke()) {
+      r.message = "smoke model (a load-path probe, not a quality model)";
+    } else if (!e->quantized()) {
+      r.message = "quant_mode fp32: nothing to gate";
+    } else {
+      try {
+        auto it = opts.data_for.find(e->id);
+        const std::string path = it != opts.data_for.end() ? it->second : opts.data;
+        TQ_CHECK(!path.empty(), "no evaluation data for this model (--data EVAL.npz or --data {}=EVAL.npz)",
+                 e->id);
+        const DataSet& ds = data_set(path);
+        r.data = ds.label;
+        Model fp32 = load_verified(reg.onnx_path(*e).string(), e->sha256, "fp32");
+        Model int8 = load_verified(reg.int8_path(*e).string(), *e->int8_sha256, "int8");
+        NamedTensors data = select_for(ds, fp32, path);
+        DropMeasurement d;
+        try {
+          d = measure_drop(fp32, int8, data, opts.threads);
+        } catch (const Error& err) {
+          fail("{}: {}", path, err.what());
+        }
+        r.comparison = d.comparison;
+        r.drop = d.drop;
+        r.worst_output = d.worst_output;
+        r.status = d.drop <= r.budget ? GateStatus::Pass : GateStatus::Fail;
+        if (!opts.plots_dir.empty()) {
+          auto a = run_outputs(fp32, data, opts.threads), b = run_outputs(int8, data, opts.threads);
+          size_t k = 0;
+          for (size_t i = 0; i < fp32.graph.outputs.size(); ++i)
+            if (fp32.graph.outputs[i].name == d.worst_output) k = i;
+          std::filesystem::create_directories(opts.plots_dir);
+          r.plot = (std::filesystem::path(opts.plots_dir) / (e->id + ".scatter.png")).string();
+          write_scatter_png(r.plot, a[k], b[k],
+                            fmt::format("{} ({}): {} int8 vs fp32, PLCC drop {:.3g}, budget {:.3g}: {}",
+                                        e->id, d.worst_output, e->mode(), d.drop, r.budget, name(r.status)));
+        }
+        if (opts.record) {
+          Measurement m;
+          m.drop_plcc = d.drop;
+          m.budget = r.budget;
+          m.measured_at = utc_now_iso8601();
+          m.int8_sha256 = *e->int8_sha256;
+          m.data = ds.label;
+          m.samples = d.comparison.samples;
+          write_sidecar(reg, *e, m);
+        }
+      } catch (const Error& err) {
+        r.status = GateStatus::Error;
+        r.message = err.what();
+      } catch (const std::filesystem::filesystem_error& err) {
+        r.status = GateStatus::Error;
+        r.message = err.what();
+      }
+    }
+    rep.results.push_back(std::move(r));
+  }
+  return rep;
+}
+
+static std::string budget_str(const GateResult& r) {
+  return fmt::format("{:.6g}{}", r.budget, r.budget_recorded ? "" : " (default for " + r.quant_mode + ")");
+}
+
+std::string gate_text(const GateReport& rep) {
+  std::string s;
+  int counts[4] = {0, 0, 0, 0};
+  for (const auto& r : rep.results) {
+    ++counts[static_cast<int>(r.status)];
+    switch (r.status) {
+      case GateStatus::Skip:
+        s += fmt::format("SKIP  {}: {}\n", r.id, r.message);
+        break;
+      case GateStatus::Error:
+        s += fmt::format("ERROR {}: {}\n", r.id, r.message);
+        break;
+      default:
+        s += fmt::format("{} ({} int8, {} samples, data {})\n", r.id, r.quant_mode, r.comparison.samples,
+                         r.data);
+        for (const auto& o : r.comparison.outputs)
+          s += fmt::format("  {}: PLCC {:.6f}  SROCC {:.6f}  RMSE {:.6g}  max|diff| {:.6g}  drop {:.3e}\n",
+                           o.name, o.plcc, o.srocc, o.rmse, o.max_abs, o.plcc_drop);
+        if (!r.plot.empty()) s += fmt::format("  plot: {}\n", r.plot);
+        s += fmt::format("{}  {}: PLCC drop {:.3e} {} budget {}\n", name(r.status), r.id, r.drop,
+                         r.status == GateStatus::Pass ? "<=" : ">", budget_str(r));
+    }
+  }
+  s += fmt::format("{} passed, {} failed, {} skipped, {} errors\n", counts[0], counts[1], counts[2],
+                   counts[3]);
+  return s;
+}
+
+std::string gate_json(const GateReport& rep) {
+  nlohmann::ordered_json j;
+  j["registry"] = rep.registry;
+  j["exit_code"] = rep.exit_code();
+  j["models"] = nlohmann::ordered_json::array();
+  for (const auto& r : rep.results) {
+    nlohmann::ordered_json m;
+    m["id"] = r.id;
+    m["quant_mode"] = r.quant_mode;
+    m["status"] = name(r.status);
+    if (!r.message.empty()) m["message"] = r.message;
+    m["budget_plcc"] = r.budget;
+    m["budget_recorded"] = r.budget_recorded;
+    if (r.status == GateStatus::Pass || r.status == GateStatus::Fail) {
+      m["drop_plcc"] = r.drop;
+      m["worst_output"] = r.worst_output;
+      m["samples"] = r.comparison.samples;
+      m["data"] = r.data;
+      m["outputs"] = nlohmann::ordered_json::array();
+      for (const auto& o : r.comparison.outputs)
+        m["outputs"].push_back({{"name", o.name},
+                                {"values", o.values},
+                                {"plcc", o.plcc},
+                                {"srocc", o.srocc},
+                                {"rmse", o.rmse},
+                                {"max_abs_diff", o.max_abs},
+                                {"plcc_drop", o.plcc_drop}});
+      if (!r.plot.empty()) m["plot"] = r.plot;
+    }
+    j["models"].push_back(m);
+  }
+  return j.dump(2);
+}
+
+std::string gate_markdown(const GateReport& rep) {
+  std::string s = fmt::format("# Quantization accuracy gate\n\nRegistry: `{}`\n\n", rep.registry);
+  s += "| model | mode | status | PLCC drop | budget | PLCC | SROCC | RMSE | max \\|diff\\| | samples |\n";
+  s += "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rep.results) {
+    if (r.status == GateStatus::Pass || r.status == GateStatus::Fail) {
+      for (const auto& o : r.comparison.outputs)
+        s += fmt::format("| {}{} | {} | **{}** | {:.3e} | {} | {:.6f} | {:.6f} | {:.4g} | {:.4g} | {} |\n",
+                         r.id, r.comparison.outputs.size() > 1 ? " / " + o.name : "", r.quant_mode,
+                         name(r.status), o.plcc_drop, budget_str(r), o.plcc, o.srocc, o.rmse, o.max_abs,
+                         r.comparison.samples);
+    } else {
+      std::string msg = r.message;
+      std::replace(msg.begin(), msg.end(), '\n', ' ');
+      std::replace(msg.begin(), msg.end(), '|', '/');
+      s += fmt::format("| {} | {} | {} | {} | | | | | | |\n", r.id, r.quant_mode, name(r.status), msg);
+    }
+  }
+  for (const auto& r : rep.results)
+    if (!r.plot.empty()) s += fmt::format("\n![{} fp32 vs int8]({})\n", r.id, r.plot);
+  return s;
+}
+
+}  // namespace tinyqat::registry

@@ -1,0 +1,69 @@
+// The accuracy gate (the fork's measure_quant_drop contract): for each registry entry, fp32 vs int8 on
+// evaluation data — PLCC, SROCC, RMSE, max |diff| (quant::compare_models) — and PASS when the worst
+// output's PLCC drop is within the entry's budget. fp32-only and smoke entries are skipped. Exit code:
+// 0 all pass, 1 any over budget, 2 any error (an error wins).
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/compare.h"
+#include "registry/registry.h"
+
+namespace tinyqat::registry {
+
+struct GateOptions {
+  std::string data;                             // EVAL.npz for every model (may be empty if per-id given)
+  std::map<std::string, std::string> data_for;  // id → EVAL.npz (wins over `data`)
+  int threads = 1;
+  bool record = false;    // write the measurement into each measured model's sidecar
+  std::string plots_dir;  // "" = no plots; else <dir>/<id>.scatter.png
+};
+
+enum class GateStatus { Pass, Fail, Skip, Error };
+const char* name(GateStatus s);
+
+struct GateResult {
+  std::string id, quant_mode;
+  GateStatus status = GateStatus::Skip;
+  std::string message;  // why skipped / the error
+  double budget = 0;
+  bool budget_recorded = false;
+  double drop = 0;  // worst output's 1 − PLCC
+  std::string worst_output;
+  quant::Comparison comparison;
+  std::string data;  // "EVAL.npz (sha256 …)"
+  std::string plot;  // written PNG, if any
+};
+
+struct GateReport {
+  std::string registry;
+  std::vector<GateResult> results;
+  int exit_code() const;
+};
+
+// `ids` empty = every entry. Errors for one model are recorded in its result; an unknown id or an
+// unreadable registry throw Error.
+GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, const GateOptions& opts);
+
+// Evaluation data for a model: a .npz with one array per input, or a .npy for a single-input model.
+NamedTensors read_eval_data(const std::string& path, const Model& m);
+
+// Measures fp32 vs int8 model files directly (used by the gate and the PTQ handoff).
+struct DropMeasurement {
+  quant::Comparison comparison;
+  double drop = 0;
+  std::string worst_output;
+};
+DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads);
+
+std::string gate_text(const GateReport& r);
+std::string gate_json(const GateReport& r);
+std::string gate_markdown(const GateReport& r);
+
+// A fp32-vs-int8 scatter plot of one output as PNG (OpenCV; libtinyqat only).
+void write_scatter_png(const std::string& path, const std::vector<double>& fp32,
+                       const std::vector<double>& int8, const std::string& title);
+
+}  // namespace tinyqat::registry

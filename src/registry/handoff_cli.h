@@ -1,0 +1,71 @@
+// The `--register R.json --id ID` handoff options shared by `tinyqat ptq` and `tinyqat qat`
+// (header-only: CLI11 stays out of the libraries). Usage in a command file:
+//   auto handoff = registry::add_handoff_options(sub);            // with the other options
+//   ... return [o, handoff] { ...; registry::run_handoff(*handoff, fp32, int8, mode, calibration); }
+#pragma once
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "registry/handoff.h"
+
+namespace tinyqat::registry {
+
+struct HandoffOptions {
+  std::string registry, id, kind, eval, license;
+  double budget = -1;  // < 0: the mode's default
+  int threads = 1;
+};
+
+inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
+  auto h = std::make_shared<HandoffOptions>();
+  auto* reg =
+      sub->add_option("--register", h->registry,
+                      "Register the result in this registry.json (files copied beside it, digests, mode, "
+                      "budget, measured drop); created when missing");
+  auto* id = sub->add_option("--id", h->id, "Registry id for --register (lowercase, digits, '_', '-')")
+                 ->check(CLI::Validator(
+                     [](std::string& s) {
+                       return is_valid_id(s)
+                                  ? std::string()
+                                  : "id '" + s + "' must match ^[a-z0-9][a-z0-9_-]*$ (at most 64 characters)";
+                     },
+                     "ID"));
+  reg->needs(id);
+  id->needs(reg);
+  sub->add_option("--kind", h->kind, "Registry kind: fr, nr or filter (default: from the model's shapes)")
+      ->check(CLI::IsMember({"fr", "nr", "filter"}))
+      ->needs(reg);
+  sub->add_option("--eval", h->eval,
+                  "EVAL.npz to measure the PLCC drop on and record it with --register (one array per input)")
+      ->needs(reg);
+  sub->add_option("--budget", h->budget,
+                  "PLCC drop budget to record (default: qat 0.002, static 0.005, dynamic 0.01)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(reg);
+  sub->add_option("--license", h->license, "SPDX licence of the model for the registry entry")->needs(reg);
+  return h;
+}
+
+inline void run_handoff(const HandoffOptions& h, const std::string& fp32, const std::string& int8,
+                        const std::string& mode, const std::string& calibration = "") {
+  if (h.registry.empty()) return;
+  Artifact a;
+  a.registry = h.registry;
+  a.id = h.id;
+  a.fp32 = fp32;
+  a.int8 = int8;
+  a.quant_mode = mode;
+  a.kind = h.kind;
+  a.eval_data = h.eval;
+  a.threads = h.threads;
+  if (h.budget >= 0) a.budget = h.budget;
+  if (!h.license.empty()) a.license = h.license;
+  if (!calibration.empty()) a.calibration_set = calibration;
+  std::fputs(register_artifact(a).summary.c_str(), stderr);
+}
+
+}  // namespace tinyqat::registry

@@ -1,0 +1,504 @@
+#include "registry/registry.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+
+namespace tinyqat::registry {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+double default_budget(std::string_view mode) {
+  if (mode == "qat") return 0.002;
+  if (mode == "static") return 0.005;
+  return 0.01;  // dynamic, and the schema's default for anything else
+}
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(id[0])) return false;
+  for (char c : id)
+    if (!lower_or_digit(c) && c != '_' && c != '-') return false;
+  return true;
+}
+
+bool is_quant_mode(std::string_view m) {
+  return m == "fp32" || m == "dynamic" || m == "static" || m == "qat";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Paths
+
+static std::string stem_of(const std::string& onnx) {
+  const std::string ext = ".onnx";
+  if (onnx.size() >= ext.size() && onnx.compare(onnx.size() - ext.size(), ext.size(), ext) == 0)
+    return onnx.substr(0, onnx.size() - ext.size());
+  return onnx;
+}
+std::string int8_name(const std::string& onnx) {
+  return stem_of(onnx) + ".int8.onnx";
+}
+std::string sidecar_name(const std::string& onnx) {
+  return stem_of(onnx) + ".json";
+}
+
+const Entry* Registry::find(std::string_view id) const {
+  for (const auto& e : models)
+    if (e.id == id) return &e;
+  return nullptr;
+}
+Entry* Registry::find(std::string_view id) {
+  for (auto& e : models)
+    if (e.id == id) return &e;
+  return nullptr;
+}
+const Entry& Registry::at(std::string_view id) const {
+  if (const Entry* e = find(id)) return *e;
+  std::string known;
+  for (const auto& m : models) known += (known.empty() ? "" : ", ") + m.id;
+  fail("{}: no model with id '{}' (known: {})", path, id, known.empty() ? "none" : known);
+}
+fs::path Registry::dir() const {
+  fs::path p(path);
+  return p.has_parent_path() ? p.parent_path() : fs::path(".");
+}
+fs::path Registry::onnx_path(const Entry& e) const {
+  return dir() / e.onnx;
+}
+fs::path Registry::int8_path(const Entry& e) const {
+  return dir() / int8_name(e.onnx);
+}
+fs::path Registry::sidecar_path(const Entry& e) const {
+  return dir() / sidecar_name(e.onnx);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+std::string format(const Violation& v) {
+  return v.where.empty() ? v.message : v.where + ": " + v.message;
+}
+
+namespace {
+
+const json& schema_json() {
+  static const json s = json::parse(schema_text());
+  return s;
+}
+
+const valijson::Schema& compiled_schema() {
+  static const valijson::Schema* s = [] {
+    auto* schema = new valijson::Schema;
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter adapter(schema_json());
+    parser.populateSchema(adapter, *schema);
+    return schema;
+  }();
+  return *s;
+}
+
+std::string shown(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a value";
+  }
+}
+
+// valijson's context ["<root>", "[models]", "[0]", "[id]"] → "models[0].id", plus the JSON value and the
+// schema node there.
+struct Located {
+  std::string where;
+  const json* value = nullptr;
+  const json* schema = nullptr;
+};
+
+Located locate(const std::vector<std::string>& ctx, const json& doc) {
+  Located l;
+  const json* v = &doc;
+  const json* s = &schema_json();
+  for (const auto& c : ctx) {
+    if (c == "<root>" || c.size() < 2 || c.front() != '[' || c.back() != ']') continue;
+    std::string key = c.substr(1, c.size() - 2);
+    bool index = !key.empty() &&
+                 std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) && v &&
+                 v->is_array();
+    if (index) {
+      l.where += "[" + key + "]";
+      size_t i = std::stoul(key);
+      v = (v && i < v->size()) ? &(*v)[i] : nullptr;
+      s = (s && s->contains("items")) ? &(*s)["items"] : nullptr;
+      if (s && s->contains("$ref")) s = &schema_json()["$defs"]["model_entry"];
+    } else {
+      l.where += (l.where.empty() ? "" : ".") + key;
+      v = (v && v->is_object() && v->contains(key)) ? &(*v)[key] : nullptr;
+      s = (s && s->contains("properties") && (*s)["properties"].contains(key)) ? &(*s)["properties"][key]
+                                                                               : nullptr;
+    }
+  }
+  l.value = v;
+  l.schema = s;
+  return l;
+}
+
+std::string join_enum(const json& e) {
+  std::string r;
+  for (const auto& x : e) r += (r.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+  return r;
+}
+
+// A readable message for one valijson leaf error.
+Violation explain(const valijson::ValidationResults::Error& err, const json& doc) {
+  Located l = locate(err.context, doc);
+  const std::string& d = err.description;
+  const json* v = l.value;
+  const json* s = l.schema;
+  Violation out{l.where, d};
+  if (d.find("could not be validated using 'properties' or 'additionalProperties'") != std::string::npos) {
+    auto q = d.rfind(": '");
+    std::string field = q == std::string::npos ? "?" : d.substr(q + 3, d.size() - q - 5);
+    out.where = l.where.empty() ? field : l.where + "." + field;
+    out.message = "unknown field (the schema allows no fields but its own)";
+  } else if (d.find("Missing required property") != std::string::npos) {
+    auto q = d.find('\'');
+    auto q2 = d.rfind('\'');
+    std::string field = (q != std::string::npos && q2 > q) ? d.substr(q + 1, q2 - q - 1) : "?";
+    out.where = l.where.empty() ? field : l.where + "." + field;
+    out.message = "required field is missing";
+  } else if (v && s && d.find("regex") != std::string::npos && s->contains("pattern")) {
+    std::string pat = (*s)["pattern"].get<std::string>();
+    out.message = fmt::format("{} does not match the pattern {}", shown(*v), pat);
+    if (pat == "^[0-9a-f]{64}$" && v->is_string())
+      out.message = fmt::format("{} is not a sha256 digest: {} characters, need 64 lowercase hex digits",
+                                shown(*v), v->get<std::string>().size());
+    else if (l.where.size() > 5 && l.where.substr(l.where.size() - 5) == ".onnx")
+      out.message += " (a lowercase path inside the registry folder ending in .onnx)";
+  } else if (v && s && d.find("enum") != std::string::npos && s->contains("enum")) {
+    out.message = fmt::format("{} is not one of: {}", shown(*v), join_enum((*s)["enum"]));
+  } else if (v && s && d.find("'type' constraint") != std::string::npos && s->contains("type")) {
+    out.message = fmt::format(
+        "expected {}, got {} {}",
+        (*s)["type"].get<std::string>() == "integer" ? "an integer" : "a " + (*s)["type"].get<std::string>(),
+        type_name(*v), shown(*v));
+  } else if (v && s && (s->contains("minimum") || s->contains("maximum")) &&
+             (d.find("less than") != std::string::npos || d.find("greater than") != std::string::npos)) {
+    out.message = fmt::format("{} is outside [{}, {}]", shown(*v),
+                              s->contains("minimum") ? (*s)["minimum"].dump() : "-inf",
+                              s->contains("maximum") ? (*s)["maximum"].dump() : "inf");
+  } else if (v && s && s->contains("maxLength") && d.find("characters") != std::string::npos) {
+    out.message =
+        fmt::format("{} characters, at most {} allowed", v->is_string() ? v->get<std::string>().size() : 0,
+                    (*s)["maxLength"].get<int>());
+  } else if (v) {
+    out.message = fmt::format("{}: {}", shown(*v), d);
+  }
+  return out;
+}
+
+bool is_wrapper(const std::string& d) {
+  return d.rfind("Failed to validate against schema associated with property name", 0) == 0 ||
+         d.rfind("Failed to validate item #", 0) == 0 || d.rfind("Failed to validate against", 0) == 0;
+}
+
+// A registry-relative path must stay inside the folder: no absolute path, no '.', '..' or empty part.
+std::optional<std::string> escape_problem(const std::string& p) {
+  if (p.empty()) return "empty path";
+  if (p.front() == '/') return "absolute path";
+  size_t b = 0;
+  while (b <= p.size()) {
+    size_t e = p.find('/', b);
+    if (e == std::string::npos) e = p.size();
+    std::string part = p.substr(b, e - b);
+    if (part == "..") return "'..' escapes the registry folder";
+    if (part == "." || part.empty()) return "'" + part + "' part (write the plain relative path)";
+    b = e + 1;
+  }
+  return std::nullopt;
+}
+
+void check_rules(const json& doc, Validation& val) {
+  if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array()) return;
+  const json& models = doc["models"];
+  std::map<std::string, size_t> first;
+  int64_t version = doc.contains("schema_version") && doc["schema_version"].is_number_integer()
+                        ? doc["schema_version"].get<int64_t>()
+                        : 1;
+  for (size_t i = 0; i < models.size(); ++i) {
+    const json& m = models[i];
+    if (!m.is_object()) continue;
+    const std::string at = fmt::format("models[{}]", i);
+    auto str = [&](const char* k) -> std::optional<std::string> {
+      if (m.contains(k) && m[k].is_string()) return m[k].get<std::string>();
+      return std::nullopt;
+    };
+    if (auto id = str("id")) {
+      auto [it, fresh] = first.emplace(*id, i);
+      if (!fresh)
+        val.errors.push_back(
+            {at + ".id", fmt::format("duplicate id '{}' (also models[{}])", *id, it->second)});
+    }
+    for (const char* k : {"onnx", "sigstore_bundle"})
+      if (auto p = str(k))
+        if (auto why = escape_problem(*p))
+          val.errors.push_back({at + "." + k, fmt::format("'{}': {}", *p, *why)});
+    std::string mode = str("quant_mode").value_or("fp32");
+    if (is_quant_mode(mode) && mode != "fp32" && !m.contains("int8_sha256"))
+      val.errors.push_back({at + ".int8_sha256", fmt::format("required when quant_mode is '{}' (the runtime "
+                                                             "verifies the int8 file before loading it)",
+                                                             mode)});
+    if (auto o = str("onnx");
+        o && mode != "fp32" && o->size() > 10 && o->compare(o->size() - 10, 10, ".int8.onnx") == 0)
+      val.errors.push_back({at + ".onnx", fmt::format("'{}' is an int8 file; 'onnx' names the fp32 model and "
+                                                      "the int8 twin is found beside it",
+                                                      *o)});
+    if (mode == "fp32" && m.contains("int8_sha256"))
+      val.warnings.push_back({at + ".int8_sha256", "ignored: quant_mode is fp32"});
+    if (mode == "static" && !m.contains("quant_calibration_set"))
+      val.warnings.push_back(
+          {at + ".quant_calibration_set", "the schema asks for it with quant_mode 'static'"});
+    bool smoke = m.contains("smoke") && m["smoke"].is_boolean() && m["smoke"].get<bool>();
+    if (!smoke && !m.contains("opset"))
+      val.warnings.push_back({at + ".opset", "the schema asks for it on non-smoke models"});
+    if (version >= 1 && !m.contains("license"))
+      val.warnings.push_back({at + ".license", "the schema asks for it from schema_version 1 on"});
+  }
+}
+
+}  // namespace
+
+Validation validate_text(const std::string& text) {
+  Validation val;
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string w = e.what();
+    auto p = w.find("] ");
+    val.errors.push_back({"", "not JSON: " + (p == std::string::npos ? w : w.substr(p + 2))});
+    return val;
+  }
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter adapter(doc);
+  if (!validator.validate(compiled_schema(), adapter, &results)) {
+    valijson::ValidationResults::Error err;
+    while (results.popError(err)) {
+      if (is_wrapper(err.description)) continue;
+      val.errors.push_back(explain(err, doc));
+    }
+    if (val.errors.empty()) val.errors.push_back({"", "does not satisfy the registry schema"});
+  }
+  check_rules(doc, val);
+  return val;
+}
+
+namespace {
+
+Entry entry_from(const json& m) {
+  Entry e;
+  e.id = m.at("id").get<std::string>();
+  e.kind = m.at("kind").get<std::string>();
+  e.onnx = m.at("onnx").get<std::string>();
+  e.sha256 = m.at("sha256").get<std::string>();
+  auto opt_s = [&](const char* k, std::optional<std::string>& dst) {
+    if (m.contains(k)) dst = m[k].get<std::string>();
+  };
+  if (m.contains("opset")) e.opset = m["opset"].get<int64_t>();
+  opt_s("notes", e.notes);
+  if (m.contains("smoke")) e.smoke = m["smoke"].get<bool>();
+  opt_s("quant_mode", e.quant_mode);
+  opt_s("quant_calibration_set", e.quant_calibration_set);
+  opt_s("int8_sha256", e.int8_sha256);
+  if (m.contains("quant_accuracy_budget_plcc"))
+    e.quant_accuracy_budget_plcc = m["quant_accuracy_budget_plcc"].get<double>();
+  opt_s("license", e.license);
+  opt_s("license_url", e.license_url);
+  opt_s("sigstore_bundle", e.sigstore_bundle);
+  opt_s("description", e.description);
+  return e;
+}
+
+ojson entry_json(const Entry& e) {
+  // The schema's property order.
+  ojson m;
+  m["id"] = e.id;
+  m["kind"] = e.kind;
+  m["onnx"] = e.onnx;
+  m["sha256"] = e.sha256;
+  if (e.opset) m["opset"] = *e.opset;
+  if (e.notes) m["notes"] = *e.notes;
+  if (e.smoke) m["smoke"] = *e.smoke;
+  if (e.quant_mode) m["quant_mode"] = *e.quant_mode;
+  if (e.quant_calibration_set) m["quant_calibration_set"] = *e.quant_calibration_set;
+  if (e.int8_sha256) m["int8_sha256"] = *e.int8_sha256;
+  if (e.quant_accuracy_budget_plcc) m["quant_accuracy_budget_plcc"] = *e.quant_accuracy_budget_plcc;
+  if (e.license) m["license"] = *e.license;
+  if (e.license_url) m["license_url"] = *e.license_url;
+  if (e.sigstore_bundle) m["sigstore_bundle"] = *e.sigstore_bundle;
+  if (e.description) m["description"] = *e.description;
+  return m;
+}
+
+[[noreturn]] void refuse(const std::string& path, const std::vector<Violation>& errors) {
+  if (errors.size() == 1) fail("{}: {}", path, format(errors[0]));
+  std::string msg = fmt::format("{}: {} problems:", path, errors.size());
+  for (const auto& v : errors) msg += "\n  " + format(v);
+  throw Error(msg);
+}
+
+}  // namespace
+
+Registry parse_registry(const std::string& text, const std::string& path) {
+  Validation val = validate_text(text);
+  if (!val.errors.empty()) refuse(path, val.errors);
+  json doc = json::parse(text);
+  Registry r;
+  r.path = path;
+  if (doc.contains("$schema")) r.schema_uri = doc["$schema"].get<std::string>();
+  r.schema_version = doc["schema_version"].get<int64_t>();
+  for (const auto& m : doc["models"]) r.models.push_back(entry_from(m));
+  return r;
+}
+
+Registry load_registry(const std::string& path) {
+  std::vector<uint8_t> bytes = read_file(path);
+  return parse_registry(std::string(bytes.begin(), bytes.end()), path);
+}
+
+std::string to_text(const Registry& r) {
+  ojson doc;
+  if (r.schema_uri) doc["$schema"] = *r.schema_uri;
+  doc["schema_version"] = r.schema_version;
+  doc["models"] = ojson::array();
+  for (const auto& e : r.models) doc["models"].push_back(entry_json(e));
+  return doc.dump(2) + "\n";
+}
+
+void save_registry(const Registry& r) {
+  TQ_CHECK(!r.path.empty(), "registry: no file to write to");
+  std::string text = to_text(r);
+  Validation val = validate_text(text);
+  if (!val.errors.empty()) refuse(r.path + " (not written)", val.errors);
+  write_file_atomic(r.path, text);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sidecar
+
+namespace {
+ojson read_sidecar(const fs::path& p, bool* exists) {
+  std::error_code ec;
+  *exists = fs::exists(p, ec);
+  if (!*exists) return ojson::object();
+  std::vector<uint8_t> bytes = read_file(p.string());
+  ojson j;
+  try {
+    j = ojson::parse(bytes.begin(), bytes.end());
+  } catch (const ojson::parse_error& e) {
+    std::string w = e.what();
+    auto q = w.find("] ");
+    fail("{}: sidecar is not JSON: {}", p.string(), q == std::string::npos ? w : w.substr(q + 2));
+  }
+  TQ_CHECK(j.is_object(), "{}: sidecar is not a JSON object", p.string());
+  return j;
+}
+}  // namespace
+
+std::optional<Measurement> read_measurement(const Registry& r, const Entry& e) {
+  bool exists = false;
+  fs::path p = r.sidecar_path(e);
+  ojson j = read_sidecar(p, &exists);
+  if (!exists || !j.contains("quant_measurement")) return std::nullopt;
+  const ojson& q = j["quant_measurement"];
+  auto bad = [&](const char* what) { fail("{}: quant_measurement.{}", p.string(), what); };
+  if (!q.is_object()) bad("is not an object");
+  if (!q.contains("drop_plcc") || !q["drop_plcc"].is_number()) bad("drop_plcc: missing or not a number");
+  if (!q.contains("int8_sha256") || !q["int8_sha256"].is_string())
+    bad("int8_sha256: missing or not a string");
+  Measurement m;
+  m.drop_plcc = q["drop_plcc"].get<double>();
+  m.int8_sha256 = q["int8_sha256"].get<std::string>();
+  if (q.contains("budget_plcc") && q["budget_plcc"].is_number()) m.budget = q["budget_plcc"].get<double>();
+  if (q.contains("measured_at") && q["measured_at"].is_string())
+    m.measured_at = q["measured_at"].get<std::string>();
+  if (q.contains("data") && q["data"].is_string()) m.data = q["data"].get<std::string>();
+  if (q.contains("samples") && q["samples"].is_number_integer()) m.samples = q["samples"].get<int64_t>();
+  return m;
+}
+
+void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measurement>& m) {
+  bool exists = false;
+  fs::path p = r.sidecar_path(e);
+  ojson j = read_sidecar(p, &exists);
+  // The fields the fork mirrors from the registry: set, or removed when the entry has none (a sidecar
+  // seeded from another model's must not keep that model's values).
+  auto mirror = [&](const char* key, const auto& v) {
+    if (v)
+      j[key] = *v;
+    else
+      j.erase(key);
+  };
+  j["id"] = e.id;
+  j["kind"] = e.kind;
+  j["onnx"] = e.onnx;
+  mirror("opset", e.opset);
+  j["sha256"] = e.sha256;
+  mirror("quant_mode", e.quant_mode);
+  mirror("int8_sha256", e.int8_sha256);
+  mirror("quant_accuracy_budget_plcc", e.quant_accuracy_budget_plcc);
+  if (m) {
+    ojson q;
+    q["drop_plcc"] = m->drop_plcc;
+    q["budget_plcc"] = m->budget;
+    q["measured_at"] = m->measured_at;
+    q["int8_sha256"] = m->int8_sha256;
+    q["data"] = m->data;
+    q["samples"] = m->samples;
+    j["quant_measurement"] = q;
+  }
+  write_file_atomic(p.string(), j.dump(2) + "\n");
+}
+
+std::string utc_now_iso8601() {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace tinyqat::registry

@@ -1,0 +1,28 @@
+#include "registry/sha256.h"
+
+#include <openssl/evp.h>
+
+#include "core/error.h"
+#include "core/file_util.h"
+
+namespace tinyqat::registry {
+
+std::string sha256_hex(const void* data, size_t size) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data, size, md, &len, EVP_sha256(), nullptr) != 1 || len != 32)
+    fail("sha256: OpenSSL digest failed");
+  static const char* hex = "0123456789abcdef";
+  std::string s(64, '0');
+  for (unsigned i = 0; i < 32; ++i) {
+    s[2 * i] = hex[md[i] >> 4];
+    s[2 * i + 1] = hex[md[i] & 15];
+  }
+  return s;
+}
+
+std::string sha256_file(const std::string& path) {
+  return sha256_hex(read_file(path));
+}
+
+}  // namespace tinyqat::registry

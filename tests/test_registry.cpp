@@ -1,0 +1,664 @@
+// The registry (schema validation, rules, atomic writes), the fp32/int8 decision, the session's
+// concurrency, the accuracy gate and the PTQ handoff — on registries built in temporary folders from
+// models the tests make, and, when ../shared exists, from the fork's own models and sidecars.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "onnx/onnx_io.h"
+#include "quant/ptq.h"
+#include "registry/gate.h"
+#include "registry/handoff.h"
+#include "registry/handoff_cli.h"
+#include "registry/ladder.h"
+#include "registry/registry.h"
+#include "registry/resolve.h"
+#include "registry/session.h"
+#include "registry/sha256.h"
+#include "support/test_support.h"
+#include "zoo/zoo.h"
+
+namespace tinyqat::test {
+namespace {
+
+namespace reg = tinyqat::registry;
+using json = nlohmann::json;
+
+const std::string kHexA(64, 'a');
+
+std::string text_of(const fs::path& p) {
+  auto b = read_file(p.string());
+  return std::string(b.begin(), b.end());
+}
+void write_text(const fs::path& p, const std::string& s) {
+  write_file_atomic(p.string(), s);
+}
+
+// Every message of the violations, one per line.
+std::string all_errors(const std::string& doc) {
+  std::string s;
+  for (const auto& v : reg::validate_text(doc).errors) s += reg::format(v) + "\n";
+  return s;
+}
+
+json minimal_entry(const std::string& id) {
+  return {{"id", id},        {"kind", "fr"}, {"onnx", id + ".onnx"},
+          {"sha256", kHexA}, {"opset", 17},  {"license", "MIT"}};
+}
+std::string doc_with(const std::vector<json>& models) {
+  json d = {{"schema_version", 1}, {"models", models}};
+  return d.dump();
+}
+
+// A small learned_filter, its dynamic and static int8, and data: the files a handoff registers.
+struct Models {
+  fs::path dir, fp32, dynamic, statik, data;
+};
+Models make_models(const std::string& name) {
+  Models m;
+  m.dir = temp_dir(name);
+  Model fp32 = zoo::learned_filter(1, 8, 2, 5);
+  m.fp32 = m.dir / "lf.onnx";
+  m.dynamic = m.dir / "lf.dyn.onnx";
+  m.statik = m.dir / "lf.static.onnx";
+  m.data = m.dir / "eval.npz";
+  export_onnx(fp32, m.fp32.string());
+  quant::QConfig cfg;
+  export_onnx(quant::ptq_dynamic(fp32, cfg, nullptr), m.dynamic.string());
+  NamedTensors calib = {{"degraded", luma_images(8, 32, 32, 11)}};
+  export_onnx(quant::ptq_static(fp32, calib, cfg, nullptr), m.statik.string());
+  write_npz(m.data.string(), {{"degraded", luma_images(6, 32, 32, 12)}}, false);
+  return m;
+}
+
+reg::Artifact artifact(const fs::path& registry, const std::string& id, const Models& m, const fs::path& int8,
+                       const std::string& mode) {
+  reg::Artifact a;
+  a.registry = registry.string();
+  a.id = id;
+  a.fp32 = m.fp32.string();
+  a.int8 = int8.string();
+  a.quant_mode = mode;
+  a.license = "MIT";
+  return a;
+}
+
+int run_cli(const std::string& args, std::string* err = nullptr) {
+  fs::path e = temp_dir("cli-err") / "stderr.txt";
+  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, e.string());
+  int rc = std::system(cmd.c_str());
+  if (err) *err = text_of(e);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+TEST(Registry, SchemaIsTheForksVerbatim) {
+  fs::path shared = shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "SKIP ../shared/fork-models not found: schema copy not compared";
+  EXPECT_EQ(json::parse(reg::schema_text()),
+            json::parse(text_of(shared / "fork-models/registry.schema.json")));
+}
+
+TEST(Registry, DefaultBudgetsFollowTheSeed) {
+  EXPECT_DOUBLE_EQ(reg::default_budget("qat"), 0.002);
+  EXPECT_DOUBLE_EQ(reg::default_budget("static"), 0.005);
+  EXPECT_DOUBLE_EQ(reg::default_budget("dynamic"), 0.01);
+  reg::Entry e;
+  e.quant_mode = "static";
+  EXPECT_DOUBLE_EQ(e.budget(), 0.005);
+  e.quant_accuracy_budget_plcc = 0.003;
+  EXPECT_DOUBLE_EQ(e.budget(), 0.003);
+}
+
+TEST(Registry, RoundTripKeepsTheSchemaKeyOrderAndIsStable) {
+  json e = minimal_entry("m");
+  e["quant_mode"] = "static";
+  e["int8_sha256"] = std::string(64, 'b');
+  e["quant_accuracy_budget_plcc"] = 0.004;
+  e["quant_calibration_set"] = "calib.npz";
+  e["notes"] = "n";
+  e["smoke"] = false;
+  json d = {{"models", {e}}, {"schema_version", 1}, {"$schema", "x"}};
+  fs::path dir = temp_dir("registry-roundtrip");
+  write_text(dir / "r.json", d.dump());
+  reg::Registry r = reg::load_registry((dir / "r.json").string());
+  std::string t = reg::to_text(r);
+  EXPECT_LT(t.find("\"$schema\""), t.find("\"schema_version\""));
+  EXPECT_LT(t.find("\"schema_version\""), t.find("\"models\""));
+  const char* order[] = {"\"id\"",
+                         "\"kind\"",
+                         "\"onnx\"",
+                         "\"sha256\"",
+                         "\"opset\"",
+                         "\"notes\"",
+                         "\"smoke\"",
+                         "\"quant_mode\"",
+                         "\"quant_calibration_set\"",
+                         "\"int8_sha256\"",
+                         "\"quant_accuracy_budget_plcc\"",
+                         "\"license\""};
+  for (size_t i = 1; i < std::size(order); ++i) EXPECT_LT(t.find(order[i - 1]), t.find(order[i])) << order[i];
+  r.path = (dir / "r2.json").string();
+  reg::save_registry(r);
+  EXPECT_EQ(text_of(dir / "r2.json"), t);
+  EXPECT_EQ(reg::to_text(reg::load_registry(r.path)), t);
+}
+
+TEST(RegistryBadInput, NotJson) {
+  std::string e = all_errors("{\"schema_version\": 1, \"models\": [");
+  EXPECT_NE(e.find("not JSON"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 1"), std::string::npos) << e;
+  fs::path dir = temp_dir("registry-notjson");
+  write_text(dir / "r.json", "not json at all");
+  try {
+    reg::load_registry((dir / "r.json").string());
+    FAIL() << "loaded";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("r.json: not JSON"), std::string::npos) << err.what();
+  }
+}
+
+TEST(RegistryBadInput, EverySchemaViolationIsNamed) {
+  json bad = {{"id", "Bad Id"},       {"kind", "xx"},
+              {"onnx", "../up.onnx"}, {"sha256", std::string(63, 'a')},
+              {"quant_mode", "int4"}, {"quant_accuracy_budget_plcc", 1.5},
+              {"opset", "17"},        {"colour", "blue"}};
+  json doc = {{"schema_version", 7}, {"models", {bad, json{{"id", "x"}}}}, {"extra", 1}};
+  std::string e = all_errors(doc.dump());
+  for (const char* want :
+       {"models[0].id: \"Bad Id\" does not match the pattern",
+        "models[0].kind: \"xx\" is not one of: fr, nr, filter",
+        "models[0].onnx: \"../up.onnx\" does not match", "models[0].sha256: \"" /* … */,
+        "63 characters, need 64 lowercase hex digits",
+        "models[0].quant_mode: \"int4\" is not one of: fp32, static, dynamic, qat",
+        "models[0].quant_accuracy_budget_plcc: 1.5 is outside [0.0, 1.0]",
+        "models[0].opset: expected an integer, got a string \"17\"", "models[0].colour: unknown field",
+        "models[1].kind: required field is missing", "models[1].onnx: required field is missing",
+        "models[1].sha256: required field is missing", "schema_version: 7 is not one of: 0, 1",
+        "extra: unknown field"})
+    EXPECT_NE(e.find(want), std::string::npos) << "missing: " << want << "\n" << e;
+  // The wrappers valijson adds ("Failed to validate item #0") are not reported.
+  EXPECT_EQ(e.find("Failed to validate"), std::string::npos) << e;
+}
+
+TEST(RegistryBadInput, RulesTheSchemaStatesInWords) {
+  json a = minimal_entry("a"), b = minimal_entry("a"), c = minimal_entry("c"), d = minimal_entry("d");
+  c["onnx"] = "sub/../../escape.onnx";
+  d["quant_mode"] = "dynamic";  // no int8_sha256
+  std::string e = all_errors(doc_with({a, b, c, d}));
+  EXPECT_NE(e.find("models[1].id: duplicate id 'a' (also models[0])"), std::string::npos) << e;
+  EXPECT_NE(e.find("models[2].onnx: 'sub/../../escape.onnx': '..' escapes the registry folder"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("models[3].int8_sha256: required when quant_mode is 'dynamic'"), std::string::npos) << e;
+  json ok = minimal_entry("ok");
+  ok["quant_mode"] = "static";
+  ok["int8_sha256"] = kHexA;
+  reg::Validation v = reg::validate_text(doc_with({ok}));
+  EXPECT_TRUE(v.errors.empty());
+  ASSERT_EQ(v.warnings.size(), 1u);
+  EXPECT_EQ(v.warnings[0].where, "models[0].quant_calibration_set");
+}
+
+TEST(RegistryBadInput, RefusedWritesChangeNothing) {
+  fs::path dir = temp_dir("registry-refused-write");
+  write_text(dir / "r.json", doc_with({minimal_entry("a")}));
+  const std::string before = text_of(dir / "r.json");
+  reg::Registry r = reg::load_registry((dir / "r.json").string());
+  r.models.push_back(r.models[0]);  // duplicate id
+  EXPECT_THROW(reg::save_registry(r), Error);
+  r.models.pop_back();
+  r.models[0].quant_accuracy_budget_plcc = -0.5;
+  EXPECT_THROW(reg::save_registry(r), Error);
+  r.models[0].quant_accuracy_budget_plcc.reset();
+  r.models[0].sha256 = "ABC";
+  EXPECT_THROW(reg::save_registry(r), Error);
+  EXPECT_EQ(text_of(dir / "r.json"), before);
+  EXPECT_THROW(reg::set_field(r, "a", "quant_accuracy_budget_plcc", "2"), Error);
+  EXPECT_THROW(reg::set_field(r, "a", "quant_mode", "int4"), Error);
+  EXPECT_THROW(reg::set_field(r, "a", "colour", "x"), Error);
+  EXPECT_THROW(reg::set_field(r, "nope", "notes", "x"), Error);
+}
+
+// A process killed while it rewrites the registry leaves the previous registry (or the new one), complete
+// and loadable — never a torn file.
+TEST(RegistryBadInput, KilledDuringWriteLeavesAValidRegistry) {
+  fs::path dir = temp_dir("registry-kill");
+  const fs::path path = dir / "registry.json";
+  std::vector<json> models;
+  for (int i = 0; i < 400; ++i) {
+    json e = minimal_entry(fmt::format("m{}", i));
+    e["notes"] = std::string(400, 'n');
+    models.push_back(e);
+  }
+  write_text(path, doc_with(models));
+  reg::Registry base = reg::load_registry(path.string());
+  Rng rng(7);
+  int completed_versions = 0;
+  for (int round = 0; round < 12; ++round) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      reg::Registry r = base;
+      for (int k = 0;; ++k) {
+        r.models[0].notes = fmt::format("version {}", k);
+        reg::save_registry(r);
+      }
+    }
+    ::usleep(2000 + rng.next() % 20000);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    reg::Registry r = reg::load_registry(path.string());  // throws if torn
+    EXPECT_EQ(r.models.size(), 400u);
+    if (r.models[0].notes != std::string(400, 'n')) ++completed_versions;
+  }
+  EXPECT_GT(completed_versions, 0) << "the child never finished a write: the test proved nothing";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The decision and the session
+
+TEST(Resolve, EveryDecisionAndRefusal) {
+  Models m = make_models("resolve");
+  fs::path dir = temp_dir("resolve-reg");
+  fs::path rp = dir / "registry.json";
+  reg::register_artifact(artifact(rp, "lf", m, m.statik, "static"));
+  auto a = artifact(rp, "plain", m, "", "fp32");
+  reg::register_artifact(a);
+  reg::Registry r = reg::load_registry(rp.string());
+  auto decide = [&](const std::string& id, bool prefer = false) {
+    return reg::resolve(r, id, prefer).decision;
+  };
+  EXPECT_EQ(decide("lf").reason, reg::Reason::Int8Unmeasured);
+  EXPECT_EQ(decide("lf").variant, reg::Variant::Int8);
+  EXPECT_DOUBLE_EQ(decide("lf").budget, 0.005);
+  EXPECT_EQ(decide("lf", true).reason, reg::Reason::Fp32Preferred);
+  EXPECT_EQ(decide("plain").reason, reg::Reason::Fp32Entry);
+  EXPECT_THROW(decide("nosuch"), Error);
+
+  // A measurement for another int8 file is not this file's: ignored (unmeasured).
+  const reg::Entry& e = r.at("lf");
+  reg::Measurement meas{0.5, 0.005, "2026-01-01T00:00:00Z", std::string(64, 'c'), "x", 1};
+  reg::write_sidecar(r, e, meas);
+  EXPECT_EQ(decide("lf").reason, reg::Reason::Int8Unmeasured);
+  meas.int8_sha256 = *e.int8_sha256;
+  reg::write_sidecar(r, e, meas);
+  EXPECT_EQ(decide("lf").reason, reg::Reason::Int8OverBudget);
+  EXPECT_EQ(decide("lf").variant, reg::Variant::Fp32);
+  meas.drop_plcc = 0.001;
+  reg::write_sidecar(r, e, meas);
+  EXPECT_EQ(decide("lf").reason, reg::Reason::Int8WithinBudget);
+  write_text(r.sidecar_path(e), "{ not json");
+  EXPECT_EQ(decide("lf").reason, reg::Reason::MeasurementUnreadable);
+  EXPECT_THROW(reg::write_sidecar(r, e, std::nullopt), Error);  // never clobbers an unreadable sidecar
+}
+
+TEST(Resolve, AlteredFilesFallBackOrAreRefused) {
+  Models m = make_models("resolve-altered");
+  fs::path rp = temp_dir("resolve-altered-reg") / "registry.json";
+  reg::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  const reg::Entry& e = r.at("lf");
+  const std::string int8 = text_of(r.int8_path(e)), fp32 = text_of(r.onnx_path(e));
+  write_text(r.int8_path(e), int8 + "x");
+  EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::Int8DigestMismatch);
+  fs::remove(r.int8_path(e));
+  reg::Resolved res = reg::resolve(r, "lf", false);
+  EXPECT_EQ(res.decision.reason, reg::Reason::Int8Missing);
+  EXPECT_EQ(reg::sha256_hex(res.bytes), e.sha256);  // the fp32 bytes that were verified
+  write_text(r.int8_path(e), int8);
+  write_text(r.onnx_path(e), fp32 + "x");
+  try {
+    reg::resolve(r, "lf", false);
+    FAIL() << "an altered fp32 file was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("refusing to load"), std::string::npos) << err.what();
+  }
+  try {
+    reg::Session::open(rp.string(), "lf");
+    FAIL();
+  } catch (const reg::OpenError& err) {
+    EXPECT_EQ(err.stage, reg::OpenError::Stage::Digest);
+  }
+  fs::remove(r.onnx_path(e));
+  EXPECT_THROW(reg::resolve(r, "lf", false), Error);
+}
+
+// Executor::run holds no per-run state in kernels and the pool serialises parallel sections, so one
+// session serves several threads at once; results are identical to a lone run.
+TEST(Session, ConcurrentRunsFromFourThreadsAgreeWithALoneRun) {
+  Models m = make_models("session-concurrent");
+  fs::path rp = temp_dir("session-concurrent-reg") / "registry.json";
+  reg::register_artifact(artifact(rp, "st", m, m.statik, "static"));
+  reg::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
+  auto fp = artifact(rp, "fp", m, "", "fp32");
+  reg::register_artifact(fp);
+  for (const char* id : {"st", "dyn", "fp"}) {
+    for (int threads : {1, 3}) {
+      auto s = reg::Session::open(rp.string(), id, {threads, false});
+      EXPECT_EQ(s->decision().variant, std::string(id) == "fp" ? reg::Variant::Fp32 : reg::Variant::Int8);
+      std::vector<Tensor> inputs;
+      std::vector<std::vector<float>> expect;
+      for (int k = 0; k < 4; ++k) {
+        inputs.push_back(luma_images(1 + k % 2, 24 + 8 * k, 32, 100 + k));
+        Tensor y = s->run({{"degraded", inputs.back()}})[0];
+        expect.emplace_back(y.data<float>(), y.data<float>() + y.numel());
+      }
+      std::atomic<int> mismatches{0};
+      std::vector<std::thread> pool;
+      for (int t = 0; t < 4; ++t)
+        pool.emplace_back([&, t] {
+          for (int i = 0; i < 20; ++i) {
+            int k = (t + i) % 4;
+            Tensor y = s->run({{"degraded", inputs[k]}})[0];
+            const auto& want = expect[k];
+            if (static_cast<size_t>(y.numel()) != want.size() ||
+                std::memcmp(y.data<float>(), want.data(), want.size() * sizeof(float)) != 0)
+              ++mismatches;
+          }
+        });
+      for (auto& th : pool) th.join();
+      EXPECT_EQ(mismatches.load(), 0) << id << " with " << threads << " threads";
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The gate and the handoff
+
+TEST(Gate, PassFailSkipErrorAndExitCodes) {
+  Models m = make_models("gate");
+  fs::path dir = temp_dir("gate-reg");
+  fs::path rp = dir / "registry.json";
+  reg::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
+  auto st = artifact(rp, "tight", m, m.statik, "static");
+  st.budget = 0.0;
+  reg::register_artifact(st);
+  reg::register_artifact(artifact(rp, "plain", m, "", "fp32"));
+  reg::Registry r = reg::load_registry(rp.string());
+  reg::GateOptions g;
+  g.data = m.data.string();
+  g.plots_dir = (dir / "plots").string();
+  g.record = true;
+  reg::GateReport rep = reg::run_gate(r, {}, g);
+  ASSERT_EQ(rep.results.size(), 3u);
+  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Pass) << reg::gate_text(rep);
+  EXPECT_GT(rep.results[0].drop, 0.0);
+  EXPECT_LT(rep.results[0].drop, 0.01);
+  EXPECT_EQ(rep.results[1].status, reg::GateStatus::Fail);
+  EXPECT_EQ(rep.results[2].status, reg::GateStatus::Skip);
+  EXPECT_EQ(rep.exit_code(), 1);
+  std::string text = reg::gate_text(rep);
+  for (const char* want : {"PASS  dyn", "FAIL  tight", "SKIP  plain", "PLCC", "SROCC", "RMSE", "max|diff|"})
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  json j = json::parse(reg::gate_json(rep));
+  EXPECT_EQ(j["exit_code"], 1);
+  EXPECT_EQ(j["models"][1]["status"], "FAIL");
+  EXPECT_NE(reg::gate_markdown(rep).find("| dyn | dynamic | **PASS** |"), std::string::npos);
+  // One PNG per measured model.
+  for (const char* id : {"dyn", "tight"}) {
+    std::string png = text_of(dir / "plots" / (std::string(id) + ".scatter.png"));
+    ASSERT_GT(png.size(), 8u);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+  }
+  EXPECT_FALSE(fs::exists(dir / "plots" / "plain.scatter.png"));
+  // Recorded: the runtime now knows "tight" is over budget and falls back.
+  EXPECT_EQ(reg::resolve(r, "tight", false).decision.reason, reg::Reason::Int8OverBudget);
+  EXPECT_EQ(reg::resolve(r, "dyn", false).decision.reason, reg::Reason::Int8WithinBudget);
+  // Data without the model's input: an error for that model, exit 2.
+  fs::path wrong = dir / "wrong.npz";
+  write_npz(wrong.string(), {{"features", Tensor::zeros(DType::F32, {4, 6})}}, false);
+  g.data = wrong.string();
+  g.plots_dir.clear();
+  rep = reg::run_gate(r, {"dyn"}, g);
+  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Error);
+  EXPECT_NE(rep.results[0].message.find("no array named 'degraded'"), std::string::npos)
+      << rep.results[0].message;
+  EXPECT_EQ(rep.exit_code(), 2);
+}
+
+TEST(Handoff, RegistersCopiesAndMeasures) {
+  Models m = make_models("handoff");
+  fs::path dir = temp_dir("handoff-reg");
+  fs::path rp = dir / "models" / "registry.json";
+  fs::create_directories(rp.parent_path());
+  write_text(m.dir / "lf.json", R"({"id": "old", "input_name": "degraded", "kind": "filter"})");
+  auto a = artifact(rp, "lf-v1", m, m.statik, "static");
+  a.eval_data = m.data.string();
+  a.calibration_set = "calib.npz";
+  reg::Registered got = reg::register_artifact(a);
+  EXPECT_EQ(got.entry.kind, "filter");  // from the shapes
+  ASSERT_TRUE(got.measurement);
+  reg::Registry r = reg::load_registry(rp.string());
+  const reg::Entry& e = r.at("lf-v1");
+  EXPECT_EQ(e.onnx, "lf-v1.onnx");
+  EXPECT_EQ(e.sha256, reg::sha256_file(m.fp32.string()));
+  EXPECT_EQ(*e.int8_sha256, reg::sha256_file(m.statik.string()));
+  EXPECT_EQ(reg::sha256_file(r.int8_path(e).string()), *e.int8_sha256);
+  EXPECT_EQ(e.opset, 17);
+  json side = json::parse(text_of(r.sidecar_path(e)));
+  EXPECT_EQ(side["id"], "lf-v1");
+  EXPECT_EQ(side["input_name"], "degraded");  // kept from the source sidecar
+  EXPECT_EQ(side["quant_measurement"]["int8_sha256"], *e.int8_sha256);
+  EXPECT_FALSE(side["quant_measurement"]["measured_at"].get<std::string>().empty());
+  EXPECT_EQ(reg::resolve(r, "lf-v1", false).decision.reason, reg::Reason::Int8WithinBudget);
+
+  // Refusals change nothing: a bad id, a bad budget, an int8 model with quant_mode fp32, an id that exists.
+  const std::string before = text_of(rp);
+  auto bad = a;
+  bad.id = "Bad Id";
+  EXPECT_THROW(reg::register_artifact(bad), Error);
+  bad = a;
+  bad.budget = 1.5;
+  EXPECT_THROW(reg::register_artifact(bad), Error);
+  bad = a;
+  bad.quant_mode = "fp32";
+  EXPECT_THROW(reg::register_artifact(bad), Error);
+  bad = a;
+  bad.replace = false;
+  EXPECT_THROW(reg::register_artifact(bad), Error);
+  EXPECT_EQ(text_of(rp), before);
+
+  // Re-registering with the dynamic model updates the entry in place.
+  auto again = artifact(rp, "lf-v1", m, m.dynamic, "dynamic");
+  reg::register_artifact(again);
+  r = reg::load_registry(rp.string());
+  EXPECT_EQ(r.models.size(), 1u);
+  EXPECT_EQ(r.at("lf-v1").mode(), "dynamic");
+  EXPECT_EQ(*r.at("lf-v1").int8_sha256, reg::sha256_file(m.dynamic.string()));
+  EXPECT_EQ(reg::resolve(r, "lf-v1", false).decision.reason,
+            reg::Reason::Int8Unmeasured);  // stale measurement
+}
+
+// The `--register R.json --id ID` options a quantizing command adds (handoff_cli.h), parsed as the CLI
+// would, then the handoff after the int8 file is written.
+TEST(Handoff, CommandLineOptionsOfPtq) {
+  Models m = make_models("handoff-cli");
+  fs::path rp = temp_dir("handoff-cli-reg") / "registry.json";
+  auto parse = [&](std::vector<std::string> args) {
+    CLI::App app;
+    auto* sub = app.add_subcommand("ptq");
+    auto h = reg::add_handoff_options(sub);
+    args.insert(args.begin(), "ptq");
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+    return h;
+  };
+  auto h = parse({"--register", rp.string(), "--id", "lf", "--eval", m.data.string(), "--license", "MIT"});
+  reg::run_handoff(*h, m.fp32.string(), m.statik.string(), "static", "calib.npz");
+  reg::Registry r = reg::load_registry(rp.string());
+  EXPECT_EQ(r.at("lf").mode(), "static");
+  EXPECT_EQ(r.at("lf").quant_calibration_set, "calib.npz");
+  EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::Int8WithinBudget);
+  EXPECT_THROW(parse({"--register", rp.string()}), CLI::ParseError);                    // --id missing
+  EXPECT_THROW(parse({"--register", rp.string(), "--id", "Bad Id"}), CLI::ParseError);  // not the schema's id
+  EXPECT_THROW(parse({"--register", rp.string(), "--id", "x", "--budget", "2"}), CLI::ParseError);
+  reg::run_handoff(*parse({}), m.fp32.string(), m.statik.string(), "static");  // no --register: nothing
+}
+
+TEST(Ladder, KeepsTheCheapestRungWithinBudgetAndReportsQat) {
+  Model fp32 = zoo::learned_filter(1, 8, 2, 5);
+  NamedTensors eval = {{"degraded", luma_images(4, 32, 32, 21)}};
+  NamedTensors calib = {{"degraded", luma_images(8, 32, 32, 22)}};
+  reg::LadderOptions lo;
+  lo.budget = 0.01;
+  reg::LadderResult r = reg::run_ladder(fp32, eval, calib, lo);
+  EXPECT_EQ(r.chosen, "dynamic");
+  ASSERT_EQ(r.rungs.size(), 1u);
+  lo.budget = 0.0;
+  r = reg::run_ladder(fp32, eval, calib, lo);
+  EXPECT_EQ(r.chosen, "");
+  ASSERT_EQ(r.rungs.size(), 3u);
+  EXPECT_TRUE(r.rungs[1].tried);
+  EXPECT_EQ(r.rungs[2].mode, "qat");
+  EXPECT_FALSE(r.rungs[2].tried);
+  EXPECT_NE(reg::ladder_text(r, 0.0).find("stays fp32"), std::string::npos);
+  r = reg::run_ladder(fp32, eval, {}, lo);
+  EXPECT_FALSE(r.rungs[1].tried);  // no calibration: static skipped
+  lo.budget = 3;
+  EXPECT_THROW(reg::run_ladder(fp32, eval, calib, lo), Error);
+}
+
+TEST(RegistryCli, ExitCodesAndMessages) {
+  Models m = make_models("registry-cli");
+  fs::path dir = temp_dir("registry-cli-reg");
+  const std::string rp = (dir / "registry.json").string();
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("registry add '{}' --id lf --onnx '{}' --int8 '{}' --license MIT", rp,
+                                m.fp32.string(), m.dynamic.string()),
+                    &err),
+            0)
+      << err;
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp), &err), 0) << err;
+  EXPECT_EQ(run_cli(fmt::format("resolve --registry '{}' --id lf", rp), &err), 0) << err;
+  EXPECT_EQ(run_cli(fmt::format("measure lf --registry '{}' --data '{}'", rp, m.data.string()), &err), 0)
+      << err;
+  EXPECT_EQ(run_cli(fmt::format("measure '{}' --registry '{}' --data '{}'", (dir / "lf.int8.onnx").string(),
+                                rp, m.data.string()),
+                    &err),
+            0)
+      << err;
+  EXPECT_EQ(run_cli(fmt::format("registry set '{}' lf quant_accuracy_budget_plcc=0", rp), &err), 0) << err;
+  EXPECT_EQ(run_cli(fmt::format("measure --all --registry '{}' --data '{}'", rp, m.data.string()), &err), 1)
+      << err;
+  EXPECT_EQ(run_cli(fmt::format("registry set '{}' lf quant_accuracy_budget_plcc=7", rp), &err), 2);
+  EXPECT_NE(err.find("outside [0, 1]"), std::string::npos) << err;
+  EXPECT_EQ(run_cli(fmt::format("resolve --registry '{}' --id nosuch", rp), &err), 2);
+  EXPECT_NE(err.find("no model with id 'nosuch' (known: lf)"), std::string::npos) << err;
+  EXPECT_EQ(run_cli(fmt::format("measure nosuch --registry '{}' --data '{}'", rp, m.data.string()), &err), 2);
+  // A broken registry: each violation on its own line, exit 2, for every command.
+  const std::string bad = (dir / "bad.json").string();
+  write_text(bad, doc_with({minimal_entry("a"), minimal_entry("a")}));
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", bad), &err), 2);
+  EXPECT_NE(err.find("duplicate id 'a'"), std::string::npos) << err;
+  write_text(bad, "[1, 2");
+  for (const std::string& cmd :
+       {fmt::format("registry validate '{}'", bad), fmt::format("registry show '{}'", bad),
+        fmt::format("resolve --registry '{}' --id a", bad),
+        fmt::format("measure --all --registry '{}' --data x.npz", bad)}) {
+    EXPECT_EQ(run_cli(cmd, &err), 2) << cmd;
+    EXPECT_NE(err.find("not JSON"), std::string::npos) << cmd << ": " << err;
+  }
+  // The ladder: nothing fits a zero budget → exit 1 and an fp32 entry; a loose budget keeps dynamic.
+  const std::string q =
+      fmt::format("quantize '{}' --data '{}' --register '{}' ", m.fp32.string(), m.data.string(), rp);
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0 -o " + (dir / "lq.int8.onnx").string(), &err), 1) << err;
+  EXPECT_EQ(reg::load_registry(rp).at("lq").mode(), "fp32");
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 -o " + (dir / "lq.int8.onnx").string(), &err), 0) << err;
+  EXPECT_EQ(reg::load_registry(rp).at("lq").mode(), "dynamic");
+  EXPECT_EQ(run_cli(q + "--id lq --budget 2", &err), 2);
+  // Files altered after registration: validate names them.
+  write_text(dir / "lf.onnx", "x");
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp), &err), 2);
+  EXPECT_NE(err.find("fp32 file"), std::string::npos) << err;
+}
+
+// The fork's own files: a registry made from its sidecars (unchanged: the registry fields are taken as
+// they are) validates, and every model resolves and runs.
+TEST(Registry, ForkModelsFromTheirSidecars) {
+  fs::path shared = shared_dir();
+  if (shared.empty())
+    GTEST_SKIP() << "SKIP ../shared/fork-models not found: the fork's registry is not checked";
+  fs::path fork = shared / "fork-models";
+  fs::path dir = temp_dir("fork-registry");
+  json models = json::array();
+  const std::set<std::string> fields = {"id",
+                                        "kind",
+                                        "onnx",
+                                        "sha256",
+                                        "opset",
+                                        "notes",
+                                        "smoke",
+                                        "quant_mode",
+                                        "quant_calibration_set",
+                                        "int8_sha256",
+                                        "quant_accuracy_budget_plcc",
+                                        "license"};
+  for (const char* name : {"learned_filter_v1", "nr_metric_v1", "vmaf_tiny_v2", "vmaf_tiny_v4"}) {
+    json side = json::parse(text_of(fork / (std::string(name) + ".json")));
+    json e = json::object();
+    for (auto it = side.begin(); it != side.end(); ++it)
+      if (fields.count(it.key())) e[it.key()] = it.value();
+    e["license"] = "BSD-3-Clause-Plus-Patent";
+    models.push_back(e);
+    for (const std::string& f :
+         {std::string(name) + ".onnx", std::string(name) + ".int8.onnx", std::string(name) + ".json"})
+      if (fs::exists(fork / f)) fs::copy_file(fork / f, dir / f);
+  }
+  const fs::path rp = dir / "registry.json";
+  write_text(rp, json{{"schema_version", 1}, {"models", models}}.dump(2));
+  reg::Registry r = reg::load_registry(rp.string());
+  ASSERT_EQ(r.models.size(), 4u);
+  std::map<std::string, reg::Reason> want = {{"learned_filter_v1", reg::Reason::Int8Unmeasured},
+                                             {"nr_metric_v1", reg::Reason::Int8Unmeasured},
+                                             {"vmaf_tiny_v2", reg::Reason::Fp32Entry},
+                                             {"vmaf_tiny_v4", reg::Reason::Int8Unmeasured}};
+  for (const auto& [id, reason] : want) {
+    auto s = reg::Session::open(rp.string(), id);
+    EXPECT_EQ(s->decision().reason, reason) << id << ": " << s->decision().text;
+  }
+  EXPECT_DOUBLE_EQ(r.at("nr_metric_v1").budget(), 0.01);
+  // The gate on real features: vmaf_tiny_v4's dynamic int8 is within its 0.01 budget.
+  fs::path feats = dir / "features.npz";
+  {
+    std::ifstream csv(shared / "data" / "nflx_sv_features.csv");
+    std::string line;
+    std::getline(csv, line);
+    std::vector<float> v;
+    int64_t n = 0;
+    while (std::getline(csv, line)) {
+      std::stringstream ss(line);
+      std::string cell;
+      for (int k = 0; k < 6 && std::getline(ss, cell, ','); ++k) v.push_back(std::stof(cell));
+      ++n;
+    }
+    write_npz(feats.string(), {{"features", Tensor::from_f32({n, 6}, v)}}, false);
+  }
+  reg::GateOptions g;
+  g.data = feats.string();
+  reg::GateReport rep = reg::run_gate(r, {"vmaf_tiny_v4", "vmaf_tiny_v2"}, g);
+  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Pass) << reg::gate_text(rep);
+  EXPECT_LT(rep.results[0].drop, 1e-3);
+  EXPECT_EQ(rep.results[1].status, reg::GateStatus::Skip);
+  EXPECT_EQ(rep.exit_code(), 0);
+}
+
+}  // namespace
+}  // namespace tinyqat::test
