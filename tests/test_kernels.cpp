@@ -131,5 +131,67 @@ TEST(Kernels, DirectConvMatchesReference) {
   }
 }
 
+// The one-input-channel 3×3 path (conv3x3_rows.inc: depthwise convs and single-channel stems):
+// strides 1 and 2 in either direction, asymmetric and zero padding, widths around the vector widths
+// (4, 8, 16 lanes), several output channels, a residual, and rows split into blocks.
+TEST(Kernels, DirectConv3x3OneChannelMatchesReference) {
+  struct Case {
+    int64_t H, W, SH, SW, PT, PL, PB, PR, M;
+  };
+  const Case cases[] = {
+      {7, 1, 1, 1, 1, 1, 1, 1, 1},    {5, 2, 2, 2, 1, 1, 1, 1, 2},    {9, 15, 1, 1, 1, 1, 1, 1, 1},
+      {9, 16, 1, 1, 1, 1, 1, 1, 3},   {9, 17, 2, 2, 1, 1, 1, 1, 1},   {6, 31, 2, 2, 1, 1, 1, 1, 16},
+      {6, 33, 1, 1, 0, 0, 0, 0, 2},   {11, 56, 2, 2, 1, 1, 1, 1, 1},  {8, 56, 1, 1, 1, 1, 1, 1, 1},
+      {7, 65, 1, 2, 1, 1, 1, 1, 2},   {10, 40, 2, 1, 2, 0, 0, 2, 1},  {13, 35, 2, 2, 0, 1, 1, 0, 3},
+      {12, 100, 1, 1, 2, 2, 2, 2, 1}, {4, 224, 2, 2, 1, 1, 0, 0, 16}, {3, 3, 1, 1, 2, 2, 2, 2, 1},
+      {20, 23, 3, 2, 1, 1, 1, 1, 2},  {14, 28, 2, 2, 1, 1, 1, 1, 1},  {9, 47, 1, 1, 0, 2, 2, 0, 2}};
+  for (const Variant& v : variants()) {
+    if (!runnable(v.isa)) continue;
+    for (const Case& cs : cases) {
+      ConvGeometry g;
+      g.C = 1, g.H = cs.H, g.W = cs.W, g.KH = g.KW = 3, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
+      g.PL = cs.PL;
+      g.OH = (g.H + cs.PT + cs.PB - 3) / g.SH + 1;
+      g.OW = (g.W + cs.PL + cs.PR - 3) / g.SW + 1;
+      ASSERT_GT(g.OH, 0);
+      ASSERT_GT(g.OW, 0);
+      Rng rng(11);
+      std::vector<float> x(g.H * g.W), w(cs.M * 9), bias(cs.M), r(cs.M * g.P());
+      for (auto& e : x) e = rng.uniform(-1, 1);
+      for (auto& e : w) e = rng.uniform(-1, 1);
+      for (auto& e : bias) e = rng.uniform(-1, 1);
+      for (auto& e : r) e = rng.uniform(-1, 1);
+      for (bool with_r : {false, true})
+        for (int64_t blocks : {int64_t(1), int64_t(3)}) {
+          // Output guarded on both sides: nothing may be written outside the planes.
+          std::vector<float> yb(cs.M * g.P() + 64, 77.f);
+          float* y = yb.data() + 32;
+          const int64_t per = (g.OH + blocks - 1) / blocks;
+          for (int64_t a = 0; a < g.OH; a += per) {
+            const int64_t b = std::min(g.OH, a + per);
+            std::vector<float> scratch(conv_direct_scratch(g, b - a));
+            v.direct(g, cs.M, x.data(), w.data(), bias.data(), with_r ? r.data() : nullptr, y, a, b, -1.25f,
+                     1.5f, scratch.data());
+          }
+          for (int i = 0; i < 32; ++i) {
+            ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+            ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
+          }
+          for (int64_t m = 0; m < cs.M; ++m)
+            for (int64_t oy = 0; oy < g.OH; ++oy)
+              for (int64_t ox = 0; ox < g.OW; ++ox) {
+                const int64_t at = m * g.P() + oy * g.OW + ox;
+                float ref = conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[at] : 0.f);
+                ref = std::min(1.5f, std::max(-1.25f, ref));
+                ASSERT_NEAR(y[at], ref, 1e-5)
+                    << isa_name(v.isa) << " " << cs.H << "x" << cs.W << " s" << cs.SH << cs.SW << " pads "
+                    << cs.PT << cs.PL << cs.PB << cs.PR << " m=" << m << " oy=" << oy << " ox=" << ox
+                    << " blocks " << blocks << (with_r ? " residual" : "");
+              }
+        }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tinyqat::test

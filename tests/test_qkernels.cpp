@@ -14,6 +14,7 @@
 #include "runtime/fuse.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/igemm_ref.h"
+#include "runtime/kernels/qconv_direct3x3.h"
 #include "runtime/kernels/qgemm.h"
 #include "support/test_support.h"
 
@@ -56,7 +57,16 @@ std::vector<DirectVariant> direct_variants() {
        {DirectVariant{Isa::Generic, qconv_direct_generic}, DirectVariant{Isa::Avx2, qconv_direct_avx2},
         DirectVariant{Isa::Avx512, qconv_direct_avx512}})
     if (runnable(v.isa)) r.push_back(v);
+  // The AVX-512 VNNI build (vpdpbusd in the one-channel 3×3 path).
+  __builtin_cpu_init();
+  if (runnable(Isa::Avx512) && __builtin_cpu_supports("avx512vnni"))
+    r.push_back({Isa::Avx512, qconv_direct_avx512vnni});
+  else
+    std::printf("SKIP: direct avx512vnni (CPU lacks the ISA)\n");
   return r;
+}
+std::string direct_name(const DirectVariant& d) {
+  return d.fn == qconv_direct_avx512vnni ? "avx512vnni" : isa_name(d.isa);
 }
 std::vector<const QElementwise*> elementwise_variants() {
   std::vector<const QElementwise*> r{&qelementwise_generic};
@@ -156,6 +166,20 @@ const ConvCase kConvCases[] = {
     {1, 1, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // direct: one channel, two outputs
     {1, 3, 12, 34, 5, 5, 5, 3, 2, 1, 2, 2, 4, 3, 1, 1},    // 5×5, mixed strides and dilation
     {1, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2},    // no padding, two groups of 12 → 20
+    // The one-channel 3×3 path of the direct kernel (qconv_direct3x3.h): nr_metric-like depthwise
+    // convs and stems, odd widths around the vector widths, asymmetric padding, mixed strides.
+    {1, 16, 14, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16},  // depthwise stride 2, 56 wide
+    {2, 4, 9, 17, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4},      // depthwise with multiplier 2, batch 2
+    {1, 6, 13, 35, 6, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 6},     // stride 2, asymmetric pads
+    {1, 3, 11, 40, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3},     // strides (2, 1)
+    {1, 3, 10, 33, 3, 3, 3, 1, 2, 1, 1, 2, 0, 0, 2, 3},     // strides (1, 2), pads 2/0
+    {1, 2, 5, 70, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},      // 70 = 4·16 + 6 columns
+    {1, 2, 4, 16, 2, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2},      // no padding, 14 outputs
+    {1, 2, 6, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},       // one column
+    {1, 1, 30, 66, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},    // single-channel stem, 33 outputs wide
+    {1, 1, 9, 12, 5, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 1},      // single channel, stride 1, pads 2
+    {1, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 1, 1, 1, 1, 4},       // depthwise, dilation 2 (general direct)
+    {1, 1, 14, 15, 16, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // single channel, stride 3 (general direct)
 };
 
 ConvGeometry geometry(const ConvCase& k) {
@@ -222,13 +246,93 @@ TEST(QKernels, ConvEveryDirectVariantMatchesReference) {
   for (const DirectVariant& d : direct_variants())
     for (size_t ci = 0; ci < std::size(kConvCases); ++ci) {
       const ConvCase& cs = kConvCases[ci];
-      if (!qconv_runs_direct(cs.C / cs.group, cs.M / cs.group)) continue;
+      // Tiny groups, and one input channel with a 3×3 kernel (depthwise convs, stems).
+      if (!qconv_runs_direct(cs.C / cs.group, cs.M / cs.group) &&
+          !(cs.C == cs.group && cs.KH == 3 && cs.KW == 3))
+        continue;
       for (size_t fi = 0; fi < std::size(kConfigs); ++fi) {
         run_conv_case(cs, kConfigs[fi], &qgemm_kernel_generic(), d.fn, true, 300 + ci * 10 + fi,
-                      conv_name(ci, fi, isa_name(d.isa)) + " direct");
+                      conv_name(ci, fi, direct_name(d).c_str()) + " direct");
         if (HasFatalFailure()) return;
       }
     }
+}
+
+// The one-channel 3×3 path sums in fp32 (exact while |bias| + 255·Σ|w| ≤ 2^24) or, on VNNI, in int32
+// when the weights fit int8: biases far outside that bound and weights at the ends of their range take
+// the other branches; all must stay bit-exact, wrapping like the reference.
+TEST(QKernels, DirectOneChannelHugeBiasAndWideWeights) {
+  const ConvCase cs{1, 8, 11, 37, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8};
+  const ConvGeometry g = geometry(cs);
+  for (const DirectVariant& d : direct_variants())
+    for (bool w_signed : {true, false}) {
+      Rng rng(77);
+      auto x = random_bytes(cs.C * cs.H * cs.W, rng);
+      std::vector<uint8_t> w(cs.M * 9);
+      for (size_t i = 0; i < w.size(); ++i)
+        w[i] = i % 3 == 0 ? 0x80 : (i % 3 == 1 ? 0x7f : rng.next() & 0xff);
+      std::vector<int32_t> wzp = w_signed ? std::vector<int32_t>{} : std::vector<int32_t>{3};
+      std::vector<int32_t> bias;
+      for (int64_t m = 0; m < cs.M; ++m) bias.push_back(m % 2 ? 2100000000 - m : -2100000000 + m);
+      QRequant rq;
+      for (int64_t m = 0; m < cs.M; ++m) rq.mult.push_back(1e-9f * static_cast<float>(m + 1));
+      std::vector<int32_t> acc(cs.M * g.P());
+      qconv_ref(g, 1, cs.group, cs.M, x.data(), false, 9, w.data(), w_signed,
+                wzp.empty() ? std::vector<int32_t>{0} : wzp, acc.data());
+      for (int out : {0, 1}) {
+        std::vector<uint8_t> y(acc.size() * (out ? 1 : 4));
+        QConvWeights pw =
+            qpack_conv_weights(qgemm_kernel_generic(), w.data(), w_signed, cs.M, 1, 3, 3, cs.group, wzp);
+        ASSERT_TRUE(pw.direct);
+        ThreadPool pool(1);
+        QConvArgs a;
+        a.kernel = &qgemm_kernel_generic();
+        a.direct = d.fn;
+        a.g = &g;
+        a.group = cs.group, a.M = cs.M;
+        a.x = x.data(), a.xzp = 9;
+        a.w = w.data(), a.w_signed = w_signed, a.wzp = wzp, a.packed = &pw;
+        a.bias = bias.data();
+        a.rq = out ? &rq : nullptr;
+        a.y = y.data();
+        qconv(a, pool);
+        for (size_t i = 0; i < acc.size(); ++i) {
+          const int64_t m = static_cast<int64_t>(i) / g.P();
+          const int32_t v =
+              static_cast<int32_t>(static_cast<uint32_t>(acc[i]) + static_cast<uint32_t>(bias[m]));
+          int32_t have;
+          if (out) {
+            have = y[i];
+            ASSERT_EQ(have, requantize(v, rq.mult[m], rq.zp, rq.qlo, rq.qhi))
+                << direct_name(d) << " at " << i;
+          } else {
+            std::memcpy(&have, y.data() + 4 * i, 4);
+            ASSERT_EQ(have, v) << direct_name(d) << " at " << i;
+          }
+        }
+      }
+    }
+}
+
+// Depthwise and stem convs split their rows over the threads: the same bits for any thread count.
+TEST(QKernels, DirectOneChannelThreadsGiveTheSameBits) {
+  for (const ConvCase& cs : {ConvCase{1, 1, 40, 45, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+                             ConvCase{1, 3, 25, 30, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3}}) {
+    const ConvGeometry g = geometry(cs);
+    Rng rng(6);
+    auto x = random_bytes(cs.C * cs.H * cs.W, rng), w = random_bytes(cs.M * 9, rng);
+    QRequant rq;
+    rq.mult.assign(cs.M, 0.004f);
+    std::vector<uint8_t> y1(cs.M * g.P()), y3(cs.M * g.P());
+    for (int threads : {1, 3}) {
+      ThreadPool pool(threads);
+      QConvArgs a;
+      a.g = &g, a.group = cs.group, a.M = cs.M, a.x = x.data(), a.w = w.data(), a.rq = &rq;
+      a.y = threads == 1 ? y1.data() : y3.data();
+      qconv(a, pool);
+    }
+    EXPECT_EQ(y1, y3);
+  }
 }
 
 TEST(QKernels, ConvThreadsGiveTheSameBits) {

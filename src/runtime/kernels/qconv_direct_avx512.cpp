@@ -4,12 +4,14 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
+#include "runtime/kernels/qconv_direct3x3.h"
 #include "runtime/kernels/qgemm.h"
 
 namespace tinyqat {
@@ -17,4 +19,5 @@ namespace qdirect_avx512 {
 #include "runtime/kernels/qconv_direct.inc"
 }  // namespace qdirect_avx512
 const QConvDirect qconv_direct_avx512 = qdirect_avx512::conv_direct;
+const QConvDirect3x3 qconv_direct3x3_avx512 = qdirect_avx512::conv_direct3x3;
 }  // namespace tinyqat

@@ -4,12 +4,14 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
+#include "runtime/kernels/qconv_direct3x3.h"
 #include "runtime/kernels/qgemm.h"
 
 namespace tinyqat {
@@ -17,4 +19,5 @@ namespace qdirect_generic {
 #include "runtime/kernels/qconv_direct.inc"
 }  // namespace qdirect_generic
 const QConvDirect qconv_direct_generic = qdirect_generic::conv_direct;
+const QConvDirect3x3 qconv_direct3x3_generic = qdirect_generic::conv_direct3x3;
 }  // namespace tinyqat

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/qconv_direct3x3.h"
 
 namespace tinyqat {
 
@@ -35,6 +36,19 @@ QConvDirect qconv_direct() {
                                 : cpu_isa() == Isa::Avx2 ? qconv_direct_avx2
                                                          : qconv_direct_generic;
   return fn;
+}
+
+// The 3×3 fast path compiled like the direct kernel `d` (tests force each variant); by default the
+// VNNI build where the CPU has it.
+static QConvDirect3x3 qconv_direct3x3_for(QConvDirect d) {
+  if (!d) {
+    if (cpu_has_avx512_vnni()) return qconv_direct3x3_avx512vnni;
+    d = qconv_direct();
+  }
+  if (d == qconv_direct_avx512vnni) return qconv_direct3x3_avx512vnni;
+  if (d == qconv_direct_avx512) return qconv_direct3x3_avx512;
+  if (d == qconv_direct_avx2) return qconv_direct3x3_avx2;
+  return qconv_direct3x3_generic;
 }
 
 const QElementwise& qelementwise() {
@@ -216,7 +230,9 @@ QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_sign
   QConvWeights r;
   const int64_t mg = M / group, K = C * KH * KW;
   r.kernel = &k;
-  r.direct = allow_direct && qconv_runs_direct(C, mg);
+  // Single-channel 3×3 convs (stems) too: their GEMM would fill one k slot of four (kc 4) and pack a
+  // strided input byte by byte; the direct kernel's 3×3 path reads the input rows once for all outputs.
+  r.direct = allow_direct && (qconv_runs_direct(C, mg) || (C == 1 && KH == 3 && KW == 3));
   if (r.direct) {
     const std::vector<int32_t> zw = shifted_zw(wzp, M, w_signed);
     r.w16.resize(static_cast<size_t>(M * K));
@@ -250,6 +266,50 @@ void qconv(const QConvArgs& a, ThreadPool& pool) {
     W = &local;
   }
   const int64_t zxu = a.xzp + (a.x_signed ? 128 : 0);
+
+  if (W->direct && qconv_direct3x3_fits(g)) {
+    // One input channel per group, 3×3, stride 1 or 2: straight from the input rows, no packing. Work
+    // items are whole output planes of one group, split in row blocks only to give every thread work.
+    const int64_t threads = pool.size();
+    const int64_t blocks = threads > 1 ? std::clamp<int64_t>(ceil_div(2 * threads, a.group), 1, g.OH) : 1;
+    const int64_t rows_per_item = ceil_div(g.OH, blocks), row_blocks = ceil_div(g.OH, rows_per_item);
+    // Bias and multipliers per output channel: the operator's arrays when they have one value per
+    // channel, else expanded.
+    std::vector<int32_t> bias_v;
+    const int32_t* bias = a.bias;
+    if (!bias) {
+      bias_v.assign(static_cast<size_t>(a.M), 0);
+      bias = bias_v.data();
+    }
+    std::vector<float> mult_v;
+    const float* mult = nullptr;
+    if (a.rq) {
+      if (static_cast<int64_t>(a.rq->mult.size()) == a.M) {
+        mult = a.rq->mult.data();
+      } else {
+        mult_v.assign(static_cast<size_t>(a.M), a.rq->mult.at(0));
+        mult = mult_v.data();
+      }
+    }
+    const QConvDirect3x3 direct = qconv_direct3x3_for(a.direct);
+    const uint8_t flip = a.x_signed ? 0x80 : 0, zx = static_cast<uint8_t>(zxu);
+    for (int64_t nb = 0; nb < a.N; ++nb)
+      pool.parallel_for(a.group * row_blocks, [&](int64_t b, int64_t e, int) {
+        for (int64_t it = b; it < e; ++it) {
+          const int64_t gi = it / row_blocks, rb = it % row_blocks, m0 = gi * mg;
+          QOut o;
+          o.row_add = bias + m0;
+          if (a.rq) {
+            o.row_mult = mult + m0;
+            o.zp = a.rq->zp, o.qlo = a.rq->qlo, o.qhi = a.rq->qhi, o.out_s8 = a.rq->out_s8;
+          }
+          void* y = static_cast<uint8_t*>(a.y) + (nb * a.M + m0) * P * ysz;
+          const int64_t y0 = rb * rows_per_item, y1 = std::min(g.OH, y0 + rows_per_item);
+          direct(g, mg, a.x + (nb * Cin + gi) * g.H * g.W, flip, zx, W->w16.data() + m0 * K, o, y, y0, y1);
+        }
+      });
+    return;
+  }
 
   if (W->direct) {
     // Direct: the whole image as kc = 1 planes (all input channels), then work items are blocks of
