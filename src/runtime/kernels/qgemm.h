@@ -102,7 +102,9 @@ struct QConvWeights {
   std::vector<QPackedWeights> groups;
   std::vector<int16_t> w16;  // direct: [M][C·KH·KW]
 };
-// Depthwise and other tiny per-group problems (C·(M/group) ≤ 4) run the direct kernel.
+// Depthwise and other tiny per-group problems (C·(M/group) ≤ 4), and single-input-channel 3×3 convs
+// (stems), run a direct kernel; the 3×3 ones read the raw input rows (qconv_direct3x3.h), the others
+// the padded planes below.
 bool qconv_runs_direct(int64_t C_per_group, int64_t mg);
 // w: [M, C, KH, KW] int8/uint8 (C per group); wzp: empty, 1 or M values. allow_direct = false packs
 // for the GEMM path whatever the shape (tests).
@@ -117,8 +119,8 @@ struct QRequant {
   bool out_s8 = false;
 };
 
-// Depthwise / few-channel convolution run directly (per output channel, int32 accumulation), compiled
-// per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes, unsigned, padding = L.zx);
+// Depthwise / few-channel convolution other than the single-channel 3×3 case, run directly (per output
+// channel, int32 accumulation), compiled per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes, unsigned, padding = L.zx);
 // w: (w − zw) per output channel, [mg][C·KH·KW] int16. o.row_add is the bias, o.row_zw unused; y is
 // the first of the mg output planes; output rows [oy0, oy1) are written.
 using QConvDirect = void (*)(const QConvLayout& L, int64_t mg, const uint8_t* xp, const int16_t* w,
