@@ -22,7 +22,9 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
-bool is_graph_output(const Graph& g, const std::string& v) { return is_graph_output_name(g, v); }
+bool is_graph_output(const Graph& g, const std::string& v) {
+  return is_graph_output_name(g, v);
+}
 
 // A Clip's bound as a constant scalar, or the default when omitted; false when it is computed.
 bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* out) {

@@ -120,9 +120,9 @@ struct QRequant {
 };
 
 // Depthwise / few-channel convolution other than the single-channel 3×3 case, run directly (per output
-// channel, int32 accumulation), compiled per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes, unsigned, padding = L.zx);
-// w: (w − zw) per output channel, [mg][C·KH·KW] int16. o.row_add is the bias, o.row_zw unused; y is
-// the first of the mg output planes; output rows [oy0, oy1) are written.
+// channel, int32 accumulation), compiled per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes,
+// unsigned, padding = L.zx); w: (w − zw) per output channel, [mg][C·KH·KW] int16. o.row_add is the bias,
+// o.row_zw unused; y is the first of the mg output planes; output rows [oy0, oy1) are written.
 using QConvDirect = void (*)(const QConvLayout& L, int64_t mg, const uint8_t* xp, const int16_t* w,
                              const QOut& o, void* y, int64_t oy0, int64_t oy1);
 extern const QConvDirect qconv_direct_generic, qconv_direct_avx2, qconv_direct_avx512;
