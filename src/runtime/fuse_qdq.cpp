@@ -243,6 +243,12 @@ void fuse_qdq_for_runtime(Graph& g) {
   for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i)
     if (!removed.count(i)) kept2.push_back(std::move(g.nodes[i]));
   g.nodes = std::move(kept2);
+  // Shape only reads the shape: take it from the quantized tensor, so its DequantizeLinear can go.
+  for (auto& n : g.nodes) {
+    if (n.op_type != "Shape" || !n.domain.empty()) continue;
+    int p = g.producer(n.inputs[0]);
+    if (p >= 0 && g.nodes[p].op_type == "DequantizeLinear") n.inputs[0] = g.nodes[p].inputs[0];
+  }
   // Weight and bias DequantizeLinear nodes nobody reads any more.
   for (bool changed = true; changed;) {
     changed = false;
