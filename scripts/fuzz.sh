@@ -7,8 +7,8 @@ secs="${FUZZ_SECONDS:-30}"
 echo "fuzz: building with clang (build-fuzz/)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTINYQAT_BUILD_FUZZ=ON -DTINYQAT_BUILD_TESTS=OFF -DTINYQAT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_onnx_import fuzz_npy -- -j2 >/dev/null
-for t in onnx_import:onnx npy:npy; do
+cmake --build build-fuzz --target fuzz_onnx_import fuzz_npy fuzz_registry -- -j2 >/dev/null
+for t in onnx_import:onnx npy:npy registry:registry; do
   name="${t%%:*}" corpus="${t##*:}"
   work="build-fuzz/corpus-$corpus"
   mkdir -p "$work"

@@ -164,6 +164,9 @@ TEST(RegistryBadInput, NotJson) {
   std::string e = all_errors("{\"schema_version\": 1, \"models\": [");
   EXPECT_NE(e.find("not JSON"), std::string::npos) << e;
   EXPECT_NE(e.find("line 1"), std::string::npos) << e;
+  // A number too large for a double is a parse failure too (found by fuzz/fuzz_registry.cpp).
+  e = all_errors("{\"schema_version\": 2E22222222222244444, \"models\": []}");
+  EXPECT_NE(e.find("not JSON"), std::string::npos) << e;
   fs::path dir = temp_dir("registry-notjson");
   write_text(dir / "r.json", "not json at all");
   try {

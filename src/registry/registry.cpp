@@ -304,7 +304,7 @@ Validation validate_text(const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (out_of_range)
     std::string w = e.what();
     auto p = w.find("] ");
     val.errors.push_back({"", "not JSON: " + (p == std::string::npos ? w : w.substr(p + 2))});
@@ -427,7 +427,7 @@ ojson read_sidecar(const fs::path& p, bool* exists) {
   ojson j;
   try {
     j = ojson::parse(bytes.begin(), bytes.end());
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {  // parse errors, and numbers out of range
     std::string w = e.what();
     auto q = w.find("] ");
     fail("{}: sidecar is not JSON: {}", p.string(), q == std::string::npos ? w : w.substr(q + 2));
