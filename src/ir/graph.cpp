@@ -107,6 +107,12 @@ bool Graph::is_graph_input(const std::string& n) const {
   return false;
 }
 
+bool Graph::is_graph_output(const std::string& n) const {
+  for (const auto& v : outputs)
+    if (v.name == n) return true;
+  return false;
+}
+
 int Graph::producer(const std::string& value) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     for (const auto& o : nodes[i].outputs)

@@ -80,6 +80,7 @@ struct Graph {
 
   const Tensor* initializer(const std::string& name) const;
   bool is_graph_input(const std::string& name) const;
+  bool is_graph_output(const std::string& name) const;
   // Producer node index of a value, or -1 for graph inputs / initializers / unknown.
   int producer(const std::string& value) const;
   std::vector<int> consumers(const std::string& value) const;

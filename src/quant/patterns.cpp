@@ -10,19 +10,13 @@ bool is_constant(const Graph& g, const std::string& v) {
   return p >= 0 && g.nodes[p].op_type == "Constant";
 }
 
-bool is_graph_output(const Graph& g, const std::string& v) {
-  for (const auto& o : g.outputs)
-    if (o.name == v) return true;
-  return false;
-}
-
 void finish_quantized_graph(Model& m) {
   Graph& g = m.graph;
   std::set<std::string> used;
   for (const auto& n : g.nodes)
     for (const auto& in : n.inputs) used.insert(in);
   for (auto it = g.initializers.begin(); it != g.initializers.end();)
-    it = used.count(it->first) || is_graph_output(g, it->first) ? std::next(it) : g.initializers.erase(it);
+    it = used.count(it->first) || g.is_graph_output(it->first) ? std::next(it) : g.initializers.erase(it);
   g.topo_sort();
   g.value_info.clear();
   infer_shapes(m);
@@ -66,7 +60,7 @@ std::optional<WeightedUnit> weighted_unit(const Graph& g, int i, std::string* wh
   u.op_output = n.outputs[0];
   u.output = u.op_output;
   auto users = g.consumers(u.op_output);
-  if (users.size() == 1 && !is_graph_output(g, u.op_output)) {
+  if (users.size() == 1 && !g.is_graph_output(u.op_output)) {
     const Node& a = g.nodes[users[0]];
     bool fusable = a.op_type == "Relu";
     if (a.op_type == "Clip") {

@@ -28,6 +28,5 @@ bool is_constant(const Graph& g, const std::string& value);
 // After a pass rewrote the graph: drop initializers nobody reads, sort, re-infer shapes, and mark it
 // as a new tinyqat graph (IR version 8: opsets 13–18, what the ONNX checker reads).
 void finish_quantized_graph(Model& m);
-bool is_graph_output(const Graph& g, const std::string& value);
 
 }  // namespace tinyqat::quant

@@ -272,7 +272,7 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
     g.initializers[s_name] = Tensor::scalar_f32(q.scale);
     g.initializers[z_name] = scalar_q(q);
     std::string src = t, dq_out = g.unique_name(t + "_dq");
-    if (is_graph_output(g, t)) {
+    if (g.is_graph_output(t)) {
       // Keep the graph's output name on the dequantized value.
       src = g.unique_name(t + "_float");
       for (auto& n : g.nodes)

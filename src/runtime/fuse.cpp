@@ -22,10 +22,6 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
-bool is_graph_output(const Graph& g, const std::string& v) {
-  return is_graph_output_name(g, v);
-}
-
 // A Clip's bound as a constant scalar, or the default when omitted; false when it is computed.
 bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* out) {
   if (!clip.input(i)) {
@@ -40,12 +36,6 @@ bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* ou
 
 }  // namespace
 
-bool is_graph_output_name(const Graph& g, const std::string& v) {
-  for (const auto& o : g.outputs)
-    if (o.name == v) return true;
-  return false;
-}
-
 void fuse_for_runtime(Graph& g) {
   std::set<int> removed;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -55,7 +45,7 @@ void fuse_for_runtime(Graph& g) {
       continue;
     for (;;) {
       const std::string out = conv.outputs[0];
-      if (is_graph_output(g, out)) break;
+      if (g.is_graph_output(out)) break;
       auto users = g.consumers(out);
       if (users.size() != 1 || removed.count(users[0])) break;
       Node& next = g.nodes[users[0]];

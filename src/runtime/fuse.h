@@ -16,6 +16,5 @@ void fuse_for_runtime(Graph& g);
 // QDQ patterns (what static PTQ and QAT export) → QLinearConv / QLinearMatMul with fused clamps, so
 // that quantized graphs run on integer kernels. Runs before fuse_for_runtime.
 void fuse_qdq_for_runtime(Graph& g);
-bool is_graph_output_name(const Graph& g, const std::string& v);
 
 }  // namespace tinyqat

@@ -46,8 +46,7 @@ bool same_params(const Graph& g, const std::string& s1, const std::string& z1, c
 }
 
 bool only_consumer(const Graph& g, const std::string& v, int* user) {
-  for (const auto& o : g.outputs)
-    if (o.name == v) return false;
+  if (g.is_graph_output(v)) return false;
   auto users = g.consumers(v);
   if (users.size() != 1) return false;
   *user = users[0];
@@ -82,8 +81,7 @@ void merge_duplicate_qdq(Graph& g) {
     for (auto& n : g.nodes) {
       for (auto& in : n.inputs)
         if (auto it = rename.find(in); it != rename.end()) in = it->second;
-      if (n.op_type == op && n.domain.empty() && n.outputs.size() == 1 &&
-          !is_graph_output_name(g, n.outputs[0])) {
+      if (n.op_type == op && n.domain.empty() && n.outputs.size() == 1 && !g.is_graph_output(n.outputs[0])) {
         std::string key = std::to_string(n.get_int("axis", 1));
         for (const auto& in : n.inputs) key += "|" + in;
         auto [it, fresh] = first.emplace(key, n.outputs[0]);
@@ -254,7 +252,7 @@ void fuse_qdq_for_runtime(Graph& g) {
     changed = false;
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       bool used = false;
-      for (const auto& o : g.nodes[i].outputs) used |= !g.consumers(o).empty() || is_graph_output_name(g, o);
+      for (const auto& o : g.nodes[i].outputs) used |= !g.consumers(o).empty() || g.is_graph_output(o);
       if (!used) {
         g.nodes.erase(g.nodes.begin() + static_cast<std::ptrdiff_t>(i));
         changed = true;
