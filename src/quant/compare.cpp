@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "quant/metrics.h"
-#include "runtime/executor.h"
+#include "quant/sample_runner.h"
 
 namespace tinyqat::quant {
 
@@ -24,11 +24,6 @@ void append(std::vector<double>& dst, const Tensor& t) {
 std::map<std::string, std::vector<double>> run_all(const Model& m, const NamedTensors& data,
                                                    const std::vector<std::string>& extra, int threads,
                                                    int64_t* samples) {
-  Model probe = m;
-  std::set<std::string> outs;
-  for (const auto& o : probe.graph.outputs) outs.insert(o.name);
-  for (const auto& t : extra)
-    if (outs.insert(t).second) probe.graph.outputs.push_back(ValueInfo{t, DType::F32, false, {}});
   int64_t n = -1;
   for (const auto& in : m.graph.inputs) {
     auto it = std::find_if(data.begin(), data.end(), [&](const auto& kv) { return kv.first == in.name; });
@@ -39,20 +34,11 @@ std::map<std::string, std::vector<double>> run_all(const Model& m, const NamedTe
   }
   TQ_CHECK(n > 0, "the evaluation data holds no samples");
   *samples = n;
-  int64_t chunk = 16;
-  for (const auto& in : m.graph.inputs)
-    if (!in.shape.empty() && in.shape[0].is_known()) chunk = std::max<int64_t>(1, in.shape[0].value);
-  Executor ex(probe, ExecutorOptions{threads});
+  SampleRunner runner(m, extra, threads);
   std::map<std::string, std::vector<double>> res;
-  for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t e = std::min(n, b + chunk);
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (const auto& in : m.graph.inputs)
-      for (const auto& kv : data)
-        if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, e));
-    auto out = ex.run(feeds);
-    for (size_t i = 0; i < out.size(); ++i) append(res[probe.graph.outputs[i].name], out[i]);
-  }
+  runner.run(data, n, [&](const std::vector<Tensor>& out) {
+    for (size_t i = 0; i < out.size(); ++i) append(res[runner.names()[i]], out[i]);
+  });
   return res;
 }
 

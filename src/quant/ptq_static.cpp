@@ -14,8 +14,8 @@
 #include "quant/observers.h"
 #include "quant/patterns.h"
 #include "quant/ptq.h"
+#include "quant/sample_runner.h"
 #include "quant/weights.h"
-#include "runtime/executor.h"
 
 namespace tinyqat::quant {
 
@@ -162,51 +162,29 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
 // and, for distribution-based methods, once more into histograms.
 std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan, const NamedTensors& calib,
                                                const QConfig& cfg, int64_t* used) {
-  Model probe = m;
-  std::set<std::string> outs;
-  for (const auto& o : probe.graph.outputs) outs.insert(o.name);
-  std::vector<std::string> watched;
-  for (const auto& t : plan.tensors) {
-    watched.push_back(t);
-    if (outs.insert(t).second) probe.graph.outputs.push_back(ValueInfo{t, DType::F32, false, {}});
-  }
-  std::vector<int> index(watched.size());
-  for (size_t i = 0; i < watched.size(); ++i)
-    for (size_t k = 0; k < probe.graph.outputs.size(); ++k)
-      if (probe.graph.outputs[k].name == watched[i]) index[i] = static_cast<int>(k);
-
   int64_t samples = check_calibration(m, calib);
   if (cfg.max_samples > 0) samples = std::min(samples, cfg.max_samples);
   *used = samples;
-  // Inputs with a fixed batch of 1 take one sample at a time.
-  int64_t chunk = 16;
-  for (const auto& in : m.graph.inputs)
-    if (!in.shape.empty() && in.shape[0].is_known()) {
-      chunk = std::max<int64_t>(1, in.shape[0].value);
-      TQ_CHECK(
-          samples % chunk == 0,
-          "the model's batch dimension is fixed at {}; the calibration sample count {} is not a multiple",
-          chunk, samples);
-    }
-  Executor ex(probe);
+  const std::vector<std::string>& watched = plan.tensors;
+  SampleRunner runner(m, watched);
+  std::vector<int> index;
+  for (const auto& t : watched) index.push_back(runner.index_of(t));
+  const int64_t chunk = runner.fixed_batch();
+  TQ_CHECK(chunk == 0 || samples % chunk == 0,
+           "the model's batch dimension is fixed at {}; the calibration sample count {} is not a multiple",
+           chunk, samples);
   std::map<std::string, RangeObserver> obs;
   for (const auto& t : watched) obs.emplace(t, RangeObserver(t));
   const bool need_hist = cfg.method != CalibMethod::MinMax;
   for (int pass = 0; pass < (need_hist ? 2 : 1); ++pass) {
-    for (int64_t b = 0; b < samples; b += chunk) {
-      const int64_t e = std::min(samples, b + chunk);
-      std::vector<std::pair<std::string, Tensor>> feeds;
-      for (const auto& in : m.graph.inputs)
-        for (const auto& kv : calib)
-          if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, e));
-      auto res = ex.run(feeds);
+    runner.run(calib, samples, [&](const std::vector<Tensor>& res) {
       for (size_t i = 0; i < watched.size(); ++i) {
         if (pass == 0)
           obs.at(watched[i]).observe_minmax(res[index[i]]);
         else
           obs.at(watched[i]).observe_histogram(res[index[i]], cfg.activations);
       }
-    }
+    });
     if (pass == 0 && need_hist) {
       // Tied tensors share one range: widen every member to the group's min/max before histograms.
       Ties ties = plan.ties;
