@@ -201,8 +201,18 @@ double Tensor::scalar_as_double(int64_t i) const {
 
 std::vector<int64_t> Tensor::to_i64() const {
   std::vector<int64_t> v(numel_);
-  for (int64_t i = 0; i < numel_; ++i)
-    v[i] = dtype_ == DType::I64 ? data<int64_t>()[i] : static_cast<int64_t>(scalar_as_double(i));
+  for (int64_t i = 0; i < numel_; ++i) {
+    if (dtype_ == DType::I64) {
+      v[i] = data<int64_t>()[i];
+      continue;
+    }
+    // A float tensor read as integers (shape, index, axes): a value no int64 holds is an error,
+    // not a conversion with undefined behaviour.
+    const double d = scalar_as_double(i);
+    if (!(d >= -9.2e18 && d <= 9.2e18))
+      fail("a {} tensor read as integers holds {}, which is not an int64 value", dtype_name(dtype_), d);
+    v[i] = static_cast<int64_t>(d);
+  }
   return v;
 }
 
