@@ -10,7 +10,7 @@ libonnx-dev libprotobuf-dev protobuf-compiler \
 libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev \
 libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev \
 clang-format nodejs npm ca-certificates \
-libopencv-dev libvalijson-dev pkgconf"
+libopencv-dev libvalijson-dev pkgconf libtorch-dev"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_DIR="$ROOT/tools/ort"

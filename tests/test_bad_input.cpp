@@ -34,20 +34,6 @@ Model tiny_model() {
   return b.finish();
 }
 
-struct CliResult {
-  int code;
-  std::string err;
-};
-CliResult cli(const std::string& args, const fs::path& work) {
-  fs::path err = work / "cli.err";
-  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, err.string());
-  int rc = std::system(cmd.c_str());
-  std::ifstream f(err);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), ss.str()};
-}
-
 TEST(BadModel, TruncatedProtobuf) {
   fs::path dir = temp_dir("bad_truncated");
   auto bytes = export_onnx_bytes(tiny_model());

@@ -18,5 +18,9 @@ std::function<int()> add_registry(CLI::App& app);
 std::function<int()> add_measure(CLI::App& app);
 std::function<int()> add_resolve(CLI::App& app);
 std::function<int()> add_quantize(CLI::App& app);
+#ifdef TINYQAT_HAVE_TRAIN
+std::function<int()> add_train(CLI::App& app);  // cmd_train.cpp, built with the trainer
+std::function<int()> add_qat(CLI::App& app);
+#endif
 
 }  // namespace tinyqat::cli

@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_measure);
   add(tinyqat::cli::add_resolve);
   add(tinyqat::cli::add_quantize);
+#ifdef TINYQAT_HAVE_TRAIN
+  add(tinyqat::cli::add_train);
+  add(tinyqat::cli::add_qat);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,6 +13,7 @@
 #include "ir/summary.h"
 #include "quant/observers.h"
 #include "quant/patterns.h"
+#include "quant/plan.h"
 #include "quant/ptq.h"
 #include "quant/sample_runner.h"
 #include "quant/weights.h"
@@ -27,42 +28,14 @@ void check_fp32(const Model& m, const std::string& what) {
 
 namespace {
 
-// Tensors that must share quantization parameters (MaxPool, Concat and reshapes in/out).
-class Ties {
- public:
-  std::string find(const std::string& v) {
-    auto it = parent_.find(v);
-    if (it == parent_.end() || it->second == v) return v;
-    return parent_[v] = find(it->second);
-  }
-  void join(const std::string& a, const std::string& b) {
-    std::string ra = find(a), rb = find(b);
-    if (ra != rb) parent_[rb] = ra;
-    parent_.emplace(ra, ra);
-  }
-
- private:
-  std::map<std::string, std::string> parent_;
-};
-
-struct Plan {
-  std::vector<std::string> tensors;  // to quantize, in first-seen order
-  std::set<std::string> in_plan;
-  std::vector<WeightedUnit> units;
-  Ties ties;
-  // Pre-activation outputs of fused units: quantized with the unit output's parameters, not observed.
-  std::map<std::string, std::string> same_as;
-  void add(const std::string& t) {
-    if (in_plan.insert(t).second) tensors.push_back(t);
-  }
-};
-
 bool is_pass_through(const std::string& op) {
   return op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
 }
 
-Plan make_plan(const Graph& g, const QConfig& cfg, PtqReport* rep) {
-  Plan p;
+}  // namespace
+
+QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep) {
+  QuantPlan p;
   std::set<int> in_unit;  // activation nodes absorbed by a unit
   for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i) {
     const Node& n = g.nodes[i];
@@ -122,6 +95,8 @@ Plan make_plan(const Graph& g, const QConfig& cfg, PtqReport* rep) {
   return p;
 }
 
+namespace {
+
 // Checks the calibration set against the model's inputs and returns the number of samples.
 int64_t check_calibration(const Model& m, const NamedTensors& calib) {
   TQ_CHECK(!calib.empty(), "calibration set is empty");
@@ -160,8 +135,8 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
 
 // Runs the fp32 model over the calibration set with every planned tensor exposed, once for min/max
 // and, for distribution-based methods, once more into histograms.
-std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan, const NamedTensors& calib,
-                                               const QConfig& cfg, int64_t* used) {
+std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& plan, const NamedTensors& calib,
+                                             const QConfig& cfg, int64_t* used) {
   int64_t samples = check_calibration(m, calib);
   if (cfg.max_samples > 0) samples = std::min(samples, cfg.max_samples);
   *used = samples;
@@ -202,15 +177,11 @@ std::map<std::string, RangeObserver> calibrate(const Model& m, const Plan& plan,
 
 }  // namespace
 
-Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConfig& cfg, PtqReport* report) {
-  PtqReport local;
-  PtqReport& rep = report ? *report : local;
-  check_fp32(fp32, "static PTQ");
-  Plan plan = make_plan(fp32.graph, cfg, &rep);
-  TQ_CHECK(!plan.units.empty(), "static PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
-  auto obs = calibrate(fp32, plan, calibration, cfg, &rep.samples);
-
-  // Parameters per tie group: the union of its members' ranges.
+std::map<std::string, std::pair<float, float>> calibrate_ranges(const Model& fp32, const QuantPlan& plan,
+                                                                const NamedTensors& calibration,
+                                                                const QConfig& cfg, int64_t* used) {
+  auto obs = observe(fp32, plan, calibration, cfg, used);
+  // One range per tie group: the union of its members' ranges.
   std::map<std::string, std::pair<float, float>> group_range;
   for (const auto& t : plan.tensors) {
     auto r = obs.at(t).range(cfg);
@@ -221,9 +192,37 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
     else
       it->second = {std::min(it->second.first, r.first), std::max(it->second.second, r.second)};
   }
+  std::map<std::string, std::pair<float, float>> ranges;
+  for (const auto& t : plan.tensors) ranges[t] = group_range.at(plan.ties.find(t));
+  return ranges;
+}
+
+Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConfig& cfg, PtqReport* report) {
+  PtqReport local;
+  PtqReport& rep = report ? *report : local;
+  check_fp32(fp32, "static PTQ");
+  QuantPlan plan = plan_static(fp32.graph, cfg, &rep);
+  TQ_CHECK(!plan.units.empty(), "static PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
+  std::map<std::string, QParams> acts;
+  for (const auto& [t, r] : calibrate_ranges(fp32, plan, calibration, cfg, &rep.samples))
+    acts[t] = qparams_for_range(r.first, r.second, cfg.activations);
+  Model out = write_qdq(fp32, plan, acts, &rep);
+  out.metadata.emplace_back("tinyqat.quant_mode", "static");
+  out.metadata.emplace_back("tinyqat.qconfig",
+                            fmt::format("weights=int8-per-channel-symmetric,activations={},method={}",
+                                        name(cfg.activations), name(cfg.method)));
+  return out;
+}
+
+Model write_qdq(const Model& fp32, const QuantPlan& plan, const std::map<std::string, QParams>& acts,
+                PtqReport* report) {
+  PtqReport local;
+  PtqReport& rep = report ? *report : local;
   for (const auto& t : plan.tensors) {
-    auto [lo, hi] = group_range.at(plan.ties.find(t));
-    rep.activations[t] = qparams_for_range(lo, hi, cfg.activations);
+    auto it = acts.find(t);
+    TQ_CHECK(it != acts.end() && it->second.scale > 0 && std::isfinite(it->second.scale),
+             "QDQ export: no valid quantization parameters for tensor '{}'", t);
+    rep.activations[t] = it->second;
   }
   std::vector<std::string> to_rewrite = plan.tensors;
   for (const auto& [pre, post] : plan.same_as) {
@@ -305,10 +304,6 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
   }
   for (auto& n : added) g.nodes.push_back(std::move(n));
   finish_quantized_graph(out);
-  out.metadata.emplace_back("tinyqat.quant_mode", "static");
-  out.metadata.emplace_back("tinyqat.qconfig",
-                            fmt::format("weights=int8-per-channel-symmetric,activations={},method={}",
-                                        name(cfg.activations), name(cfg.method)));
   return out;
 }
 

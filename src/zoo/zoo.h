@@ -1,14 +1,41 @@
 // Model zoo front-end: the fork's architectures built straight into the IR (inference graphs with
-// deterministic initial weights). The trainer builds the same graphs from trained parameters.
+// deterministic initial weights). The trainer starts from these graphs and writes trained ones back.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
 namespace tinyqat::zoo {
 
 // learned_filter: Conv3x3(c→w) → blocks × [Conv3x3 → ReLU → Conv3x3, + skip] → Conv3x3(w→c);
-// out = clamp(x + residual, 0, 1). Input "degraded" [N,c,H,W] (dynamic N, H, W).
+// out = clamp(x + residual, 0, 1). Input "degraded" [N,c,H,W] (dynamic N, H, W), output "filtered".
 Model learned_filter(int64_t channels, int64_t width, int64_t num_blocks, uint64_t seed);
+
+// nr_metric: stem Conv3x3 s2 (no bias) + BatchNormalization + ReLU6, then 5 depthwise-separable blocks
+// [DW Conv3x3 (groups=C) + BN + ReLU6, PW Conv1x1 + BN + ReLU6], widths w→2w→2w→4w→4w→8w, strides
+// 2,1,2,1,2, global average pool, Linear(8w→1). Input "frame" [N,c,H,W], output "mos" [N].
+Model nr_metric(int64_t in_channels, int64_t width, uint64_t seed);
+
+// mlp: (x − mean) / std baked in as Sub/Div, hidden Linear layers with ReLU or GELU (Erf form), a
+// Linear(→1) head. Input "features" [N,in], output "score" [N]. mean/std: one value per feature.
+Model mlp(int64_t in_features, const std::vector<int64_t>& hidden, const std::string& activation,
+          const std::vector<float>& input_mean, const std::vector<float>& input_std, uint64_t seed);
+
+// An architecture argument as written in a config: numbers (a scalar is a list of one) or a word.
+struct Arg {
+  std::vector<double> numbers;
+  std::string text;
+  bool is_text = false;
+};
+using Args = std::map<std::string, Arg>;
+
+// The architecture `kind` ("learned_filter", "nr_metric", "mlp") with the fork's argument names;
+// missing arguments take the fork's defaults. An unknown kind or argument, or a bad value, is an
+// Error that names it and lists what is accepted.
+Model build(const std::string& kind, const Args& args, uint64_t seed);
+std::vector<std::string> kinds();
 
 }  // namespace tinyqat::zoo

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/wait.h>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -151,6 +153,16 @@ Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, doub
   const std::string unit = fmt::format(" (step {})", step);
   return compare(
       ours, ref, [=](double) { return steps * step * (1 + 1e-6) + 1e-7; }, unit.c_str());
+}
+
+CliResult cli(const std::string& args, const fs::path& work) {
+  fs::path err = work / "cli.err";
+  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, err.string());
+  int rc = std::system(cmd.c_str());
+  std::ifstream f(err);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), ss.str()};
 }
 
 }  // namespace tinyqat::test

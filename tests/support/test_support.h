@@ -18,6 +18,13 @@ namespace fs = std::filesystem;
 // A fresh, empty folder under the build tree (per process), named after the test.
 fs::path temp_dir(const std::string& name);
 
+// Runs the tinyqat command line (build/tinyqat ARGS) with stdout discarded; stderr kept in `work`.
+struct CliResult {
+  int code;
+  std::string err;
+};
+CliResult cli(const std::string& args, const fs::path& work);
+
 // Deterministic pseudo-random data.
 class Rng {
  public:

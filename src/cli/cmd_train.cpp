@@ -1,0 +1,147 @@
+// `tinyqat train` (the fp32 phase, a checkpoint) and `tinyqat qat` (every phase, a QDQ .int8.onnx with
+// the trained quantization parameters and the QAT-conditioned fp32 model beside it).
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "registry/handoff_cli.h"
+#include "train/trainer.h"
+
+namespace tinyqat::cli {
+
+namespace {
+
+struct TrainOpts {
+  std::string config, output, checkpoint, resume, report, device;
+  int epochs_fp32 = -1, epochs_qat = -1, n_calibration = -1, threads = -1;
+  double lr_qat = -1;
+  int64_t seed = -1;
+  bool smoke = false, quiet = false;
+};
+
+void add_common(CLI::App* sub, TrainOpts& o, bool qat) {
+  sub->add_option("--config,-c", o.config, "Training config (YAML: model, data, epochs, loss, qat: ...)")
+      ->required();
+  sub->add_option("--epochs-fp32", o.epochs_fp32, "Override qat.epochs_fp32 (the fp32 phase)")
+      ->check(CLI::Range(0, 100000));
+  if (qat) {
+    sub->add_option("--epochs-qat", o.epochs_qat, "Override qat.epochs_qat")->check(CLI::Range(0, 100000));
+    sub->add_option("--lr-qat", o.lr_qat, "Override qat.lr_qat")->check(CLI::PositiveNumber);
+    sub->add_option("--n-calibration", o.n_calibration, "Override qat.n_calibration")
+        ->check(CLI::Range(1, 1 << 30));
+    sub->add_option("--resume", o.resume, "Start from this fp32 checkpoint (.onnx) and skip the fp32 phase");
+  }
+  sub->add_option("--seed", o.seed, "Override seed")->check(CLI::Range(int64_t(0), INT64_MAX));
+  sub->add_option("--device", o.device, "cpu (default), cuda or cuda:N (needs a CUDA LibTorch)");
+  sub->add_option("--threads", o.threads,
+                  "CPU threads (default 1; results are reproducible per thread count)")
+      ->check(CLI::Range(1, 256));
+  sub->add_flag("--smoke", o.smoke, "Wiring only: one epoch per phase on two batches (for CI)");
+  sub->add_flag("--quiet,-q", o.quiet, "No progress bar or per-epoch lines (errors and the summary only)");
+  sub->add_option("--report", o.report, "Also write the epoch log (losses, seconds) as JSON");
+}
+
+train::TrainConfig configure(const TrainOpts& o) {
+  train::TrainConfig c = train::load_config(o.config);
+  if (o.epochs_fp32 >= 0) c.qat.epochs_fp32 = o.epochs_fp32;
+  if (o.epochs_qat >= 0) c.qat.epochs_qat = o.epochs_qat;
+  if (o.lr_qat > 0) c.qat.lr_qat = o.lr_qat;
+  if (o.n_calibration > 0) c.qat.n_calibration = o.n_calibration;
+  if (o.seed >= 0) c.seed = static_cast<uint64_t>(o.seed);
+  if (!o.device.empty()) c.device = o.device;
+  if (o.threads > 0) c.threads = o.threads;
+  train::validate(c);
+  return c;
+}
+
+void write_report(const std::string& path, const train::TrainConfig& c, const train::TrainResult& r) {
+  if (path.empty()) return;
+  nlohmann::ordered_json j;
+  j["config"] = c.path;
+  j["config_hash"] = r.config_hash;
+  j["threads"] = c.threads;
+  j["device"] = c.device;
+  j["batch_size"] = c.batch_size;
+  j["train_samples"] = r.train_samples;
+  j["val_samples"] = r.val_samples;
+  j["calibration_samples"] = r.calibration_samples;
+  j["best_qat_epoch"] = r.best_qat_epoch;
+  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+  for (const auto& e : r.epochs) {
+    nlohmann::ordered_json x;
+    x["phase"] = e.phase;
+    x["epoch"] = e.epoch;
+    x["train_loss"] =
+        std::isfinite(e.train_loss) ? nlohmann::ordered_json(e.train_loss) : nlohmann::ordered_json();
+    x["val_loss"] = std::isfinite(e.val_loss) ? nlohmann::ordered_json(e.val_loss) : nlohmann::ordered_json();
+    x["seconds"] = e.seconds;
+    epochs.push_back(x);
+  }
+  j["epochs"] = epochs;
+  j["int8"] = r.int8_path;
+  j["fp32"] = r.fp32_path;
+  j["checkpoint"] = r.checkpoint;
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+std::function<int()> add_train(CLI::App& app) {
+  auto* sub =
+      app.add_subcommand("train", "Train the fp32 model of a config and write its checkpoint (.onnx)");
+  auto o = std::make_shared<TrainOpts>();
+  add_common(sub, *o, false);
+  sub->add_option("--output,-o", o->output, "Checkpoint to write (an fp32 ONNX with BatchNormalization kept)")
+      ->required();
+  return [o] {
+    train::TrainConfig c = configure(*o);
+    train::RunOptions r;
+    r.quiet = o->quiet, r.smoke = o->smoke, r.checkpoint = o->output;
+    auto res = train::run_train(c, r);
+    write_report(o->report, c, res);
+    std::fprintf(stderr, "wrote %s (fp32, %zu epochs, config %s)\n", o->output.c_str(), res.epochs.size(),
+                 res.config_hash.substr(0, 12).c_str());
+    return 0;
+  };
+}
+
+std::function<int()> add_qat(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "qat", "Quantization-aware training: fp32 phase, fake-quant, QAT fine-tune, QDQ export (every phase)");
+  auto o = std::make_shared<TrainOpts>();
+  add_common(sub, *o, true);
+  auto fp32_path = std::make_shared<std::string>();
+  sub->add_option("--output,-o", o->output, "The QDQ int8 model to write (OUT.int8.onnx)")->required();
+  sub->add_option("--fp32-output", *fp32_path,
+                  "Where the QAT-conditioned fp32 model goes (default: OUT with .int8.onnx → .fp32.onnx)");
+  sub->add_option(
+      "--checkpoint", o->checkpoint,
+      "fp32-phase checkpoint, rewritten after every epoch (default: OUT with .int8.onnx → .ckpt.onnx)");
+  auto handoff = registry::add_handoff_options(sub);
+  return [o, fp32_path, handoff] {
+    train::TrainConfig c = configure(*o);
+    train::RunOptions r;
+    r.quiet = o->quiet, r.smoke = o->smoke, r.resume = o->resume, r.output = o->output;
+    r.fp32_output = *fp32_path;
+    r.checkpoint = o->checkpoint;
+    if (r.checkpoint.empty() && r.resume.empty()) {
+      std::string f = train::default_fp32_path(o->output);
+      r.checkpoint = f.substr(0, f.size() - std::string(".fp32.onnx").size()) + ".ckpt.onnx";
+    }
+    auto res = train::run_qat(c, r);
+    write_report(o->report, c, res);
+    std::fprintf(stderr, "wrote %s (QDQ int8, quant_mode qat, exported QAT epoch %d) and %s (fp32)\n",
+                 res.int8_path.c_str(), res.best_qat_epoch, res.fp32_path.c_str());
+    handoff->threads = c.threads;
+    registry::run_handoff(*handoff, res.fp32_path, res.int8_path, "qat");
+    return 0;
+  };
+}
+
+}  // namespace tinyqat::cli

@@ -1,0 +1,527 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/version.h"
+#include "data/rng.h"
+#include "io/npy.h"
+#include "onnx/onnx_io.h"
+#include "quant/plan.h"
+#include "train/trainable.h"
+
+namespace tinyqat::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------- data
+
+struct Split {
+  torch::Tensor x, y;  // y: labels or teacher outputs (undefined until set for distill)
+  int64_t size() const { return x.defined() ? x.size(0) : 0; }
+};
+
+struct DataSet {
+  Split train, val;
+};
+
+const Tensor& find_array(const NamedTensors& arrays, const std::string& name, const std::string& file,
+                         const std::string& key) {
+  for (const auto& [n, t] : arrays)
+    if (n == name) return t;
+  std::vector<std::string> names;
+  for (const auto& [n, t] : arrays) names.push_back(n);
+  fail("{}: no array '{}' ({} in the config); the file has: {}", file, name, key, fmt::join(names, ", "));
+}
+
+// Reads the training set, checks it against the model input, splits off the validation samples.
+DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke) {
+  TQ_CHECK(std::filesystem::is_regular_file(cfg.train_data), "{}: data.train: no such file '{}'", cfg.path,
+           cfg.train_data);
+  NamedTensors arrays = read_npz(cfg.train_data);
+  const Tensor& xin = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
+  TQ_CHECK(xin.dtype() == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", cfg.train_data,
+           cfg.input_array, dtype_name(xin.dtype()), input.name);
+  auto mismatch = [&] {
+    fail(
+        "{}: array '{}' has shape {}, which does not fit the model input '{}' {} (samples stacked on axis 0)",
+        cfg.train_data, cfg.input_array, shape_str(xin.shape()), input.name, input.shape_str());
+  };
+  if (!input.has_shape || static_cast<size_t>(xin.rank()) != input.shape.size()) mismatch();
+  for (size_t d = 1; d < input.shape.size(); ++d)
+    if (input.shape[d].is_known() && input.shape[d].value != xin.dim(static_cast<int>(d))) mismatch();
+  const auto& want = cfg.qat.input_shape;
+  if (!want.empty()) {
+    bool ok = want.size() == static_cast<size_t>(xin.rank());
+    for (size_t d = 1; ok && d < want.size(); ++d)
+      ok = want[d] <= 0 || want[d] == xin.dim(static_cast<int>(d));
+    TQ_CHECK(ok, "{}: qat.input_shape [{}] does not match the data: array '{}' in {} has shape {}", cfg.path,
+             fmt::join(want, ","), cfg.input_array, cfg.train_data, shape_str(xin.shape()));
+  }
+  const int64_t n = xin.dim(0);
+  TQ_CHECK(n >= 1, "{}: array '{}' holds no samples", cfg.train_data, cfg.input_array);
+  for (int64_t i = 0; i < xin.numel(); ++i)
+    TQ_CHECK(std::isfinite(xin.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})",
+             cfg.train_data, cfg.input_array, i);
+  torch::Tensor x = to_torch(xin), y;
+  if (cfg.loss != "distill") {
+    const Tensor& t = find_array(arrays, cfg.target_array, cfg.train_data, "data.target");
+    TQ_CHECK(t.dtype() == DType::F32 && t.rank() >= 1 && t.dim(0) == n,
+             "{}: array '{}' must be float32 with {} samples on axis 0 (one per input), it is {} {}",
+             cfg.train_data, cfg.target_array, n, dtype_name(t.dtype()), shape_str(t.shape()));
+    for (int64_t i = 0; i < t.numel(); ++i)
+      TQ_CHECK(std::isfinite(t.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})",
+               cfg.train_data, cfg.target_array, i);
+    y = to_torch(t);
+  }
+  // Validation: the last val_frac of a seeded permutation (at least one sample when val_frac > 0).
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[i] = i;
+  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5a11, 0));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint64_t>(i + 1))]);
+  int64_t nval =
+      cfg.val_frac > 0 ? std::max<int64_t>(1, static_cast<int64_t>(std::llround(cfg.val_frac * n))) : 0;
+  if (nval >= n) nval = 0;
+  auto take = [&](int64_t from, int64_t to) {
+    Split s;
+    if (to <= from) return s;
+    auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + from, perm.begin() + to), torch::kInt64);
+    s.x = x.index_select(0, idx);
+    if (y.defined()) s.y = y.index_select(0, idx);
+    return s;
+  };
+  DataSet d{take(0, n - nval), take(n - nval, n)};
+  if (smoke) {
+    const int64_t keep = std::min<int64_t>(d.train.size(), 2 * cfg.batch_size);
+    d.train.x = d.train.x.slice(0, 0, keep);
+    if (d.train.y.defined()) d.train.y = d.train.y.slice(0, 0, keep);
+    if (d.val.size() > cfg.batch_size) {
+      d.val.x = d.val.x.slice(0, 0, cfg.batch_size);
+      if (d.val.y.defined()) d.val.y = d.val.y.slice(0, 0, cfg.batch_size);
+    }
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------- progress
+
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet), tty_(!quiet && isatty(2)) {}
+  void batch(const std::string& phase, int epoch, int epochs, int64_t done, int64_t total, double loss) {
+    if (!tty_) return;
+    const int width = 24, filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
+    std::fprintf(stderr, "\r%-4s epoch %d/%d [%s%s] %lld/%lld loss %.5g   ", phase.c_str(), epoch, epochs,
+                 std::string(static_cast<size_t>(filled), '#').c_str(),
+                 std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total), loss);
+    std::fflush(stderr);
+  }
+  void epoch(const EpochLog& e, int epochs, const std::string& note) {
+    if (quiet_) return;
+    if (tty_) std::fprintf(stderr, "\r%s\r", std::string(78, ' ').c_str());
+    std::fprintf(stderr, "%-4s epoch %d/%d  train loss %.6g  val loss %.6g  %.2f s%s\n", e.phase.c_str(),
+                 e.epoch, epochs, e.train_loss, e.val_loss, e.seconds, note.c_str());
+  }
+  void line(const std::string& s) {
+    if (!quiet_) std::fprintf(stderr, "%s\n", s.c_str());
+  }
+
+ private:
+  bool quiet_, tty_;
+};
+
+// ---------------------------------------------------------------- training loop
+
+struct Phase {
+  std::string name;
+  int epochs = 0;
+  double lr = 0;
+  double drift = 0;
+  std::vector<torch::Tensor> anchor;  // weights the drift penalty pulls toward
+};
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg,
+                                                        const std::vector<torch::Tensor>& p, double lr) {
+  if (cfg.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(p,
+                                                torch::optim::AdamOptions(lr).weight_decay(cfg.weight_decay));
+  if (cfg.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        p, torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(cfg.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(p,
+                                               torch::optim::AdamWOptions(lr).weight_decay(cfg.weight_decay));
+}
+
+torch::Tensor loss_of(const TrainConfig& cfg, const torch::Tensor& out, torch::Tensor target) {
+  if (!target.sizes().equals(out.sizes())) {
+    TQ_CHECK(target.numel() == out.numel(), "the model output has shape [{}] but the target array holds [{}]",
+             fmt::join(out.sizes(), ","), fmt::join(target.sizes(), ","));
+    target = target.reshape(out.sizes());
+  }
+  return cfg.loss == "l1" ? torch::l1_loss(out, target) : torch::mse_loss(out, target);
+}
+
+double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s) {
+  if (s.size() == 0) return std::nan("");
+  torch::NoGradGuard ng;
+  m.set_training(false);
+  double total = 0;
+  for (int64_t i = 0; i < s.size(); i += cfg.batch_size) {
+    const int64_t j = std::min(s.size(), i + cfg.batch_size);
+    auto out = m.forward({s.x.slice(0, i, j).to(m.device())})[0];
+    total += loss_of(cfg, out, s.y.slice(0, i, j).to(m.device())).item<double>() * static_cast<double>(j - i);
+  }
+  return total / static_cast<double>(s.size());
+}
+
+// One epoch; throws with a clear message when the loss stops being finite.
+double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const TrainConfig& cfg, const Split& s,
+                   const Phase& ph, int epoch, Progress& prog, const std::string& on_nan) {
+  m.set_training(true);
+  const int64_t n = s.size();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  data::SplitMix64 rng(
+      data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, static_cast<uint64_t>(epoch)));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+  const auto params = m.parameter_names();
+  double total = 0;
+  int64_t batch = 0;
+  for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
+    const int64_t j = std::min(n, i + cfg.batch_size);
+    auto idx = torch::tensor(std::vector<int64_t>(order.begin() + i, order.begin() + j), torch::kInt64);
+    auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
+    auto out = m.forward({x})[0];
+    auto loss = loss_of(cfg, out, y);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value))
+      fail("training stopped: the loss became {} in {} epoch {}, batch {}; {}", value, ph.name, epoch,
+           batch + 1, on_nan);
+    if (ph.drift > 0) {
+      auto p = m.parameters();
+      torch::Tensor pen = torch::zeros({}, p[0].options().requires_grad(false));
+      for (size_t k = 0; k < ph.anchor.size(); ++k) pen = pen + (p[k] - ph.anchor[k]).pow(2).sum();
+      loss = loss + ph.drift * pen;
+    }
+    optim.zero_grad();
+    loss.backward();
+    optim.step();
+    total += value * static_cast<double>(j - i);
+    prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
+  }
+  return total / static_cast<double>(std::max<int64_t>(n, 1));
+}
+
+// Teacher outputs (the fp32 model's own predictions) as targets: distillation.
+void set_teacher_targets(TrainableModel& teacher, const TrainConfig& cfg, DataSet& d) {
+  torch::NoGradGuard ng;
+  teacher.set_training(false);
+  for (Split* s : {&d.train, &d.val}) {
+    if (s->size() == 0) continue;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < s->size(); i += cfg.batch_size)
+      parts.push_back(
+          teacher.forward({s->x.slice(0, i, std::min(s->size(), i + cfg.batch_size)).to(teacher.device())})[0]
+              .to(torch::kCPU));
+    s->y = torch::cat(parts, 0);
+  }
+}
+
+torch::Device device_of(const TrainConfig& cfg) {
+  if (cfg.device == "cpu") return torch::kCPU;
+  TQ_CHECK(torch::cuda::is_available(),
+           "--device {}: this LibTorch build has no CUDA device available (build against a CUDA LibTorch "
+           "with -DCMAKE_PREFIX_PATH=... and run on a machine with a GPU)",
+           cfg.device);
+  return torch::Device(cfg.device);
+}
+
+void set_meta(Model& m, const std::string& key, const std::string& value) {
+  for (auto& kv : m.metadata)
+    if (kv.first == key) {
+      kv.second = value;
+      return;
+    }
+  m.metadata.emplace_back(key, value);
+}
+
+void rename_value(Model& m, const std::string& from, const std::string& to) {
+  if (to.empty() || to == from) return;
+  Graph& g = m.graph;
+  for (auto& n : g.nodes) {
+    for (auto& v : n.inputs)
+      if (v == from) v = to;
+    for (auto& v : n.outputs)
+      if (v == from) v = to;
+  }
+  for (auto& v : g.inputs)
+    if (v.name == from) v.name = to;
+  for (auto& v : g.outputs)
+    if (v.name == from) v.name = to;
+  infer_shapes(m);
+}
+
+struct Setup {
+  TrainConfig cfg;
+  std::unique_ptr<TrainableModel> model;
+  DataSet data;
+  Progress prog;
+  TrainResult result;
+};
+
+Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start) {
+  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet), {}};
+  TrainConfig& cfg = s.cfg;
+  if (opt.smoke) {
+    cfg.qat.epochs_fp32 = std::min(cfg.qat.epochs_fp32, 1);
+    cfg.qat.epochs_qat = std::min(cfg.qat.epochs_qat, 1);
+    cfg.qat.n_calibration = std::min(cfg.qat.n_calibration, 8);
+  }
+  torch::set_num_threads(cfg.threads);
+  torch::manual_seed(cfg.seed);
+  TQ_CHECK(start.graph.inputs.size() == 1 && start.graph.outputs.size() >= 1,
+           "the trainer needs a model with one input (this one has {})", start.graph.inputs.size());
+  s.model = std::make_unique<TrainableModel>(start);
+  s.model->to(device_of(cfg));
+  s.data = load_data(cfg, start.graph.inputs[0], opt.smoke);
+  s.result.config_hash = cfg.hash();
+  s.result.train_samples = s.data.train.size();
+  s.result.val_samples = s.data.val.size();
+  return s;
+}
+
+void fp32_phase(Setup& s, const RunOptions& opt) {
+  TrainConfig& cfg = s.cfg;
+  TrainableModel& m = *s.model;
+  if (cfg.loss == "distill") {
+    TrainableModel teacher(m.checkpoint_model());
+    teacher.to(m.device());
+    set_teacher_targets(teacher, cfg, s.data);
+  }
+  Phase ph{"fp32", cfg.qat.epochs_fp32, cfg.lr, 0, {}};
+  auto optim = make_optimizer(cfg, m.parameters(), ph.lr);
+  std::optional<int> saved;
+  for (int e = 1; e <= ph.epochs; ++e) {
+    const auto t0 = Clock::now();
+    const std::string on_nan =
+        saved ? fmt::format("the last good checkpoint is {} (epoch {})", opt.checkpoint, *saved)
+              : std::string("no checkpoint was written");
+    EpochLog log{"fp32", e, train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog, on_nan), 0, 0};
+    log.val_loss = evaluate(m, cfg, s.data.val);
+    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!opt.checkpoint.empty()) {
+      Model ck = m.checkpoint_model();
+      set_meta(ck, "tinyqat.checkpoint", fmt::format("fp32 epoch {}/{}", e, ph.epochs));
+      set_meta(ck, "tinyqat.config_hash", s.result.config_hash);
+      export_onnx(ck, opt.checkpoint);
+      saved = e;
+      s.result.checkpoint = opt.checkpoint;
+    }
+    s.prog.epoch(log, ph.epochs, "");
+    s.result.epochs.push_back(log);
+  }
+  if (ph.epochs == 0 && !opt.checkpoint.empty()) {
+    export_onnx(m.checkpoint_model(), opt.checkpoint);
+    s.result.checkpoint = opt.checkpoint;
+  }
+}
+
+}  // namespace
+
+std::string default_fp32_path(const std::string& int8_path) {
+  const std::string suffix = ".int8.onnx";
+  if (int8_path.size() > suffix.size() &&
+      int8_path.compare(int8_path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return int8_path.substr(0, int8_path.size() - suffix.size()) + ".fp32.onnx";
+  std::filesystem::path p(int8_path);
+  return (p.parent_path() / (p.stem().string() + ".fp32.onnx")).string();
+}
+
+Model initial_model(const TrainConfig& cfg) {
+  if (!cfg.init.empty()) {
+    TQ_CHECK(std::filesystem::is_regular_file(cfg.init), "{}: init: no such file '{}'", cfg.path, cfg.init);
+    Model m = import_onnx(cfg.init);
+    quant::check_fp32(m, cfg.init);
+    return m;
+  }
+  zoo::Args args = cfg.model_args;
+  if (cfg.model == "mlp" && (!args.count("input_mean") || !args.count("input_std"))) {
+    // Bake in the training set's per-feature mean and standard deviation.
+    NamedTensors arrays = read_npz(cfg.train_data);
+    const Tensor& x = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
+    TQ_CHECK(x.rank() == 2 && x.dtype() == DType::F32,
+             "{}: array '{}' must be float32 [samples, features] for mlp", cfg.train_data, cfg.input_array);
+    auto xt = to_torch(x).to(torch::kFloat64);
+    auto mean = xt.mean(0), sd = xt.std(0, false).clamp_min(1e-6);
+    zoo::Arg am, as;
+    for (int64_t i = 0; i < x.dim(1); ++i) {
+      am.numbers.push_back(mean[i].item<double>());
+      as.numbers.push_back(sd[i].item<double>());
+    }
+    args.emplace("input_mean", am);
+    args.emplace("input_std", as);
+    if (!args.count("in_features")) args["in_features"].numbers = {static_cast<double>(x.dim(1))};
+  }
+  return zoo::build(cfg.model, args, cfg.seed);
+}
+
+namespace {
+TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt);
+TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt);
+}  // namespace
+
+// LibTorch reports its own errors as c10::Error with a C++ backtrace: keep the first line.
+template <class F>
+TrainResult guarded(F&& f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    fail("LibTorch: {}", msg.substr(0, msg.find('\n')));
+  }
+}
+
+TrainResult run_train(const TrainConfig& cfg, const RunOptions& opt) {
+  return guarded([&] { return train_impl(cfg, opt); });
+}
+
+TrainResult run_qat(const TrainConfig& cfg, const RunOptions& opt) {
+  return guarded([&] { return qat_impl(cfg, opt); });
+}
+
+namespace {
+
+TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
+  TQ_CHECK(!opt.checkpoint.empty(), "train: no checkpoint path given");
+  Setup s = begin(cfg, opt, initial_model(cfg));
+  fp32_phase(s, opt);
+  return s.result;
+}
+
+TrainResult qat_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
+  TQ_CHECK(!opt.output.empty(), "qat: no output path given");
+  Model start;
+  if (!opt.resume.empty()) {
+    TQ_CHECK(std::filesystem::is_regular_file(opt.resume), "--resume: no such checkpoint '{}'", opt.resume);
+    start = import_onnx(opt.resume);
+    quant::check_fp32(start, opt.resume);
+  } else {
+    start = initial_model(cfg_in);
+  }
+  Setup s = begin(cfg_in, opt, start);
+  TrainConfig& cfg = s.cfg;
+  TrainableModel& m = *s.model;
+  if (opt.resume.empty())
+    fp32_phase(s, opt);
+  else
+    s.prog.line(fmt::format("fp32 phase skipped: resuming from {}", opt.resume));
+
+  // Teacher for distillation: the fp32 model as it is now, before any fake-quant.
+  if (cfg.loss == "distill") {
+    TrainableModel teacher(m.checkpoint_model());
+    teacher.to(m.device());
+    set_teacher_targets(teacher, cfg, s.data);
+  }
+
+  // Prepare: the same plan as static PTQ, then initial ranges from calibration on training samples.
+  QatOptions qo;
+  qo.qconfig.activations = quant::parse_act_scheme(cfg.qat.qconfig);
+  qo.qconfig.method = quant::parse_method(cfg.qat.init_ranges);
+  qo.qconfig.exclude.insert(cfg.qat.exclude.begin(), cfg.qat.exclude.end());
+  qo.averaging = cfg.qat.averaging;
+  qo.lsq = cfg.qat.lsq;
+  m.prepare_qat(qo);
+  {
+    const int64_t nc = std::min<int64_t>(cfg.qat.n_calibration, s.data.train.size());
+    NamedTensors calib{{m.inputs()[0].name, from_torch(s.data.train.x.slice(0, 0, nc))}};
+    qo.qconfig.max_samples = nc;
+    int64_t used = 0;
+    m.set_ranges(quant::calibrate_ranges(m.fp32_model(), m.plan(), calib, qo.qconfig, &used));
+    s.result.calibration_samples = used;
+  }
+  s.result.quantized_tensors = m.plan().tensors;
+  s.prog.line(
+      fmt::format("qat: {} activation tensors and {} weighted units fake-quantized ({} activations); "
+                  "ranges from {} samples ({})",
+                  m.plan().tensors.size(), m.plan().units.size(), cfg.qat.qconfig,
+                  s.result.calibration_samples, cfg.qat.init_ranges));
+
+  Phase ph{"qat", cfg.qat.epochs_qat, cfg.qat_lr(), cfg.qat.drift_penalty, {}};
+  if (ph.drift > 0)
+    for (const auto& p : m.parameters()) ph.anchor.push_back(p.detach().clone());
+  auto optim = make_optimizer(cfg, m.parameters(), ph.lr);
+  EpochLog start_log{"qat", 0, std::nan(""), evaluate(m, cfg, s.data.val), 0};
+  s.prog.epoch(start_log, ph.epochs, "  (after calibration)");
+  s.result.epochs.push_back(start_log);
+  double best = start_log.val_loss;
+  int best_epoch = 0;
+  auto best_state = m.snapshot();
+  for (int e = 1; e <= ph.epochs; ++e) {
+    if (cfg.qat.freeze_bn_epoch >= 0 && e - 1 >= cfg.qat.freeze_bn_epoch && !m.bn_frozen()) m.freeze_bn();
+    if (cfg.qat.freeze_observers_epoch >= 0 && e - 1 >= cfg.qat.freeze_observers_epoch) m.freeze_observers();
+    const auto t0 = Clock::now();
+    EpochLog log{"qat", e,
+                 train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog,
+                             "nothing was exported; lower qat.lr_qat or check the data"),
+                 0, 0};
+    log.val_loss = evaluate(m, cfg, s.data.val);
+    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::string note;
+    if (!(log.val_loss >= best)) {  // also taken when there is no validation split (NaN)
+      best = log.val_loss, best_epoch = e, best_state = m.snapshot();
+      note = "  *";
+    }
+    s.prog.epoch(log, ph.epochs, note);
+    s.result.epochs.push_back(log);
+  }
+  if (cfg.qat.keep_best && best_epoch != ph.epochs && s.data.val.size() > 0) {
+    m.restore(best_state);
+    s.prog.line(fmt::format("qat: exporting epoch {} (lowest validation loss {:.6g})", best_epoch, best));
+  } else {
+    best_epoch = ph.epochs;
+  }
+  s.result.best_qat_epoch = best_epoch;
+
+  // Convert + export: parameters from the trained observers, no re-calibration.
+  Model fp32 = m.fp32_model(), int8 = m.qdq_model();
+  for (Model* x : {&fp32, &int8}) {
+    rename_value(*x, x->graph.inputs[0].name, cfg.qat.input_name);
+    rename_value(*x, x->graph.outputs[0].name, cfg.qat.output_name);
+    set_meta(*x, "tinyqat.config_hash", s.result.config_hash);
+    set_meta(*x, "tinyqat.seed", std::to_string(cfg.seed));
+    set_meta(*x, "tinyqat.version", kVersion);
+  }
+  set_meta(fp32, "tinyqat.qat_conditioned", fmt::format("fp32 weights after {} QAT epochs", best_epoch));
+  set_meta(int8, "tinyqat.quant_mode", "qat");
+  set_meta(int8, "tinyqat.qconfig",
+           fmt::format("weights=int8-per-channel-symmetric,activations={},ranges=trained({} init){}",
+                       cfg.qat.qconfig, cfg.qat.init_ranges, cfg.qat.lsq ? ",lsq" : ""));
+  set_meta(int8, "tinyqat.qat_epochs",
+           fmt::format("fp32={},qat={},exported={}", cfg.qat.epochs_fp32, cfg.qat.epochs_qat, best_epoch));
+  s.result.int8_path = opt.output;
+  s.result.fp32_path = opt.fp32_output.empty() ? default_fp32_path(opt.output) : opt.fp32_output;
+  // Both serialized (and checked) before either is written: nothing half-written on an error.
+  auto int8_bytes = export_onnx_bytes(int8), fp32_bytes = export_onnx_bytes(fp32);
+  check_onnx(int8);
+  check_onnx(fp32);
+  write_file_atomic(s.result.fp32_path, fp32_bytes);
+  write_file_atomic(s.result.int8_path, int8_bytes);
+  return s.result;
+}
+
+}  // namespace
+
+}  // namespace tinyqat::train

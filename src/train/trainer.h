@@ -1,0 +1,48 @@
+// The QAT pipeline: fp32 phase → prepare (BN absorbed into its Conv, fake-quant at the tensors static
+// PTQ would quantize) → calibration of the initial ranges → QAT fine-tune (observer / BN freeze,
+// optional LSQ, drift penalty, best epoch kept) → export of the QDQ .int8.onnx with the trained
+// parameters and of the QAT-conditioned fp32 model.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "train/config.h"
+
+namespace tinyqat::train {
+
+struct RunOptions {
+  bool quiet = false;       // no progress bar, no per-epoch lines
+  bool smoke = false;       // wiring only: 1 epoch per phase, 2 batches, 8 calibration samples
+  std::string resume;       // an fp32 checkpoint (.onnx): skips the fp32 phase
+  std::string checkpoint;   // where the fp32 phase writes its checkpoint after every epoch
+  std::string output;       // qat: the .int8.onnx; its QAT-conditioned fp32 model goes beside it
+  std::string fp32_output;  // "" → OUTPUT with .int8.onnx replaced by .fp32.onnx
+};
+
+struct EpochLog {
+  std::string phase;  // "fp32" | "qat"
+  int epoch = 0;      // 1-based; 0 = the QAT starting point (after calibration, before training)
+  double train_loss = 0, val_loss = 0, seconds = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochLog> epochs;
+  int best_qat_epoch = -1;
+  std::string checkpoint, int8_path, fp32_path;
+  std::string config_hash;
+  int64_t train_samples = 0, val_samples = 0, calibration_samples = 0;
+  std::vector<std::string> quantized_tensors;
+};
+
+// `train`: the fp32 phase only; writes opt.checkpoint.
+TrainResult run_train(const TrainConfig& cfg, const RunOptions& opt);
+// `qat`: every phase; writes opt.output and the fp32 model beside it.
+TrainResult run_qat(const TrainConfig& cfg, const RunOptions& opt);
+
+// The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
+Model initial_model(const TrainConfig& cfg);
+std::string default_fp32_path(const std::string& int8_path);
+
+}  // namespace tinyqat::train
