@@ -15,6 +15,9 @@
 #include "registry/gate.h"
 #include "registry/handoff.h"
 #include "registry/ladder.h"
+#ifdef TINYQAT_HAVE_TRAIN
+#include "train/trainer.h"
+#endif
 #include "registry/registry.h"
 #include "registry/sha256.h"
 
@@ -121,9 +124,15 @@ std::function<int()> add_quantize(CLI::App& app) {
     int threads = 1;
     int64_t samples = -1;
     std::vector<std::string> exclude;
+    int qat_epochs = 10;
+    bool no_qat = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
+  sub->add_option("--qat-epochs", o->qat_epochs,
+                  "Epochs of the QAT rung (distillation on the --calibration inputs; default 10)")
+      ->check(CLI::Range(1, 10000));
+  sub->add_flag("--no-qat", o->no_qat, "Stop after the static rung");
   sub->add_option("--budget", o->budget, "Largest PLCC drop allowed (1 − PLCC(fp32, int8), worst output)")
       ->required()
       ->check(CLI::Range(0.0, 1.0));
@@ -164,6 +173,29 @@ std::function<int()> add_quantize(CLI::App& app) {
       for (const auto& n : m.graph.nodes) found |= n.name == e;
       TQ_CHECK(found, "--exclude '{}': {} has no node of that name", e, o->model);
     }
+#ifdef TINYQAT_HAVE_TRAIN
+    if (o->no_qat) {
+      lo.qat_unavailable = "skipped (--no-qat)";
+    } else if (calib.empty() || m.graph.inputs.size() != 1) {
+      lo.qat_unavailable = calib.empty() ? "skipped: no --calibration CALIB.npz (the QAT rung distills on it)"
+                                         : "skipped: the trainer takes single-input models";
+    } else {
+      lo.qat = [&](const Model& fp32) {
+        train::TrainConfig c = train::distill_recipe(m.graph.inputs[0].name);
+        c.qat.epochs_qat = o->qat_epochs;
+        c.threads = o->threads;
+        train::RunOptions r;
+        r.quiet = true;
+        r.start = &fp32;
+        r.data = &calib;
+        std::fprintf(stderr, "qat rung: distillation QAT, %d epochs on %s...\n", o->qat_epochs,
+                     o->calibration.c_str());
+        return train::qat_models(c, r).int8;
+      };
+    }
+#else
+    if (o->no_qat) lo.qat_unavailable = "skipped (--no-qat)";
+#endif
     registry::LadderResult res = registry::run_ladder(m, eval, calib, lo);
     std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
     std::fputs(registry::ladder_text(res, o->budget).c_str(), stdout);
@@ -188,7 +220,7 @@ std::function<int()> add_quantize(CLI::App& app) {
       } else {
         a.quant_mode = res.chosen;
         a.int8 = out;
-        if (res.chosen == "static" && !o->calibration.empty()) a.calibration_set = o->calibration;
+        if (res.chosen != "dynamic" && !o->calibration.empty()) a.calibration_set = o->calibration;
         registry::Measurement me;
         me.drop_plcc = res.drop;
         me.samples = res.samples;

@@ -19,7 +19,9 @@ std::function<int()> add_zoo(CLI::App& app) {
     uint64_t seed = 0;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("arch", o->arch, "Architecture")->required()->check(CLI::IsMember({"learned_filter"}));
+  sub->add_option("arch", o->arch, "Architecture: learned_filter, nr_metric or mlp (defaults: the fork's)")
+      ->required()
+      ->check(CLI::IsMember(zoo::kinds()));
   sub->add_option("--output,-o", o->out, "ONNX file to write")->required();
   sub->add_option("--channels", o->channels, "Image channels")->check(CLI::Range(1, 64));
   sub->add_option("--width", o->width, "Feature width")->check(CLI::Range(1, 1024));
@@ -28,7 +30,14 @@ std::function<int()> add_zoo(CLI::App& app) {
   sub->add_option("--example-input", o->example, "Also write a synthetic luma frame [1,C,S,S] as .npy");
   sub->add_option("--example-size", o->size, "Side S of the example frame")->check(CLI::Range(8, 4096));
   return [o] {
-    Model m = zoo::learned_filter(o->channels, o->width, o->blocks, o->seed);
+    zoo::Args args;
+    auto num = [](double v) { return zoo::Arg{{v}, "", false}; };
+    if (o->arch == "learned_filter")
+      args = {{"channels", num(double(o->channels))}, {"width", num(double(o->width))},
+              {"num_blocks", num(double(o->blocks))}};
+    else if (o->arch == "nr_metric")
+      args = {{"in_channels", num(double(o->channels))}, {"width", num(double(o->width))}};
+    Model m = zoo::build(o->arch, args, o->seed);
     export_onnx(m, o->out);
     std::fprintf(stderr, "wrote %s (%s, %zu nodes)\n", o->out.c_str(), o->arch.c_str(), m.graph.nodes.size());
     if (!o->example.empty()) {

@@ -51,9 +51,11 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
     attempt("static", q);
     if (!res.chosen.empty()) return res;
   }
-  res.rungs.push_back(
-      {"qat", false, std::nullopt, false,
-       "not available yet: the QAT trainer (fake-quant fine-tune with distillation) is its own issue"});
+  if (!opts.qat) {
+    res.rungs.push_back({"qat", false, std::nullopt, false, opts.qat_unavailable});
+    return res;
+  }
+  attempt("qat", opts.qat(fp32));
   return res;
 }
 

@@ -1,7 +1,9 @@
 // The quantization ladder: dynamic → static → QAT, cheapest rung first; keeps the first whose PLCC drop
-// on the evaluation data is within the budget. The QAT rung is reported as not available until the QAT
-// trainer lands (its own issue); a model no rung fits stays fp32 (the seed's rule).
+// on the evaluation data is within the budget; a model no rung fits stays fp32 (the seed's rule). The
+// QAT rung is a callback: the trainer (LibTorch) is not part of this library, the command line that
+// links it supplies distillation QAT (train/trainer.h, qat_models).
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,9 @@ struct LadderOptions {
   double budget = 0.01;
   quant::QConfig static_config;  // method / activations / samples / exclude for the static rung
   int threads = 1;
+  // The QAT rung: fp32 model → int8 model (empty: reported as not available, with `qat_unavailable`).
+  std::function<Model(const Model& fp32)> qat;
+  std::string qat_unavailable = "not available: this build has no trainer (TINYQAT_BUILD_TRAIN=OFF)";
 };
 
 struct Rung {

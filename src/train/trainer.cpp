@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,10 +48,15 @@ const Tensor& find_array(const NamedTensors& arrays, const std::string& name, co
 }
 
 // Reads the training set, checks it against the model input, splits off the validation samples.
-DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke) {
-  TQ_CHECK(std::filesystem::is_regular_file(cfg.train_data), "{}: data.train: no such file '{}'", cfg.path,
-           cfg.train_data);
-  NamedTensors arrays = read_npz(cfg.train_data);
+DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const NamedTensors* given) {
+  NamedTensors arrays;
+  if (!given) {
+    TQ_CHECK(std::filesystem::is_regular_file(cfg.train_data), "{}: data.train: no such file '{}'", cfg.path,
+             cfg.train_data);
+    arrays = read_npz(cfg.train_data);
+  } else {
+    arrays = *given;
+  }
   const Tensor& xin = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
   TQ_CHECK(xin.dtype() == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", cfg.train_data,
            cfg.input_array, dtype_name(xin.dtype()), input.name);
@@ -132,8 +138,9 @@ class Progress {
   void epoch(const EpochLog& e, int epochs, const std::string& note) {
     if (quiet_) return;
     if (tty_) std::fprintf(stderr, "\r%s\r", std::string(78, ' ').c_str());
-    std::fprintf(stderr, "%-4s epoch %d/%d  train loss %.6g  val loss %.6g  %.2f s%s\n", e.phase.c_str(),
-                 e.epoch, epochs, e.train_loss, e.val_loss, e.seconds, note.c_str());
+    auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("-"); };
+    std::fprintf(stderr, "%-4s epoch %d/%d  train loss %s  val loss %s  %.2f s%s\n", e.phase.c_str(), e.epoch, epochs,
+                 num(e.train_loss).c_str(), num(e.val_loss).c_str(), e.seconds, note.c_str());
   }
   void line(const std::string& s) {
     if (!quiet_) std::fprintf(stderr, "%s\n", s.c_str());
@@ -282,7 +289,19 @@ struct Setup {
   TrainResult result;
 };
 
+// Training allocates and frees the same few-MB activation buffers every step. glibc serves blocks that
+// large with fresh mmap()s by default, so every step pays page faults on memory it just returned;
+// keeping them in the heap makes an fp32 epoch of learned_filter ~25 % faster (docs/training.md).
+void keep_buffers_in_heap() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
 Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start) {
+  keep_buffers_in_heap();
   Setup s{cfg_in, nullptr, {}, Progress(opt.quiet), {}};
   TrainConfig& cfg = s.cfg;
   if (opt.smoke) {
@@ -296,7 +315,7 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
            "the trainer needs a model with one input (this one has {})", start.graph.inputs.size());
   s.model = std::make_unique<TrainableModel>(start);
   s.model->to(device_of(cfg));
-  s.data = load_data(cfg, start.graph.inputs[0], opt.smoke);
+  s.data = load_data(cfg, start.graph.inputs[0], opt.smoke, opt.data);
   s.result.config_hash = cfg.hash();
   s.result.train_samples = s.data.train.size();
   s.result.val_samples = s.data.val.size();
@@ -320,8 +339,8 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
         saved ? fmt::format("the last good checkpoint is {} (epoch {})", opt.checkpoint, *saved)
               : std::string("no checkpoint was written");
     EpochLog log{"fp32", e, train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog, on_nan), 0, 0};
+    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
     log.val_loss = evaluate(m, cfg, s.data.val);
-    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!opt.checkpoint.empty()) {
       Model ck = m.checkpoint_model();
       set_meta(ck, "tinyqat.checkpoint", fmt::format("fp32 epoch {}/{}", e, ph.epochs));
@@ -381,11 +400,12 @@ Model initial_model(const TrainConfig& cfg) {
 namespace {
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt);
 TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt);
+QatModels qat_models_impl(const TrainConfig& cfg, const RunOptions& opt);
 }  // namespace
 
 // LibTorch reports its own errors as c10::Error with a C++ backtrace: keep the first line.
 template <class F>
-TrainResult guarded(F&& f) {
+auto guarded(F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const c10::Error& e) {
@@ -402,6 +422,30 @@ TrainResult run_qat(const TrainConfig& cfg, const RunOptions& opt) {
   return guarded([&] { return qat_impl(cfg, opt); });
 }
 
+QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt) {
+  return guarded([&] { return qat_models_impl(cfg, opt); });
+}
+
+TrainConfig distill_recipe(const std::string& input_array) {
+  TrainConfig c;
+  c.path = "(built-in distillation recipe)";
+  c.init = "(given model)";
+  c.train_data = "(given data)";
+  c.input_array = input_array;
+  c.loss = "distill";
+  c.batch_size = 16;
+  c.lr = 1e-4;
+  c.val_frac = 0.2;
+  c.qat.epochs_fp32 = 0;
+  c.qat.epochs_qat = 10;
+  c.qat.lr_qat = 1e-5;
+  c.qat.n_calibration = 1 << 30;
+  c.qat.qconfig = "asymmetric";
+  c.qat.init_ranges = "mse";
+  c.qat.freeze_observers_epoch = 0;
+  return c;
+}
+
 namespace {
 
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
@@ -411,10 +455,12 @@ TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   return s.result;
 }
 
-TrainResult qat_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
-  TQ_CHECK(!opt.output.empty(), "qat: no output path given");
+QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   Model start;
-  if (!opt.resume.empty()) {
+  if (opt.start) {
+    start = *opt.start;
+    quant::check_fp32(start, "QAT");
+  } else if (!opt.resume.empty()) {
     TQ_CHECK(std::filesystem::is_regular_file(opt.resume), "--resume: no such checkpoint '{}'", opt.resume);
     start = import_onnx(opt.resume);
     quant::check_fp32(start, opt.resume);
@@ -424,8 +470,10 @@ TrainResult qat_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   Setup s = begin(cfg_in, opt, start);
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
-  if (opt.resume.empty())
+  if (opt.resume.empty() && !opt.start)
     fp32_phase(s, opt);
+  else if (opt.start)
+    s.prog.line("fp32 phase skipped: starting from the given fp32 model");
   else
     s.prog.line(fmt::format("fp32 phase skipped: resuming from {}", opt.resume));
 
@@ -477,8 +525,8 @@ TrainResult qat_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
                  train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog,
                              "nothing was exported; lower qat.lr_qat or check the data"),
                  0, 0};
+    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
     log.val_loss = evaluate(m, cfg, s.data.val);
-    log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     std::string note;
     if (!(log.val_loss >= best)) {  // also taken when there is no validation split (NaN)
       best = log.val_loss, best_epoch = e, best_state = m.snapshot();
@@ -511,15 +559,21 @@ TrainResult qat_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
                        cfg.qat.qconfig, cfg.qat.init_ranges, cfg.qat.lsq ? ",lsq" : ""));
   set_meta(int8, "tinyqat.qat_epochs",
            fmt::format("fp32={},qat={},exported={}", cfg.qat.epochs_fp32, cfg.qat.epochs_qat, best_epoch));
-  s.result.int8_path = opt.output;
-  s.result.fp32_path = opt.fp32_output.empty() ? default_fp32_path(opt.output) : opt.fp32_output;
+  return {std::move(fp32), std::move(int8), s.result};
+}
+
+TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
+  TQ_CHECK(!opt.output.empty(), "qat: no output path given");
+  QatModels q = qat_models_impl(cfg, opt);
+  q.result.int8_path = opt.output;
+  q.result.fp32_path = opt.fp32_output.empty() ? default_fp32_path(opt.output) : opt.fp32_output;
   // Both serialized (and checked) before either is written: nothing half-written on an error.
-  auto int8_bytes = export_onnx_bytes(int8), fp32_bytes = export_onnx_bytes(fp32);
-  check_onnx(int8);
-  check_onnx(fp32);
-  write_file_atomic(s.result.fp32_path, fp32_bytes);
-  write_file_atomic(s.result.int8_path, int8_bytes);
-  return s.result;
+  auto int8_bytes = export_onnx_bytes(q.int8), fp32_bytes = export_onnx_bytes(q.fp32);
+  check_onnx(q.int8);
+  check_onnx(q.fp32);
+  write_file_atomic(q.result.fp32_path, fp32_bytes);
+  write_file_atomic(q.result.int8_path, int8_bytes);
+  return q.result;
 }
 
 }  // namespace

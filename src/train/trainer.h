@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/npy.h"
 #include "ir/graph.h"
 #include "train/config.h"
 
@@ -19,12 +20,16 @@ struct RunOptions {
   std::string checkpoint;   // where the fp32 phase writes its checkpoint after every epoch
   std::string output;       // qat: the .int8.onnx; its QAT-conditioned fp32 model goes beside it
   std::string fp32_output;  // "" → OUTPUT with .int8.onnx replaced by .fp32.onnx
+  // In-memory alternatives to the config's files (the quantize ladder): the model to start from and
+  // the training arrays (by the config's data.input / data.target names).
+  const Model* start = nullptr;
+  const NamedTensors* data = nullptr;
 };
 
 struct EpochLog {
   std::string phase;  // "fp32" | "qat"
   int epoch = 0;      // 1-based; 0 = the QAT starting point (after calibration, before training)
-  double train_loss = 0, val_loss = 0, seconds = 0;
+  double train_loss = 0, val_loss = 0, seconds = 0;  // seconds: the training pass only (no validation)
 };
 
 struct TrainResult {
@@ -40,6 +45,19 @@ struct TrainResult {
 TrainResult run_train(const TrainConfig& cfg, const RunOptions& opt);
 // `qat`: every phase; writes opt.output and the fp32 model beside it.
 TrainResult run_qat(const TrainConfig& cfg, const RunOptions& opt);
+
+// Every phase, in memory: the QAT-conditioned fp32 model and the QDQ int8 model (nothing written except
+// the fp32 checkpoint when opt.checkpoint is set).
+struct QatModels {
+  Model fp32, int8;
+  TrainResult result;
+};
+QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt);
+
+// The recipe for an fp32 model trained elsewhere (configs/nr_metric_v1_qat.yaml's): distillation on
+// unlabeled inputs, asymmetric activations, ranges calibrated (mse) then fixed, lr 1e-5, 10 epochs,
+// best validation epoch kept. `input_array` names the model-input array in the data.
+TrainConfig distill_recipe(const std::string& input_array);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
 Model initial_model(const TrainConfig& cfg);

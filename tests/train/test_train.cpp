@@ -5,6 +5,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
+
+#include <sys/wait.h>
 
 #include <fmt/format.h>
 
@@ -273,6 +276,25 @@ TEST(Qat, ResumeSkipsTheFp32PhaseAndDistillNeedsNoLabels) {
   // Distillation starts from the teacher itself: the fp32 loss at the start is the quantization error only.
   EXPECT_LT(r.epochs[0].val_loss, 1e-3);
   EXPECT_TRUE(fs::exists(r.int8_path));
+}
+
+TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
+  Workspace w = small_config("qat_ladder");
+  fs::path fp32 = w.dir / "fp32.onnx";
+  export_onnx(zoo::learned_filter(1, 8, 2, 9), fp32.string());
+  write_npz((w.dir / "calib.npz").string(), {{"degraded", luma_images(32, 16, 16, 3)}}, false);
+  write_npz((w.dir / "eval.npz").string(), {{"degraded", luma_images(8, 16, 16, 4)}}, false);
+  fs::path out = w.dir / "ladder.out";
+  // Budget 0: no rung can fit, so every rung runs and reports its drop; the model stays fp32 (exit 1).
+  std::string cmd = fmt::format("'{}/tinyqat' quantize '{}' --budget 0 --data '{}' --calibration '{}' --qat-epochs 1 >'{}' 2>&1",
+                                TQ_BINARY_DIR, fp32.string(), (w.dir / "eval.npz").string(),
+                                (w.dir / "calib.npz").string(), out.string());
+  int rc = std::system(cmd.c_str());
+  std::ifstream f(out);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(WEXITSTATUS(rc), 1) << text;
+  EXPECT_NE(text.find("qat      PLCC drop"), std::string::npos) << text;
+  EXPECT_NE(text.find("the model stays fp32"), std::string::npos) << text;
 }
 
 TEST(QatBadInput, ClearErrorsAndExitCode2) {
