@@ -11,72 +11,74 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
+struct Params {
+  float s, zp, qlo, qhi, a, b;
+};
+
 // Built for AVX-512, AVX2 and baseline x86-64; the loader picks the best the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void fq_forward(const float* x, float* y,
-                                                                             int64_t n, float s, float zp,
-                                                                             float lo, float hi) {
+                                                                               uint8_t* pass, int64_t n,
+                                                                               Params p) {
   for (int64_t i = 0; i < n; ++i) {
-    float v = std::nearbyint(x[i] / s) + zp;
-    v = std::min(std::max(v, lo), hi);
-    y[i] = (v - zp) * s;
+    const float c = std::min(std::max(x[i], p.a), p.b);
+    const float v = std::nearbyint(c / p.s) + p.zp;
+    const float q = std::min(std::max(v, p.qlo), p.qhi);
+    y[i] = (q - p.zp) * p.s;
+    pass[i] = (x[i] > p.a) & (x[i] < p.b) & (v >= p.qlo) & (v <= p.qhi);
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_backward(const float* x, const float* g,
-                                                                              float* gx, int64_t n, float s,
-                                                                              float zp, float lo, float hi) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = std::nearbyint(x[i] / s) + zp;
-    gx[i] = (v >= lo && v <= hi) ? g[i] : 0.f;
-  }
+__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_backward(const uint8_t* pass, const float* g,
+                                                                                float* gx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gx[i] = pass[i] ? g[i] : 0.f;
 }
 
 class FakeQuant : public torch::autograd::Function<FakeQuant> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in, double scale,
-                               int64_t zp, int64_t qmin, int64_t qmax) {
+                               int64_t zp, int64_t qmin, int64_t qmax, double a, double b) {
     auto x = x_in.contiguous();
-    ctx->save_for_backward({x});
-    ctx->saved_data["s"] = scale;
-    ctx->saved_data["zp"] = zp;
-    ctx->saved_data["qmin"] = qmin;
-    ctx->saved_data["qmax"] = qmax;
     auto y = torch::empty_like(x);
+    auto pass = torch::empty(x.sizes(), x.options().dtype(torch::kUInt8));
+    const Params p{static_cast<float>(scale), static_cast<float>(zp), static_cast<float>(qmin),
+                   static_cast<float>(qmax), static_cast<float>(a), static_cast<float>(b)};
     const float* px = x.data_ptr<float>();
     float* py = y.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
-      fq_forward(px + b, py + b, e - b, static_cast<float>(scale), static_cast<float>(zp),
-                 static_cast<float>(qmin), static_cast<float>(qmax));
-    });
+    uint8_t* pm = pass.data_ptr<uint8_t>();
+    at::parallel_for(0, x.numel(), kGrain,
+                     [&](int64_t lo, int64_t hi) { fq_forward(px + lo, py + lo, pm + lo, hi - lo, p); });
+    ctx->save_for_backward({pass});
     return y;
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
-    auto x = ctx->get_saved_variables()[0];
+    auto pass = ctx->get_saved_variables()[0];
     auto g = grads[0].contiguous();
-    auto gx = torch::empty_like(x);
-    const float s = static_cast<float>(ctx->saved_data["s"].toDouble());
-    const float zp = static_cast<float>(ctx->saved_data["zp"].toInt());
-    const float lo = static_cast<float>(ctx->saved_data["qmin"].toInt());
-    const float hi = static_cast<float>(ctx->saved_data["qmax"].toInt());
-    const float* px = x.data_ptr<float>();
+    auto gx = torch::empty_like(g);
+    const uint8_t* pm = pass.data_ptr<uint8_t>();
     const float* pg = g.data_ptr<float>();
     float* pgx = gx.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
-      fq_backward(px + b, pg + b, pgx + b, e - b, s, zp, lo, hi);
-    });
-    return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    at::parallel_for(0, g.numel(), kGrain,
+                     [&](int64_t lo, int64_t hi) { fq_backward(pm + lo, pg + lo, pgx + lo, hi - lo); });
+    return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
 }  // namespace
 
 torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t zero_point, int32_t qmin,
-                                    int32_t qmax) {
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32)  // CUDA: LibTorch's own kernel
-    return torch::fake_quantize_per_tensor_affine(x, scale, zero_point, qmin, qmax);
+                                    int32_t qmax, float clamp_lo, float clamp_hi) {
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32) {  // CUDA: LibTorch's own ops
+    auto c = x;
+    if (std::isfinite(clamp_lo) || std::isfinite(clamp_hi))
+      c = torch::clamp(x, std::isfinite(clamp_lo) ? c10::optional<at::Scalar>(clamp_lo) : c10::nullopt,
+                       std::isfinite(clamp_hi) ? c10::optional<at::Scalar>(clamp_hi) : c10::nullopt);
+    return torch::fake_quantize_per_tensor_affine(c, scale, zero_point, qmin, qmax);
+  }
   return FakeQuant::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
-                          static_cast<int64_t>(qmin), static_cast<int64_t>(qmax));
+                          static_cast<int64_t>(qmin), static_cast<int64_t>(qmax), static_cast<double>(clamp_lo),
+                          static_cast<double>(clamp_hi));
 }
 
 }  // namespace tinyqat::train

@@ -87,10 +87,13 @@ quant::QParams ActQuant::qparams() const {
   return quant::qparams_for_range(lo, hi, scheme);
 }
 
-torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe) {
+torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, float b) {
+  const bool clamped = std::isfinite(a) || std::isfinite(b);
   if (observe && !frozen && !learnable) {
     auto mm = torch::aminmax(x.detach());
-    const float bmin = std::get<0>(mm).item<float>(), bmax = std::get<1>(mm).item<float>();
+    // The clamp is monotone: the range of clamp(x) is the clamped range of x.
+    const float bmin = std::clamp(std::get<0>(mm).item<float>(), a, b),
+                bmax = std::clamp(std::get<1>(mm).item<float>(), a, b);
     if (!initialized) {
       lo = bmin, hi = bmax, initialized = true;
     } else {
@@ -98,14 +101,19 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe) {
       hi += static_cast<float>(averaging) * (bmax - hi);
     }
   }
-  if (!initialized) return x;  // before the first observation (a calibration pass sets every range)
+  auto clamp = [&](const torch::Tensor& v) {
+    if (!clamped) return v;
+    return torch::clamp(v, std::isfinite(a) ? c10::optional<at::Scalar>(a) : c10::nullopt,
+                        std::isfinite(b) ? c10::optional<at::Scalar>(b) : c10::nullopt);
+  };
+  if (!initialized) return clamp(x);  // before the first observation (calibration sets every range)
   const quant::QParams q = qparams();
   if (learnable) {
     // LSQ (Esser et al.): gradient scale 1/sqrt(numel · qmax) as in PyTorch's learnable fake-quant.
     const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * q.qmax());
-    return torch::_fake_quantize_learnable_per_tensor_affine(x, scale, zero_point, q.qmin(), q.qmax(), g);
+    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), scale, zero_point, q.qmin(), q.qmax(), g);
   }
-  return fake_quant_per_tensor(x, q.scale, q.zero_point, q.qmin(), q.qmax());
+  return fake_quant_per_tensor(x, q.scale, q.zero_point, q.qmin(), q.qmax(), a, b);
 }
 
 // ---------------------------------------------------------------- building
@@ -390,15 +398,23 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
       y = in(0) * in(1);
     } else if (op == "Div") {
       y = in(0) / in(1);
-    } else if (op == "Relu") {
-      y = torch::relu(in(0));
-    } else if (op == "Clip") {
-      c10::optional<at::Scalar> lo, hi;
-      if (n.input(1)) lo = value(n.inputs[1], env).item<float>();
-      if (n.input(2)) hi = value(n.inputs[2], env).item<float>();
-      if (n.has("min")) lo = n.get_float("min", 0.f);
-      if (n.has("max")) hi = n.get_float("max", 0.f);
-      y = torch::clamp(in(0), lo, hi);
+    } else if (op == "Relu" || op == "Clip") {
+      float lo = -INFINITY, hi = INFINITY;
+      if (op == "Relu") {
+        lo = 0.f;
+      } else {
+        if (n.input(1)) lo = value(n.inputs[1], env).item<float>();
+        if (n.input(2)) hi = value(n.inputs[2], env).item<float>();
+        if (n.has("min")) lo = n.get_float("min", 0.f);
+        if (n.has("max")) hi = n.get_float("max", 0.f);
+      }
+      auto q = prepared_ ? quant_of_.find(n.outputs[0]) : quant_of_.end();
+      if (q != quant_of_.end()) {  // activation and its fake-quant in one pass
+        env[n.outputs[0]] = quants_[q->second].apply(in(0), observe, lo, hi);
+        continue;
+      }
+      y = torch::clamp(in(0), std::isfinite(lo) ? c10::optional<at::Scalar>(lo) : c10::nullopt,
+                       std::isfinite(hi) ? c10::optional<at::Scalar>(hi) : c10::nullopt);
     } else if (op == "LeakyRelu") {
       y = torch::leaky_relu(in(0), n.get_float("alpha", 0.01f));
     } else if (op == "Sigmoid") {

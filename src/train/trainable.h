@@ -7,6 +7,7 @@
 // statistics are live (weights scaled by γ/σ_running before fake-quant, BN on the rescaled output), and
 // folded into the Conv once frozen, in eval mode and on export.
 #pragma once
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,7 +32,8 @@ struct ActQuant {
   bool learnable = false;
   torch::Tensor scale, zero_point;  // float [1] tensors when learnable
   quant::QParams qparams() const;
-  torch::Tensor apply(const torch::Tensor& x, bool observe);
+  // fake-quant of clamp(x, a, b): the activation in front of the quantizer folded in (±∞: none).
+  torch::Tensor apply(const torch::Tensor& x, bool observe, float a = -INFINITY, float b = INFINITY);
 };
 
 struct QatOptions {
