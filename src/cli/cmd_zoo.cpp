@@ -33,7 +33,8 @@ std::function<int()> add_zoo(CLI::App& app) {
     zoo::Args args;
     auto num = [](double v) { return zoo::Arg{{v}, "", false}; };
     if (o->arch == "learned_filter")
-      args = {{"channels", num(double(o->channels))}, {"width", num(double(o->width))},
+      args = {{"channels", num(double(o->channels))},
+              {"width", num(double(o->width))},
               {"num_blocks", num(double(o->blocks))}};
     else if (o->arch == "nr_metric")
       args = {{"in_channels", num(double(o->channels))}, {"width", num(double(o->width))}};

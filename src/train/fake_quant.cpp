@@ -17,8 +17,8 @@ struct Params {
 
 // Built for AVX-512, AVX2 and baseline x86-64; the loader picks the best the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void fq_forward(const float* x, float* y,
-                                                                               uint8_t* pass, int64_t n,
-                                                                               Params p) {
+                                                                             uint8_t* pass, int64_t n,
+                                                                             Params p) {
   for (int64_t i = 0; i < n; ++i) {
     const float c = std::min(std::max(x[i], p.a), p.b);
     const float v = std::nearbyint(c / p.s) + p.zp;
@@ -28,8 +28,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void fq_forward(con
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_backward(const uint8_t* pass, const float* g,
-                                                                                float* gx, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_backward(const uint8_t* pass,
+                                                                              const float* g, float* gx,
+                                                                              int64_t n) {
   for (int64_t i = 0; i < n; ++i) gx[i] = pass[i] ? g[i] : 0.f;
 }
 
@@ -41,7 +42,7 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
     auto y = torch::empty_like(x);
     auto pass = torch::empty(x.sizes(), x.options().dtype(torch::kUInt8));
     const Params p{static_cast<float>(scale), static_cast<float>(zp), static_cast<float>(qmin),
-                   static_cast<float>(qmax), static_cast<float>(a), static_cast<float>(b)};
+                   static_cast<float>(qmax),  static_cast<float>(a),  static_cast<float>(b)};
     const float* px = x.data_ptr<float>();
     float* py = y.data_ptr<float>();
     uint8_t* pm = pass.data_ptr<uint8_t>();
@@ -60,7 +61,12 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
     float* pgx = gx.data_ptr<float>();
     at::parallel_for(0, g.numel(), kGrain,
                      [&](int64_t lo, int64_t hi) { fq_backward(pm + lo, pg + lo, pgx + lo, hi - lo); });
-    return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+    return {gx,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
             torch::Tensor()};
   }
 };
@@ -77,8 +83,8 @@ torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t
     return torch::fake_quantize_per_tensor_affine(c, scale, zero_point, qmin, qmax);
   }
   return FakeQuant::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
-                          static_cast<int64_t>(qmin), static_cast<int64_t>(qmax), static_cast<double>(clamp_lo),
-                          static_cast<double>(clamp_hi));
+                          static_cast<int64_t>(qmin), static_cast<int64_t>(qmax),
+                          static_cast<double>(clamp_lo), static_cast<double>(clamp_hi));
 }
 
 }  // namespace tinyqat::train

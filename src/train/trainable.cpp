@@ -111,7 +111,8 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
   if (learnable) {
     // LSQ (Esser et al.): gradient scale 1/sqrt(numel · qmax) as in PyTorch's learnable fake-quant.
     const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * q.qmax());
-    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), scale, zero_point, q.qmin(), q.qmax(), g);
+    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), scale, zero_point, q.qmin(), q.qmax(),
+                                                             g);
   }
   return fake_quant_per_tensor(x, q.scale, q.zero_point, q.qmin(), q.qmax(), a, b);
 }

@@ -139,8 +139,8 @@ class Progress {
     if (quiet_) return;
     if (tty_) std::fprintf(stderr, "\r%s\r", std::string(78, ' ').c_str());
     auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("-"); };
-    std::fprintf(stderr, "%-4s epoch %d/%d  train loss %s  val loss %s  %.2f s%s\n", e.phase.c_str(), e.epoch, epochs,
-                 num(e.train_loss).c_str(), num(e.val_loss).c_str(), e.seconds, note.c_str());
+    std::fprintf(stderr, "%-4s epoch %d/%d  train loss %s  val loss %s  %.2f s%s\n", e.phase.c_str(), e.epoch,
+                 epochs, num(e.train_loss).c_str(), num(e.val_loss).c_str(), e.seconds, note.c_str());
   }
   void line(const std::string& s) {
     if (!quiet_) std::fprintf(stderr, "%s\n", s.c_str());

@@ -286,9 +286,10 @@ TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
   write_npz((w.dir / "eval.npz").string(), {{"degraded", luma_images(8, 16, 16, 4)}}, false);
   fs::path out = w.dir / "ladder.out";
   // Budget 0: no rung can fit, so every rung runs and reports its drop; the model stays fp32 (exit 1).
-  std::string cmd = fmt::format("'{}/tinyqat' quantize '{}' --budget 0 --data '{}' --calibration '{}' --qat-epochs 1 >'{}' 2>&1",
-                                TQ_BINARY_DIR, fp32.string(), (w.dir / "eval.npz").string(),
-                                (w.dir / "calib.npz").string(), out.string());
+  std::string cmd = fmt::format(
+      "'{}/tinyqat' quantize '{}' --budget 0 --data '{}' --calibration '{}' --qat-epochs 1 >'{}' 2>&1",
+      TQ_BINARY_DIR, fp32.string(), (w.dir / "eval.npz").string(), (w.dir / "calib.npz").string(),
+      out.string());
   int rc = std::system(cmd.c_str());
   std::ifstream f(out);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
