@@ -281,6 +281,11 @@ void rename_value(Model& m, const std::string& from, const std::string& to) {
   infer_shapes(m);
 }
 
+void apply_names(Model& m, const TrainConfig& cfg) {
+  rename_value(m, m.graph.inputs[0].name, cfg.qat.input_name);
+  rename_value(m, m.graph.outputs[0].name, cfg.qat.output_name);
+}
+
 struct Setup {
   TrainConfig cfg;
   std::unique_ptr<TrainableModel> model;
@@ -343,6 +348,7 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     log.val_loss = evaluate(m, cfg, s.data.val);
     if (!opt.checkpoint.empty()) {
       Model ck = m.checkpoint_model();
+      apply_names(ck, cfg);  // the same input/output names as the exported models: comparable files
       set_meta(ck, "tinyqat.checkpoint", fmt::format("fp32 epoch {}/{}", e, ph.epochs));
       set_meta(ck, "tinyqat.config_hash", s.result.config_hash);
       export_onnx(ck, opt.checkpoint);
@@ -353,7 +359,9 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     s.result.epochs.push_back(log);
   }
   if (ph.epochs == 0 && !opt.checkpoint.empty()) {
-    export_onnx(m.checkpoint_model(), opt.checkpoint);
+    Model ck = m.checkpoint_model();
+    apply_names(ck, cfg);
+    export_onnx(ck, opt.checkpoint);
     s.result.checkpoint = opt.checkpoint;
   }
 }
@@ -546,8 +554,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   // Convert + export: parameters from the trained observers, no re-calibration.
   Model fp32 = m.fp32_model(), int8 = m.qdq_model();
   for (Model* x : {&fp32, &int8}) {
-    rename_value(*x, x->graph.inputs[0].name, cfg.qat.input_name);
-    rename_value(*x, x->graph.outputs[0].name, cfg.qat.output_name);
+    apply_names(*x, cfg);
     set_meta(*x, "tinyqat.config_hash", s.result.config_hash);
     set_meta(*x, "tinyqat.seed", std::to_string(cfg.seed));
     set_meta(*x, "tinyqat.version", kVersion);
