@@ -79,7 +79,7 @@ Tensor from_torch(const torch::Tensor& src) {
 quant::QParams ActQuant::qparams() const {
   if (learnable) {
     quant::QParams q = quant::qparams_for_range(lo, hi, scheme);
-    q.scale = scale.detach().to(torch::kCPU).item<float>();
+    q.scale = std::max(scale.detach().to(torch::kCPU).item<float>(), 1e-8f);  // as the forward clamps it
     q.zero_point = static_cast<int32_t>(std::nearbyint(
         std::clamp(zero_point.detach().to(torch::kCPU).item<float>(), float(q.qmin()), float(q.qmax()))));
     return q;
@@ -109,6 +109,10 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
   if (!initialized) return clamp(x);  // before the first observation (calibration sets every range)
   const quant::QParams q = qparams();
   if (learnable) {
+    {
+      torch::NoGradGuard ng;
+      scale.clamp_min_(1e-8f);  // an optimizer step may push it to or below zero
+    }
     // LSQ (Esser et al.): gradient scale 1/sqrt(numel · qmax) as in PyTorch's learnable fake-quant.
     const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * q.qmax());
     return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), scale, zero_point, q.qmin(), q.qmax(),
@@ -198,7 +202,9 @@ TrainableModel::TrainableModel(const Model& m) : model_(m), graph_(m.graph) {
     if (n.op_type == "BatchNormalization" && n.outputs.size() == 1) {
       const int p = graph_.producer(n.inputs[0]);
       bool ok = p >= 0 && graph_.nodes[p].op_type == "Conv" && graph_.consumers(n.inputs[0]).size() == 1 &&
-                !graph_.is_graph_output(n.inputs[0]) && !bn_.count(graph_.nodes[p].name);
+                !graph_.is_graph_output(n.inputs[0]) && !bn_.count(graph_.nodes[p].name) &&
+                graph_.initializer(graph_.nodes[p].inputs[1]) &&
+                (!graph_.nodes[p].input(2) || graph_.initializer(graph_.nodes[p].inputs[2]));
       for (size_t k = 1; k < 5 && ok; ++k) ok = n.input(k) && graph_.initializer(*n.input(k));
       if (ok) {
         bn_[graph_.nodes[p].name] = Bn{n.inputs[1],
@@ -235,6 +241,12 @@ std::vector<torch::Tensor> TrainableModel::parameters() const {
   for (const auto& n : trainable_) p.push_back(values_.at(n));
   for (const auto& q : quants_)
     if (q.learnable) p.push_back(q.scale);
+  return p;
+}
+
+std::vector<torch::Tensor> TrainableModel::weight_parameters() const {
+  std::vector<torch::Tensor> p;
+  for (const auto& n : trainable_) p.push_back(values_.at(n));
   return p;
 }
 
@@ -276,8 +288,14 @@ torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w) c
   for (int64_t d = 0; d < w.dim(); ++d)
     if (d != u.weight_axis) dims.push_back(d);
   auto scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
-  auto zp = torch::zeros({scale.numel()}, torch::TensorOptions().dtype(torch::kInt32).device(w.device()));
-  return torch::fake_quantize_per_channel_affine(w, scale.reshape({-1}), zp, u.weight_axis, -127, 127);
+  // x / s and round half to even, as quantize_weight_per_channel (LibTorch's per-channel kernel
+  // multiplies by 1/s, which can land one step away on a tie); gradient straight through (every weight
+  // is inside ±127 steps by construction).
+  std::vector<int64_t> shape(static_cast<size_t>(w.dim()), 1);
+  shape[static_cast<size_t>(u.weight_axis)] = -1;
+  auto s = scale.reshape(shape);
+  auto q = torch::clamp(torch::round(w.detach() / s), -127, 127) * s;
+  return w + (q - w.detach());
 }
 
 torch::Tensor TrainableModel::bias_fq(const Node& n, const torch::Tensor& b, const torch::Tensor& w) const {
@@ -292,18 +310,23 @@ torch::Tensor TrainableModel::bias_fq(const Node& n, const torch::Tensor& b, con
   auto w_scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
   // int32 bias with scale x_scale · w_scale (straight-through rounding).
   auto s = w_scale.reshape({-1}) * q.qparams().scale;
-  return b + (torch::round(b.detach() / s) * s - b.detach());
+  auto bq = (torch::round(b.detach().to(torch::kFloat64) / s.to(torch::kFloat64)) * s.to(torch::kFloat64))
+                .to(b.scalar_type());  // rounded in double, as quantize_bias
+  return b + (bq - b.detach());
 }
 
-void TrainableModel::folded_conv_params(const Node& n, torch::Tensor* w, torch::Tensor* b) const {
-  *w = values_.at(n.inputs[1]);
+void TrainableModel::folded_conv_params(const Node& n, std::map<std::string, torch::Tensor>& env,
+                                        torch::Tensor* w, torch::Tensor* b) const {
+  *w = value(n.inputs[1], env);
   const int64_t cout = w->size(0);
-  *b = n.input(2) ? values_.at(n.inputs[2]) : torch::zeros({cout}, w->options().requires_grad(false));
+  *b = n.input(2) ? value(n.inputs[2], env) : torch::zeros({cout}, w->options().requires_grad(false));
   auto it = bn_.find(n.name);
   if (it == bn_.end()) return;
   const Bn& bn = it->second;
   auto sf = values_.at(bn.gamma) / torch::sqrt(values_.at(bn.var) + bn.eps);
-  *w = *w * sf.reshape({-1, 1, 1, 1});
+  std::vector<int64_t> shape(static_cast<size_t>(w->dim()), 1);
+  shape[0] = -1;
+  *w = *w * sf.reshape(shape);
   *b = (*b - values_.at(bn.mean)) * sf + values_.at(bn.beta);
 }
 
@@ -323,14 +346,14 @@ torch::Tensor TrainableModel::run_conv(const Node& n, std::map<std::string, torc
   const bool live_bn = bn_it != bn_.end() && training_ && !bn_frozen_;
   if (!live_bn) {  // no BN, or BN folded with its running statistics
     torch::Tensor w, b;
-    folded_conv_params(n, &w, &b);
+    folded_conv_params(n, env, &w, &b);
     return conv(weight_fq(n, w), bias_fq(n, b, w));
   }
   const Bn& bn = bn_it->second;
   auto gamma = values_.at(bn.gamma), beta = values_.at(bn.beta);
   auto mean = values_.at(bn.mean), var = values_.at(bn.var);
-  auto w = values_.at(n.inputs[1]);
-  torch::Tensor b = n.input(2) ? values_.at(n.inputs[2]) : torch::Tensor();
+  auto w = value(n.inputs[1], env);
+  torch::Tensor b = n.input(2) ? value(n.inputs[2], env) : torch::Tensor();
   const double torch_momentum = 1.0 - bn.momentum;
   if (!prepared_) {
     auto y = conv(w, b);
@@ -368,10 +391,13 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
            graph_.inputs.size());
   std::map<std::string, torch::Tensor> env;
   const bool observe = training_;
+  // A tie group shares one observer, fed by one member only (its root: a Concat's output, a MaxPool's
+  // input), so a step updates it once with that tensor's range, not with each member's in turn.
+  auto observes = [&](const std::string& name) { return observe && plan_.ties.find(name) == name; };
   auto post = [&](const std::string& name, torch::Tensor v) {
     if (prepared_) {
       auto it = quant_of_.find(name);
-      if (it != quant_of_.end()) v = quants_[it->second].apply(v, observe);
+      if (it != quant_of_.end()) v = quants_[it->second].apply(v, observes(name));
     }
     env[name] = v;
   };
@@ -411,7 +437,7 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
       }
       auto q = prepared_ ? quant_of_.find(n.outputs[0]) : quant_of_.end();
       if (q != quant_of_.end()) {  // activation and its fake-quant in one pass
-        env[n.outputs[0]] = quants_[q->second].apply(in(0), observe, lo, hi);
+        env[n.outputs[0]] = quants_[q->second].apply(in(0), observes(n.outputs[0]), lo, hi);
         continue;
       }
       y = torch::clamp(in(0), std::isfinite(lo) ? c10::optional<at::Scalar>(lo) : c10::nullopt,
@@ -500,7 +526,7 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
       int64_t s = std::clamp(axis_of(n.get_int("start", 0), r), int64_t{0}, r);
       int64_t e = std::clamp(n.has("end") ? axis_of(n.get_int("end", r), r) : r, int64_t{0}, r);
       std::vector<int64_t> part(sz.begin() + s, sz.begin() + std::max(s, e));
-      y = torch::tensor(part, torch::kInt64);
+      y = torch::tensor(part, torch::kInt64).to(device_);
     } else if (op == "Gather") {
       auto x = in(0);
       auto idx = in(1).to(torch::kInt64);
@@ -665,7 +691,8 @@ Model TrainableModel::export_graph(bool keep_bn) const {
       continue;
     }
     torch::Tensor w, b;
-    folded_conv_params(n, &w, &b);
+    std::map<std::string, torch::Tensor> none;
+    folded_conv_params(n, none, &w, &b);
     g.initializers[n.inputs[1]] = from_torch(w);
     std::string bias = n.input(2) ? n.inputs[2] : g.unique_name(n.name + ".bias");
     g.initializers[bias] = from_torch(b);

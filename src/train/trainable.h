@@ -47,7 +47,9 @@ class TrainableModel {
   // Refuses (Error naming op and node) a graph with an op the trainer cannot differentiate.
   explicit TrainableModel(const Model& m);
 
-  std::vector<torch::Tensor> parameters() const;  // trainable tensors, stable order
+  std::vector<torch::Tensor> parameters()
+      const;  // trainable tensors, stable order (weights, then LSQ scales)
+  std::vector<torch::Tensor> weight_parameters() const;  // without the LSQ scales
   std::vector<std::string> parameter_names() const;
   void to(const torch::Device& d);
   torch::Device device() const { return device_; }
@@ -96,7 +98,8 @@ class TrainableModel {
   torch::Tensor run_gemm(const Node& n, std::map<std::string, torch::Tensor>& env);
   torch::Tensor weight_fq(const Node& n, const torch::Tensor& w) const;
   torch::Tensor bias_fq(const Node& n, const torch::Tensor& b, const torch::Tensor& w_scale) const;
-  void folded_conv_params(const Node& n, torch::Tensor* w, torch::Tensor* b) const;
+  void folded_conv_params(const Node& n, std::map<std::string, torch::Tensor>& env, torch::Tensor* w,
+                          torch::Tensor* b) const;
   Model export_graph(bool keep_bn) const;
 
   Model model_;  // metadata, opset, names; graph_ holds the BN-absorbed structure

@@ -160,16 +160,30 @@ struct Phase {
   std::vector<torch::Tensor> anchor;  // weights the drift penalty pulls toward
 };
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg,
-                                                        const std::vector<torch::Tensor>& p, double lr) {
+// Weight decay applies to the weights only, never to learnable quantization scales.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg, const TrainableModel& m,
+                                                        double lr) {
+  std::vector<torch::Tensor> weights = m.weight_parameters(), scales;
+  for (const auto& p : m.parameters())
+    if (std::none_of(weights.begin(), weights.end(), [&](const torch::Tensor& w) { return w.is_same(p); }))
+      scales.push_back(p);
+  auto groups = [&](auto with_decay, auto without) {
+    std::vector<torch::optim::OptimizerParamGroup> g;
+    g.emplace_back(weights, std::make_unique<decltype(with_decay)>(with_decay));
+    if (!scales.empty()) g.emplace_back(scales, std::make_unique<decltype(without)>(without));
+    return g;
+  };
+  const double wd = cfg.weight_decay;
   if (cfg.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(p,
-                                                torch::optim::AdamOptions(lr).weight_decay(cfg.weight_decay));
+    return std::make_unique<torch::optim::Adam>(groups(torch::optim::AdamOptions(lr).weight_decay(wd),
+                                                       torch::optim::AdamOptions(lr).weight_decay(0)));
   if (cfg.optimizer == "sgd")
     return std::make_unique<torch::optim::SGD>(
-        p, torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(cfg.weight_decay));
-  return std::make_unique<torch::optim::AdamW>(p,
-                                               torch::optim::AdamWOptions(lr).weight_decay(cfg.weight_decay));
+        groups(torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(wd),
+               torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(0)),
+        torch::optim::SGDOptions(lr).momentum(0.9).weight_decay(wd));
+  return std::make_unique<torch::optim::AdamW>(groups(torch::optim::AdamWOptions(lr).weight_decay(wd),
+                                                      torch::optim::AdamWOptions(lr).weight_decay(0)));
 }
 
 torch::Tensor loss_of(const TrainConfig& cfg, const torch::Tensor& out, torch::Tensor target) {
@@ -218,7 +232,7 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
       fail("training stopped: the loss became {} in {} epoch {}, batch {}; {}", value, ph.name, epoch,
            batch + 1, on_nan);
     if (ph.drift > 0) {
-      auto p = m.parameters();
+      auto p = m.weight_parameters();
       torch::Tensor pen = torch::zeros({}, p[0].options().requires_grad(false));
       for (size_t k = 0; k < ph.anchor.size(); ++k) pen = pen + (p[k] - ph.anchor[k]).pow(2).sum();
       loss = loss + ph.drift * pen;
@@ -336,7 +350,7 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     set_teacher_targets(teacher, cfg, s.data);
   }
   Phase ph{"fp32", cfg.qat.epochs_fp32, cfg.lr, 0, {}};
-  auto optim = make_optimizer(cfg, m.parameters(), ph.lr);
+  auto optim = make_optimizer(cfg, m, ph.lr);
   std::optional<int> saved;
   for (int e = 1; e <= ph.epochs; ++e) {
     const auto t0 = Clock::now();
@@ -346,6 +360,12 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     EpochLog log{"fp32", e, train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog, on_nan), 0, 0};
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
     log.val_loss = evaluate(m, cfg, s.data.val);
+    // The last step may have made weights non-finite without a non-finite loss: never checkpoint those.
+    bool finite = std::isfinite(log.val_loss) || s.data.val.size() == 0;
+    for (const auto& p : m.weight_parameters()) finite = finite && torch::isfinite(p).all().item<bool>();
+    if (!finite)
+      fail("training stopped: the weights or the validation loss became non-finite after fp32 epoch {}; {}",
+           e, on_nan);
     if (!opt.checkpoint.empty()) {
       Model ck = m.checkpoint_model();
       apply_names(ck, cfg);  // the same input/output names as the exported models: comparable files
@@ -419,6 +439,12 @@ auto guarded(F&& f) -> decltype(f()) {
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
     fail("LibTorch: {}", msg.substr(0, msg.find('\n')));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // anything else is still one line and exit code 2, never an abort
+    fail("trainer: {}", e.what());
   }
 }
 
@@ -497,6 +523,13 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   qo.qconfig.activations = quant::parse_act_scheme(cfg.qat.qconfig);
   qo.qconfig.method = quant::parse_method(cfg.qat.init_ranges);
   qo.qconfig.exclude.insert(cfg.qat.exclude.begin(), cfg.qat.exclude.end());
+  {
+    const Model folded = m.fp32_model();
+    for (const auto& e : cfg.qat.exclude)
+      TQ_CHECK(std::any_of(folded.graph.nodes.begin(), folded.graph.nodes.end(),
+                           [&](const Node& n) { return n.name == e; }),
+               "{}: qat.exclude: the model has no node named '{}'", cfg.path, e);
+  }
   qo.averaging = cfg.qat.averaging;
   qo.lsq = cfg.qat.lsq;
   m.prepare_qat(qo);
@@ -517,8 +550,8 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
 
   Phase ph{"qat", cfg.qat.epochs_qat, cfg.qat_lr(), cfg.qat.drift_penalty, {}};
   if (ph.drift > 0)
-    for (const auto& p : m.parameters()) ph.anchor.push_back(p.detach().clone());
-  auto optim = make_optimizer(cfg, m.parameters(), ph.lr);
+    for (const auto& p : m.weight_parameters()) ph.anchor.push_back(p.detach().clone());
+  auto optim = make_optimizer(cfg, m, ph.lr);
   EpochLog start_log{"qat", 0, std::nan(""), evaluate(m, cfg, s.data.val), 0};
   s.prog.epoch(start_log, ph.epochs, "  (after calibration)");
   s.result.epochs.push_back(start_log);
@@ -536,7 +569,9 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
     log.val_loss = evaluate(m, cfg, s.data.val);
     std::string note;
-    if (!(log.val_loss >= best)) {  // also taken when there is no validation split (NaN)
+    // Without a validation split every epoch counts as better: the last one is exported.
+    const bool better = s.data.val.size() == 0 || (std::isfinite(log.val_loss) && !(log.val_loss >= best));
+    if (better) {
       best = log.val_loss, best_epoch = e, best_state = m.snapshot();
       note = "  *";
     }

@@ -171,6 +171,55 @@ TEST(Trainable, BatchNormIsAbsorbedTrainedAndFolded) {
   EXPECT_TRUE(compare_fp32(train::from_torch(m.forward({train::to_torch(e)})[0]), a[0], 1e-4).ok);
 }
 
+TEST(Trainable, OneDimensionalConvWithBatchNormFoldsAndQuantizes) {
+  GraphBuilder b("conv1d");
+  Rng r(2);
+  auto x = b.input("x", DType::F32, {"N", 2, 16});
+  auto y = b.op("Conv", {x, b.constant("w", random_tensor({4, 2, 3}, r, -0.5f, 0.5f))},
+                {{"pads", Attribute::of_ints({1, 1})}, {"kernel_shape", Attribute::of_ints({3})}});
+  Tensor ones = Tensor::empty(DType::F32, {4});
+  for (int i = 0; i < 4; ++i) ones.data<float>()[i] = 1.f;
+  y = b.op("BatchNormalization", {y, b.constant("g", ones), b.constant("be", Tensor::zeros(DType::F32, {4})),
+                                  b.constant("m", Tensor::zeros(DType::F32, {4})), b.constant("v", ones)});
+  b.output(b.op("Relu", {y}), "y");
+  TrainableModel m(b.finish());
+  Tensor data = random_tensor({8, 2, 16}, r, -1.f, 1.f);
+  train_steps(m, data, 3, 1e-2);
+  Tensor e = random_tensor({3, 2, 16}, r, -1.f, 1.f);
+  auto a = Executor(m.checkpoint_model()).run({{"x", e}}), f = Executor(m.fp32_model()).run({{"x", e}});
+  EXPECT_TRUE(compare_fp32(a[0], f[0], 1e-4).ok);
+  train::QatOptions qo;
+  m.prepare_qat(qo);
+  int64_t used = 0;
+  m.set_ranges(quant::calibrate_ranges(m.fp32_model(), m.plan(), {{"x", data}}, qo.qconfig, &used));
+  m.set_training(false);
+  torch::NoGradGuard ng;
+  Tensor fake = train::from_torch(m.forward({train::to_torch(e)})[0]);
+  Model q = m.qdq_model();
+  auto ours = Executor(q).run({{"x", e}});
+  EXPECT_TRUE(compare_steps(ours[0], fake, output_step(q, "y")).ok);
+}
+
+TEST(Trainable, LearnableScalesStayPositiveAndExportWithinOneStep) {
+  TrainableModel m(filter());
+  Tensor x = images16(8, 1);
+  train::QatOptions qo;
+  qo.lsq = true;
+  m.prepare_qat(qo);
+  int64_t used = 0;
+  m.set_ranges(quant::calibrate_ranges(m.fp32_model(), m.plan(), {{"degraded", x}}, qo.qconfig, &used));
+  train_steps(m, x, 5, 1e-2);
+  for (const auto& [t, q] : m.activation_qparams()) EXPECT_GT(q.scale, 0.f) << t;
+  m.set_training(false);
+  Tensor e = images16(3, 6);
+  torch::NoGradGuard ng;
+  Tensor fake = train::from_torch(m.forward({train::to_torch(e)})[0]);
+  Model q = m.qdq_model();
+  auto ours = Executor(q).run({{"degraded", e}});
+  // LibTorch's learnable fake-quant multiplies by 1/s: one step of slack instead of bit-exactness.
+  EXPECT_TRUE(compare_steps(ours[0], fake, output_step(q, q.graph.outputs[0].name)).ok);
+}
+
 TEST(Trainable, RefusesOpsItCannotDifferentiate) {
   GraphBuilder b("ct");
   auto x = b.input("x", DType::F32, {"N", 1, 8, 8});
@@ -349,6 +398,12 @@ TEST(QatBadInput, ClearErrorsAndExitCode2) {
                                  ", input: noisy, target: clean}\n") +
              " -o " + (w.dir / "x.int8.onnx").string(),
          "cannot differentiate ConvTranspose");
+  expect("qat -c " +
+             yaml("excl.yaml",
+                  "model: learned_filter\nmodel_args: {width: 4, num_blocks: 1}\ndata: {train: " + data +
+                      ", input: noisy, target: clean}\nqat: {epochs_fp32: 0, exclude: [nope]}\n") +
+             " -o " + (w.dir / "x.int8.onnx").string(),
+         "qat.exclude: the model has no node named 'nope'");
   EXPECT_FALSE(fs::exists(w.dir / "x.int8.onnx")) << "nothing written on a refused run";
   EXPECT_EQ(cli("qat --help", w.dir).code, 0);
   EXPECT_EQ(cli("train --help", w.dir).code, 0);
