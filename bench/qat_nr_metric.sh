@@ -2,6 +2,7 @@
 # nr_metric QAT ablation: the fork's nr_metric_v1 quantized by static PTQ, dynamic PTQ and QAT with
 # distillation under several recipes, each measured against the fp32 file on HELD-OUT photos
 # (build/corpus/nr_eval.npz: other photos than the training frames). Writes build/bench-qat-nr/table.md.
+# ONLY="shipped seed_1" runs just those QAT variants (the PTQ rows always run).
 #   bash bench/qat_nr_metric.sh            (needs ../shared/fork-models and the corpus: scripts/corpus.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,16 +29,21 @@ row "static PTQ, symmetric, minmax" "$OUT/static_sym.int8.onnx"
 # QAT variants: name | overrides written into a copy of the shipped config.
 variant() {
   local name="$1"; shift
+  if [ -n "${ONLY:-}" ] && ! grep -qw "$name" <<<"$ONLY"; then return; fi
   local cfg="$OUT/$name.yaml"
   cp configs/nr_metric_v1_qat.yaml "$cfg"
+  local args=()
   for kv in "$@"; do
+    if [ "${kv#--}" != "$kv" ]; then args+=("${kv%%=*}" "${kv#*=}"); continue; fi  # --flag=value: an override
     local k="${kv%%=*}" v="${kv#*=}"
     if grep -q "^  $k:" "$cfg"; then sed -i "s|^  $k:.*|  $k: $v|" "$cfg"; else sed -i "s|^qat:|qat:\n  $k: $v|" "$cfg"; fi
   done
-  "$TQ" qat -q -c "$cfg" -o "$OUT/$name.int8.onnx" --report "$OUT/$name.json"
+  "$TQ" qat -q -c "$cfg" -o "$OUT/$name.int8.onnx" --report "$OUT/$name.json" "${args[@]}"
   row "QAT: $name ($*)" "$OUT/$name.int8.onnx"
 }
 variant shipped
+variant seed_1 --seed=1
+variant seed_2 --seed=2
 variant no_keep_best keep_best=false
 variant ema_observers freeze_observers_epoch=-1
 variant minmax_init init_ranges=minmax

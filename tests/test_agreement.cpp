@@ -22,7 +22,7 @@ std::vector<std::string> output_names(const Model& m) {
 
 // One quantization step for an output, or 0 for "compare as fp32". Integer outputs: 1; a float output
 // made by DequantizeLinear: its scale.
-double output_step(const Model& m, const std::string& out) {
+double agreement_step(const Model& m, const std::string& out) {
   const Graph& g = m.graph;
   int p = g.producer(out);
   if (p < 0) return 0;
@@ -38,7 +38,7 @@ void expect_agree(const Model& m, const std::vector<Tensor>& ours, const std::ve
   auto names = output_names(m);
   ASSERT_EQ(ours.size(), ref.size());
   for (size_t i = 0; i < ours.size(); ++i) {
-    double step = output_step(m, names[i]);
+    double step = agreement_step(m, names[i]);
     Agreement a = step > 0 ? compare_steps(ours[i], ref[i], step) : compare_fp32(ours[i], ref[i]);
     EXPECT_TRUE(a.ok) << what << " output '" << names[i] << "': " << a.where;
     std::printf("[agree] %-28s %-10s max|diff| %.3g%s\n", what.c_str(), names[i].c_str(), a.max_abs,

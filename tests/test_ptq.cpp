@@ -51,21 +51,6 @@ NamedTensors mlp_data(int64_t n, uint64_t seed) {
   return {{"features", random_tensor({n, 6}, r, -1.f, 2.f)}};
 }
 
-// Scale of the quantization step that last touched an output (through float clamps and reshapes).
-double output_step(const Model& m, std::string v) {
-  const Graph& g = m.graph;
-  for (int hops = 0; hops < 8; ++hops) {
-    int p = g.producer(v);
-    if (p < 0) return 0;
-    const Node& n = g.nodes[p];
-    if (n.op_type == "DequantizeLinear") return g.initializer(n.inputs[1])->data<float>()[0];
-    if (n.op_type != "Clip" && n.op_type != "Relu" && n.op_type != "Squeeze" && n.op_type != "Reshape")
-      return 0;
-    v = n.inputs[0];
-  }
-  return 0;
-}
-
 int count(const std::vector<std::string>& ops, const std::string& op) {
   return static_cast<int>(std::count(ops.begin(), ops.end(), op));
 }

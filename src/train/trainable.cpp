@@ -109,14 +109,12 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
   if (!initialized) return clamp(x);  // before the first observation (calibration sets every range)
   const quant::QParams q = qparams();
   if (learnable) {
-    {
-      torch::NoGradGuard ng;
-      scale.clamp_min_(1e-8f);  // an optimizer step may push it to or below zero
-    }
+    // An optimizer step may push a scale to or below zero: use it clamped (not in place: the same
+    // scale serves every member of a tie group within one forward pass).
+    auto sc = scale.clamp_min(1e-8f);
     // LSQ (Esser et al.): gradient scale 1/sqrt(numel · qmax) as in PyTorch's learnable fake-quant.
     const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * q.qmax());
-    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), scale, zero_point, q.qmin(), q.qmax(),
-                                                             g);
+    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), sc, zero_point, q.qmin(), q.qmax(), g);
   }
   return fake_quant_per_tensor(x, q.scale, q.zero_point, q.qmin(), q.qmax(), a, b);
 }

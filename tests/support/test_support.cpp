@@ -165,4 +165,18 @@ CliResult cli(const std::string& args, const fs::path& work) {
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), ss.str()};
 }
 
+double output_step(const Model& m, std::string v) {
+  const Graph& g = m.graph;
+  for (int hops = 0; hops < 8; ++hops) {
+    int p = g.producer(v);
+    if (p < 0) return 0;
+    const Node& n = g.nodes[p];
+    if (n.op_type == "DequantizeLinear") return g.initializer(n.inputs[1])->data<float>()[0];
+    if (n.op_type != "Clip" && n.op_type != "Relu" && n.op_type != "Squeeze" && n.op_type != "Reshape")
+      return 0;
+    v = n.inputs[0];
+  }
+  return 0;
+}
+
 }  // namespace tinyqat::test

@@ -25,6 +25,10 @@ struct CliResult {
 };
 CliResult cli(const std::string& args, const fs::path& work);
 
+// Scale of the DequantizeLinear that last touched output value `v` (through float Clip, Relu, Squeeze,
+// Reshape); 0 when the output does not come out of one.
+double output_step(const Model& m, std::string v);
+
 // Deterministic pseudo-random data.
 class Rng {
  public:

@@ -29,21 +29,6 @@ namespace {
 
 using train::TrainableModel;
 
-// Scale of the DequantizeLinear that last touched an output (through float clamps and reshapes).
-double output_step(const Model& m, std::string v) {
-  const Graph& g = m.graph;
-  for (int hops = 0; hops < 8; ++hops) {
-    int p = g.producer(v);
-    if (p < 0) return 0;
-    const Node& n = g.nodes[p];
-    if (n.op_type == "DequantizeLinear") return g.initializer(n.inputs[1])->data<float>()[0];
-    if (n.op_type != "Clip" && n.op_type != "Relu" && n.op_type != "Squeeze" && n.op_type != "Reshape")
-      return 0;
-    v = n.inputs[0];
-  }
-  return 0;
-}
-
 struct Arch {
   const char* name;
   Model (*model)();
@@ -201,23 +186,27 @@ TEST(Trainable, OneDimensionalConvWithBatchNormFoldsAndQuantizes) {
 }
 
 TEST(Trainable, LearnableScalesStayPositiveAndExportWithinOneStep) {
-  TrainableModel m(filter());
-  Tensor x = images16(8, 1);
-  train::QatOptions qo;
-  qo.lsq = true;
-  m.prepare_qat(qo);
-  int64_t used = 0;
-  m.set_ranges(quant::calibrate_ranges(m.fp32_model(), m.plan(), {{"degraded", x}}, qo.qconfig, &used));
-  train_steps(m, x, 5, 1e-2);
-  for (const auto& [t, q] : m.activation_qparams()) EXPECT_GT(q.scale, 0.f) << t;
-  m.set_training(false);
-  Tensor e = images16(3, 6);
-  torch::NoGradGuard ng;
-  Tensor fake = train::from_torch(m.forward({train::to_torch(e)})[0]);
-  Model q = m.qdq_model();
-  auto ours = Executor(q).run({{"degraded", e}});
-  // LibTorch's learnable fake-quant multiplies by 1/s: one step of slack instead of bit-exactness.
-  EXPECT_TRUE(compare_steps(ours[0], fake, output_step(q, q.graph.outputs[0].name)).ok);
+  // learned_filter; the MLP also shares one learnable scale between tied tensors (Squeeze).
+  for (const Arch& a : {kArchs[0], kArchs[2]}) {
+    TrainableModel m(a.model());
+    Tensor x = a.data(8, 1);
+    train::QatOptions qo;
+    qo.lsq = true;
+    m.prepare_qat(qo);
+    int64_t used = 0;
+    m.set_ranges(
+        quant::calibrate_ranges(m.fp32_model(), m.plan(), {{m.inputs()[0].name, x}}, qo.qconfig, &used));
+    train_steps(m, x, 5, 1e-2);
+    for (const auto& [t, q] : m.activation_qparams()) EXPECT_GT(q.scale, 0.f) << a.name << " " << t;
+    m.set_training(false);
+    Tensor e = a.data(3, 6);
+    torch::NoGradGuard ng;
+    Tensor fake = train::from_torch(m.forward({train::to_torch(e)})[0]);
+    Model q = m.qdq_model();
+    auto ours = Executor(q).run({{m.inputs()[0].name, e}});
+    // LibTorch's learnable fake-quant multiplies by 1/s: one step of slack instead of bit-exactness.
+    EXPECT_TRUE(compare_steps(ours[0], fake, output_step(q, q.graph.outputs[0].name)).ok) << a.name;
+  }
 }
 
 TEST(Trainable, RefusesOpsItCannotDifferentiate) {
@@ -345,6 +334,23 @@ TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
   EXPECT_EQ(WEXITSTATUS(rc), 1) << text;
   EXPECT_NE(text.find("qat      PLCC drop"), std::string::npos) << text;
   EXPECT_NE(text.find("the model stays fp32"), std::string::npos) << text;
+}
+
+TEST(Qat, RegisterHandsTheResultToTheRegistry) {
+  Workspace w = small_config("qat_register");
+  fs::path reg = w.dir / "reg" / "registry.json";
+  write_npz((w.dir / "eval.npz").string(), {{"degraded", luma_images(6, 16, 16, 8)}}, false);
+  auto r = cli(fmt::format("qat -q -c '{}' -o '{}' --register '{}' --id lf_qat --eval '{}' --license MIT",
+                           w.config.string(), (w.dir / "lf.int8.onnx").string(), reg.string(),
+                           (w.dir / "eval.npz").string()),
+               w.dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(reg);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"quant_mode\": \"qat\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"int8_sha256\""), std::string::npos) << text;
+  EXPECT_EQ(cli(fmt::format("registry validate '{}'", reg.string()), w.dir).code, 0);
+  EXPECT_EQ(cli(fmt::format("resolve --registry '{}' --id lf_qat", reg.string()), w.dir).code, 0);
 }
 
 TEST(QatBadInput, ClearErrorsAndExitCode2) {
