@@ -84,6 +84,17 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
     epochs.push_back(x);
   }
   j["epochs"] = epochs;
+  if (r.eval_samples > 0) {
+    nlohmann::ordered_json e;
+    e["data"] = c.eval_data;
+    e["samples"] = r.eval_samples;
+    e["plcc_drop_vs_start_fp32"] = r.eval_plcc_drop;
+    if (std::isfinite(r.eval_fp32_target_psnr)) {
+      e["fp32_target_psnr"] = r.eval_fp32_target_psnr;
+      e["int8_target_psnr"] = r.eval_int8_target_psnr;
+    }
+    j["eval"] = e;
+  }
   j["int8"] = r.int8_path;
   j["fp32"] = r.fp32_path;
   j["checkpoint"] = r.checkpoint;

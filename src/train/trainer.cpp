@@ -18,6 +18,7 @@
 #include "data/rng.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
+#include "quant/compare.h"
 #include "quant/plan.h"
 #include "train/trainable.h"
 
@@ -518,6 +519,9 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     set_teacher_targets(teacher, cfg, s.data);
   }
 
+  Model start_fp32 = m.checkpoint_model();
+  apply_names(start_fp32, cfg);
+
   // Prepare: the same plan as static PTQ, then initial ranges from calibration on training samples.
   QatOptions qo;
   qo.qconfig.activations = quant::parse_act_scheme(cfg.qat.qconfig);
@@ -601,12 +605,46 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
                        cfg.qat.qconfig, cfg.qat.init_ranges, cfg.qat.lsq ? ",lsq" : ""));
   set_meta(int8, "tinyqat.qat_epochs",
            fmt::format("fp32={},qat={},exported={}", cfg.qat.epochs_fp32, cfg.qat.epochs_qat, best_epoch));
-  return {std::move(fp32), std::move(int8), s.result};
+  return {std::move(fp32), std::move(int8), std::move(start_fp32), s.result};
+}
+
+// data.eval: the exported int8 model against the fp32 model QAT started from, on samples never trained on.
+void evaluate_export(const TrainConfig& cfg, QatModels& q, Progress& prog) {
+  if (cfg.eval_data.empty()) return;
+  TQ_CHECK(std::filesystem::is_regular_file(cfg.eval_data), "{}: data.eval: no such file '{}'", cfg.path,
+           cfg.eval_data);
+  NamedTensors arrays = read_npz(cfg.eval_data);
+  NamedTensors data{
+      {q.int8.graph.inputs[0].name, find_array(arrays, cfg.input_array, cfg.eval_data, "data.input")}};
+  quant::CompareOptions co;
+  co.threads = cfg.threads;
+  if (!cfg.target_array.empty())
+    for (const auto& [n, t] : arrays)
+      if (n == cfg.target_array) {
+        data.emplace_back("tinyqat.target", t);
+        co.target = "tinyqat.target";
+      }
+  quant::Comparison c = quant::compare_models(q.start, q.int8, data, co);
+  TrainResult& r = q.result;
+  r.eval_samples = c.samples;
+  r.eval_plcc_drop = 0;
+  for (const auto& o : c.outputs) r.eval_plcc_drop = std::max(r.eval_plcc_drop, o.plcc_drop);
+  const auto& o = c.outputs[0];
+  if (o.ref_target_psnr)
+    r.eval_fp32_target_psnr = *o.ref_target_psnr, r.eval_int8_target_psnr = *o.cand_target_psnr;
+  prog.line(fmt::format("eval ({}, {} samples): int8 vs the fp32 model QAT started from: PLCC drop {:.3e}{}",
+                        cfg.eval_data, c.samples, r.eval_plcc_drop,
+                        o.ref_target_psnr
+                            ? fmt::format("; PSNR vs '{}' {:.3f} dB (fp32) → {:.3f} dB (int8)",
+                                          cfg.target_array, *o.ref_target_psnr, *o.cand_target_psnr)
+                            : std::string()));
 }
 
 TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.output.empty(), "qat: no output path given");
   QatModels q = qat_models_impl(cfg, opt);
+  Progress summary(false);  // part of the summary: printed with --quiet too
+  evaluate_export(cfg, q, summary);
   q.result.int8_path = opt.output;
   q.result.fp32_path = opt.fp32_output.empty() ? default_fp32_path(opt.output) : opt.fp32_output;
   // Both serialized (and checked) before either is written: nothing half-written on an error.

@@ -3,6 +3,7 @@
 // optional LSQ, drift penalty, best epoch kept) → export of the QDQ .int8.onnx with the trained
 // parameters and of the QAT-conditioned fp32 model.
 #pragma once
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,6 +40,10 @@ struct TrainResult {
   std::string config_hash;
   int64_t train_samples = 0, val_samples = 0, calibration_samples = 0;
   std::vector<std::string> quantized_tensors;
+  // With data.eval: the int8 model against the fp32 model QAT started from (1 − PLCC, worst output), and
+  // each model's PSNR against the target array when the eval set has one (NaN otherwise).
+  int64_t eval_samples = 0;
+  double eval_plcc_drop = NAN, eval_fp32_target_psnr = NAN, eval_int8_target_psnr = NAN;
 };
 
 // `train`: the fp32 phase only; writes opt.checkpoint.
@@ -50,6 +55,7 @@ TrainResult run_qat(const TrainConfig& cfg, const RunOptions& opt);
 // the fp32 checkpoint when opt.checkpoint is set).
 struct QatModels {
   Model fp32, int8;
+  Model start;  // the fp32 model QAT started from (after the fp32 phase), BN kept
   TrainResult result;
 };
 QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt);
