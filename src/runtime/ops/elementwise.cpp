@@ -52,6 +52,13 @@ void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& y, F f) {
     for (int64_t i = 0; i < y.numel(); ++i) yp[i] = f(ap[i], bv);
     return;
   }
+  if (r > 0 && a.shape() == ys && b.rank() > 0 && b.shape().back() == ys[r - 1] && b.numel() == ys[r - 1]) {
+    // A per-feature vector over rows (input normalisation x − mean, / std): no index arithmetic.
+    const int64_t inner = ys[r - 1];
+    for (int64_t o = 0; o < y.numel(); o += inner)
+      for (int64_t k = 0; k < inner; ++k) yp[o + k] = f(ap[o + k], bp[k]);
+    return;
+  }
   // Strides of a and b in the output's index space (0 along broadcast dims).
   std::vector<int64_t> sa(r, 0), sb(r, 0);
   auto strides = [&](const Shape& s, std::vector<int64_t>& st) {
