@@ -209,7 +209,7 @@ function writeTensorNpy(file, tensor) {
 // specific (NCHWc) ops" warning printed with optimizedModelFilePath is dropped.
 // Note: onnxruntime-node 1.30 ignores interOpNumThreads (its binding does not read
 // it); with executionMode 'sequential' ORT uses no inter-op pool anyway.
-function sessionOptions({ threads = 1, optimizedModelPath } = {}) {
+function sessionOptions({ threads = 1, optimizedModelPath, profilePrefix } = {}) {
   const opts = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -218,10 +218,11 @@ function sessionOptions({ threads = 1, optimizedModelPath } = {}) {
     logSeverityLevel: 3,
   };
   if (optimizedModelPath) opts.optimizedModelFilePath = optimizedModelPath;
+  if (profilePrefix) Object.assign(opts, { enableProfiling: true, profileFilePrefix: profilePrefix });
   return opts;
 }
 
-async function createSession(modelPath, { threads = 1, optimizedModelPath } = {}) {
+async function createSession(modelPath, { threads = 1, optimizedModelPath, profilePrefix } = {}) {
   try {
     fs.accessSync(modelPath, fs.constants.R_OK);
   } catch (e) {
@@ -233,7 +234,7 @@ async function createSession(modelPath, { threads = 1, optimizedModelPath } = {}
   }
   const ort = loadOrt();
   try {
-    return await ort.InferenceSession.create(modelPath, sessionOptions({ threads, optimizedModelPath }));
+    return await ort.InferenceSession.create(modelPath, sessionOptions({ threads, optimizedModelPath, profilePrefix }));
   } catch (e) {
     fail(`ORT failed to load '${modelPath}': ${e.message}`);
   }

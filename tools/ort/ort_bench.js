@@ -4,8 +4,10 @@
 // own runtime), with the same session options as ort_run.js.
 //
 //   node tools/ort/ort_bench.js MODEL.onnx (--input NAME=FILE.npy | --shape NAME=1x1x224x224)...
-//        [--threads 1] [--iterations N] [--warmup W] [--json]
+//        [--threads 1] [--iterations N] [--warmup W] [--json] [--profile]
 //
+// --profile prints ORT's own per-node kernel time (median over the timed runs), like
+// `tinyqat bench --profile`, from ORT's profiler (the profile JSON is written to the OS temp folder).
 // --shape feeds a float32 tensor of deterministic pseudo-random values in [0,1).
 // Exit code 2 with a one-line message on any error.
 
@@ -18,7 +20,8 @@ const USAGE = `usage: node tools/ort/ort_bench.js MODEL.onnx (--input NAME=FILE.
   --threads N            intra-op threads (default 1; 0 = ORT default)
   --iterations N         timed runs (default 100)
   --warmup W             untimed runs first (default 10)
-  --json                 print {model, threads, iterations, median_ms, min_ms, mean_ms}`;
+  --json                 print {model, threads, iterations, median_ms, min_ms, mean_ms}
+  --profile              also print each node's median kernel time (ORT's profiler; adds overhead)`;
 
 const SPEC = {
   input: 'multi',
@@ -27,6 +30,7 @@ const SPEC = {
   iterations: 'value',
   warmup: 'value',
   json: 'bool',
+  profile: 'bool',
   help: 'bool',
 };
 
@@ -56,6 +60,25 @@ function median(sorted) {
   return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
+// Per-node kernel times from ORT's profile (Chrome trace JSON): median per node, in graph order.
+function printProfile(file) {
+  const events = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  const byNode = new Map();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    if (!byNode.has(name)) byNode.set(name, { op: (e.args && e.args.op_name) || '?', us: [] });
+    byNode.get(name).us.push(e.dur);
+  }
+  let total = 0;
+  for (const [name, v] of byNode) {
+    const m = median([...v.us].sort((a, b) => a - b));
+    total += m;
+    process.stdout.write(`  ${name.padEnd(32)} ${v.op.padEnd(22)} ${(m / 1000).toFixed(3)} ms/run\n`);
+  }
+  process.stdout.write(`  (sum of node medians ${(total / 1000).toFixed(3)} ms; profile: ${file})\n`);
+}
+
 async function main() {
   const { opts, positional } = common.parseArgs(process.argv.slice(2), SPEC);
   if (opts.help) {
@@ -69,7 +92,10 @@ async function main() {
   const warmup = common.parseIntOption(opts.warmup, '--warmup', 0) ?? 10;
   if (!opts.input && !opts.shape) fail('give each model input with --input NAME=FILE.npy or --shape NAME=DxD...');
 
-  const session = await common.createSession(model, { threads });
+  const profilePrefix = opts.profile
+    ? require('path').join(require('os').tmpdir(), `ort_bench_profile_${process.pid}`)
+    : undefined;
+  const session = await common.createSession(model, { threads, profilePrefix });
   const ort = common.loadOrt();
 
   const feeds = {};
@@ -107,7 +133,16 @@ async function main() {
     await common.runSession(session, feeds);
     times[i] = Number(process.hrtime.bigint() - t0) / 1e6;
   }
+  if (opts.profile) session.endProfiling();
   await session.release();
+  // onnxruntime-node writes PREFIX_<date>.json and does not return the name: find it.
+  const profileFile = opts.profile
+    ? require('fs')
+        .readdirSync(require('path').dirname(profilePrefix))
+        .filter((f) => f.startsWith(require('path').basename(profilePrefix)))
+        .map((f) => require('path').join(require('path').dirname(profilePrefix), f))[0]
+    : undefined;
+  if (opts.profile && !profileFile) fail('ORT wrote no profile file');
 
   const sorted = [...times].sort((a, b) => a - b);
   const mean = times.reduce((a, b) => a + b, 0) / iterations;
@@ -129,6 +164,7 @@ async function main() {
         `throughput: ${(1000 / mean).toFixed(1)} runs/s\n`,
     );
   }
+  if (profileFile) printProfile(profileFile);
   return 0;
 }
 
