@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/version.h"
+
 namespace tinyqat::quant {
 
 bool is_constant(const Graph& g, const std::string& v) {
@@ -22,6 +24,7 @@ void finish_quantized_graph(Model& m) {
   infer_shapes(m);
   m.ir_version = 8;
   m.producer_name = "tinyqat";
+  m.producer_version = kVersion;  // not the original producer's version under our name
 }
 
 std::optional<WeightedUnit> weighted_unit(const Graph& g, int i, std::string* why) {

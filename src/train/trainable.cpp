@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/version.h"
 #include "quant/patterns.h"
 #include "train/fake_quant.h"
 
@@ -656,6 +657,8 @@ void TrainableModel::restore(const State& s) {
 Model TrainableModel::export_graph(bool keep_bn) const {
   torch::NoGradGuard ng;
   Model m = model_;
+  m.producer_name = "tinyqat";  // trained weights: our file now, whoever wrote the original
+  m.producer_version = kVersion;
   Graph& g = m.graph;
   g.nodes = graph_.nodes;
   g.initializers.clear();
