@@ -41,10 +41,6 @@ using json = nlohmann::json;
 
 const std::string kHexA(64, 'a');
 
-std::string text_of(const fs::path& p) {
-  auto b = read_file(p.string());
-  return std::string(b.begin(), b.end());
-}
 void write_text(const fs::path& p, const std::string& s) {
   write_file_atomic(p.string(), s);
 }
@@ -99,11 +95,9 @@ reg::Artifact artifact(const fs::path& registry, const std::string& id, const Mo
 }
 
 int run_cli(const std::string& args, std::string* err = nullptr) {
-  fs::path e = temp_dir("cli-err") / "stderr.txt";
-  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, e.string());
-  int rc = std::system(cmd.c_str());
-  if (err) *err = text_of(e);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  CliResult r = cli(args, temp_dir("cli-err"));
+  if (err) *err = r.err;
+  return r.code;
 }
 
 // ---------------------------------------------------------------------------------------------------

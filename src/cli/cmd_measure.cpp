@@ -168,11 +168,8 @@ std::function<int()> add_quantize(CLI::App& app) {
     lo.static_config.activations = quant::parse_act_scheme(o->activations);
     lo.static_config.max_samples = o->samples;
     lo.static_config.exclude.insert(o->exclude.begin(), o->exclude.end());
-    for (const auto& e : o->exclude) {
-      bool found = false;
-      for (const auto& n : m.graph.nodes) found |= n.name == e;
-      TQ_CHECK(found, "--exclude '{}': {} has no node of that name", e, o->model);
-    }
+    for (const auto& e : o->exclude)
+      TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);
 #ifdef TINYQAT_HAVE_TRAIN
     if (o->no_qat) {
       lo.qat_unavailable = "skipped (--no-qat)";

@@ -43,13 +43,7 @@ std::vector<std::string> GraphBuilder::node(const std::string& op, std::vector<s
 void GraphBuilder::output(const std::string& value, const std::string& name) {
   std::string final_name = value;
   if (!name.empty() && name != value) {
-    // Rename the value everywhere it appears.
-    for (auto& n : model_.graph.nodes) {
-      for (auto& o : n.outputs)
-        if (o == value) o = name;
-      for (auto& i : n.inputs)
-        if (i == value) i = name;
-    }
+    model_.graph.rename_value(value, name);
     final_name = name;
   }
   ValueInfo v;

@@ -1,5 +1,6 @@
 #include "ir/graph.h"
 
+#include <algorithm>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -172,6 +173,23 @@ void Graph::topo_sort() {
   }
   TQ_CHECK(sorted.size() == nodes.size(), "graph '{}' has a cycle", name);
   nodes = std::move(sorted);
+}
+
+bool Graph::has_node(const std::string& name) const {
+  return std::any_of(nodes.begin(), nodes.end(), [&](const Node& n) { return n.name == name; });
+}
+
+void Graph::rename_value(const std::string& from, const std::string& to) {
+  for (auto& n : nodes) {
+    for (auto& v : n.inputs)
+      if (v == from) v = to;
+    for (auto& v : n.outputs)
+      if (v == from) v = to;
+  }
+  for (auto& v : inputs)
+    if (v.name == from) v.name = to;
+  for (auto& v : outputs)
+    if (v.name == from) v.name = to;
 }
 
 std::string Graph::unique_name(const std::string& prefix) const {

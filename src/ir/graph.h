@@ -81,6 +81,7 @@ struct Graph {
   const Tensor* initializer(const std::string& name) const;
   bool is_graph_input(const std::string& name) const;
   bool is_graph_output(const std::string& name) const;
+  bool has_node(const std::string& name) const;  // a node of that name
   // Producer node index of a value, or -1 for graph inputs / initializers / unknown.
   int producer(const std::string& value) const;
   std::vector<int> consumers(const std::string& value) const;
@@ -88,6 +89,9 @@ struct Graph {
   void topo_sort();
   // A fresh value or node name with the given prefix, unique in this graph.
   std::string unique_name(const std::string& prefix) const;
+  // Renames value `from` to `to` wherever nodes, graph inputs and graph outputs name it (shapes are
+  // not re-inferred).
+  void rename_value(const std::string& from, const std::string& to);
 };
 
 struct Model {

@@ -73,15 +73,17 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
 
 }  // namespace
 
+torch::Tensor clamp_between(const torch::Tensor& x, float a, float b) {
+  if (!std::isfinite(a) && !std::isfinite(b)) return x;
+  return torch::clamp(x, std::isfinite(a) ? c10::optional<at::Scalar>(a) : c10::nullopt,
+                      std::isfinite(b) ? c10::optional<at::Scalar>(b) : c10::nullopt);
+}
+
 torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t zero_point, int32_t qmin,
                                     int32_t qmax, float clamp_lo, float clamp_hi) {
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32) {  // CUDA: LibTorch's own ops
-    auto c = x;
-    if (std::isfinite(clamp_lo) || std::isfinite(clamp_hi))
-      c = torch::clamp(x, std::isfinite(clamp_lo) ? c10::optional<at::Scalar>(clamp_lo) : c10::nullopt,
-                       std::isfinite(clamp_hi) ? c10::optional<at::Scalar>(clamp_hi) : c10::nullopt);
-    return torch::fake_quantize_per_tensor_affine(c, scale, zero_point, qmin, qmax);
-  }
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32)  // CUDA: LibTorch's own ops
+    return torch::fake_quantize_per_tensor_affine(clamp_between(x, clamp_lo, clamp_hi), scale, zero_point,
+                                                  qmin, qmax);
   return FakeQuant::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
                           static_cast<int64_t>(qmin), static_cast<int64_t>(qmax),
                           static_cast<double>(clamp_lo), static_cast<double>(clamp_hi));

@@ -14,6 +14,9 @@
 
 namespace tinyqat::train {
 
+// clamp(x, a, b) where ±∞ means no bound on that side (x itself when both are infinite).
+torch::Tensor clamp_between(const torch::Tensor& x, float a, float b);
+
 torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t zero_point, int32_t qmin,
                                     int32_t qmax, float clamp_lo = -std::numeric_limits<float>::infinity(),
                                     float clamp_hi = std::numeric_limits<float>::infinity());

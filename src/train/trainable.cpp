@@ -89,7 +89,6 @@ quant::QParams ActQuant::qparams() const {
 }
 
 torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, float b) {
-  const bool clamped = std::isfinite(a) || std::isfinite(b);
   if (observe && !frozen && !learnable) {
     auto mm = torch::aminmax(x.detach());
     // The clamp is monotone: the range of clamp(x) is the clamped range of x.
@@ -102,12 +101,8 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
       hi += static_cast<float>(averaging) * (bmax - hi);
     }
   }
-  auto clamp = [&](const torch::Tensor& v) {
-    if (!clamped) return v;
-    return torch::clamp(v, std::isfinite(a) ? c10::optional<at::Scalar>(a) : c10::nullopt,
-                        std::isfinite(b) ? c10::optional<at::Scalar>(b) : c10::nullopt);
-  };
-  if (!initialized) return clamp(x);  // before the first observation (calibration sets every range)
+  if (!initialized)
+    return clamp_between(x, a, b);  // before the first observation (calibration sets every range)
   const quant::QParams q = qparams();
   if (learnable) {
     // An optimizer step may push a scale to or below zero: use it clamped (not in place: the same
@@ -115,7 +110,8 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
     auto sc = scale.clamp_min(1e-8f);
     // LSQ (Esser et al.): gradient scale 1/sqrt(numel · qmax) as in PyTorch's learnable fake-quant.
     const double g = 1.0 / std::sqrt(static_cast<double>(x.numel()) * q.qmax());
-    return torch::_fake_quantize_learnable_per_tensor_affine(clamp(x), sc, zero_point, q.qmin(), q.qmax(), g);
+    return torch::_fake_quantize_learnable_per_tensor_affine(clamp_between(x, a, b), sc, zero_point, q.qmin(),
+                                                             q.qmax(), g);
   }
   return fake_quant_per_tensor(x, q.scale, q.zero_point, q.qmin(), q.qmax(), a, b);
 }
@@ -278,7 +274,7 @@ torch::Tensor TrainableModel::value(const std::string& name,
   return iv->second;
 }
 
-torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w) const {
+torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w, torch::Tensor* w_scale) const {
   auto it = unit_of_node_.find(n.name);
   if (it == unit_of_node_.end()) return w;
   const auto& u = plan_.units[it->second];
@@ -287,6 +283,7 @@ torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w) c
   for (int64_t d = 0; d < w.dim(); ++d)
     if (d != u.weight_axis) dims.push_back(d);
   auto scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
+  if (w_scale) *w_scale = scale.reshape({-1});
   // x / s and round half to even, as quantize_weight_per_channel (LibTorch's per-channel kernel
   // multiplies by 1/s, which can land one step away on a tie); gradient straight through (every weight
   // is inside ±127 steps by construction).
@@ -297,18 +294,14 @@ torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w) c
   return w + (q - w.detach());
 }
 
-torch::Tensor TrainableModel::bias_fq(const Node& n, const torch::Tensor& b, const torch::Tensor& w) const {
+torch::Tensor TrainableModel::bias_fq(const Node& n, const torch::Tensor& b,
+                                      const torch::Tensor& w_scale) const {
   auto it = unit_of_node_.find(n.name);
   if (it == unit_of_node_.end()) return b;
-  const auto& u = plan_.units[it->second];
-  const auto& q = quants_[quant_of_.at(u.input)];
+  const auto& q = quants_[quant_of_.at(plan_.units[it->second].input)];
   if (!q.initialized) return b;
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; d < w.dim(); ++d)
-    if (d != u.weight_axis) dims.push_back(d);
-  auto w_scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
   // int32 bias with scale x_scale · w_scale (straight-through rounding).
-  auto s = w_scale.reshape({-1}) * q.qparams().scale;
+  auto s = w_scale * q.qparams().scale;
   auto bq = (torch::round(b.detach().to(torch::kFloat64) / s.to(torch::kFloat64)) * s.to(torch::kFloat64))
                 .to(b.scalar_type());  // rounded in double, as quantize_bias
   return b + (bq - b.detach());
@@ -346,7 +339,9 @@ torch::Tensor TrainableModel::run_conv(const Node& n, std::map<std::string, torc
   if (!live_bn) {  // no BN, or BN folded with its running statistics
     torch::Tensor w, b;
     folded_conv_params(n, env, &w, &b);
-    return conv(weight_fq(n, w), bias_fq(n, b, w));
+    torch::Tensor w_scale;
+    auto wq = weight_fq(n, w, &w_scale);
+    return conv(wq, bias_fq(n, b, w_scale));
   }
   const Bn& bn = bn_it->second;
   auto gamma = values_.at(bn.gamma), beta = values_.at(bn.beta);
@@ -375,11 +370,12 @@ torch::Tensor TrainableModel::run_gemm(const Node& n, std::map<std::string, torc
   auto a = value(n.inputs[0], env);
   auto w = value(n.inputs[1], env);
   if (n.get_int("transA", 0)) a = a.t();
-  auto wq = weight_fq(n, w);
+  torch::Tensor w_scale;
+  auto wq = weight_fq(n, w, &w_scale);
   auto y = torch::matmul(a, n.get_int("transB", 0) ? wq.t() : wq) * n.get_float("alpha", 1.f);
   if (n.input(2)) {
     auto c = value(n.inputs[2], env);
-    if (unit_of_node_.count(n.name)) c = bias_fq(n, c, w);
+    if (unit_of_node_.count(n.name)) c = bias_fq(n, c, w_scale);
     y = y + c * n.get_float("beta", 1.f);
   }
   return y;
@@ -439,8 +435,7 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
         env[n.outputs[0]] = quants_[q->second].apply(in(0), observes(n.outputs[0]), lo, hi);
         continue;
       }
-      y = torch::clamp(in(0), std::isfinite(lo) ? c10::optional<at::Scalar>(lo) : c10::nullopt,
-                       std::isfinite(hi) ? c10::optional<at::Scalar>(hi) : c10::nullopt);
+      y = clamp_between(in(0), lo, hi);
     } else if (op == "LeakyRelu") {
       y = torch::leaky_relu(in(0), n.get_float("alpha", 0.01f));
     } else if (op == "Sigmoid") {

@@ -96,7 +96,8 @@ class TrainableModel {
   torch::Tensor value(const std::string& name, std::map<std::string, torch::Tensor>& env) const;
   torch::Tensor run_conv(const Node& n, std::map<std::string, torch::Tensor>& env);
   torch::Tensor run_gemm(const Node& n, std::map<std::string, torch::Tensor>& env);
-  torch::Tensor weight_fq(const Node& n, const torch::Tensor& w) const;
+  // Fake-quantized weight of a planned unit (w itself otherwise); its per-channel scales into *w_scale.
+  torch::Tensor weight_fq(const Node& n, const torch::Tensor& w, torch::Tensor* w_scale = nullptr) const;
   torch::Tensor bias_fq(const Node& n, const torch::Tensor& b, const torch::Tensor& w_scale) const;
   void folded_conv_params(const Node& n, std::map<std::string, torch::Tensor>& env, torch::Tensor* w,
                           torch::Tensor* b) const;

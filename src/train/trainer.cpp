@@ -280,25 +280,13 @@ void set_meta(Model& m, const std::string& key, const std::string& value) {
   m.metadata.emplace_back(key, value);
 }
 
-void rename_value(Model& m, const std::string& from, const std::string& to) {
-  if (to.empty() || to == from) return;
-  Graph& g = m.graph;
-  for (auto& n : g.nodes) {
-    for (auto& v : n.inputs)
-      if (v == from) v = to;
-    for (auto& v : n.outputs)
-      if (v == from) v = to;
-  }
-  for (auto& v : g.inputs)
-    if (v.name == from) v.name = to;
-  for (auto& v : g.outputs)
-    if (v.name == from) v.name = to;
-  infer_shapes(m);
-}
-
+// qat.input_name / output_name on an exported model ("" keeps the model's own names).
 void apply_names(Model& m, const TrainConfig& cfg) {
-  rename_value(m, m.graph.inputs[0].name, cfg.qat.input_name);
-  rename_value(m, m.graph.outputs[0].name, cfg.qat.output_name);
+  bool renamed = false;
+  for (auto [from, to] : {std::pair{m.graph.inputs[0].name, cfg.qat.input_name},
+                          std::pair{m.graph.outputs[0].name, cfg.qat.output_name}})
+    if (!to.empty() && to != from) m.graph.rename_value(from, to), renamed = true;
+  if (renamed) infer_shapes(m);
 }
 
 struct Setup {
@@ -527,13 +515,9 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   qo.qconfig.activations = quant::parse_act_scheme(cfg.qat.qconfig);
   qo.qconfig.method = quant::parse_method(cfg.qat.init_ranges);
   qo.qconfig.exclude.insert(cfg.qat.exclude.begin(), cfg.qat.exclude.end());
-  {
-    const Model folded = m.fp32_model();
-    for (const auto& e : cfg.qat.exclude)
-      TQ_CHECK(std::any_of(folded.graph.nodes.begin(), folded.graph.nodes.end(),
-                           [&](const Node& n) { return n.name == e; }),
-               "{}: qat.exclude: the model has no node named '{}'", cfg.path, e);
-  }
+  const Model folded = m.fp32_model();  // BN folded; prepare_qat changes no weight
+  for (const auto& e : cfg.qat.exclude)
+    TQ_CHECK(folded.graph.has_node(e), "{}: qat.exclude: the model has no node named '{}'", cfg.path, e);
   qo.averaging = cfg.qat.averaging;
   qo.lsq = cfg.qat.lsq;
   m.prepare_qat(qo);
@@ -542,7 +526,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     NamedTensors calib{{m.inputs()[0].name, from_torch(s.data.train.x.slice(0, 0, nc))}};
     qo.qconfig.max_samples = nc;
     int64_t used = 0;
-    m.set_ranges(quant::calibrate_ranges(m.fp32_model(), m.plan(), calib, qo.qconfig, &used));
+    m.set_ranges(quant::calibrate_ranges(folded, m.plan(), calib, qo.qconfig, &used));
     s.result.calibration_samples = used;
   }
   s.result.quantized_tensors = m.plan().tensors;

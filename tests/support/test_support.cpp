@@ -3,8 +3,6 @@
 #include <unistd.h>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <sys/wait.h>
 
@@ -88,12 +86,7 @@ std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
   fs::path log = work / "ort.log";
   cmd += fmt::format(" > '{}' 2>&1", log.string());
   int rc = std::system(cmd.c_str());
-  if (rc != 0) {
-    std::ifstream f(log);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    fail("ONNX Runtime failed on {} (exit {}): {}", model.string(), rc, ss.str());
-  }
+  if (rc != 0) fail("ONNX Runtime failed on {} (exit {}): {}", model.string(), rc, text_of(log));
   std::vector<Tensor> r;
   for (const auto& o : outputs) {
     std::string fname = o;
@@ -156,13 +149,16 @@ Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, doub
 }
 
 CliResult cli(const std::string& args, const fs::path& work) {
-  fs::path err = work / "cli.err";
-  std::string cmd = fmt::format("'{}/tinyqat' {} >/dev/null 2>'{}'", TQ_BINARY_DIR, args, err.string());
+  const fs::path err = work / "cli.err", out = work / "cli.out";
+  std::string cmd =
+      fmt::format("'{}/tinyqat' {} >'{}' 2>'{}'", TQ_BINARY_DIR, args, out.string(), err.string());
   int rc = std::system(cmd.c_str());
-  std::ifstream f(err);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), ss.str()};
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), text_of(err), text_of(out)};
+}
+
+std::string text_of(const fs::path& p) {
+  auto b = read_file(p.string());
+  return std::string(b.begin(), b.end());
 }
 
 double output_step(const Model& m, std::string v) {

@@ -18,10 +18,13 @@ namespace fs = std::filesystem;
 // A fresh, empty folder under the build tree (per process), named after the test.
 fs::path temp_dir(const std::string& name);
 
-// Runs the tinyqat command line (build/tinyqat ARGS) with stdout discarded; stderr kept in `work`.
+// A whole file as text.
+std::string text_of(const fs::path& p);
+
+// Runs the tinyqat command line (build/tinyqat ARGS); its stdout and stderr are kept (files in `work`).
 struct CliResult {
   int code;
-  std::string err;
+  std::string err, out;
 };
 CliResult cli(const std::string& args, const fs::path& work);
 

@@ -4,10 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
-
-#include <sys/wait.h>
 
 #include <fmt/format.h>
 
@@ -322,18 +318,13 @@ TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
   export_onnx(zoo::learned_filter(1, 8, 2, 9), fp32.string());
   write_npz((w.dir / "calib.npz").string(), {{"degraded", luma_images(32, 16, 16, 3)}}, false);
   write_npz((w.dir / "eval.npz").string(), {{"degraded", luma_images(8, 16, 16, 4)}}, false);
-  fs::path out = w.dir / "ladder.out";
   // Budget 0: no rung can fit, so every rung runs and reports its drop; the model stays fp32 (exit 1).
-  std::string cmd = fmt::format(
-      "'{}/tinyqat' quantize '{}' --budget 0 --data '{}' --calibration '{}' --qat-epochs 1 >'{}' 2>&1",
-      TQ_BINARY_DIR, fp32.string(), (w.dir / "eval.npz").string(), (w.dir / "calib.npz").string(),
-      out.string());
-  int rc = std::system(cmd.c_str());
-  std::ifstream f(out);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(WEXITSTATUS(rc), 1) << text;
-  EXPECT_NE(text.find("qat      PLCC drop"), std::string::npos) << text;
-  EXPECT_NE(text.find("the model stays fp32"), std::string::npos) << text;
+  auto r = cli(fmt::format("quantize '{}' --budget 0 --data '{}' --calibration '{}' --qat-epochs 1",
+                           fp32.string(), (w.dir / "eval.npz").string(), (w.dir / "calib.npz").string()),
+               w.dir);
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("qat      PLCC drop"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the model stays fp32"), std::string::npos) << r.out;
 }
 
 TEST(Qat, RegisterHandsTheResultToTheRegistry) {
@@ -345,8 +336,7 @@ TEST(Qat, RegisterHandsTheResultToTheRegistry) {
                            (w.dir / "eval.npz").string()),
                w.dir);
   ASSERT_EQ(r.code, 0) << r.err;
-  std::ifstream f(reg);
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string text = text_of(reg);
   EXPECT_NE(text.find("\"quant_mode\": \"qat\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"int8_sha256\""), std::string::npos) << text;
   EXPECT_EQ(cli(fmt::format("registry validate '{}'", reg.string()), w.dir).code, 0);
