@@ -1,6 +1,7 @@
 #include "ir/graph.h"
 
 #include <algorithm>
+#include <limits>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -205,6 +206,34 @@ std::string Graph::unique_name(const std::string& prefix) const {
     std::string c = prefix + "_" + std::to_string(i);
     if (!used.count(c)) return c;
   }
+}
+
+}  // namespace tinyqat
+
+namespace tinyqat {
+
+std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const Node& n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (!n.domain.empty()) return std::nullopt;
+  if (n.op_type == "Relu") return std::pair{0.f, kInf};
+  if (n.op_type != "Clip") return std::nullopt;
+  std::pair<float, float> b{n.get_float("min", -kInf), n.get_float("max", kInf)};
+  for (size_t i = 1; i <= 2; ++i) {
+    if (!n.input(i)) continue;
+    const std::string& v = *n.input(i);
+    Tensor t;
+    if (const Tensor* init = g.initializer(v)) {
+      t = *init;
+    } else if (int p = g.producer(v);
+               p >= 0 && g.nodes[p].op_type == "Constant" && g.nodes[p].domain.empty()) {
+      t = constant_node_value(g.nodes[p]);
+    } else {
+      return std::nullopt;  // computed at run time
+    }
+    if (t.dtype() != DType::F32 || t.numel() != 1) return std::nullopt;
+    (i == 1 ? b.first : b.second) = t.data<float>()[0];
+  }
+  return b;
 }
 
 }  // namespace tinyqat

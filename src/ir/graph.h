@@ -113,6 +113,12 @@ void infer_shapes(Model& model);
 // The tensor a Constant node produces (value, value_float(s), value_int(s)).
 Tensor constant_node_value(const Node& n);
 
+// The clamp a Relu or Clip applies, [lo, hi] (an omitted Clip bound is ∓inf). Clip bounds are read
+// from the min/max inputs (opset ≥ 11: float scalars that are initializers or Constant nodes) or the
+// min/max attributes (opset < 11). nullopt when the node is neither or a bound is computed at run
+// time. The one reader of activation bounds: quantization patterns, runtime fusion and the trainer.
+std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const Node& n);
+
 // The set of ops this project understands (import refuses anything else).
 bool is_supported_op(const std::string& domain, const std::string& op_type);
 

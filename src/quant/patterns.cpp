@@ -65,13 +65,7 @@ std::optional<WeightedUnit> weighted_unit(const Graph& g, int i, std::string* wh
   auto users = g.consumers(u.op_output);
   if (users.size() == 1 && !g.is_graph_output(u.op_output)) {
     const Node& a = g.nodes[users[0]];
-    bool fusable = a.op_type == "Relu";
-    if (a.op_type == "Clip") {
-      fusable = true;
-      for (size_t k = 1; k < a.inputs.size() && k < 3; ++k)
-        if (a.input(k) && !g.initializer(*a.input(k))) fusable = false;
-    }
-    if (fusable) {
+    if (activation_bounds(g, a)) {
       u.activation = users[0];
       u.output = a.outputs[0];
     }

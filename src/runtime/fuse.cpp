@@ -22,18 +22,6 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
-// A Clip's bound as a constant scalar, or the default when omitted; false when it is computed.
-bool clip_bound(const Graph& g, const Node& clip, size_t i, float def, float* out) {
-  if (!clip.input(i)) {
-    *out = def;
-    return true;
-  }
-  const Tensor* t = g.initializer(*clip.input(i));
-  if (!t || t->numel() != 1 || t->dtype() != DType::F32) return false;
-  *out = t->data<float>()[0];
-  return true;
-}
-
 }  // namespace
 
 void fuse_for_runtime(Graph& g) {
@@ -57,16 +45,11 @@ void fuse_for_runtime(Graph& g) {
         conv.inputs.resize(3);
         conv.inputs.push_back(other);
         conv.attrs[kFusedAdd] = Attribute::of_int(1);
-      } else if (next.op_type == "Relu" && !has_act) {
-        conv.attrs[kActMin] = Attribute::of_float(0.f);
-        conv.attrs[kActMax] = Attribute::of_float(std::numeric_limits<float>::infinity());
-      } else if (next.op_type == "Clip" && !has_act) {
-        float lo, hi;
-        if (!clip_bound(g, next, 1, -std::numeric_limits<float>::infinity(), &lo) ||
-            !clip_bound(g, next, 2, std::numeric_limits<float>::infinity(), &hi))
-          break;
-        conv.attrs[kActMin] = Attribute::of_float(lo);
-        conv.attrs[kActMax] = Attribute::of_float(hi);
+      } else if ((next.op_type == "Relu" || next.op_type == "Clip") && !has_act) {
+        auto bounds = activation_bounds(g, next);
+        if (!bounds) break;
+        conv.attrs[kActMin] = Attribute::of_float(bounds->first);
+        conv.attrs[kActMax] = Attribute::of_float(bounds->second);
       } else {
         break;
       }

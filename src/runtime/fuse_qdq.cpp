@@ -212,18 +212,9 @@ void fuse_qdq_for_runtime(Graph& g) {
     const Node& dq = g.nodes[d];
     if (!only_consumer(g, dq.outputs[0], &a)) continue;
     const Node& act = g.nodes[a];
-    float lo = -INFINITY, hi = INFINITY;
-    if (act.op_type == "Relu") {
-      lo = 0.f;
-    } else if (act.op_type == "Clip") {
-      const Tensor* l = act.input(1) ? g.initializer(*act.input(1)) : nullptr;
-      const Tensor* h = act.input(2) ? g.initializer(*act.input(2)) : nullptr;
-      if ((act.input(1) && !l) || (act.input(2) && !h)) continue;
-      if (l) lo = l->data<float>()[0];
-      if (h) hi = h->data<float>()[0];
-    } else {
-      continue;
-    }
+    auto bounds = activation_bounds(g, act);
+    if (!bounds) continue;
+    const auto [lo, hi] = *bounds;
     if (!only_consumer(g, act.outputs[0], &q) || g.nodes[q].op_type != "QuantizeLinear") continue;
     const Node& qn = g.nodes[q];
     if (dq.inputs.size() < 3 || qn.inputs.size() < 3 ||

@@ -421,15 +421,10 @@ std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tens
     } else if (op == "Div") {
       y = in(0) / in(1);
     } else if (op == "Relu" || op == "Clip") {
-      float lo = -INFINITY, hi = INFINITY;
-      if (op == "Relu") {
-        lo = 0.f;
-      } else {
-        if (n.input(1)) lo = value(n.inputs[1], env).item<float>();
-        if (n.input(2)) hi = value(n.inputs[2], env).item<float>();
-        if (n.has("min")) lo = n.get_float("min", 0.f);
-        if (n.has("max")) hi = n.get_float("max", 0.f);
-      }
+      auto bounds = activation_bounds(graph_, n);
+      TQ_CHECK(bounds, "trainer: {} has bounds computed at run time (only constant bounds train)",
+               n.describe());
+      const auto [lo, hi] = *bounds;
       auto q = prepared_ ? quant_of_.find(n.outputs[0]) : quant_of_.end();
       if (q != quant_of_.end()) {  // activation and its fake-quant in one pass
         env[n.outputs[0]] = quants_[q->second].apply(in(0), observes(n.outputs[0]), lo, hi);
