@@ -15,7 +15,7 @@ TQ="$TQ" bash scripts/corpus.sh >/dev/null 2>&1
 q() { "$@" >/dev/null 2>&1 || { echo "artifact_digests: FAILED: $*" >&2; exit 1; }; }
 
 # Calibration sets (inputs only) named after each model's input.
-q "$TQ" data filter-pairs --count 16 --size 64 --input-only --out "$out/calib_filter.npz"
+q "$TQ" data filter-pairs --count 8 --size 224 --input-only --out "$out/calib_filter.npz"
 q "$TQ" data nr-frames --count 8 --out "$out/calib_nr.npz"
 
 models=()
