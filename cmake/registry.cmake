@@ -5,7 +5,6 @@
 #   libtinyqat:    the gate (fp32 vs int8 on evaluation data), the PNG scatter plot (OpenCV, private),
 #                  the PTQ handoff (register_artifact) and the quantization ladder.
 # Also: the C99 test program (tests/c/) and the install/package files (cmake/package.cmake).
-find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3 REQUIRED)
 find_path(TINYQAT_VALIJSON_INCLUDE_DIR valijson/validator.hpp)
 if(NOT TINYQAT_VALIJSON_INCLUDE_DIR)
@@ -15,7 +14,6 @@ endif()
 set(TQ_REGISTRY_RT_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/sha256.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/resolve.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/session.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/capi/session_c.cpp)
@@ -25,7 +23,6 @@ if(NOT TINYQAT_VALIJSON_INCLUDE_DIR STREQUAL "/usr/include")
 endif()
 # GCC 12 warns (-Wrestrict, a known false positive) inside valijson's string handling.
 set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp PROPERTIES COMPILE_OPTIONS "-Wno-restrict")
-target_link_libraries(tinyqat_rt PRIVATE OpenSSL::Crypto)
 
 set(TQ_REGISTRY_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/gate.cpp

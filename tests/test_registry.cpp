@@ -29,7 +29,7 @@
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "registry/session.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
 
@@ -327,7 +327,7 @@ TEST(Resolve, AlteredFilesFallBackOrAreRefused) {
   fs::remove(r.int8_path(e));
   reg::Resolved res = reg::resolve(r, "lf", false);
   EXPECT_EQ(res.decision.reason, reg::Reason::Int8Missing);
-  EXPECT_EQ(reg::sha256_hex(res.bytes), e.sha256);  // the fp32 bytes that were verified
+  EXPECT_EQ(sha256_hex(res.bytes), e.sha256);  // the fp32 bytes that were verified
   write_text(r.int8_path(e), int8);
   write_text(r.onnx_path(e), fp32 + "x");
   try {
@@ -454,9 +454,9 @@ TEST(Handoff, RegistersCopiesAndMeasures) {
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& e = r.at("lf-v1");
   EXPECT_EQ(e.onnx, "lf-v1.onnx");
-  EXPECT_EQ(e.sha256, reg::sha256_file(m.fp32.string()));
-  EXPECT_EQ(*e.int8_sha256, reg::sha256_file(m.statik.string()));
-  EXPECT_EQ(reg::sha256_file(r.int8_path(e).string()), *e.int8_sha256);
+  EXPECT_EQ(e.sha256, sha256_file(m.fp32.string()));
+  EXPECT_EQ(*e.int8_sha256, sha256_file(m.statik.string()));
+  EXPECT_EQ(sha256_file(r.int8_path(e).string()), *e.int8_sha256);
   EXPECT_EQ(e.opset, 17);
   json side = json::parse(text_of(r.sidecar_path(e)));
   EXPECT_EQ(side["id"], "lf-v1");
@@ -487,7 +487,7 @@ TEST(Handoff, RegistersCopiesAndMeasures) {
   r = reg::load_registry(rp.string());
   EXPECT_EQ(r.models.size(), 1u);
   EXPECT_EQ(r.at("lf-v1").mode(), "dynamic");
-  EXPECT_EQ(*r.at("lf-v1").int8_sha256, reg::sha256_file(m.dynamic.string()));
+  EXPECT_EQ(*r.at("lf-v1").int8_sha256, sha256_file(m.dynamic.string()));
   EXPECT_EQ(reg::resolve(r, "lf-v1", false).decision.reason,
             reg::Reason::Int8Unmeasured);  // stale measurement
 }

@@ -19,7 +19,7 @@
 #include "train/trainer.h"
 #endif
 #include "registry/registry.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 namespace tinyqat::cli {
 
@@ -222,7 +222,7 @@ std::function<int()> add_quantize(CLI::App& app) {
         me.drop_plcc = res.drop;
         me.samples = res.samples;
         me.data = fmt::format("{} (sha256 {})", fs::path(o->data).filename().string(),
-                              registry::sha256_file(o->data));
+                              sha256_file(o->data));
         a.measurement = me;
       }
       std::fputs(registry::register_artifact(a).summary.c_str(), stdout);

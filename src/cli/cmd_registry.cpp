@@ -12,7 +12,7 @@
 #include "registry/handoff.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 namespace tinyqat::cli {
 
@@ -35,7 +35,7 @@ std::vector<reg::Violation> check_files(const reg::Registry& r) {
         return;
       }
       try {
-        std::string got = reg::sha256_file(p.string());
+        std::string got = sha256_file(p.string());
         if (got != want)
           out.push_back({at, fmt::format("{} file {} has sha256 {}, the registry pins {}", what, p.string(),
                                          got, want)});

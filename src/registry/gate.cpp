@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "onnx/onnx_io.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 #include "runtime/executor.h"
 
 namespace tinyqat::registry {

@@ -9,7 +9,7 @@
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
 #include "registry/gate.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 namespace tinyqat::registry {
 

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 namespace tinyqat::registry {
 

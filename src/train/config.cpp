@@ -9,7 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 namespace tinyqat::train {
 
@@ -217,7 +217,7 @@ std::string TrainConfig::canonical() const {
 
 std::string TrainConfig::hash() const {
   const std::string c = canonical();
-  return registry::sha256_hex(c.data(), c.size());
+  return sha256_hex(c.data(), c.size());
 }
 
 }  // namespace tinyqat::train

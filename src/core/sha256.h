@@ -1,11 +1,12 @@
-// sha256 digests (OpenSSL), as lowercase hex: the registry pins every model file by its digest.
+// sha256 digests (OpenSSL), as lowercase hex: the registry pins every model file by its digest, the
+// trainer hashes its config, the gate names its data by digest.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace tinyqat::registry {
+namespace tinyqat {
 
 std::string sha256_hex(const void* data, size_t size);
 inline std::string sha256_hex(const std::vector<uint8_t>& bytes) {
@@ -14,4 +15,4 @@ inline std::string sha256_hex(const std::vector<uint8_t>& bytes) {
 // Reads the whole file (Error naming it when unreadable).
 std::string sha256_file(const std::string& path);
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat

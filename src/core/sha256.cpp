@@ -1,11 +1,11 @@
-#include "registry/sha256.h"
+#include "core/sha256.h"
 
 #include <openssl/evp.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
 
-namespace tinyqat::registry {
+namespace tinyqat {
 
 std::string sha256_hex(const void* data, size_t size) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -25,4 +25,4 @@ std::string sha256_file(const std::string& path) {
   return sha256_hex(read_file(path));
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat
