@@ -1,6 +1,5 @@
 // tinyqat registry validate|add|set|show (docs/registry.md).
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -12,54 +11,20 @@
 #include "registry/handoff.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
-#include "core/sha256.h"
 
 namespace tinyqat::cli {
 
-namespace fs = std::filesystem;
 
 namespace {
 
 namespace reg = tinyqat::registry;
-
-// Files of every entry: present, matching their digests, sidecar measurement readable.
-std::vector<reg::Violation> check_files(const reg::Registry& r) {
-  std::vector<reg::Violation> out;
-  for (size_t i = 0; i < r.models.size(); ++i) {
-    const reg::Entry& e = r.models[i];
-    const std::string at = fmt::format("models[{}] ({})", i, e.id);
-    auto check = [&](const fs::path& p, const std::string& want, const char* what) {
-      std::error_code ec;
-      if (!fs::exists(p, ec)) {
-        out.push_back({at, fmt::format("{} file {} is missing", what, p.string())});
-        return;
-      }
-      try {
-        std::string got = sha256_file(p.string());
-        if (got != want)
-          out.push_back({at, fmt::format("{} file {} has sha256 {}, the registry pins {}", what, p.string(),
-                                         got, want)});
-      } catch (const Error& err) {
-        out.push_back({at, err.what()});
-      }
-    };
-    check(r.onnx_path(e), e.sha256, "fp32");
-    if (e.quantized() && e.int8_sha256) check(r.int8_path(e), *e.int8_sha256, "int8");
-    try {
-      (void)reg::read_measurement(r, e);
-    } catch (const Error& err) {
-      out.push_back({at, err.what()});
-    }
-  }
-  return out;
-}
 
 int cmd_validate(const std::string& path, bool files, bool quiet_warnings) {
   std::vector<uint8_t> bytes = read_file(path);
   reg::Validation val = reg::validate_text(std::string(bytes.begin(), bytes.end()));
   std::vector<reg::Violation> file_errors;
   if (val.errors.empty() && files)
-    file_errors = check_files(reg::parse_registry(std::string(bytes.begin(), bytes.end()), path));
+    file_errors = reg::check_files(reg::parse_registry(std::string(bytes.begin(), bytes.end()), path));
   if (!quiet_warnings)
     for (const auto& w : val.warnings)
       std::fprintf(stderr, "%s: warning: %s\n", path.c_str(), reg::format(w).c_str());

@@ -88,10 +88,9 @@ std::vector<std::vector<double>> run_outputs(const Model& m, const NamedTensors&
 }
 
 Model load_verified(const std::string& path, const std::string& want, const char* what) {
-  std::vector<uint8_t> bytes = read_file(path);
-  std::string got = sha256_hex(bytes);
-  TQ_CHECK(got == want, "{} file {}: sha256 {} does not match the registry's {}", what, path, got, want);
-  return import_onnx_bytes(bytes.data(), bytes.size(), std::filesystem::path(path).parent_path().string(),
+  PinnedFile f = read_pinned(path, want, "the registry");
+  TQ_CHECK(f.ok(), "{} file {}", what, f.problem);
+  return import_onnx_bytes(f.bytes.data(), f.bytes.size(), std::filesystem::path(path).parent_path().string(),
                            path);
 }
 

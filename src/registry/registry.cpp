@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/sha256.h"
 
 namespace tinyqat::registry {
 
@@ -490,6 +491,26 @@ void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measur
     j["quant_measurement"] = q;
   }
   write_file_atomic(p.string(), j.dump(2) + "\n");
+}
+
+std::vector<Violation> check_files(const Registry& r) {
+  std::vector<Violation> out;
+  for (size_t i = 0; i < r.models.size(); ++i) {
+    const Entry& e = r.models[i];
+    const std::string at = fmt::format("models[{}] ({})", i, e.id);
+    auto check = [&](const fs::path& p, const std::string& want, const char* what) {
+      PinnedFile f = read_pinned(p.string(), want, "the registry");
+      if (!f.ok()) out.push_back({at, fmt::format("{} file {}", what, f.problem)});
+    };
+    check(r.onnx_path(e), e.sha256, "fp32");
+    if (e.quantized() && e.int8_sha256) check(r.int8_path(e), *e.int8_sha256, "int8");
+    try {
+      (void)read_measurement(r, e);
+    } catch (const Error& err) {
+      out.push_back({at, err.what()});
+    }
+  }
+  return out;
 }
 
 std::string utc_now_iso8601() {

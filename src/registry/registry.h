@@ -106,6 +106,10 @@ std::optional<Measurement> read_measurement(const Registry& r, const Entry& e);
 // their order. Atomic.
 void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measurement>& m);
 
+// Every entry's files: present and matching their pinned digests (core/sha256.h read_pinned), the sidecar's
+// measurement readable. One violation per problem, named "models[i] (id)".
+std::vector<Violation> check_files(const Registry& r);
+
 std::string utc_now_iso8601();
 
 }  // namespace tinyqat::registry

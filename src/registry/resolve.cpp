@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/file_util.h"
 #include "core/sha256.h"
 
 namespace tinyqat::registry {
@@ -53,22 +52,15 @@ Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
 
   // The fp32 file is the regression baseline and the fallback: it must be there and match, always.
   const std::string fp32 = r.onnx_path(e).string();
-  std::vector<uint8_t> fp32_bytes;
-  try {
-    fp32_bytes = read_file(fp32);
-  } catch (const Error& err) {
-    fail("{}: model '{}': refusing to load: {}", r.path, e.id, err.what());
-  }
-  const std::string got = sha256_hex(fp32_bytes);
-  TQ_CHECK(got == e.sha256, "{}: model '{}': refusing to load {}: sha256 {} does not match the registry's {}",
-           r.path, e.id, fp32, got, e.sha256);
+  PinnedFile fp32_file = read_pinned(fp32, e.sha256, "the registry");
+  TQ_CHECK(fp32_file.ok(), "{}: model '{}': refusing to load: fp32 file {}", r.path, e.id, fp32_file.problem);
   auto choose_fp32 = [&](Reason why, std::string text) {
     d.variant = Variant::Fp32;
     d.reason = why;
     d.text = std::move(text);
     d.model_path = fp32;
-    d.sha256 = got;
-    res.bytes = std::move(fp32_bytes);
+    d.sha256 = fp32_file.sha256;
+    res.bytes = std::move(fp32_file.bytes);
     return std::move(res);
   };
   if (!e.quantized()) return choose_fp32(Reason::Fp32Entry, "quant_mode is fp32: running the fp32 model");
@@ -77,21 +69,12 @@ Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
                        fmt::format("fp32 requested by the caller (the entry has {} int8)", e.mode()));
 
   const std::string int8 = r.int8_path(e).string();
-  std::error_code ec;
-  if (!fs::exists(int8, ec))
-    return choose_fp32(Reason::Int8Missing,
-                       fmt::format("falling back to fp32: int8 file {} is missing", int8));
-  std::vector<uint8_t> int8_bytes;
-  try {
-    int8_bytes = read_file(int8);
-  } catch (const Error& err) {
-    return choose_fp32(Reason::Int8Missing, fmt::format("falling back to fp32: {}", err.what()));
-  }
-  const std::string got8 = sha256_hex(int8_bytes);
-  if (got8 != *e.int8_sha256)
-    return choose_fp32(Reason::Int8DigestMismatch,
-                       fmt::format("falling back to fp32: {} has sha256 {}, the registry pins {}", int8, got8,
-                                   *e.int8_sha256));
+  PinnedFile int8_file = read_pinned(int8, *e.int8_sha256, "the registry");
+  if (!int8_file.ok())
+    return choose_fp32(
+        int8_file.status == PinnedFile::Status::Mismatch ? Reason::Int8DigestMismatch : Reason::Int8Missing,
+        fmt::format("falling back to fp32: int8 file {}", int8_file.problem));
+  const std::string& got8 = int8_file.sha256;
   std::optional<Measurement> m;
   try {
     m = read_measurement(r, e);
@@ -119,7 +102,7 @@ Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
     d.text = fmt::format("running {} int8: sha256 verified, no drop recorded for this file (budget {:.6g})",
                          e.mode(), d.budget);
   }
-  res.bytes = std::move(int8_bytes);
+  res.bytes = std::move(int8_file.bytes);
   return res;
 }
 
