@@ -14,6 +14,7 @@ endif()
 set(TQ_REGISTRY_RT_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_errors.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/resolve.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/session.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/capi/session_c.cpp)
@@ -22,7 +23,7 @@ if(NOT TINYQAT_VALIJSON_INCLUDE_DIR STREQUAL "/usr/include")
   set_source_files_properties(${TQ_REGISTRY_RT_SOURCES} PROPERTIES INCLUDE_DIRECTORIES "${TINYQAT_VALIJSON_INCLUDE_DIR}")
 endif()
 # GCC 12 warns (-Wrestrict, a known false positive) inside valijson's string handling.
-set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp PROPERTIES COMPILE_OPTIONS "-Wno-restrict")
+set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_errors.cpp PROPERTIES COMPILE_OPTIONS "-Wno-restrict")
 
 set(TQ_REGISTRY_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/gate.cpp

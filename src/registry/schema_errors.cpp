@@ -1,0 +1,174 @@
+#include "registry/schema_errors.h"
+
+#include <algorithm>
+#include <string>
+
+#include <fmt/format.h>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+namespace tinyqat::registry {
+
+using json = nlohmann::json;
+
+namespace {
+
+const json& schema_json() {
+  static const json s = json::parse(schema_text());
+  return s;
+}
+
+const valijson::Schema& compiled_schema() {
+  static const valijson::Schema* s = [] {
+    auto* schema = new valijson::Schema;
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter adapter(schema_json());
+    parser.populateSchema(adapter, *schema);
+    return schema;
+  }();
+  return *s;
+}
+
+std::string shown(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a value";
+  }
+}
+
+// valijson's context ["<root>", "[models]", "[0]", "[id]"] → "models[0].id", plus the JSON value and the
+// schema node there.
+struct Located {
+  std::string where;
+  const json* value = nullptr;
+  const json* schema = nullptr;
+};
+
+Located locate(const std::vector<std::string>& ctx, const json& doc) {
+  Located l;
+  const json* v = &doc;
+  const json* s = &schema_json();
+  for (const auto& c : ctx) {
+    if (c == "<root>" || c.size() < 2 || c.front() != '[' || c.back() != ']') continue;
+    std::string key = c.substr(1, c.size() - 2);
+    bool index = !key.empty() &&
+                 std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }) && v &&
+                 v->is_array();
+    if (index) {
+      l.where += "[" + key + "]";
+      size_t i = std::stoul(key);
+      v = (v && i < v->size()) ? &(*v)[i] : nullptr;
+      s = (s && s->contains("items")) ? &(*s)["items"] : nullptr;
+      if (s && s->contains("$ref")) s = &schema_json()["$defs"]["model_entry"];
+    } else {
+      l.where += (l.where.empty() ? "" : ".") + key;
+      v = (v && v->is_object() && v->contains(key)) ? &(*v)[key] : nullptr;
+      s = (s && s->contains("properties") && (*s)["properties"].contains(key)) ? &(*s)["properties"][key]
+                                                                               : nullptr;
+    }
+  }
+  l.value = v;
+  l.schema = s;
+  return l;
+}
+
+std::string join_enum(const json& e) {
+  std::string r;
+  for (const auto& x : e) r += (r.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+  return r;
+}
+
+// A readable message for one valijson leaf error.
+Violation explain(const valijson::ValidationResults::Error& err, const json& doc) {
+  Located l = locate(err.context, doc);
+  const std::string& d = err.description;
+  const json* v = l.value;
+  const json* s = l.schema;
+  Violation out{l.where, d};
+  if (d.find("could not be validated using 'properties' or 'additionalProperties'") != std::string::npos) {
+    auto q = d.rfind(": '");
+    std::string field = q == std::string::npos ? "?" : d.substr(q + 3, d.size() - q - 5);
+    out.where = l.where.empty() ? field : l.where + "." + field;
+    out.message = "unknown field (the schema allows no fields but its own)";
+  } else if (d.find("Missing required property") != std::string::npos) {
+    auto q = d.find('\'');
+    auto q2 = d.rfind('\'');
+    std::string field = (q != std::string::npos && q2 > q) ? d.substr(q + 1, q2 - q - 1) : "?";
+    out.where = l.where.empty() ? field : l.where + "." + field;
+    out.message = "required field is missing";
+  } else if (v && s && d.find("regex") != std::string::npos && s->contains("pattern")) {
+    std::string pat = (*s)["pattern"].get<std::string>();
+    out.message = fmt::format("{} does not match the pattern {}", shown(*v), pat);
+    if (pat == "^[0-9a-f]{64}$" && v->is_string())
+      out.message = fmt::format("{} is not a sha256 digest: {} characters, need 64 lowercase hex digits",
+                                shown(*v), v->get<std::string>().size());
+    else if (l.where.size() > 5 && l.where.substr(l.where.size() - 5) == ".onnx")
+      out.message += " (a lowercase path inside the registry folder ending in .onnx)";
+  } else if (v && s && d.find("enum") != std::string::npos && s->contains("enum")) {
+    out.message = fmt::format("{} is not one of: {}", shown(*v), join_enum((*s)["enum"]));
+  } else if (v && s && d.find("'type' constraint") != std::string::npos && s->contains("type")) {
+    out.message = fmt::format(
+        "expected {}, got {} {}",
+        (*s)["type"].get<std::string>() == "integer" ? "an integer" : "a " + (*s)["type"].get<std::string>(),
+        type_name(*v), shown(*v));
+  } else if (v && s && (s->contains("minimum") || s->contains("maximum")) &&
+             (d.find("less than") != std::string::npos || d.find("greater than") != std::string::npos)) {
+    out.message = fmt::format("{} is outside [{}, {}]", shown(*v),
+                              s->contains("minimum") ? (*s)["minimum"].dump() : "-inf",
+                              s->contains("maximum") ? (*s)["maximum"].dump() : "inf");
+  } else if (v && s && s->contains("maxLength") && d.find("characters") != std::string::npos) {
+    out.message =
+        fmt::format("{} characters, at most {} allowed", v->is_string() ? v->get<std::string>().size() : 0,
+                    (*s)["maxLength"].get<int>());
+  } else if (v) {
+    out.message = fmt::format("{}: {}", shown(*v), d);
+  }
+  return out;
+}
+
+bool is_wrapper(const std::string& d) {
+  return d.rfind("Failed to validate against schema associated with property name", 0) == 0 ||
+         d.rfind("Failed to validate item #", 0) == 0 || d.rfind("Failed to validate against", 0) == 0;
+}
+
+}  // namespace
+
+std::vector<Violation> schema_violations(const json& doc) {
+  std::vector<Violation> out;
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter adapter(doc);
+  if (validator.validate(compiled_schema(), adapter, &results)) return out;
+  valijson::ValidationResults::Error err;
+  while (results.popError(err)) {
+    if (is_wrapper(err.description)) continue;
+    out.push_back(explain(err, doc));
+  }
+  if (out.empty()) out.push_back({"", "does not satisfy the registry schema"});
+  return out;
+}
+
+}  // namespace tinyqat::registry
