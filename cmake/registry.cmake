@@ -16,8 +16,8 @@ set(TQ_REGISTRY_RT_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_errors.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/resolve.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/session.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/capi/session_c.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/session/session.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/session/session_c.cpp)
 target_sources(tinyqat_rt PRIVATE ${TQ_REGISTRY_RT_SOURCES})
 if(NOT TINYQAT_VALIJSON_INCLUDE_DIR STREQUAL "/usr/include")
   set_source_files_properties(${TQ_REGISTRY_RT_SOURCES} PROPERTIES INCLUDE_DIRECTORIES "${TINYQAT_VALIJSON_INCLUDE_DIR}")

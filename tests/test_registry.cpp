@@ -28,7 +28,7 @@
 #include "registry/ladder.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
-#include "registry/session.h"
+#include "session/session.h"
 #include "core/sha256.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
@@ -337,10 +337,10 @@ TEST(Resolve, AlteredFilesFallBackOrAreRefused) {
     EXPECT_NE(std::string(err.what()).find("refusing to load"), std::string::npos) << err.what();
   }
   try {
-    reg::Session::open(rp.string(), "lf");
+    Session::open(rp.string(), "lf");
     FAIL();
-  } catch (const reg::OpenError& err) {
-    EXPECT_EQ(err.stage, reg::OpenError::Stage::Digest);
+  } catch (const OpenError& err) {
+    EXPECT_EQ(err.stage, OpenError::Stage::Digest);
   }
   fs::remove(r.onnx_path(e));
   EXPECT_THROW(reg::resolve(r, "lf", false), Error);
@@ -357,7 +357,7 @@ TEST(Session, ConcurrentRunsFromFourThreadsAgreeWithALoneRun) {
   reg::register_artifact(fp);
   for (const char* id : {"st", "dyn", "fp"}) {
     for (int threads : {1, 3}) {
-      auto s = reg::Session::open(rp.string(), id, {threads, false});
+      auto s = Session::open(rp.string(), id, {threads, false});
       EXPECT_EQ(s->decision().variant, std::string(id) == "fp" ? reg::Variant::Fp32 : reg::Variant::Int8);
       std::vector<Tensor> inputs;
       std::vector<std::vector<float>> expect;
@@ -636,7 +636,7 @@ TEST(Registry, ForkModelsFromTheirSidecars) {
                                              {"vmaf_tiny_v2", reg::Reason::Fp32Entry},
                                              {"vmaf_tiny_v4", reg::Reason::Int8Unmeasured}};
   for (const auto& [id, reason] : want) {
-    auto s = reg::Session::open(rp.string(), id);
+    auto s = Session::open(rp.string(), id);
     EXPECT_EQ(s->decision().reason, reason) << id << ": " << s->decision().text;
   }
   EXPECT_DOUBLE_EQ(r.at("nr_metric_v1").budget(), 0.01);

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
-#include "registry/session.h"
+#include "session/session.h"
 
 namespace tinyqat::cli {
 
@@ -24,7 +24,7 @@ std::function<int()> add_resolve(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print JSON");
   return [o] {
     // The session itself decides (it also falls back when a verified int8 file does not load).
-    auto session = registry::Session::open(o->registry, o->id, {1, o->prefer_fp32});
+    auto session = Session::open(o->registry, o->id, {1, o->prefer_fp32});
     const registry::Decision& d = session->decision();
     std::string s = o->json ? registry::decision_json(d) + "\n" : registry::decision_text(d);
     std::fputs(s.c_str(), stdout);

@@ -1,4 +1,4 @@
-#include "registry/session.h"
+#include "session/session.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,12 @@
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 
-namespace tinyqat::registry {
+namespace tinyqat {
+
+using registry::Reason;
+using registry::Registry;
+using registry::Resolved;
+using registry::Variant;
 
 Session::~Session() = default;
 
@@ -17,7 +22,7 @@ std::unique_ptr<Session> Session::open(const std::string& registry_path, const s
   using Stage = OpenError::Stage;
   Registry reg;
   try {
-    reg = load_registry(registry_path);
+    reg = registry::load_registry(registry_path);
   } catch (const Error& e) {
     throw OpenError(Stage::Registry, e.what());
   }
@@ -28,7 +33,7 @@ std::unique_ptr<Session> Session::open(const std::string& registry_path, const s
   }
   Resolved res;
   try {
-    res = resolve(reg, id, opts.prefer_fp32);
+    res = registry::resolve(reg, id, opts.prefer_fp32);
   } catch (const Error& e) {
     throw OpenError(Stage::Digest, e.what());
   }
@@ -47,7 +52,7 @@ std::unique_ptr<Session> Session::open(const std::string& registry_path, const s
       // Verified but not loadable by this runtime (an op it lacks): run the fp32 model instead.
       Resolved fb;
       try {
-        fb = resolve(reg, id, /*prefer_fp32=*/true);
+        fb = registry::resolve(reg, id, /*prefer_fp32=*/true);
       } catch (const Error& e2) {
         throw OpenError(Stage::Digest, e2.what());
       }
@@ -78,4 +83,4 @@ std::vector<Tensor> Session::run(const std::vector<std::pair<std::string, Tensor
   return exec_->run(inputs);
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat

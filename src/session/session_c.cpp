@@ -1,4 +1,4 @@
-// The C API (include/tinyqat/session.h) over registry::Session. No exception crosses the boundary:
+// The C API (include/tinyqat/session.h) over tinyqat::Session. No exception crosses the boundary:
 // each call catches, sets the per-thread message and returns a status.
 #include <cstring>
 #include <new>
@@ -7,13 +7,13 @@
 
 #include "core/error.h"
 #include "core/version.h"
-#include "registry/session.h"
+#include "session/session.h"
 #include "tinyqat/session.h"
 
 using tinyqat::DType;
 using tinyqat::Tensor;
-using tinyqat::registry::OpenError;
-using tinyqat::registry::Session;
+using tinyqat::OpenError;
+using tinyqat::Session;
 
 struct tq_session {
   std::unique_ptr<Session> impl;
@@ -92,7 +92,7 @@ tq_status tq_session_open(const char* registry_path, const char* id, const tq_se
   if (out) *out = nullptr;
   if (!registry_path || !id || !out)
     return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_open: registry_path, id and out must not be NULL");
-  tinyqat::registry::SessionOptions o;
+  tinyqat::SessionOptions o;
   if (opts) {
     o.threads = opts->threads;
     o.prefer_fp32 = opts->prefer_fp32 != 0;

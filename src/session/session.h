@@ -1,4 +1,4 @@
-// A runtime session opened from the registry: resolves which file to run (resolve.h), loads exactly the
+// A runtime session opened from the registry: resolves which file to run (registry/resolve.h), loads exactly the
 // bytes it verified, and runs them. run() may be called from several threads at once (the executor's
 // kernels hold no per-run state; its thread pool queues concurrent parallel sections). The C API in
 // include/tinyqat/session.h wraps this class.
@@ -14,10 +14,8 @@
 #include "registry/resolve.h"
 
 namespace tinyqat {
-class Executor;
-}
 
-namespace tinyqat::registry {
+class Executor;
 
 struct SessionOptions {
   int threads = 1;
@@ -40,15 +38,15 @@ class Session {
                                        const SessionOptions& opts = {});
   ~Session();
 
-  const Decision& decision() const { return decision_; }
+  const registry::Decision& decision() const { return decision_; }
   const std::vector<ValueInfo>& inputs() const;
   const std::vector<ValueInfo>& outputs() const;
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs) const;
 
  private:
   Session() = default;
-  Decision decision_;
+  registry::Decision decision_;
   std::unique_ptr<Executor> exec_;
 };
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat
