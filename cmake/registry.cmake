@@ -28,8 +28,7 @@ set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_erro
 set(TQ_REGISTRY_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/gate.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/scatter_png.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/handoff.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/ladder.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/handoff.cpp)
 target_sources(tinyqat PRIVATE ${TQ_REGISTRY_SOURCES})
 if(NOT TARGET opencv_imgcodecs)
   find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)

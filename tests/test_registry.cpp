@@ -25,7 +25,7 @@
 #include "registry/gate.h"
 #include "registry/handoff.h"
 #include "registry/handoff_cli.h"
-#include "registry/ladder.h"
+#include "quant/ladder.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "session/session.h"
@@ -522,23 +522,23 @@ TEST(Ladder, KeepsTheCheapestRungWithinBudgetAndReportsQat) {
   Model fp32 = zoo::learned_filter(1, 8, 2, 5);
   NamedTensors eval = {{"degraded", luma_images(4, 32, 32, 21)}};
   NamedTensors calib = {{"degraded", luma_images(8, 32, 32, 22)}};
-  reg::LadderOptions lo;
+  quant::LadderOptions lo;
   lo.budget = 0.01;
-  reg::LadderResult r = reg::run_ladder(fp32, eval, calib, lo);
+  quant::LadderResult r = quant::run_ladder(fp32, eval, calib, lo);
   EXPECT_EQ(r.chosen, "dynamic");
   ASSERT_EQ(r.rungs.size(), 1u);
   lo.budget = 0.0;
-  r = reg::run_ladder(fp32, eval, calib, lo);
+  r = quant::run_ladder(fp32, eval, calib, lo);
   EXPECT_EQ(r.chosen, "");
   ASSERT_EQ(r.rungs.size(), 3u);
   EXPECT_TRUE(r.rungs[1].tried);
   EXPECT_EQ(r.rungs[2].mode, "qat");
   EXPECT_FALSE(r.rungs[2].tried);
-  EXPECT_NE(reg::ladder_text(r, 0.0).find("stays fp32"), std::string::npos);
-  r = reg::run_ladder(fp32, eval, {}, lo);
+  EXPECT_NE(quant::ladder_text(r, 0.0).find("stays fp32"), std::string::npos);
+  r = quant::run_ladder(fp32, eval, {}, lo);
   EXPECT_FALSE(r.rungs[1].tried);  // no calibration: static skipped
   lo.budget = 3;
-  EXPECT_THROW(reg::run_ladder(fp32, eval, calib, lo), Error);
+  EXPECT_THROW(quant::run_ladder(fp32, eval, calib, lo), Error);
 }
 
 TEST(RegistryCli, ExitCodesAndMessages) {

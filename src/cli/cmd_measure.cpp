@@ -14,7 +14,7 @@
 #include "onnx/onnx_io.h"
 #include "registry/gate.h"
 #include "registry/handoff.h"
-#include "registry/ladder.h"
+#include "quant/ladder.h"
 #ifdef TINYQAT_HAVE_TRAIN
 #include "train/trainer.h"
 #endif
@@ -161,7 +161,7 @@ std::function<int()> add_quantize(CLI::App& app) {
     NamedTensors eval = read_model_data(o->data, m, "--data");
     NamedTensors calib;
     if (!o->calibration.empty()) calib = read_model_data(o->calibration, m, "--calibration");
-    registry::LadderOptions lo;
+    quant::LadderOptions lo;
     lo.budget = o->budget;
     lo.threads = o->threads;
     lo.static_config.method = quant::parse_method(o->method);
@@ -193,9 +193,9 @@ std::function<int()> add_quantize(CLI::App& app) {
 #else
     if (o->no_qat) lo.qat_unavailable = "skipped (--no-qat)";
 #endif
-    registry::LadderResult res = registry::run_ladder(m, eval, calib, lo);
+    quant::LadderResult res = quant::run_ladder(m, eval, calib, lo);
     std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
-    std::fputs(registry::ladder_text(res, o->budget).c_str(), stdout);
+    std::fputs(quant::ladder_text(res, o->budget).c_str(), stdout);
     const std::string out = o->out.empty() ? default_int8_path(o->model) : o->out;
     if (!res.chosen.empty()) {
       check_onnx(res.int8);

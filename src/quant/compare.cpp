@@ -113,6 +113,21 @@ Comparison compare_models(const Model& fp32, const Model& q, const NamedTensors&
   return c;
 }
 
+DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads) {
+  DropMeasurement d;
+  d.comparison = compare_models(fp32, int8, data, {false, "", threads});
+  d.drop = -INFINITY;
+  for (const auto& o : d.comparison.outputs) {
+    double drop = std::isnan(o.plcc_drop) ? 2.0 : o.plcc_drop;
+    if (drop > d.drop) {
+      d.drop = drop;
+      d.worst_output = o.name;
+    }
+  }
+  TQ_CHECK(!d.comparison.outputs.empty(), "the model has no outputs to compare");
+  return d;
+}
+
 std::string comparison_json(const Comparison& c) {
   nlohmann::ordered_json j;
   j["samples"] = c.samples;

@@ -41,6 +41,15 @@ struct CompareOptions {
 Comparison compare_models(const Model& fp32, const Model& quantized, const NamedTensors& data,
                           const CompareOptions& opts);
 
+// The accuracy gate's number: fp32 vs int8 on the data, and the worst output's PLCC drop (1 − PLCC; a
+// NaN PLCC, from a constant output, counts as the worst possible drop, 2).
+struct DropMeasurement {
+  Comparison comparison;
+  double drop = 0;
+  std::string worst_output;
+};
+DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads);
+
 std::string comparison_json(const Comparison& c);
 std::string comparison_text(const Comparison& c);
 

@@ -38,22 +38,6 @@ int GateReport::exit_code() const {
   return fail ? 1 : 0;
 }
 
-DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads) {
-  DropMeasurement d;
-  d.comparison = quant::compare_models(fp32, int8, data, {false, "", threads});
-  d.drop = -INFINITY;
-  for (const auto& o : d.comparison.outputs) {
-    // A NaN PLCC (constant output) counts as the worst possible drop.
-    double drop = std::isnan(o.plcc_drop) ? 2.0 : o.plcc_drop;
-    if (drop > d.drop) {
-      d.drop = drop;
-      d.worst_output = o.name;
-    }
-  }
-  TQ_CHECK(!d.comparison.outputs.empty(), "the model has no outputs to compare");
-  return d;
-}
-
 namespace {
 
 bool is_npy(const std::string& path) {
@@ -154,9 +138,9 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
         Model fp32 = load_verified(reg.onnx_path(*e).string(), e->sha256, "fp32");
         Model int8 = load_verified(reg.int8_path(*e).string(), *e->int8_sha256, "int8");
         NamedTensors data = select_for(ds, fp32, path);
-        DropMeasurement d;
+        quant::DropMeasurement d;
         try {
-          d = measure_drop(fp32, int8, data, opts.threads);
+          d = quant::measure_drop(fp32, int8, data, opts.threads);
         } catch (const Error& err) {
           fail("{}: {}", path, err.what());
         }

@@ -50,14 +50,6 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
 // Evaluation data for a model: a .npz with one array per input, or a .npy for a single-input model.
 NamedTensors read_eval_data(const std::string& path, const Model& m);
 
-// Measures fp32 vs int8 model files directly (used by the gate and the PTQ handoff).
-struct DropMeasurement {
-  quant::Comparison comparison;
-  double drop = 0;
-  std::string worst_output;
-};
-DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTensors& data, int threads);
-
 std::string gate_text(const GateReport& r);
 std::string gate_json(const GateReport& r);
 std::string gate_markdown(const GateReport& r);

@@ -140,9 +140,9 @@ Registered register_artifact(const Artifact& a) {
   }
   if (!a.eval_data.empty()) {
     NamedTensors data = read_eval_data(a.eval_data, fp32);
-    DropMeasurement d;
+    quant::DropMeasurement d;
     try {
-      d = measure_drop(fp32, *int8, data, a.threads);
+      d = quant::measure_drop(fp32, *int8, data, a.threads);
     } catch (const Error& err) {
       fail("{}: {}", a.eval_data, err.what());
     }

@@ -1,12 +1,12 @@
-#include "registry/ladder.h"
+#include "quant/ladder.h"
 
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "quant/ptq.h"
-#include "registry/gate.h"
+#include "quant/compare.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::quant {
 
 LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const NamedTensors& calibration,
                         const LadderOptions& opts) {
@@ -35,16 +35,16 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
       res.samples = d.comparison.samples;
     }
   };
-  quant::QConfig dyn_cfg;
+  QConfig dyn_cfg;
   dyn_cfg.exclude = opts.static_config.exclude;
-  attempt("dynamic", quant::ptq_dynamic(fp32, dyn_cfg, nullptr));
+  attempt("dynamic", ptq_dynamic(fp32, dyn_cfg, nullptr));
   if (!res.chosen.empty()) return res;
   if (calibration.empty()) {
     res.rungs.push_back({"static", false, std::nullopt, false, "skipped: no --calibration CALIB.npz"});
   } else {
     Model q;
     try {
-      q = quant::ptq_static(fp32, calibration, opts.static_config, nullptr);
+      q = ptq_static(fp32, calibration, opts.static_config, nullptr);
     } catch (const Error& e) {
       fail("calibration data: {}", e.what());
     }
@@ -69,4 +69,4 @@ std::string ladder_text(const LadderResult& r, double budget) {
   return s;
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::quant

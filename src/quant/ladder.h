@@ -12,11 +12,11 @@
 #include "ir/graph.h"
 #include "quant/qconfig.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::quant {
 
 struct LadderOptions {
   double budget = 0.01;
-  quant::QConfig static_config;  // method / activations / samples / exclude for the static rung
+  QConfig static_config;  // method / activations / samples / exclude for the static rung
   int threads = 1;
   // The QAT rung: fp32 model → int8 model (empty: reported as not available, with `qat_unavailable`).
   std::function<Model(const Model& fp32)> qat;
@@ -44,4 +44,4 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
                         const LadderOptions& opts);
 std::string ladder_text(const LadderResult& r, double budget);
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::quant
