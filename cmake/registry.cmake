@@ -1,9 +1,6 @@
-# The model registry, the accuracy gate and the runtime session with its C API (docs/registry.md).
-#   libtinyqat_rt: registry read/validate/write, sha256, the fp32/int8 decision, Session and the C API
-#                  (include/tinyqat/session.h). Needs OpenSSL (sha256) and valijson (header-only JSON
-#                  schema validator, Debian libvalijson-dev) over nlohmann-json.
-#   libtinyqat:    the gate (fp32 vs int8 on evaluation data), the PNG scatter plot (OpenCV, private),
-#                  the PTQ handoff (register_artifact) and the quantization ladder.
+# The model registry (src/registry) and the runtime session with its C API (src/session), both in
+# libtinyqat_rt (docs/registry.md). The registry validates against the fork's JSON schema with valijson
+# (header-only, Debian libvalijson-dev) over nlohmann-json; sha256 is core's (OpenSSL).
 # Also: the C99 test program (tests/c/) and the install/package files (cmake/package.cmake).
 find_package(nlohmann_json 3 REQUIRED)
 find_path(TINYQAT_VALIJSON_INCLUDE_DIR valijson/validator.hpp)
@@ -11,30 +8,13 @@ if(NOT TINYQAT_VALIJSON_INCLUDE_DIR)
   message(FATAL_ERROR "valijson not found: install Debian's libvalijson-dev (scripts/setup.sh does)")
 endif()
 
-set(TQ_REGISTRY_RT_SOURCES
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/registry.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_errors.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/resolve.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/session/session.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/session/session_c.cpp)
-target_sources(tinyqat_rt PRIVATE ${TQ_REGISTRY_RT_SOURCES})
+file(GLOB TQ_REGISTRY_RT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/*.cpp
+     ${CMAKE_CURRENT_SOURCE_DIR}/src/session/*.cpp)
 if(NOT TINYQAT_VALIJSON_INCLUDE_DIR STREQUAL "/usr/include")
   set_source_files_properties(${TQ_REGISTRY_RT_SOURCES} PROPERTIES INCLUDE_DIRECTORIES "${TINYQAT_VALIJSON_INCLUDE_DIR}")
 endif()
 # GCC 12 warns (-Wrestrict, a known false positive) inside valijson's string handling.
 set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/src/registry/schema_errors.cpp PROPERTIES COMPILE_OPTIONS "-Wno-restrict")
-
-set(TQ_REGISTRY_SOURCES
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/gate.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/scatter_png.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/registry/handoff.cpp)
-target_sources(tinyqat PRIVATE ${TQ_REGISTRY_SOURCES})
-if(NOT TARGET opencv_imgcodecs)
-  find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
-  target_include_directories(tinyqat SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
-  target_link_libraries(tinyqat PRIVATE opencv_core opencv_imgproc opencv_imgcodecs)
-endif()
 
 if(TINYQAT_BUILD_TESTS)
   enable_testing()

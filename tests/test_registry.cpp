@@ -18,18 +18,18 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/handoff_options.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/sha256.h"
+#include "handoff/gate.h"
+#include "handoff/handoff.h"
 #include "onnx/onnx_io.h"
-#include "quant/ptq.h"
-#include "registry/gate.h"
-#include "registry/handoff.h"
-#include "registry/handoff_cli.h"
 #include "quant/ladder.h"
+#include "quant/ptq.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "session/session.h"
-#include "core/sha256.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
 
@@ -82,9 +82,9 @@ Models make_models(const std::string& name) {
   return m;
 }
 
-reg::Artifact artifact(const fs::path& registry, const std::string& id, const Models& m, const fs::path& int8,
-                       const std::string& mode) {
-  reg::Artifact a;
+handoff::Artifact artifact(const fs::path& registry, const std::string& id, const Models& m,
+                           const fs::path& int8, const std::string& mode) {
+  handoff::Artifact a;
   a.registry = registry.string();
   a.id = id;
   a.fp32 = m.fp32.string();
@@ -227,10 +227,10 @@ TEST(RegistryBadInput, RefusedWritesChangeNothing) {
   r.models[0].sha256 = "ABC";
   EXPECT_THROW(reg::save_registry(r), Error);
   EXPECT_EQ(text_of(dir / "r.json"), before);
-  EXPECT_THROW(reg::set_field(r, "a", "quant_accuracy_budget_plcc", "2"), Error);
-  EXPECT_THROW(reg::set_field(r, "a", "quant_mode", "int4"), Error);
-  EXPECT_THROW(reg::set_field(r, "a", "colour", "x"), Error);
-  EXPECT_THROW(reg::set_field(r, "nope", "notes", "x"), Error);
+  EXPECT_THROW(handoff::set_field(r, "a", "quant_accuracy_budget_plcc", "2"), Error);
+  EXPECT_THROW(handoff::set_field(r, "a", "quant_mode", "int4"), Error);
+  EXPECT_THROW(handoff::set_field(r, "a", "colour", "x"), Error);
+  EXPECT_THROW(handoff::set_field(r, "nope", "notes", "x"), Error);
 }
 
 // A process killed while it rewrites the registry leaves the previous registry (or the new one), complete
@@ -284,9 +284,9 @@ TEST(Resolve, EveryDecisionAndRefusal) {
   Models m = make_models("resolve");
   fs::path dir = temp_dir("resolve-reg");
   fs::path rp = dir / "registry.json";
-  reg::register_artifact(artifact(rp, "lf", m, m.statik, "static"));
+  handoff::register_artifact(artifact(rp, "lf", m, m.statik, "static"));
   auto a = artifact(rp, "plain", m, "", "fp32");
-  reg::register_artifact(a);
+  handoff::register_artifact(a);
   reg::Registry r = reg::load_registry(rp.string());
   auto decide = [&](const std::string& id, bool prefer = false) {
     return reg::resolve(r, id, prefer).decision;
@@ -318,7 +318,7 @@ TEST(Resolve, EveryDecisionAndRefusal) {
 TEST(Resolve, AlteredFilesFallBackOrAreRefused) {
   Models m = make_models("resolve-altered");
   fs::path rp = temp_dir("resolve-altered-reg") / "registry.json";
-  reg::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& e = r.at("lf");
   const std::string int8 = text_of(r.int8_path(e)), fp32 = text_of(r.onnx_path(e));
@@ -351,10 +351,10 @@ TEST(Resolve, AlteredFilesFallBackOrAreRefused) {
 TEST(Session, ConcurrentRunsFromFourThreadsAgreeWithALoneRun) {
   Models m = make_models("session-concurrent");
   fs::path rp = temp_dir("session-concurrent-reg") / "registry.json";
-  reg::register_artifact(artifact(rp, "st", m, m.statik, "static"));
-  reg::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
+  handoff::register_artifact(artifact(rp, "st", m, m.statik, "static"));
+  handoff::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
   auto fp = artifact(rp, "fp", m, "", "fp32");
-  reg::register_artifact(fp);
+  handoff::register_artifact(fp);
   for (const char* id : {"st", "dyn", "fp"}) {
     for (int threads : {1, 3}) {
       auto s = Session::open(rp.string(), id, {threads, false});
@@ -392,31 +392,31 @@ TEST(Gate, PassFailSkipErrorAndExitCodes) {
   Models m = make_models("gate");
   fs::path dir = temp_dir("gate-reg");
   fs::path rp = dir / "registry.json";
-  reg::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
+  handoff::register_artifact(artifact(rp, "dyn", m, m.dynamic, "dynamic"));
   auto st = artifact(rp, "tight", m, m.statik, "static");
   st.budget = 0.0;
-  reg::register_artifact(st);
-  reg::register_artifact(artifact(rp, "plain", m, "", "fp32"));
+  handoff::register_artifact(st);
+  handoff::register_artifact(artifact(rp, "plain", m, "", "fp32"));
   reg::Registry r = reg::load_registry(rp.string());
-  reg::GateOptions g;
+  handoff::GateOptions g;
   g.data = m.data.string();
   g.plots_dir = (dir / "plots").string();
   g.record = true;
-  reg::GateReport rep = reg::run_gate(r, {}, g);
+  handoff::GateReport rep = handoff::run_gate(r, {}, g);
   ASSERT_EQ(rep.results.size(), 3u);
-  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Pass) << reg::gate_text(rep);
+  EXPECT_EQ(rep.results[0].status, handoff::GateStatus::Pass) << handoff::gate_text(rep);
   EXPECT_GT(rep.results[0].drop, 0.0);
   EXPECT_LT(rep.results[0].drop, 0.01);
-  EXPECT_EQ(rep.results[1].status, reg::GateStatus::Fail);
-  EXPECT_EQ(rep.results[2].status, reg::GateStatus::Skip);
+  EXPECT_EQ(rep.results[1].status, handoff::GateStatus::Fail);
+  EXPECT_EQ(rep.results[2].status, handoff::GateStatus::Skip);
   EXPECT_EQ(rep.exit_code(), 1);
-  std::string text = reg::gate_text(rep);
+  std::string text = handoff::gate_text(rep);
   for (const char* want : {"PASS  dyn", "FAIL  tight", "SKIP  plain", "PLCC", "SROCC", "RMSE", "max|diff|"})
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
-  json j = json::parse(reg::gate_json(rep));
+  json j = json::parse(handoff::gate_json(rep));
   EXPECT_EQ(j["exit_code"], 1);
   EXPECT_EQ(j["models"][1]["status"], "FAIL");
-  EXPECT_NE(reg::gate_markdown(rep).find("| dyn | dynamic | **PASS** |"), std::string::npos);
+  EXPECT_NE(handoff::gate_markdown(rep).find("| dyn | dynamic | **PASS** |"), std::string::npos);
   // One PNG per measured model.
   for (const char* id : {"dyn", "tight"}) {
     std::string png = text_of(dir / "plots" / (std::string(id) + ".scatter.png"));
@@ -432,8 +432,8 @@ TEST(Gate, PassFailSkipErrorAndExitCodes) {
   write_npz(wrong.string(), {{"features", Tensor::zeros(DType::F32, {4, 6})}}, false);
   g.data = wrong.string();
   g.plots_dir.clear();
-  rep = reg::run_gate(r, {"dyn"}, g);
-  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Error);
+  rep = handoff::run_gate(r, {"dyn"}, g);
+  EXPECT_EQ(rep.results[0].status, handoff::GateStatus::Error);
   EXPECT_NE(rep.results[0].message.find("no array named 'degraded'"), std::string::npos)
       << rep.results[0].message;
   EXPECT_EQ(rep.exit_code(), 2);
@@ -448,7 +448,7 @@ TEST(Handoff, RegistersCopiesAndMeasures) {
   auto a = artifact(rp, "lf-v1", m, m.statik, "static");
   a.eval_data = m.data.string();
   a.calibration_set = "calib.npz";
-  reg::Registered got = reg::register_artifact(a);
+  handoff::Registered got = handoff::register_artifact(a);
   EXPECT_EQ(got.entry.kind, "filter");  // from the shapes
   ASSERT_TRUE(got.measurement);
   reg::Registry r = reg::load_registry(rp.string());
@@ -469,21 +469,21 @@ TEST(Handoff, RegistersCopiesAndMeasures) {
   const std::string before = text_of(rp);
   auto bad = a;
   bad.id = "Bad Id";
-  EXPECT_THROW(reg::register_artifact(bad), Error);
+  EXPECT_THROW(handoff::register_artifact(bad), Error);
   bad = a;
   bad.budget = 1.5;
-  EXPECT_THROW(reg::register_artifact(bad), Error);
+  EXPECT_THROW(handoff::register_artifact(bad), Error);
   bad = a;
   bad.quant_mode = "fp32";
-  EXPECT_THROW(reg::register_artifact(bad), Error);
+  EXPECT_THROW(handoff::register_artifact(bad), Error);
   bad = a;
   bad.replace = false;
-  EXPECT_THROW(reg::register_artifact(bad), Error);
+  EXPECT_THROW(handoff::register_artifact(bad), Error);
   EXPECT_EQ(text_of(rp), before);
 
   // Re-registering with the dynamic model updates the entry in place.
   auto again = artifact(rp, "lf-v1", m, m.dynamic, "dynamic");
-  reg::register_artifact(again);
+  handoff::register_artifact(again);
   r = reg::load_registry(rp.string());
   EXPECT_EQ(r.models.size(), 1u);
   EXPECT_EQ(r.at("lf-v1").mode(), "dynamic");
@@ -500,14 +500,14 @@ TEST(Handoff, CommandLineOptionsOfPtq) {
   auto parse = [&](std::vector<std::string> args) {
     CLI::App app;
     auto* sub = app.add_subcommand("ptq");
-    auto h = reg::add_handoff_options(sub);
+    auto h = cli::add_handoff_options(sub);
     args.insert(args.begin(), "ptq");
     std::reverse(args.begin(), args.end());
     app.parse(args);
     return h;
   };
   auto h = parse({"--register", rp.string(), "--id", "lf", "--eval", m.data.string(), "--license", "MIT"});
-  reg::run_handoff(*h, m.fp32.string(), m.statik.string(), "static", "calib.npz");
+  cli::run_handoff(*h, m.fp32.string(), m.statik.string(), "static", "calib.npz");
   reg::Registry r = reg::load_registry(rp.string());
   EXPECT_EQ(r.at("lf").mode(), "static");
   EXPECT_EQ(r.at("lf").quant_calibration_set, "calib.npz");
@@ -515,7 +515,7 @@ TEST(Handoff, CommandLineOptionsOfPtq) {
   EXPECT_THROW(parse({"--register", rp.string()}), CLI::ParseError);                    // --id missing
   EXPECT_THROW(parse({"--register", rp.string(), "--id", "Bad Id"}), CLI::ParseError);  // not the schema's id
   EXPECT_THROW(parse({"--register", rp.string(), "--id", "x", "--budget", "2"}), CLI::ParseError);
-  reg::run_handoff(*parse({}), m.fp32.string(), m.statik.string(), "static");  // no --register: nothing
+  cli::run_handoff(*parse({}), m.fp32.string(), m.statik.string(), "static");  // no --register: nothing
 }
 
 TEST(Ladder, KeepsTheCheapestRungWithinBudgetAndReportsQat) {
@@ -656,12 +656,12 @@ TEST(Registry, ForkModelsFromTheirSidecars) {
     }
     write_npz(feats.string(), {{"features", Tensor::from_f32({n, 6}, v)}}, false);
   }
-  reg::GateOptions g;
+  handoff::GateOptions g;
   g.data = feats.string();
-  reg::GateReport rep = reg::run_gate(r, {"vmaf_tiny_v4", "vmaf_tiny_v2"}, g);
-  EXPECT_EQ(rep.results[0].status, reg::GateStatus::Pass) << reg::gate_text(rep);
+  handoff::GateReport rep = handoff::run_gate(r, {"vmaf_tiny_v4", "vmaf_tiny_v2"}, g);
+  EXPECT_EQ(rep.results[0].status, handoff::GateStatus::Pass) << handoff::gate_text(rep);
   EXPECT_LT(rep.results[0].drop, 1e-3);
-  EXPECT_EQ(rep.results[1].status, reg::GateStatus::Skip);
+  EXPECT_EQ(rep.results[1].status, handoff::GateStatus::Skip);
   EXPECT_EQ(rep.exit_code(), 0);
 }
 

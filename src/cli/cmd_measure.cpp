@@ -10,16 +10,16 @@
 #include "cli/data_files.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "handoff/gate.h"
+#include "handoff/handoff.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
-#include "registry/gate.h"
-#include "registry/handoff.h"
 #include "quant/ladder.h"
 #ifdef TINYQAT_HAVE_TRAIN
 #include "train/trainer.h"
 #endif
-#include "registry/registry.h"
 #include "core/sha256.h"
+#include "registry/registry.h"
 
 namespace tinyqat::cli {
 
@@ -78,7 +78,7 @@ std::function<int()> add_measure(CLI::App& app) {
     TQ_CHECK(o->all != !o->targets.empty(), "measure: give model ids / files, or --all");
     TQ_CHECK(!(o->json && o->markdown), "measure: --json and --markdown exclude each other");
     registry::Registry r = registry::load_registry(o->registry);
-    registry::GateOptions g;
+    handoff::GateOptions g;
     g.threads = o->threads;
     g.record = o->record;
     g.plots_dir = o->plots;
@@ -94,15 +94,15 @@ std::function<int()> add_measure(CLI::App& app) {
     }
     std::vector<std::string> ids;
     for (const auto& t : o->targets) ids.push_back(target_id(r, t));
-    registry::GateReport rep = registry::run_gate(r, ids, g);
-    std::string out = o->json       ? registry::gate_json(rep) + "\n"
-                      : o->markdown ? registry::gate_markdown(rep)
-                                    : registry::gate_text(rep);
+    handoff::GateReport rep = handoff::run_gate(r, ids, g);
+    std::string out = o->json       ? handoff::gate_json(rep) + "\n"
+                      : o->markdown ? handoff::gate_markdown(rep)
+                                    : handoff::gate_text(rep);
     std::fputs(out.c_str(), stdout);
-    if (!o->json_out.empty()) write_file_atomic(o->json_out, registry::gate_json(rep) + "\n");
-    if (!o->md_out.empty()) write_file_atomic(o->md_out, registry::gate_markdown(rep));
+    if (!o->json_out.empty()) write_file_atomic(o->json_out, handoff::gate_json(rep) + "\n");
+    if (!o->md_out.empty()) write_file_atomic(o->md_out, handoff::gate_markdown(rep));
     for (const auto& res : rep.results)
-      if (res.status == registry::GateStatus::Error)
+      if (res.status == handoff::GateStatus::Error)
         std::fprintf(stderr, "tinyqat: error: %s: %s\n", res.id.c_str(), res.message.c_str());
     return rep.exit_code();
   };
@@ -203,7 +203,7 @@ std::function<int()> add_quantize(CLI::App& app) {
       std::printf("wrote %s (%s)\n", out.c_str(), res.chosen.c_str());
     }
     if (!o->registry.empty()) {
-      registry::Artifact a;
+      handoff::Artifact a;
       a.registry = o->registry;
       a.id = o->id;
       a.fp32 = o->model;
@@ -221,11 +221,10 @@ std::function<int()> add_quantize(CLI::App& app) {
         registry::Measurement me;
         me.drop_plcc = res.drop;
         me.samples = res.samples;
-        me.data = fmt::format("{} (sha256 {})", fs::path(o->data).filename().string(),
-                              sha256_file(o->data));
+        me.data = fmt::format("{} (sha256 {})", fs::path(o->data).filename().string(), sha256_file(o->data));
         a.measurement = me;
       }
-      std::fputs(registry::register_artifact(a).summary.c_str(), stdout);
+      std::fputs(handoff::register_artifact(a).summary.c_str(), stdout);
     }
     return res.chosen.empty() ? 1 : 0;
   };

@@ -3,11 +3,11 @@
 
 #include "cli/commands.h"
 #include "cli/data_files.h"
+#include "cli/handoff_options.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
 #include "quant/ptq.h"
-#include "registry/handoff_cli.h"
 
 namespace tinyqat::cli {
 
@@ -37,7 +37,7 @@ std::function<int()> add_ptq(CLI::App& app) {
   sub->add_option("--samples", o->samples, "Use at most N calibration samples")
       ->check(CLI::Range(int64_t(1), INT64_MAX));
   sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
-  auto handoff = registry::add_handoff_options(sub);
+  auto handoff = add_handoff_options(sub);
   return [o, handoff] {
     quant::QConfig cfg;
     cfg.activations = quant::parse_act_scheme(o->activations);
@@ -74,7 +74,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     std::fprintf(stderr, "\n");
     for (const auto& [node, why] : rep.kept_fp32)
       std::fprintf(stderr, "  kept fp32: %s (%s)\n", node.c_str(), why.c_str());
-    registry::run_handoff(*handoff, o->model, o->out, o->mode, o->calibration);
+    run_handoff(*handoff, o->model, o->out, o->mode, o->calibration);
     return 0;
   };
 }

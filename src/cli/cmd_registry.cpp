@@ -8,12 +8,11 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file_util.h"
-#include "registry/handoff.h"
+#include "handoff/handoff.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
 
 namespace tinyqat::cli {
-
 
 namespace {
 
@@ -180,7 +179,7 @@ std::function<int()> add_registry(CLI::App& app) {
     if (v->parsed()) return cmd_validate(o->path, !o->no_files, o->quiet);
     if (sh->parsed()) return cmd_show(o->path, o->id, o->json);
     if (a->parsed()) {
-      reg::Artifact art;
+      handoff::Artifact art;
       art.registry = o->path;
       art.id = o->id;
       art.fp32 = o->onnx;
@@ -196,7 +195,7 @@ std::function<int()> add_registry(CLI::App& app) {
       if (!o->notes.empty()) art.notes = o->notes;
       if (!o->description.empty()) art.description = o->description;
       if (o->smoke) art.smoke = true;
-      std::fputs(reg::register_artifact(art).summary.c_str(), stdout);
+      std::fputs(handoff::register_artifact(art).summary.c_str(), stdout);
       return 0;
     }
     if (s->parsed()) {
@@ -204,7 +203,7 @@ std::function<int()> add_registry(CLI::App& app) {
       for (const auto& kv : o->assignments) {
         auto eq = kv.find('=');
         TQ_CHECK(eq != std::string::npos && eq > 0, "{}: '{}' is not FIELD=VALUE", o->path, kv);
-        reg::set_field(r, o->id, kv.substr(0, eq), kv.substr(eq + 1));
+        handoff::set_field(r, o->id, kv.substr(0, eq), kv.substr(eq + 1));
       }
       // Validated before anything is written: an invalid result changes nothing.
       reg::Validation val = reg::validate_text(reg::to_text(r));

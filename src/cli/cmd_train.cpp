@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/handoff_options.h"
 #include "core/error.h"
 #include "core/file_util.h"
-#include "registry/handoff_cli.h"
 #include "train/trainer.h"
 
 namespace tinyqat::cli {
@@ -134,7 +134,7 @@ std::function<int()> add_qat(CLI::App& app) {
   sub->add_option(
       "--checkpoint", o->checkpoint,
       "fp32-phase checkpoint, rewritten after every epoch (default: OUT with .int8.onnx → .ckpt.onnx)");
-  auto handoff = registry::add_handoff_options(sub);
+  auto handoff = add_handoff_options(sub);
   return [o, fp32_path, handoff] {
     train::TrainConfig c = configure(*o);
     train::RunOptions r;
@@ -150,7 +150,7 @@ std::function<int()> add_qat(CLI::App& app) {
     std::fprintf(stderr, "wrote %s (QDQ int8, quant_mode qat, exported QAT epoch %d) and %s (fp32)\n",
                  res.int8_path.c_str(), res.best_qat_epoch, res.fp32_path.c_str());
     handoff->threads = c.threads;
-    registry::run_handoff(*handoff, res.fp32_path, res.int8_path, "qat");
+    run_handoff(*handoff, res.fp32_path, res.int8_path, "qat");
     return 0;
   };
 }

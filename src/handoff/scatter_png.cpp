@@ -10,9 +10,9 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "registry/gate.h"
+#include "handoff/gate.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::handoff {
 
 void write_scatter_png(const std::string& path, const std::vector<double>& x, const std::vector<double>& y,
                        const std::string& title) {
@@ -67,4 +67,4 @@ void write_scatter_png(const std::string& path, const std::vector<double>& x, co
   write_file_atomic(path, png.data(), png.size());
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::handoff

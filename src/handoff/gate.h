@@ -11,7 +11,7 @@
 #include "quant/compare.h"
 #include "registry/registry.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::handoff {
 
 struct GateOptions {
   std::string data;                             // EVAL.npz for every model (may be empty if per-id given)
@@ -45,7 +45,8 @@ struct GateReport {
 
 // `ids` empty = every entry. Errors for one model are recorded in its result; an unknown id or an
 // unreadable registry throw Error.
-GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, const GateOptions& opts);
+GateReport run_gate(const registry::Registry& reg, const std::vector<std::string>& ids,
+                    const GateOptions& opts);
 
 // Evaluation data for a model: a .npz with one array per input, or a .npy for a single-input model.
 NamedTensors read_eval_data(const std::string& path, const Model& m);
@@ -58,4 +59,4 @@ std::string gate_markdown(const GateReport& r);
 void write_scatter_png(const std::string& path, const std::vector<double>& fp32,
                        const std::vector<double>& int8, const std::string& title);
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::handoff

@@ -1,4 +1,4 @@
-#include "registry/handoff.h"
+#include "handoff/handoff.h"
 
 #include <cmath>
 
@@ -6,12 +6,14 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/sha256.h"
+#include "handoff/gate.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
-#include "registry/gate.h"
-#include "core/sha256.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::handoff {
+
+using namespace registry;  // the registry's types and files are what this folder writes
 
 std::string infer_kind(const Model& m) {
   if (m.graph.inputs.empty() || m.graph.outputs.empty()) return "";
@@ -286,4 +288,4 @@ void set_field(Registry& r, const std::string& id, const std::string& field, con
   }
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::handoff

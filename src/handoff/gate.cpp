@@ -1,4 +1,4 @@
-#include "registry/gate.h"
+#include "handoff/gate.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,11 +9,13 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "onnx/onnx_io.h"
 #include "core/sha256.h"
+#include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::handoff {
+
+using namespace registry;  // the registry's types and files are what this folder writes
 
 const char* name(GateStatus s) {
   switch (s) {
@@ -271,4 +273,4 @@ std::string gate_markdown(const GateReport& rep) {
   return s;
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::handoff

@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 #include "registry/registry.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::handoff {
 
 struct Artifact {
   std::string registry;  // registry.json; created (schema_version 1) when missing
@@ -25,14 +25,14 @@ struct Artifact {
   std::string eval_data;  // EVAL.npz (.npy): measure fp32 vs int8 and record the drop; "" = not measured
   // A drop the caller measured already (the ladder): recorded as is (int8_sha256, budget and time are
   // filled in at registration). Ignored when eval_data is given.
-  std::optional<Measurement> measurement;
+  std::optional<registry::Measurement> measurement;
   int threads = 1;
   bool replace = true;  // false: refuse an id that exists (registry add)
 };
 
 struct Registered {
-  Entry entry;
-  std::optional<Measurement> measurement;
+  registry::Entry entry;
+  std::optional<registry::Measurement> measurement;
   std::string summary;  // one line per thing done
 };
 
@@ -40,10 +40,11 @@ Registered register_artifact(const Artifact& a);
 
 // `registry set`: FIELD=VALUE on one entry (VALUE "" removes an optional field; for sha256 /
 // int8_sha256 the value "auto" recomputes the digest from the file). Validates; does not write.
-void set_field(Registry& r, const std::string& id, const std::string& field, const std::string& value);
+void set_field(registry::Registry& r, const std::string& id, const std::string& field,
+               const std::string& value);
 
 // fr / nr / filter from the model's shapes (image in → image out: filter; image in → scores: nr;
 // features in: fr); "" when the shapes say nothing.
 std::string infer_kind(const Model& m);
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::handoff

@@ -1,7 +1,7 @@
 // The `--register R.json --id ID` handoff options shared by `tinyqat ptq` and `tinyqat qat`
 // (header-only: CLI11 stays out of the libraries). Usage in a command file:
-//   auto handoff = registry::add_handoff_options(sub);            // with the other options
-//   ... return [o, handoff] { ...; registry::run_handoff(*handoff, fp32, int8, mode, calibration); }
+//   auto handoff = add_handoff_options(sub);            // with the other options
+//   ... return [o, handoff] { ...; run_handoff(*handoff, fp32, int8, mode, calibration); }
 #pragma once
 #include <cstdio>
 #include <memory>
@@ -10,9 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "registry/handoff.h"
+#include "handoff/handoff.h"
 
-namespace tinyqat::registry {
+namespace tinyqat::cli {
 
 struct HandoffOptions {
   std::string registry, id, kind, eval, license;
@@ -29,7 +29,7 @@ inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
   auto* id = sub->add_option("--id", h->id, "Registry id for --register (lowercase, digits, '_', '-')")
                  ->check(CLI::Validator(
                      [](std::string& s) {
-                       return is_valid_id(s)
+                       return registry::is_valid_id(s)
                                   ? std::string()
                                   : "id '" + s + "' must match ^[a-z0-9][a-z0-9_-]*$ (at most 64 characters)";
                      },
@@ -53,7 +53,7 @@ inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
 inline void run_handoff(const HandoffOptions& h, const std::string& fp32, const std::string& int8,
                         const std::string& mode, const std::string& calibration = "") {
   if (h.registry.empty()) return;
-  Artifact a;
+  handoff::Artifact a;
   a.registry = h.registry;
   a.id = h.id;
   a.fp32 = fp32;
@@ -65,7 +65,7 @@ inline void run_handoff(const HandoffOptions& h, const std::string& fp32, const 
   if (h.budget >= 0) a.budget = h.budget;
   if (!h.license.empty()) a.license = h.license;
   if (!calibration.empty()) a.calibration_set = calibration;
-  std::fputs(register_artifact(a).summary.c_str(), stderr);
+  std::fputs(handoff::register_artifact(a).summary.c_str(), stderr);
 }
 
-}  // namespace tinyqat::registry
+}  // namespace tinyqat::cli
