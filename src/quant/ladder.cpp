@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "quant/ptq.h"
 #include "quant/compare.h"
+#include "quant/ptq.h"
 
 namespace tinyqat::quant {
 

@@ -1,5 +1,5 @@
-// A runtime session opened from the registry: resolves which file to run (registry/resolve.h), loads exactly the
-// bytes it verified, and runs them. run() may be called from several threads at once (the executor's
+// A runtime session opened from the registry: resolves which file to run (registry/resolve.h), loads exactly
+// the bytes it verified, and runs them. run() may be called from several threads at once (the executor's
 // kernels hold no per-run state; its thread pool queues concurrent parallel sections). The C API in
 // include/tinyqat/session.h wraps this class.
 #pragma once

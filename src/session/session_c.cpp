@@ -11,9 +11,9 @@
 #include "tinyqat/session.h"
 
 using tinyqat::DType;
-using tinyqat::Tensor;
 using tinyqat::OpenError;
 using tinyqat::Session;
+using tinyqat::Tensor;
 
 struct tq_session {
   std::unique_ptr<Session> impl;
