@@ -10,6 +10,7 @@
 #include "cli/data_files.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/model_paths.h"
 #include "handoff/gate.h"
 #include "handoff/handoff.h"
 #include "io/npy.h"
@@ -26,13 +27,6 @@ namespace tinyqat::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string default_int8_path(const std::string& model) {
-  std::string stem = model.size() > 5 && model.substr(model.size() - 5) == ".onnx"
-                         ? model.substr(0, model.size() - 5)
-                         : model;
-  return stem + ".int8.onnx";
-}
 
 // ID, or a model file of the registry (its fp32 or int8 file) → the entry's id.
 std::string target_id(const registry::Registry& r, const std::string& t) {
@@ -196,7 +190,7 @@ std::function<int()> add_quantize(CLI::App& app) {
     quant::LadderResult res = quant::run_ladder(m, eval, calib, lo);
     std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
     std::fputs(quant::ladder_text(res, o->budget).c_str(), stdout);
-    const std::string out = o->out.empty() ? default_int8_path(o->model) : o->out;
+    const std::string out = o->out.empty() ? int8_twin(o->model) : o->out;
     if (!res.chosen.empty()) {
       check_onnx(res.int8);
       export_onnx(res.int8, out);

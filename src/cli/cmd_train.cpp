@@ -11,6 +11,7 @@
 #include "cli/handoff_options.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/model_paths.h"
 #include "train/trainer.h"
 
 namespace tinyqat::cli {
@@ -141,10 +142,7 @@ std::function<int()> add_qat(CLI::App& app) {
     r.quiet = o->quiet, r.smoke = o->smoke, r.resume = o->resume, r.output = o->output;
     r.fp32_output = *fp32_path;
     r.checkpoint = o->checkpoint;
-    if (r.checkpoint.empty() && r.resume.empty()) {
-      std::string f = train::default_fp32_path(o->output);
-      r.checkpoint = f.substr(0, f.size() - std::string(".fp32.onnx").size()) + ".ckpt.onnx";
-    }
+    if (r.checkpoint.empty() && r.resume.empty()) r.checkpoint = int8_sibling(o->output, ".ckpt.onnx");
     auto res = train::run_qat(c, r);
     write_report(o->report, c, res);
     std::fprintf(stderr, "wrote %s (QDQ int8, quant_mode qat, exported QAT epoch %d) and %s (fp32)\n",

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/model_paths.h"
 #include "core/sha256.h"
 #include "registry/schema_errors.h"
 
@@ -40,17 +41,11 @@ bool is_quant_mode(std::string_view m) {
 // ---------------------------------------------------------------------------------------------------
 // Paths
 
-static std::string stem_of(const std::string& onnx) {
-  const std::string ext = ".onnx";
-  if (onnx.size() >= ext.size() && onnx.compare(onnx.size() - ext.size(), ext.size(), ext) == 0)
-    return onnx.substr(0, onnx.size() - ext.size());
-  return onnx;
-}
 std::string int8_name(const std::string& onnx) {
-  return stem_of(onnx) + ".int8.onnx";
+  return int8_twin(onnx);
 }
 std::string sidecar_name(const std::string& onnx) {
-  return stem_of(onnx) + ".json";
+  return onnx_stem(onnx) + ".json";
 }
 
 const Entry* Registry::find(std::string_view id) const {
@@ -139,7 +134,7 @@ void check_rules(const json& doc, Validation& val) {
                                                              "verifies the int8 file before loading it)",
                                                              mode)});
     if (auto o = str("onnx");
-        o && mode != "fp32" && o->size() > 10 && o->compare(o->size() - 10, 10, ".int8.onnx") == 0)
+        o && mode != "fp32" && o->size() > 10 && o->compare(o->size() - 10, 10, kInt8Suffix) == 0)
       val.errors.push_back({at + ".onnx", fmt::format("'{}' is an int8 file; 'onnx' names the fp32 model and "
                                                       "the int8 twin is found beside it",
                                                       *o)});

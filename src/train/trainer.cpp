@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/model_paths.h"
 #include "core/version.h"
 #include "data/rng.h"
 #include "io/npy.h"
@@ -377,15 +378,6 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
 
 }  // namespace
 
-std::string default_fp32_path(const std::string& int8_path) {
-  const std::string suffix = ".int8.onnx";
-  if (int8_path.size() > suffix.size() &&
-      int8_path.compare(int8_path.size() - suffix.size(), suffix.size(), suffix) == 0)
-    return int8_path.substr(0, int8_path.size() - suffix.size()) + ".fp32.onnx";
-  std::filesystem::path p(int8_path);
-  return (p.parent_path() / (p.stem().string() + ".fp32.onnx")).string();
-}
-
 Model initial_model(const TrainConfig& cfg) {
   if (!cfg.init.empty()) {
     TQ_CHECK(std::filesystem::is_regular_file(cfg.init), "{}: init: no such file '{}'", cfg.path, cfg.init);
@@ -630,7 +622,7 @@ TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   Progress summary(false);  // part of the summary: printed with --quiet too
   evaluate_export(cfg, q, summary);
   q.result.int8_path = opt.output;
-  q.result.fp32_path = opt.fp32_output.empty() ? default_fp32_path(opt.output) : opt.fp32_output;
+  q.result.fp32_path = opt.fp32_output.empty() ? int8_sibling(opt.output, ".fp32.onnx") : opt.fp32_output;
   // Both serialized (and checked) before either is written: nothing half-written on an error.
   auto int8_bytes = export_onnx_bytes(q.int8), fp32_bytes = export_onnx_bytes(q.fp32);
   check_onnx(q.int8);

@@ -67,6 +67,5 @@ TrainConfig distill_recipe(const std::string& input_array);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
 Model initial_model(const TrainConfig& cfg);
-std::string default_fp32_path(const std::string& int8_path);
 
 }  // namespace tinyqat::train
