@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "io/npy.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "runtime/kernels/cpu_features.h"
@@ -55,7 +55,10 @@ std::function<int()> add_bench(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "ONNX model file")->required();
-  sub->add_option("--input,-i", o->inputs, "NAME=FILE.npy for an input");
+  sub->add_option(
+      "--input,-i", o->inputs,
+      "FILE.npz (arrays named after the inputs), FILE.npy (a single-input model) or NAME=FILE.npy; "
+      "repeatable");
   sub->add_option("--shape", o->shapes, "NAME=DxDx... : fill an input with deterministic data in [0,1)");
   sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
   sub->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::Range(1, 1000000));
@@ -64,19 +67,17 @@ std::function<int()> add_bench(CLI::App& app) {
   sub->add_flag("--profile", o->profile, "Also print the time per node (median run share)");
   return [o] {
     Executor ex(import_onnx(o->model), ExecutorOptions{o->threads, o->profile});
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (const auto& spec : o->inputs) {
-      auto eq = spec.find('=');
-      TQ_CHECK(eq != std::string::npos, "--input '{}': expected NAME=FILE.npy", spec);
-      feeds.emplace_back(spec.substr(0, eq), read_npy(spec.substr(eq + 1)));
-    }
+    NamedTensors feeds =
+        read_model_data(o->inputs, names_of(ex.inputs()), "--input", /*require_all=*/o->shapes.empty())
+            .inputs;
     uint32_t state = 0x2545f491u;
     for (const auto& spec : o->shapes) {
       auto eq = spec.find('=');
       TQ_CHECK(eq != std::string::npos, "--shape '{}': expected NAME=DxD...", spec);
       feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1)), state));
     }
-    TQ_CHECK(!feeds.empty(), "give each model input with --input NAME=FILE.npy or --shape NAME=DxD...");
+    TQ_CHECK(!feeds.empty(),
+             "give each model input with --input FILE.npz|NAME=FILE.npy or --shape NAME=DxD...");
     for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
     std::vector<double> ms(o->iterations);
     for (int i = 0; i < o->iterations; ++i) {

@@ -2,9 +2,8 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/data_files.h"
 #include "core/error.h"
-#include "io/npy.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
 
@@ -22,7 +21,8 @@ std::function<int()> add_compare(CLI::App& app) {
   sub->add_option("fp32", o->fp32, "fp32 ONNX model")->required();
   sub->add_option("quantized", o->quantized, "quantized ONNX model")->required();
   sub->add_option("--data", o->data,
-                  "EVAL.npz: one array per model input, samples on axis 0 (.npy for single-input models)")
+                  "EVAL.npz: one array per model input, samples on axis 0, other arrays kept for --target; "
+                  "FILE.npy or NAME=FILE.npy for a single-input model")
       ->required();
   sub->add_option("--target", o->target,
                   "Array in EVAL.npz to compare both models against (labels, clean images)");
@@ -32,7 +32,7 @@ std::function<int()> add_compare(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
   return [o] {
     Model a = import_onnx(o->fp32), b = import_onnx(o->quantized);
-    NamedTensors data = read_model_data(o->data, a, "--data");
+    NamedTensors data = read_model_data({o->data}, names_of(a.graph.inputs), "--data").all();
     quant::Comparison c;
     try {
       c = quant::compare_models(a, b, data, {o->per_layer, o->target, o->threads});

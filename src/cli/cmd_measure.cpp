@@ -7,13 +7,12 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/data_files.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
 #include "handoff/gate.h"
 #include "handoff/handoff.h"
-#include "io/npy.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "quant/ladder.h"
 #ifdef TINYQAT_HAVE_TRAIN
@@ -152,9 +151,10 @@ std::function<int()> add_quantize(CLI::App& app) {
   sub->add_option("--license", o->license, "SPDX licence for the registry entry");
   return [o] {
     Model m = import_onnx(o->model);
-    NamedTensors eval = read_model_data(o->data, m, "--data");
+    NamedTensors eval = read_model_data({o->data}, names_of(m.graph.inputs), "--data").inputs;
     NamedTensors calib;
-    if (!o->calibration.empty()) calib = read_model_data(o->calibration, m, "--calibration");
+    if (!o->calibration.empty())
+      calib = read_model_data({o->calibration}, names_of(m.graph.inputs), "--calibration").inputs;
     quant::LadderOptions lo;
     lo.budget = o->budget;
     lo.threads = o->threads;

@@ -2,10 +2,9 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/data_files.h"
 #include "cli/handoff_options.h"
 #include "core/error.h"
-#include "io/npy.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "quant/ptq.h"
 
@@ -24,9 +23,10 @@ std::function<int()> add_ptq(CLI::App& app) {
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
   sub->add_option("--output,-o", o->out, "Quantized ONNX file to write (e.g. MODEL.int8.onnx)")->required();
   sub->add_option("--mode", o->mode, "dynamic or static")->check(CLI::IsMember({"dynamic", "static"}));
-  sub->add_option("--calibration", o->calibration,
-                  "CALIB.npz: one array per model input, samples stacked on axis 0 (static only); a .npy for "
-                  "single-input models");
+  sub->add_option(
+      "--calibration", o->calibration,
+      "CALIB.npz: one array per model input, samples stacked on axis 0 (static only); FILE.npy or "
+      "NAME=FILE.npy for a single-input model");
   sub->add_option("--method", o->method, "Calibration: minmax, percentile, entropy or mse")
       ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
   sub->add_option("--percentile", o->percentile, "Percentile for --method percentile")
@@ -56,7 +56,8 @@ std::function<int()> add_ptq(CLI::App& app) {
       q = quant::ptq_dynamic(m, cfg, &rep);
     } else {
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
-      NamedTensors calib = read_model_data(o->calibration, m, "--calibration");
+      NamedTensors calib =
+          read_model_data({o->calibration}, names_of(m.graph.inputs), "--calibration").inputs;
       try {
         std::fprintf(stderr, "calibrating on %s (%s, %s activations)...\n", o->calibration.c_str(),
                      quant::name(cfg.method), quant::name(cfg.activations));

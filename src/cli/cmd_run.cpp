@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/model_data.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
@@ -21,7 +22,8 @@ std::function<int()> add_run(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "ONNX model file")->required();
   sub->add_option("--input,-i", o->inputs,
-                  "NAME=FILE.npy for one input, or FILE.npz whose arrays are named after the inputs")
+                  "FILE.npz (arrays named after the inputs; other arrays are ignored), FILE.npy (a "
+                  "single-input model) or NAME=FILE.npy; repeatable")
       ->required();
   sub->add_option("--out,-o", o->out,
                   "Folder for the outputs (<output name>.npy each), or FILE.npz for one compressed archive")
@@ -29,18 +31,8 @@ std::function<int()> add_run(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
   return [o] {
     Executor ex(import_onnx(o->model), ExecutorOptions{o->threads});
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (const auto& spec : o->inputs) {
-      auto eq = spec.find('=');
-      if (eq == std::string::npos) {
-        TQ_CHECK(spec.size() > 4 && spec.substr(spec.size() - 4) == ".npz",
-                 "--input '{}': expected NAME=FILE.npy or FILE.npz", spec);
-        for (auto& kv : read_npz(spec)) feeds.push_back(std::move(kv));
-      } else {
-        feeds.emplace_back(spec.substr(0, eq), read_npy(spec.substr(eq + 1)));
-      }
-    }
-    std::vector<Tensor> outs = ex.run(feeds);
+    const ModelData data = read_model_data(o->inputs, names_of(ex.inputs()), "--input");
+    std::vector<Tensor> outs = ex.run(data.inputs);
     const bool npz = o->out.size() > 4 && o->out.substr(o->out.size() - 4) == ".npz";
     if (npz) {
       NamedTensors arrays;

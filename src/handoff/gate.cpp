@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/sha256.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 
@@ -42,16 +43,6 @@ int GateReport::exit_code() const {
 
 namespace {
 
-bool is_npy(const std::string& path) {
-  return path.size() > 4 && path.substr(path.size() - 4) == ".npy";
-}
-
-NamedTensors parse_eval(const std::vector<uint8_t>& bytes, const std::string& path) {
-  // A .npy is one unnamed array: it serves a single-input model as that input (select_for).
-  if (is_npy(path)) return {{"", parse_npy(bytes.data(), bytes.size(), path)}};
-  return parse_npz(bytes.data(), bytes.size(), path);
-}
-
 // Every output of `m` over the data, flattened (for the scatter plot).
 std::vector<std::vector<double>> run_outputs(const Model& m, const NamedTensors& data, int threads) {
   int64_t n = -1;
@@ -80,25 +71,13 @@ Model load_verified(const std::string& path, const std::string& want, const char
                            path);
 }
 
+// An evaluation file, read once and named by its digest; each model takes its inputs from it.
 struct DataSet {
-  NamedTensors arrays;
+  std::vector<uint8_t> bytes;
   std::string label;
 };
 
-NamedTensors select_for(const DataSet& d, const Model& m, const std::string& path) {
-  // A .npy serves a single-input model: it is that input.
-  if (d.arrays.size() == 1 && d.arrays[0].first.empty()) {
-    TQ_CHECK(m.graph.inputs.size() == 1, "{}: a .npy serves single-input models only; use .npz", path);
-    return {{m.graph.inputs[0].name, d.arrays[0].second}};
-  }
-  return d.arrays;
-}
-
 }  // namespace
-
-NamedTensors read_eval_data(const std::string& path, const Model& m) {
-  return select_for({parse_eval(read_file(path), path), ""}, m, path);
-}
 
 GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, const GateOptions& opts) {
   GateReport rep;
@@ -112,11 +91,10 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
   auto data_set = [&](const std::string& path) -> const DataSet& {
     auto it = cache.find(path);
     if (it != cache.end()) return it->second;
-    std::vector<uint8_t> bytes = read_file(path);
     DataSet d;
+    d.bytes = read_file(path);
     d.label =
-        fmt::format("{} (sha256 {})", std::filesystem::path(path).filename().string(), sha256_hex(bytes));
-    d.arrays = parse_eval(bytes, path);
+        fmt::format("{} (sha256 {})", std::filesystem::path(path).filename().string(), sha256_hex(d.bytes));
     return cache.emplace(path, std::move(d)).first->second;
   };
   for (const Entry* e : entries) {
@@ -139,7 +117,8 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
         r.data = ds.label;
         Model fp32 = load_verified(reg.onnx_path(*e).string(), e->sha256, "fp32");
         Model int8 = load_verified(reg.int8_path(*e).string(), *e->int8_sha256, "int8");
-        NamedTensors data = select_for(ds, fp32, path);
+        const NamedTensors data =
+            parse_model_data(ds.bytes, path, names_of(fp32.graph.inputs), "--data").inputs;
         quant::DropMeasurement d;
         try {
           d = quant::measure_drop(fp32, int8, data, opts.threads);

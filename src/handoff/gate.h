@@ -48,9 +48,6 @@ struct GateReport {
 GateReport run_gate(const registry::Registry& reg, const std::vector<std::string>& ids,
                     const GateOptions& opts);
 
-// Evaluation data for a model: a .npz with one array per input, or a .npy for a single-input model.
-NamedTensors read_eval_data(const std::string& path, const Model& m);
-
 std::string gate_text(const GateReport& r);
 std::string gate_json(const GateReport& r);
 std::string gate_markdown(const GateReport& r);

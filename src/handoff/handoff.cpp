@@ -8,7 +8,7 @@
 #include "core/file_util.h"
 #include "core/sha256.h"
 #include "handoff/gate.h"
-#include "io/npy.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 
 namespace tinyqat::handoff {
@@ -141,7 +141,7 @@ Registered register_artifact(const Artifact& a) {
     out.measurement = m;
   }
   if (!a.eval_data.empty()) {
-    NamedTensors data = read_eval_data(a.eval_data, fp32);
+    const NamedTensors data = read_model_data({a.eval_data}, names_of(fp32.graph.inputs), "--eval").inputs;
     quant::DropMeasurement d;
     try {
       d = quant::measure_drop(fp32, *int8, data, a.threads);
