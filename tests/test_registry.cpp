@@ -21,9 +21,11 @@
 #include "cli/handoff_options.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/model_paths.h"
 #include "core/sha256.h"
 #include "handoff/gate.h"
 #include "handoff/handoff.h"
+#include "handoff/quantize.h"
 #include "onnx/onnx_io.h"
 #include "quant/ladder.h"
 #include "quant/ptq.h"
@@ -539,6 +541,68 @@ TEST(Ladder, KeepsTheCheapestRungWithinBudgetAndReportsQat) {
   EXPECT_FALSE(r.rungs[1].tried);  // no calibration: static skipped
   lo.budget = 3;
   EXPECT_THROW(quant::run_ladder(fp32, eval, calib, lo), Error);
+}
+
+// The ladder as a library call on files (handoff/quantize.h) with a QAT rung injected the way the command
+// line injects the trainer's: the rung sees the calibration inputs, its model is written to the int8 twin
+// and registered with the drop the ladder measured; a rung that refuses the model is skipped with its
+// reason; nothing fits → nothing written and an fp32 entry.
+TEST(Quantize, RunsTheLadderWritesTheTwinAndRegisters) {
+  Models m = make_models("quantize-lib");
+  const fs::path calib = m.dir / "calib.npz";
+  write_npz(calib.string(), {{"degraded", luma_images(8, 32, 32, 31)}, {"clean", luma_images(8, 32, 32, 32)}},
+            false);
+  const fs::path rp = temp_dir("quantize-lib-reg") / "registry.json";
+  handoff::QuantizeJob job;
+  job.model = m.fp32.string();
+  job.data = m.data.string();
+  job.calibration = calib.string();
+  job.registry = rp.string();
+  job.id = "lq";
+  job.license = "MIT";
+  job.ladder.budget = 0.0;  // no PTQ rung fits: only the injected "QAT" (the fp32 model itself) does
+  int64_t seen = 0;
+  quant::QatRung rung;
+  rung.run = [&](const Model& fp32, const NamedTensors& c) {
+    seen = c.at(0).second.dim(0);
+    EXPECT_EQ(c.size(), 1u) << "the rung gets the model's inputs only";
+    return quant::ptq_dynamic(fp32, {}, nullptr);
+  };
+  job.ladder.qat = rung;
+  handoff::QuantizeOutcome out = handoff::quantize_model(job);
+  EXPECT_EQ(seen, 8);
+  ASSERT_EQ(out.ladder.rungs.size(), 3u);
+  EXPECT_TRUE(out.ladder.rungs[2].tried);
+  // The dynamic model's drop is not 0: even the injected rung misses a zero budget.
+  EXPECT_EQ(out.ladder.chosen, "");
+  EXPECT_TRUE(out.written.empty());
+  EXPECT_FALSE(fs::exists(int8_twin(m.fp32.string())));
+  ASSERT_TRUE(out.registered);
+  EXPECT_EQ(reg::load_registry(rp.string()).at("lq").mode(), "fp32");
+
+  job.ladder.budget = 0.5;
+  job.ladder.static_config.exclude = {"no_such_node"};
+  EXPECT_THROW(handoff::quantize_model(job), Error);
+  job.ladder.static_config.exclude.clear();
+  out = handoff::quantize_model(job);
+  EXPECT_EQ(out.ladder.chosen, "dynamic");
+  EXPECT_EQ(out.written, int8_twin(m.fp32.string()));
+  reg::Registry r = reg::load_registry(rp.string());
+  EXPECT_EQ(r.at("lq").mode(), "dynamic");
+  EXPECT_EQ(*r.at("lq").int8_sha256, sha256_file(out.written));
+  EXPECT_EQ(reg::resolve(r, "lq", false).decision.reason, reg::Reason::Int8WithinBudget);
+
+  job.ladder.budget = 0.0;
+  job.registry.clear();
+  rung.refuses = [](const Model&) { return std::string("not this one"); };
+  job.ladder.qat = rung;
+  out = handoff::quantize_model(job);
+  EXPECT_FALSE(out.ladder.rungs[2].tried);
+  EXPECT_EQ(out.ladder.rungs[2].message, "skipped: not this one");
+  job.calibration.clear();
+  out = handoff::quantize_model(job);
+  EXPECT_FALSE(out.ladder.rungs[1].tried);
+  EXPECT_NE(out.ladder.rungs[2].message.find("no --calibration"), std::string::npos);
 }
 
 TEST(RegistryCli, ExitCodesAndMessages) {

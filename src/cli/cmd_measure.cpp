@@ -1,5 +1,4 @@
 // tinyqat measure: the accuracy gate over a registry (exit 0 all pass, 1 any over budget, 2 any error).
-// tinyqat quantize: the ladder dynamic → static → (QAT), keeping the cheapest rung within the budget.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,16 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file_util.h"
-#include "core/model_paths.h"
 #include "handoff/gate.h"
-#include "handoff/handoff.h"
-#include "io/model_data.h"
-#include "onnx/onnx_io.h"
-#include "quant/ladder.h"
-#ifdef TINYQAT_HAVE_TRAIN
-#include "train/trainer.h"
-#endif
-#include "core/sha256.h"
 #include "registry/registry.h"
 
 namespace tinyqat::cli {
@@ -98,129 +88,6 @@ std::function<int()> add_measure(CLI::App& app) {
       if (res.status == handoff::GateStatus::Error)
         std::fprintf(stderr, "tinyqat: error: %s: %s\n", res.id.c_str(), res.message.c_str());
     return rep.exit_code();
-  };
-}
-
-}  // namespace tinyqat::cli
-
-namespace tinyqat::cli {
-
-std::function<int()> add_quantize(CLI::App& app) {
-  auto* sub = app.add_subcommand("quantize",
-                                 "Quantization ladder: dynamic → static → QAT, keeps the cheapest rung "
-                                 "within the PLCC budget (exit 0 kept "
-                                 "one, 1 none fits: the model stays fp32, 2 error)");
-  struct Opts {
-    std::string model, out, data, calibration, method = "mse", activations = "asymmetric", registry, id, kind,
-                                               license;
-    double budget = -1;
-    int threads = 1;
-    int64_t samples = -1;
-    std::vector<std::string> exclude;
-    int qat_epochs = 10;
-    bool no_qat = false;
-  };
-  auto o = std::make_shared<Opts>();
-  sub->add_option("model", o->model, "fp32 ONNX model")->required();
-  sub->add_option("--qat-epochs", o->qat_epochs,
-                  "Epochs of the QAT rung (distillation on the --calibration inputs; default 10)")
-      ->check(CLI::Range(1, 10000));
-  sub->add_flag("--no-qat", o->no_qat, "Stop after the static rung");
-  sub->add_option("--budget", o->budget, "Largest PLCC drop allowed (1 − PLCC(fp32, int8), worst output)")
-      ->required()
-      ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--data", o->data, "EVAL.npz: evaluation data, one array per model input")->required();
-  sub->add_option("--calibration", o->calibration,
-                  "CALIB.npz for the static rung (without it the rung is skipped)");
-  sub->add_option("--method", o->method,
-                  "Static calibration: minmax, percentile, entropy or mse (default mse)")
-      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
-  sub->add_option("--activations", o->activations, "asymmetric (default) or symmetric")
-      ->check(CLI::IsMember({"symmetric", "asymmetric"}));
-  sub->add_option("--samples", o->samples, "Use at most N calibration samples")
-      ->check(CLI::Range(int64_t(1), INT64_MAX));
-  sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
-  sub->add_option("--output,-o", o->out, "int8 model to write (default MODEL.int8.onnx)");
-  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
-  auto* reg = sub->add_option("--register", o->registry, "Register the outcome in this registry.json");
-  auto* id = sub->add_option("--id", o->id, "Registry id for --register");
-  reg->needs(id);
-  id->needs(reg);
-  sub->add_option("--kind", o->kind, "Registry kind: fr, nr or filter (default: from the shapes)")
-      ->check(CLI::IsMember({"fr", "nr", "filter"}));
-  sub->add_option("--license", o->license, "SPDX licence for the registry entry");
-  return [o] {
-    Model m = import_onnx(o->model);
-    NamedTensors eval = read_model_data({o->data}, names_of(m.graph.inputs), "--data").inputs;
-    NamedTensors calib;
-    if (!o->calibration.empty())
-      calib = read_model_data({o->calibration}, names_of(m.graph.inputs), "--calibration").inputs;
-    quant::LadderOptions lo;
-    lo.budget = o->budget;
-    lo.threads = o->threads;
-    lo.static_config.method = quant::parse_method(o->method);
-    lo.static_config.activations = quant::parse_act_scheme(o->activations);
-    lo.static_config.max_samples = o->samples;
-    lo.static_config.exclude.insert(o->exclude.begin(), o->exclude.end());
-    for (const auto& e : o->exclude)
-      TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);
-#ifdef TINYQAT_HAVE_TRAIN
-    if (o->no_qat) {
-      lo.qat_unavailable = "skipped (--no-qat)";
-    } else if (calib.empty() || m.graph.inputs.size() != 1) {
-      lo.qat_unavailable = calib.empty() ? "skipped: no --calibration CALIB.npz (the QAT rung distills on it)"
-                                         : "skipped: the trainer takes single-input models";
-    } else {
-      lo.qat = [&](const Model& fp32) {
-        train::TrainConfig c = train::distill_recipe(m.graph.inputs[0].name);
-        c.qat.epochs_qat = o->qat_epochs;
-        c.threads = o->threads;
-        train::RunOptions r;
-        r.quiet = true;
-        r.start = &fp32;
-        r.data = &calib;
-        std::fprintf(stderr, "qat rung: distillation QAT, %d epochs on %s...\n", o->qat_epochs,
-                     o->calibration.c_str());
-        return train::qat_models(c, r).int8;
-      };
-    }
-#else
-    if (o->no_qat) lo.qat_unavailable = "skipped (--no-qat)";
-#endif
-    quant::LadderResult res = quant::run_ladder(m, eval, calib, lo);
-    std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
-    std::fputs(quant::ladder_text(res, o->budget).c_str(), stdout);
-    const std::string out = o->out.empty() ? int8_twin(o->model) : o->out;
-    if (!res.chosen.empty()) {
-      check_onnx(res.int8);
-      export_onnx(res.int8, out);
-      std::printf("wrote %s (%s)\n", out.c_str(), res.chosen.c_str());
-    }
-    if (!o->registry.empty()) {
-      handoff::Artifact a;
-      a.registry = o->registry;
-      a.id = o->id;
-      a.fp32 = o->model;
-      a.kind = o->kind;
-      a.threads = o->threads;
-      if (!o->license.empty()) a.license = o->license;
-      a.budget = o->budget;
-      if (res.chosen.empty()) {
-        a.quant_mode = "fp32";  // over budget on every rung: stays fp32
-        a.notes = "tinyqat quantize: no rung within the budget; kept fp32";
-      } else {
-        a.quant_mode = res.chosen;
-        a.int8 = out;
-        if (res.chosen != "dynamic" && !o->calibration.empty()) a.calibration_set = o->calibration;
-        registry::Measurement me;
-        me.drop_plcc = res.drop;
-        me.samples = res.samples;
-        me.data = fmt::format("{} (sha256 {})", fs::path(o->data).filename().string(), sha256_file(o->data));
-        a.measurement = me;
-      }
-      std::fputs(handoff::register_artifact(a).summary.c_str(), stdout);
-    }
-    return res.chosen.empty() ? 1 : 0;
   };
 }
 

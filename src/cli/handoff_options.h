@@ -1,5 +1,6 @@
-// The `--register R.json --id ID` handoff options shared by `tinyqat ptq` and `tinyqat qat`
-// (header-only: CLI11 stays out of the libraries). Usage in a command file:
+// The `--register R.json --id ID` handoff options shared by `tinyqat ptq`, `tinyqat qat` and (without
+// --eval/--budget, which it has as its own) `tinyqat quantize`. Header-only: CLI11 stays out of the
+// libraries. Usage in a command file:
 //   auto handoff = add_handoff_options(sub);            // with the other options
 //   ... return [o, handoff] { ...; run_handoff(*handoff, fp32, int8, mode, calibration); }
 #pragma once
@@ -20,7 +21,8 @@ struct HandoffOptions {
   int threads = 1;
 };
 
-inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
+// `measured`: also --eval and --budget (the drop to record and the budget it is held to).
+inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub, bool measured = true) {
   auto h = std::make_shared<HandoffOptions>();
   auto* reg =
       sub->add_option("--register", h->registry,
@@ -39,6 +41,8 @@ inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
   sub->add_option("--kind", h->kind, "Registry kind: fr, nr or filter (default: from the model's shapes)")
       ->check(CLI::IsMember({"fr", "nr", "filter"}))
       ->needs(reg);
+  sub->add_option("--license", h->license, "SPDX licence of the model for the registry entry")->needs(reg);
+  if (!measured) return h;
   sub->add_option("--eval", h->eval,
                   "EVAL.npz to measure the PLCC drop on and record it with --register (one array per input)")
       ->needs(reg);
@@ -46,7 +50,6 @@ inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub) {
                   "PLCC drop budget to record (default: qat 0.002, static 0.005, dynamic 0.01)")
       ->check(CLI::Range(0.0, 1.0))
       ->needs(reg);
-  sub->add_option("--license", h->license, "SPDX licence of the model for the registry entry")->needs(reg);
   return h;
 }
 

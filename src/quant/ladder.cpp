@@ -51,17 +51,22 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
     attempt("static", q);
     if (!res.chosen.empty()) return res;
   }
-  if (!opts.qat) {
-    res.rungs.push_back({"qat", false, std::nullopt, false, opts.qat_unavailable});
+  auto skip_qat = [&](const std::string& why) {
+    res.rungs.push_back({"qat", false, std::nullopt, false, why});
     return res;
-  }
-  attempt("qat", opts.qat(fp32));
+  };
+  if (!opts.qat) return skip_qat(opts.qat_unavailable);
+  if (calibration.empty())
+    return skip_qat("skipped: no --calibration CALIB.npz (the QAT rung distills on it)");
+  if (opts.qat->refuses)
+    if (std::string why = opts.qat->refuses(fp32); !why.empty()) return skip_qat("skipped: " + why);
+  attempt("qat", opts.qat->run(fp32, calibration));
   return res;
 }
 
 std::string ladder_text(const LadderResult& r, double budget) {
   std::string s;
-  for (const auto& g : r.rungs) s += fmt::format("  {:<8} {}\n", g.mode, g.tried ? g.message : g.message);
+  for (const auto& g : r.rungs) s += fmt::format("  {:<8} {}\n", g.mode, g.message);
   if (r.chosen.empty())
     s += fmt::format("no rung within the budget {:.6g}: the model stays fp32\n", budget);
   else

@@ -461,6 +461,25 @@ TrainConfig distill_recipe(const std::string& input_array) {
   return c;
 }
 
+quant::QatRung ladder_qat_rung(int epochs, int threads) {
+  quant::QatRung rung;
+  rung.refuses = [](const Model& fp32) {
+    return fp32.graph.inputs.size() == 1 ? std::string()
+                                         : std::string("the trainer takes single-input models");
+  };
+  rung.run = [epochs, threads](const Model& fp32, const NamedTensors& calibration) {
+    TrainConfig c = distill_recipe(fp32.graph.inputs.at(0).name);
+    c.qat.epochs_qat = epochs;
+    c.threads = threads;
+    RunOptions r;
+    r.quiet = true;
+    r.start = &fp32;
+    r.data = &calibration;
+    return qat_models(c, r).int8;
+  };
+  return rung;
+}
+
 namespace {
 
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {

@@ -10,6 +10,7 @@
 
 #include "io/npy.h"
 #include "ir/graph.h"
+#include "quant/ladder.h"
 #include "train/config.h"
 
 namespace tinyqat::train {
@@ -64,6 +65,10 @@ QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt);
 // unlabeled inputs, asymmetric activations, ranges calibrated (mse) then fixed, lr 1e-5, 10 epochs,
 // best validation epoch kept. `input_array` names the model-input array in the data.
 TrainConfig distill_recipe(const std::string& input_array);
+
+// The quantization ladder's QAT rung (quant/ladder.h): distill_recipe() for `epochs` QAT epochs on the
+// calibration inputs, quietly; single-input models only.
+quant::QatRung ladder_qat_rung(int epochs, int threads);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
 Model initial_model(const TrainConfig& cfg);
