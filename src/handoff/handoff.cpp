@@ -46,10 +46,8 @@ bool place(const std::vector<uint8_t>& bytes, const std::string& digest, const f
   return true;
 }
 
-}  // namespace
-
-Registered register_artifact(const Artifact& a) {
-  Registered out;
+// The quant_mode the artifact registers as, once the request is checked (nothing read yet).
+std::string checked_mode(const Artifact& a) {
   TQ_CHECK(!a.registry.empty(), "register: no registry file given");
   TQ_CHECK(is_valid_id(a.id),
            "{}: id '{}' must be lowercase letters, digits, '_' or '-' (starting with a letter or digit), at "
@@ -67,131 +65,170 @@ Registered register_artifact(const Artifact& a) {
   if (!a.kind.empty())
     TQ_CHECK(a.kind == "fr" || a.kind == "nr" || a.kind == "filter", "{}: kind '{}' is not fr, nr or filter",
              a.registry, a.kind);
+  return mode;
+}
 
+// The registry to add to, or a new one (schema_version 1) when the file is not there yet.
+Registry open_registry(const std::string& path) {
   std::error_code ec;
+  if (fs::exists(path, ec)) return load_registry(path);
   Registry reg;
-  if (fs::exists(a.registry, ec)) {
-    reg = load_registry(a.registry);
-  } else {
-    reg.path = a.registry;
-    reg.schema_version = 1;
-  }
-  Entry* existing = reg.find(a.id);
-  TQ_CHECK(!existing || a.replace,
-           "{}: id '{}' is already registered (change it with `tinyqat registry set`)", a.registry, a.id);
+  reg.path = path;
+  reg.schema_version = 1;
+  return reg;
+}
 
-  // The models: read once, checked to load, digested.
-  std::vector<uint8_t> fp32_bytes = read_file(a.fp32);
-  Model fp32 = import_onnx_bytes(fp32_bytes.data(), fp32_bytes.size(),
-                                 fs::path(a.fp32).parent_path().string(), a.fp32);
-  const std::string fp32_sha = sha256_hex(fp32_bytes);
-  std::vector<uint8_t> int8_bytes;
-  std::string int8_sha;
-  std::optional<Model> int8;
-  if (!a.int8.empty()) {
-    int8_bytes = read_file(a.int8);
-    int8 = import_onnx_bytes(int8_bytes.data(), int8_bytes.size(), fs::path(a.int8).parent_path().string(),
-                             a.int8);
-    int8_sha = sha256_hex(int8_bytes);
-  }
+// A model file to register: read once, checked to load, digested.
+struct ModelFile {
+  std::string path;
+  std::vector<uint8_t> bytes;
+  std::string sha256;
+  Model model;
+};
 
+ModelFile read_model_file(const std::string& path) {
+  ModelFile f;
+  f.path = path;
+  f.bytes = read_file(path);
+  f.model = import_onnx_bytes(f.bytes.data(), f.bytes.size(), fs::path(path).parent_path().string(), path);
+  f.sha256 = sha256_hex(f.bytes);
+  return f;
+}
+
+// The entry as it will be: the existing one (its file names kept) updated with the artifact's fields.
+Entry entry_for(const Artifact& a, const Entry* existing, const ModelFile& fp32, const ModelFile* int8,
+                const std::string& mode) {
   Entry e = existing ? *existing : Entry{};
   e.id = a.id;
   if (!existing) e.onnx = a.id + ".onnx";
   if (!a.kind.empty()) e.kind = a.kind;
   if (e.kind.empty()) {
-    e.kind = infer_kind(fp32);
+    e.kind = infer_kind(fp32.model);
     TQ_CHECK(!e.kind.empty(), "{}: cannot tell the kind of {} from its shapes; give --kind fr|nr|filter",
              a.registry, a.fp32);
   }
-  if (existing && existing->sha256 != fp32_sha)
-    out.summary +=
-        fmt::format("replacing the fp32 model of '{}' (sha256 {} → {})\n", a.id, existing->sha256, fp32_sha);
-  e.sha256 = fp32_sha;
-  e.opset = fp32.opset;
+  e.sha256 = fp32.sha256;
+  e.opset = fp32.model.opset;
   e.quant_mode = mode;
-  if (mode == "fp32")
-    e.int8_sha256.reset();
+  if (int8)
+    e.int8_sha256 = int8->sha256;
   else
-    e.int8_sha256 = int8_sha;
+    e.int8_sha256.reset();
   if (a.budget) e.quant_accuracy_budget_plcc = *a.budget;
   if (a.calibration_set) e.quant_calibration_set = *a.calibration_set;
   if (a.license) e.license = *a.license;
   if (a.notes) e.notes = *a.notes;
   if (a.description) e.description = *a.description;
   if (a.smoke) e.smoke = *a.smoke;
-  if (existing)
-    *existing = e;
-  else
-    reg.models.push_back(e);
+  return e;
+}
 
-  // Everything is checked before the first file is touched.
+void check_would_be_valid(const Registry& reg, const Artifact& a) {
   Validation val = validate_text(to_text(reg));
-  if (!val.errors.empty()) {
-    std::string msg = fmt::format(
-        "{}: registering '{}' would make the registry invalid (nothing written):", a.registry, a.id);
-    for (const auto& v : val.errors) msg += "\n  " + format(v);
-    throw Error(msg);
-  }
-  if (a.measurement && a.eval_data.empty() && !a.int8.empty()) {
+  if (val.errors.empty()) return;
+  std::string msg = fmt::format(
+      "{}: registering '{}' would make the registry invalid (nothing written):", a.registry, a.id);
+  for (const auto& v : val.errors) msg += "\n  " + format(v);
+  throw Error(msg);
+}
+
+// The drop to record: measured now on --eval data, or the one the caller measured (the ladder).
+std::optional<Measurement> measurement_for(const Artifact& a, const Entry& e, const ModelFile& fp32,
+                                           const ModelFile* int8) {
+  if (!int8) return std::nullopt;
+  if (a.eval_data.empty()) {
+    if (!a.measurement) return std::nullopt;
     Measurement m = *a.measurement;
-    m.int8_sha256 = int8_sha;
+    m.int8_sha256 = int8->sha256;
     m.budget = e.budget();
     if (m.measured_at.empty()) m.measured_at = utc_now_iso8601();
-    out.measurement = m;
+    return m;
   }
-  if (!a.eval_data.empty()) {
-    const NamedTensors data = read_model_data({a.eval_data}, names_of(fp32.graph.inputs), "--eval").inputs;
-    quant::DropMeasurement d;
-    try {
-      d = quant::measure_drop(fp32, *int8, data, a.threads);
-    } catch (const Error& err) {
-      fail("{}: {}", a.eval_data, err.what());
-    }
-    Measurement m;
-    m.drop_plcc = d.drop;
-    m.budget = e.budget();
-    m.measured_at = utc_now_iso8601();
-    m.int8_sha256 = int8_sha;
-    m.data =
-        fmt::format("{} (sha256 {})", fs::path(a.eval_data).filename().string(), sha256_file(a.eval_data));
-    m.samples = d.comparison.samples;
-    out.measurement = m;
+  const NamedTensors data =
+      read_model_data({a.eval_data}, names_of(fp32.model.graph.inputs), "--eval").inputs;
+  quant::DropMeasurement d;
+  try {
+    d = quant::measure_drop(fp32.model, int8->model, data, a.threads);
+  } catch (const Error& err) {
+    fail("{}: {}", a.eval_data, err.what());
   }
+  Measurement m;
+  m.drop_plcc = d.drop;
+  m.budget = e.budget();
+  m.measured_at = utc_now_iso8601();
+  m.int8_sha256 = int8->sha256;
+  m.data = fmt::format("{} (sha256 {})", fs::path(a.eval_data).filename().string(), sha256_file(a.eval_data));
+  m.samples = d.comparison.samples;
+  return m;
+}
 
+// Copies the models beside the registry (unless already there) and seeds a new entry's sidecar from the
+// source model's (the fork's input names, features, normalisation...). Returns what was done.
+std::string place_files(const Registry& reg, const Entry& e, const ModelFile& fp32, const ModelFile* int8) {
+  std::string done;
   const fs::path fp32_dest = reg.onnx_path(e);
-  if (place(fp32_bytes, fp32_sha, fp32_dest))
-    out.summary += fmt::format("copied {} → {}\n", a.fp32, fp32_dest.string());
-  if (!a.int8.empty()) {
+  if (place(fp32.bytes, fp32.sha256, fp32_dest))
+    done += fmt::format("copied {} → {}\n", fp32.path, fp32_dest.string());
+  if (int8) {
     const fs::path int8_dest = reg.int8_path(e);
-    if (place(int8_bytes, int8_sha, int8_dest))
-      out.summary += fmt::format("copied {} → {}\n", a.int8, int8_dest.string());
+    if (place(int8->bytes, int8->sha256, int8_dest))
+      done += fmt::format("copied {} → {}\n", int8->path, int8_dest.string());
   }
-  // A new entry's sidecar starts from the source model's sidecar (the fork's input names, features,
-  // normalisation...) when there is one.
   const fs::path src_sidecar =
-      fs::path(a.fp32).parent_path() / sidecar_name(fs::path(a.fp32).filename().string());
+      fs::path(fp32.path).parent_path() / sidecar_name(fs::path(fp32.path).filename().string());
   const fs::path dst_sidecar = reg.sidecar_path(e);
+  std::error_code ec;
   if (!fs::exists(dst_sidecar, ec) && fs::exists(src_sidecar, ec)) {
-    std::vector<uint8_t> sc = read_file(src_sidecar.string());
-    write_file_atomic(dst_sidecar.string(), sc);
-    out.summary += fmt::format("sidecar from {}\n", src_sidecar.string());
+    write_file_atomic(dst_sidecar.string(), read_file(src_sidecar.string()));
+    done += fmt::format("sidecar from {}\n", src_sidecar.string());
   }
-  write_sidecar(reg, e, out.measurement);
-  save_registry(reg);
-  out.entry = e;
-  out.summary += fmt::format("{}: {} '{}' ({}, {}), sha256 {}", a.registry, existing ? "updated" : "added",
-                             e.id, e.kind, mode, e.sha256);
-  if (e.int8_sha256) out.summary += fmt::format(", int8_sha256 {}", *e.int8_sha256);
+  return done;
+}
+
+std::string summary_line(const Artifact& a, const Entry& e, bool updated,
+                         const std::optional<Measurement>& m) {
+  std::string s = fmt::format("{}: {} '{}' ({}, {}), sha256 {}", a.registry, updated ? "updated" : "added",
+                              e.id, e.kind, e.mode(), e.sha256);
+  if (e.int8_sha256) s += fmt::format(", int8_sha256 {}", *e.int8_sha256);
   if (e.quantized())
-    out.summary +=
-        fmt::format(", budget {:.6g}{}", e.budget(), e.quant_accuracy_budget_plcc ? "" : " (default)");
-  if (out.measurement)
-    out.summary +=
-        fmt::format(", measured PLCC drop {:.3e} ({})", out.measurement->drop_plcc,
-                    out.measurement->drop_plcc <= e.budget() ? "within budget"
-                                                             : "OVER budget: the runtime will run fp32");
-  out.summary += "\n";
+    s += fmt::format(", budget {:.6g}{}", e.budget(), e.quant_accuracy_budget_plcc ? "" : " (default)");
+  if (m)
+    s += fmt::format(", measured PLCC drop {:.3e} ({})", m->drop_plcc,
+                     m->drop_plcc <= e.budget() ? "within budget" : "OVER budget: the runtime will run fp32");
+  return s + "\n";
+}
+
+}  // namespace
+
+Registered register_artifact(const Artifact& a) {
+  const std::string mode = checked_mode(a);
+  Registry reg = open_registry(a.registry);
+  Entry* existing = reg.find(a.id);
+  TQ_CHECK(!existing || a.replace,
+           "{}: id '{}' is already registered (change it with `tinyqat registry set`)", a.registry, a.id);
+  const ModelFile fp32 = read_model_file(a.fp32);
+  std::optional<ModelFile> int8;
+  if (!a.int8.empty()) int8 = read_model_file(a.int8);
+  const ModelFile* int8_file = int8 ? &*int8 : nullptr;
+
+  Registered out;
+  out.entry = entry_for(a, existing, fp32, int8_file, mode);
+  if (existing && existing->sha256 != fp32.sha256)
+    out.summary += fmt::format("replacing the fp32 model of '{}' (sha256 {} → {})\n", a.id, existing->sha256,
+                               fp32.sha256);
+  const bool updated = existing != nullptr;
+  if (existing)
+    *existing = out.entry;
+  else
+    reg.models.push_back(out.entry);
+
+  // Everything is checked (and measured) before the first file is touched; the registry is written last.
+  check_would_be_valid(reg, a);
+  out.measurement = measurement_for(a, out.entry, fp32, int8_file);
+  out.summary += place_files(reg, out.entry, fp32, int8_file);
+  write_sidecar(reg, out.entry, out.measurement);
+  save_registry(reg);
+  out.summary += summary_line(a, out.entry, updated, out.measurement);
   return out;
 }
 
