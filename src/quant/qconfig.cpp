@@ -8,6 +8,17 @@
 
 namespace tinyqat::quant {
 
+QConfig preset(const std::string& name) {
+  QConfig c;
+  if (name == "default") return c;
+  if (name == "seed") {
+    c.activations = ActScheme::Symmetric;
+    c.method = CalibMethod::MinMax;
+    return c;
+  }
+  fail("unknown quantization preset '{}' ({})", name, kPresetNames);
+}
+
 ActScheme parse_act_scheme(const std::string& s) {
   if (s == "symmetric") return ActScheme::Symmetric;
   if (s == "asymmetric") return ActScheme::Asymmetric;

@@ -16,15 +16,26 @@ enum class ActScheme {
 };
 enum class CalibMethod { MinMax, Percentile, Entropy, Mse };
 
+// THE default, named once: every default in tinyqat — the QConfig below, `tinyqat ptq` and `tinyqat
+// quantize`, the QAT trainer's qat.qconfig and qat.init_ranges — is this preset, the measured best of
+// docs/quantization.md ("Which rung, with numbers"): asymmetric (uint8) activations, 2.6–2.9× less PLCC
+// drop than symmetric on nr_metric_v1 and the form ONNX Runtime fuses into integer kernels everywhere;
+// ranges calibrated with mse, the best method on all three fork models.
+inline constexpr ActScheme kDefaultActivations = ActScheme::Asymmetric;
+inline constexpr CalibMethod kDefaultMethod = CalibMethod::Mse;
+
 struct QConfig {
-  // Asymmetric by default: measured 2.6× lower PLCC drop on nr_metric_v1 and the form ONNX Runtime fuses
-  // into integer kernels everywhere (docs/quantization.md has the table).
-  ActScheme activations = ActScheme::Asymmetric;
-  CalibMethod method = CalibMethod::MinMax;
+  ActScheme activations = kDefaultActivations;
+  CalibMethod method = kDefaultMethod;
   double percentile = 99.999;     // for CalibMethod::Percentile
   int64_t max_samples = -1;       // calibration samples used (-1: all)
   std::set<std::string> exclude;  // node names kept in fp32
 };
+
+// The presets by name: "default" (above) and "seed" (the seed's choice: symmetric int8 activations with
+// zero point 0, minmax ranges). Error for another name.
+QConfig preset(const std::string& name);
+inline const char* const kPresetNames = "default, seed";
 
 ActScheme parse_act_scheme(const std::string& s);  // "symmetric" | "asymmetric"; Error otherwise
 CalibMethod parse_method(const std::string& s);    // "minmax" | "percentile" | "entropy" | "mse"

@@ -18,15 +18,17 @@ struct QatConfig {
   std::vector<int64_t> input_shape;     // checked against the data ([batch dims ignored])
   std::string input_name, output_name;  // rename the exported model's input/output ("" keeps them)
   int n_calibration = 64;               // samples that initialise the activation ranges
-  std::string qconfig = "symmetric";    // activations preset: symmetric (the seed's) | asymmetric
-  std::string init_ranges = "minmax";   // calibration method for the initial ranges (PTQ's methods)
-  int freeze_observers_epoch = -1;      // QAT epoch (0-based) from which ranges stay fixed; -1 never
-  int freeze_bn_epoch = -1;             // QAT epoch from which BN statistics are frozen and folded
-  bool lsq = false;                     // learnable activation scales
-  double averaging = 0.01;              // moving-average constant of the observers
-  double drift_penalty = 0;             // λ · Σ (w − w_fp32)² added to the QAT loss
-  bool keep_best = true;                // export the QAT epoch with the lowest validation loss
-  std::vector<std::string> exclude;     // node names kept in fp32
+  // Activations: asymmetric | symmetric (the seed's); initial ranges: PTQ's calibration methods. Both
+  // default to quant's one default (quant/qconfig.h kDefaultActivations, kDefaultMethod).
+  std::string qconfig = quant::name(quant::kDefaultActivations);
+  std::string init_ranges = quant::name(quant::kDefaultMethod);
+  int freeze_observers_epoch = -1;   // QAT epoch (0-based) from which ranges stay fixed; -1 never
+  int freeze_bn_epoch = -1;          // QAT epoch from which BN statistics are frozen and folded
+  bool lsq = false;                  // learnable activation scales
+  double averaging = 0.01;           // moving-average constant of the observers
+  double drift_penalty = 0;          // λ · Σ (w − w_fp32)² added to the QAT loss
+  bool keep_best = true;             // export the QAT epoch with the lowest validation loss
+  std::vector<std::string> exclude;  // node names kept in fp32
 };
 
 struct TrainConfig {

@@ -13,6 +13,7 @@
 #include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "quant/plan.h"
+#include "quant/qconfig.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
 #include "train/config.h"
@@ -273,7 +274,11 @@ TEST(Qat, SameConfigAndSeedGiveTheSameBytesAndOrtRunsThem) {
   EXPECT_EQ(meta["tinyqat.quant_mode"], "qat");
   EXPECT_EQ(meta["tinyqat.seed"], "4");
   EXPECT_EQ(meta["tinyqat.config_hash"].size(), 64u);
-  EXPECT_NE(meta["tinyqat.qconfig"].find("activations=symmetric"), std::string::npos);
+  // The config sets neither qat.qconfig nor qat.init_ranges: quant's one default.
+  EXPECT_NE(
+      meta["tinyqat.qconfig"].find(fmt::format("activations={}", quant::name(quant::kDefaultActivations))),
+      std::string::npos)
+      << meta["tinyqat.qconfig"];
   EXPECT_EQ(q.opset, 17);
   EXPECT_EQ(q.graph.inputs[0].name, "degraded")
       << "the model keeps its input name; data.input names the array";
@@ -289,6 +294,22 @@ TEST(Qat, SameConfigAndSeedGiveTheSameBytesAndOrtRunsThem) {
   quant::PtqReport rep;
   auto plan = quant::plan_static(import_onnx(r1.fp32_path).graph, {}, &rep);
   EXPECT_EQ(plan.tensors, r1.quantized_tensors);
+}
+
+// The trainer has no defaults of its own for quantization: a config without qat.qconfig / qat.init_ranges
+// gets quant's one default (quant/qconfig.h), and the seed's symmetric preset is still a config word.
+TEST(Qat, ConfigDefaultsAreQuantsOneDefault) {
+  Workspace w = small_config("qat_defaults");
+  train::TrainConfig c = train::load_config(w.config.string());
+  EXPECT_EQ(c.qat.qconfig, quant::name(quant::kDefaultActivations));
+  EXPECT_EQ(c.qat.init_ranges, quant::name(quant::kDefaultMethod));
+  const quant::QConfig seed = quant::preset("seed");
+  Workspace s =
+      small_config("qat_seed", fmt::format("  qconfig: {}\n  init_ranges: {}\n",
+                                           quant::name(seed.activations), quant::name(seed.method)));
+  c = train::load_config(s.config.string());
+  EXPECT_EQ(c.qat.qconfig, "symmetric");
+  EXPECT_EQ(c.qat.init_ranges, "minmax");
 }
 
 TEST(Qat, ResumeSkipsTheFp32PhaseAndDistillNeedsNoLabels) {
