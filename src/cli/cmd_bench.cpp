@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -60,10 +61,16 @@ std::function<int()> add_bench(CLI::App& app) {
       "FILE.npz (arrays named after the inputs), FILE.npy (a single-input model) or NAME=FILE.npy; "
       "repeatable");
   sub->add_option("--shape", o->shapes, "NAME=DxDx... : fill an input with deterministic data in [0,1)");
-  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
-  sub->add_option("--iterations", o->iterations, "Timed runs")->check(CLI::Range(1, 1000000));
-  sub->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000));
-  sub->add_flag("--json", o->json, "Print one JSON object");
+  sub->add_option("--threads", o->threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  sub->add_option("--iterations", o->iterations, "Timed runs")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  sub->add_option("--warmup", o->warmup, "Untimed runs first")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "Print one JSON object (with --profile: the per-node times in it)");
   sub->add_flag("--profile", o->profile, "Also print the time per node (median run share)");
   return [o] {
     Executor ex(import_onnx(o->model), ExecutorOptions{o->threads, o->profile});
@@ -90,25 +97,35 @@ std::function<int()> add_bench(CLI::App& app) {
     size_t n = sorted.size();
     double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
-    if (o->json) {
-      std::printf(
-          "{\"model\": \"%s\", \"threads\": %d, \"iterations\": %d, \"median_ms\": %.4f, \"min_ms\": %.4f, "
-          "\"mean_ms\": %.4f, \"isa\": \"%s\"}\n",
-          o->model.c_str(), o->threads, o->iterations, median, sorted[0], mean, isa_name(cpu_isa()));
-    } else {
-      std::printf(
-          "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
-          "%.1f runs/s\n",
-          o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
-          1000.0 / median);
+    double total = 0;
+    for (const auto& p : ex.profile()) total += p.total_ms;
+    auto per_run = [](const NodeProfile& p) { return p.total_ms / std::max<int64_t>(p.runs, 1); };
+    if (o->json) {  // one JSON object on one line; with --profile it holds the per-node times too
+      std::string line = fmt::format(
+          "{{\"model\": {}, \"threads\": {}, \"iterations\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, "
+          "\"mean_ms\": {:.4f}, \"isa\": \"{}\"",
+          nlohmann::json(o->model).dump(), o->threads, o->iterations, median, sorted[0], mean,
+          isa_name(cpu_isa()));
+      if (o->profile) {
+        nlohmann::ordered_json prof = nlohmann::ordered_json::array();
+        for (const auto& p : ex.profile())
+          prof.push_back({{"node", p.node},
+                          {"op_type", p.op_type},
+                          {"ms_per_run", per_run(p)},
+                          {"share", p.total_ms / std::max(total, 1e-9)}});
+        line += ", \"profile\": " + prof.dump();
+      }
+      std::printf("%s}\n", line.c_str());
+      return 0;
     }
-    if (o->profile) {
-      double total = 0;
-      for (const auto& p : ex.profile()) total += p.total_ms;
-      for (const auto& p : ex.profile())
-        std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(),
-                    p.total_ms / std::max<int64_t>(p.runs, 1), 100.0 * p.total_ms / std::max(total, 1e-9));
-    }
+    std::printf(
+        "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
+        "%.1f runs/s\n",
+        o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
+        1000.0 / median);
+    for (const auto& p : ex.profile())
+      std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(), per_run(p),
+                  100.0 * p.total_ms / std::max(total, 1e-9));
     return 0;
   };
 }

@@ -29,7 +29,9 @@ std::function<int()> add_compare(CLI::App& app) {
   sub->add_flag("--per-layer", o->per_layer,
                 "SQNR and error of every quantized tensor against the fp32 graph");
   sub->add_flag("--json", o->json, "Print JSON");
-  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
+  sub->add_option("--threads", o->threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   return [o] {
     Model a = import_onnx(o->fp32), b = import_onnx(o->quantized);
     NamedTensors data = read_model_data({o->data}, names_of(a.graph.inputs), "--data").all();

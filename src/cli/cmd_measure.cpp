@@ -1,4 +1,5 @@
 // tinyqat measure: the accuracy gate over a registry (exit 0 all pass, 1 any over budget, 2 any error).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -50,7 +51,9 @@ std::function<int()> add_measure(CLI::App& app) {
          "EVAL.npz (one array per model input, samples on axis 0) for every model, or ID=EVAL.npz for one; "
          "repeatable")
       ->required();
-  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
+  sub->add_option("--threads", o->threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   sub->add_flag("--record", o->record, "Record each measured drop (and when) in the model's sidecar");
   sub->add_flag("--json", o->json, "Print the report as JSON");
   sub->add_flag("--markdown", o->markdown, "Print the report as Markdown");
@@ -77,6 +80,10 @@ std::function<int()> add_measure(CLI::App& app) {
     }
     std::vector<std::string> ids;
     for (const auto& t : o->targets) ids.push_back(target_id(r, t));
+    if (!o->all)
+      for (const auto& [id, file] : g.data_for)
+        TQ_CHECK(std::find(ids.begin(), ids.end(), id) != ids.end(),
+                 "--data {}={}: not used: '{}' is not among the models measured", id, file, id);
     handoff::GateReport rep = handoff::run_gate(r, ids, g);
     std::string out = o->json       ? handoff::gate_json(rep) + "\n"
                       : o->markdown ? handoff::gate_markdown(rep)

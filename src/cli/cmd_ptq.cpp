@@ -1,8 +1,11 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/handoff_options.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
@@ -14,34 +17,64 @@ std::function<int()> add_ptq(CLI::App& app) {
   auto* sub =
       app.add_subcommand("ptq", "Post-training quantization: dynamic, or static with a calibration set");
   struct Opts {
-    std::string model, out, mode = "static", calibration, method = "minmax", activations = "asymmetric";
+    std::string model, out, mode = "static", calibration, preset = "default", method, activations;
     int64_t samples = -1;
-    double percentile = 99.999;
+    double percentile = quant::QConfig{}.percentile;
     std::vector<std::string> exclude;
   };
   auto o = std::make_shared<Opts>();
+  const quant::QConfig seed = quant::preset("seed");
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
   sub->add_option("--output,-o", o->out, "Quantized ONNX file to write (e.g. MODEL.int8.onnx)")->required();
-  sub->add_option("--mode", o->mode, "dynamic or static")->check(CLI::IsMember({"dynamic", "static"}));
-  sub->add_option(
+  sub->add_option("--mode", o->mode, "dynamic or static")
+      ->check(CLI::IsMember({"dynamic", "static"}))
+      ->capture_default_str();
+  auto* calibration = sub->add_option(
       "--calibration", o->calibration,
       "CALIB.npz: one array per model input, samples stacked on axis 0 (static only); FILE.npy or "
       "NAME=FILE.npy for a single-input model");
-  sub->add_option("--method", o->method, "Calibration: minmax, percentile, entropy or mse")
-      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
-  sub->add_option("--percentile", o->percentile, "Percentile for --method percentile")
-      ->check(CLI::Range(50.0, 100.0));
-  sub->add_option("--activations", o->activations,
-                  "asymmetric (uint8, the default: measured better) or symmetric (int8, zero point 0)")
-      ->check(CLI::IsMember({"symmetric", "asymmetric"}));
-  sub->add_option("--samples", o->samples, "Use at most N calibration samples")
-      ->check(CLI::Range(int64_t(1), INT64_MAX));
+  auto* preset =
+      sub->add_option("--preset", o->preset,
+                      fmt::format("Static: default (the measured best: {} activations, {}) or seed "
+                                  "(the seed's: {} activations, {}); --method / --activations "
+                                  "override it",
+                                  quant::name(quant::kDefaultActivations), quant::name(quant::kDefaultMethod),
+                                  quant::name(seed.activations), quant::name(seed.method)))
+          ->check(CLI::IsMember({"default", "seed"}))
+          ->capture_default_str();
+  auto* method =
+      sub->add_option("--method", o->method,
+                      fmt::format("Static calibration: minmax, percentile, entropy or mse (default: "
+                                  "the preset's, {})",
+                                  quant::name(quant::kDefaultMethod)))
+          ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
+  auto* percentile = sub->add_option("--percentile", o->percentile, "Percentile for --method percentile")
+                         ->check(CLI::Range(50.0, 100.0))
+                         ->capture_default_str();
+  auto* activations =
+      sub->add_option(
+             "--activations", o->activations,
+             fmt::format("Static: asymmetric (uint8) or symmetric (int8, zero point 0) (default: the "
+                         "preset's, {})",
+                         quant::name(quant::kDefaultActivations)))
+          ->check(CLI::IsMember({"symmetric", "asymmetric"}));
+  auto* samples =
+      sub->add_option("--samples", o->samples, "Static: use at most N calibration samples (default: all)")
+          ->check(CLI::Range(int64_t(1), INT64_MAX));
   sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
   auto handoff = add_handoff_options(sub);
-  return [o, handoff] {
-    quant::QConfig cfg;
-    cfg.activations = quant::parse_act_scheme(o->activations);
-    cfg.method = quant::parse_method(o->method);
+  return [o, handoff, calibration, preset, method, percentile, activations, samples] {
+    if (o->mode == "dynamic")
+      refuse_unused({calibration, preset, method, percentile, activations, samples},
+                    "with --mode dynamic (it measures activations at run time: no calibration)");
+    else
+      TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
+    quant::QConfig cfg = quant::preset(o->preset);
+    if (!o->activations.empty()) cfg.activations = quant::parse_act_scheme(o->activations);
+    if (!o->method.empty()) cfg.method = quant::parse_method(o->method);
+    if (cfg.method != quant::CalibMethod::Percentile)
+      refuse_unused({percentile},
+                    fmt::format("with --method {} (only with percentile)", quant::name(cfg.method)));
     cfg.percentile = o->percentile;
     cfg.max_samples = o->samples;
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
@@ -51,11 +84,8 @@ std::function<int()> add_ptq(CLI::App& app) {
     quant::PtqReport rep;
     Model q;
     if (o->mode == "dynamic") {
-      TQ_CHECK(o->calibration.empty(),
-               "--calibration is for --mode static (dynamic PTQ measures at run time)");
       q = quant::ptq_dynamic(m, cfg, &rep);
     } else {
-      TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
       NamedTensors calib =
           read_model_data({o->calibration}, names_of(m.graph.inputs), "--calibration").inputs;
       try {

@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/handoff_options.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "handoff/quantize.h"
 #ifdef TINYQAT_HAVE_TRAIN
@@ -20,7 +23,7 @@ std::function<int()> add_quantize(CLI::App& app) {
                                  "within the PLCC budget (exit 0 kept "
                                  "one, 1 none fits: the model stays fp32, 2 error)");
   struct Opts {
-    std::string model, out, data, calibration, method = "mse", activations = "asymmetric";
+    std::string model, out, data, calibration, preset = "default", method, activations;
     double budget = -1;
     int threads = 1;
     int64_t samples = -1;
@@ -30,28 +33,53 @@ std::function<int()> add_quantize(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
-  sub->add_option("--qat-epochs", o->qat_epochs,
-                  "Epochs of the QAT rung (distillation on the --calibration inputs; default 10)")
-      ->check(CLI::Range(1, 10000));
-  sub->add_flag("--no-qat", o->no_qat, "Stop after the static rung");
   sub->add_option("--budget", o->budget, "Largest PLCC drop allowed (1 − PLCC(fp32, int8), worst output)")
       ->required()
       ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--data", o->data, "EVAL.npz: evaluation data, one array per model input")->required();
+  sub->add_option("--data", o->data,
+                  "EVAL.npz: evaluation data, one array per model input (FILE.npy or NAME=FILE.npy for a "
+                  "single-input model)")
+      ->required();
   sub->add_option("--calibration", o->calibration,
-                  "CALIB.npz for the static rung (without it the rung is skipped)");
-  sub->add_option("--method", o->method,
-                  "Static calibration: minmax, percentile, entropy or mse (default mse)")
-      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
-  sub->add_option("--activations", o->activations, "asymmetric (default) or symmetric")
-      ->check(CLI::IsMember({"symmetric", "asymmetric"}));
-  sub->add_option("--samples", o->samples, "Use at most N calibration samples")
-      ->check(CLI::Range(int64_t(1), INT64_MAX));
-  sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
-  sub->add_option("--output,-o", o->out, "int8 model to write (default MODEL.int8.onnx)");
-  sub->add_option("--threads", o->threads, "Worker threads")->check(CLI::Range(1, 256));
+                  "CALIB.npz for the static and QAT rungs (without it both are skipped)");
+  auto* preset =
+      sub->add_option("--preset", o->preset,
+                      "Static rung: default or seed (as in `tinyqat ptq`); --method / --activations "
+                      "override it")
+          ->check(CLI::IsMember({"default", "seed"}))
+          ->capture_default_str();
+  auto* method = sub->add_option("--method", o->method,
+                                 fmt::format("Static rung: minmax, percentile, entropy or mse (default: the "
+                                             "preset's, {})",
+                                             quant::name(quant::kDefaultMethod)))
+                     ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
+  auto* activations =
+      sub->add_option("--activations", o->activations,
+                      fmt::format("Static rung: asymmetric or symmetric (default: the preset's, {})",
+                                  quant::name(quant::kDefaultActivations)))
+          ->check(CLI::IsMember({"symmetric", "asymmetric"}));
+  auto* samples =
+      sub->add_option("--samples", o->samples, "Static rung: at most N calibration samples (default: all)")
+          ->check(CLI::Range(int64_t(1), INT64_MAX));
+  auto* epochs = sub->add_option("--qat-epochs", o->qat_epochs,
+                                 "Epochs of the QAT rung (distillation on the --calibration inputs)")
+                     ->check(CLI::Range(1, 10000))
+                     ->capture_default_str();
+  sub->add_flag("--no-qat", o->no_qat, "Stop after the static rung");
+  sub->add_option("--exclude", o->exclude, "Node names to keep in fp32 (every rung)");
+  sub->add_option("--output,-o", o->out, "int8 model to write (default: MODEL.int8.onnx beside MODEL.onnx)");
+  sub->add_option("--threads", o->threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   auto handoff = add_handoff_options(sub, /*measured=*/false);
-  return [o, handoff] {
+  return [o, handoff, preset, method, activations, samples, epochs] {
+    if (o->calibration.empty())
+      refuse_unused({preset, method, activations, samples, epochs},
+                    "without --calibration (the static and QAT rungs calibrate on it)");
+    if (o->no_qat) refuse_unused({epochs}, "with --no-qat");
+#ifndef TINYQAT_HAVE_TRAIN
+    refuse_unused({epochs}, "in this build: it has no trainer (TINYQAT_BUILD_TRAIN=OFF), no QAT rung");
+#endif
     handoff::QuantizeJob job;
     job.model = o->model;
     job.data = o->data;
@@ -64,8 +92,9 @@ std::function<int()> add_quantize(CLI::App& app) {
     quant::LadderOptions& lo = job.ladder;
     lo.budget = o->budget;
     lo.threads = o->threads;
-    lo.static_config.method = quant::parse_method(o->method);
-    lo.static_config.activations = quant::parse_act_scheme(o->activations);
+    lo.static_config = quant::preset(o->preset);
+    if (!o->method.empty()) lo.static_config.method = quant::parse_method(o->method);
+    if (!o->activations.empty()) lo.static_config.activations = quant::parse_act_scheme(o->activations);
     lo.static_config.max_samples = o->samples;
     lo.static_config.exclude.insert(o->exclude.begin(), o->exclude.end());
     if (o->no_qat) {

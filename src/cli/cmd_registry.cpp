@@ -155,13 +155,17 @@ std::function<int()> add_registry(CLI::App& app) {
   a->add_option("--kind", o->kind, "fr, nr or filter (default: from the model's shapes)")
       ->check(CLI::IsMember({"fr", "nr", "filter"}));
   a->add_option("--budget", o->budget, "PLCC drop budget (default: qat 0.002, static 0.005, dynamic 0.01)");
-  a->add_option("--eval", o->eval, "EVAL.npz: measure the int8 model's PLCC drop now and record it");
+  auto* eval =
+      a->add_option("--eval", o->eval, "EVAL.npz: measure the int8 model's PLCC drop now and record it");
   a->add_option("--calibration-set", o->calibration, "quant_calibration_set to record (static)");
   a->add_option("--license", o->license, "SPDX licence identifier");
   a->add_option("--notes", o->notes, "Provenance notes");
   a->add_option("--description", o->description, "One-line summary");
   a->add_flag("--smoke", o->smoke, "A load-path probe, not a quality model");
-  a->add_option("--threads", o->threads, "Worker threads for --eval")->check(CLI::Range(1, 256));
+  a->add_option("--threads", o->threads, "Worker threads for --eval")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str()
+      ->needs(eval);
 
   auto* s = sub->add_subcommand(
       "set", "Change fields of one entry: FIELD=VALUE (VALUE empty removes; sha256=auto rehashes)");

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/handoff_options.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
@@ -132,11 +133,15 @@ std::function<int()> add_qat(CLI::App& app) {
   sub->add_option("--output,-o", o->output, "The QDQ int8 model to write (OUT.int8.onnx)")->required();
   sub->add_option("--fp32-output", *fp32_path,
                   "Where the QAT-conditioned fp32 model goes (default: OUT with .int8.onnx → .fp32.onnx)");
-  sub->add_option(
+  auto* checkpoint = sub->add_option(
       "--checkpoint", o->checkpoint,
       "fp32-phase checkpoint, rewritten after every epoch (default: OUT with .int8.onnx → .ckpt.onnx)");
   auto handoff = add_handoff_options(sub);
-  return [o, fp32_path, handoff] {
+  const CLI::Option* epochs_fp32 = sub->get_option("--epochs-fp32");
+  const CLI::Option* resume = sub->get_option("--resume");
+  return [o, fp32_path, handoff, checkpoint, epochs_fp32, resume] {
+    if (resume->count() > 0)
+      refuse_unused({epochs_fp32, checkpoint}, "with --resume (the fp32 phase is skipped)");
     train::TrainConfig c = configure(*o);
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke, r.resume = o->resume, r.output = o->output;

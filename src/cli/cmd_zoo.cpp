@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
@@ -23,13 +24,28 @@ std::function<int()> add_zoo(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember(zoo::kinds()));
   sub->add_option("--output,-o", o->out, "ONNX file to write")->required();
-  sub->add_option("--channels", o->channels, "Image channels")->check(CLI::Range(1, 64));
-  sub->add_option("--width", o->width, "Feature width")->check(CLI::Range(1, 1024));
-  sub->add_option("--num-blocks", o->blocks, "Residual blocks")->check(CLI::Range(0, 64));
-  sub->add_option("--seed", o->seed, "Initialisation seed");
-  sub->add_option("--example-input", o->example, "Also write a synthetic luma frame [1,C,S,S] as .npy");
-  sub->add_option("--example-size", o->size, "Side S of the example frame")->check(CLI::Range(8, 4096));
-  return [o] {
+  auto* channels = sub->add_option("--channels", o->channels, "Image channels (learned_filter, nr_metric)")
+                       ->check(CLI::Range(1, 64))
+                       ->capture_default_str();
+  auto* width = sub->add_option("--width", o->width, "Feature width (learned_filter, nr_metric)")
+                    ->check(CLI::Range(1, 1024))
+                    ->capture_default_str();
+  auto* blocks = sub->add_option("--num-blocks", o->blocks, "Residual blocks (learned_filter)")
+                     ->check(CLI::Range(0, 64))
+                     ->capture_default_str();
+  sub->add_option("--seed", o->seed, "Initialisation seed")->capture_default_str();
+  auto* example =
+      sub->add_option("--example-input", o->example,
+                      "Also write a synthetic luma frame [1,C,S,S] as .npy (learned_filter, nr_metric)");
+  auto* size = sub->add_option("--example-size", o->size, "Side S of the example frame")
+                   ->check(CLI::Range(8, 4096))
+                   ->capture_default_str();
+  return [o, channels, width, blocks, example, size] {
+    if (o->arch == "mlp")
+      refuse_unused({channels, width, blocks, example},
+                    "with mlp (its shape is fixed: 6→64→32→16→1, features in)");
+    if (o->arch == "nr_metric") refuse_unused({blocks}, "with nr_metric (no residual blocks)");
+    if (o->example.empty()) refuse_unused({size}, "without --example-input");
     zoo::Args args;
     auto num = [](double v) { return zoo::Arg{{v}, "", false}; };
     if (o->arch == "learned_filter")

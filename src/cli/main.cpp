@@ -1,13 +1,15 @@
-// Entry point: parses the command line and maps errors to exit codes (0 ok, 2 bad input or usage).
+// Entry point: parses the command line and maps errors to exit codes (0 ok, 2 bad input or usage);
+// `tinyqat help [COMMAND]` and mistyped commands (did you mean …) are handled before CLI11 parses.
 #include <cstdio>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"tinyqat — train, quantize and serve tiny neural networks as int8 ONNX"};
+  CLI::App app{"tinyqat — train, quantize and serve tiny neural networks as int8 ONNX", "tinyqat"};
   app.set_version_flag("--version", std::string("tinyqat ") + tinyqat::kVersion);
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, std::function<int()>>> cmds;
@@ -31,6 +33,9 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_train);
   add(tinyqat::cli::add_qat);
 #endif
+  app.footer(
+      "Run 'tinyqat help COMMAND' (or 'tinyqat COMMAND --help') for a command's options and defaults.");
+  if (int code = tinyqat::cli::pre_parse(app, argc, argv); code >= 0) return code;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
