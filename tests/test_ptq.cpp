@@ -220,6 +220,7 @@ TEST(Observers, RangesFollowTheMethod) {
     o.observe_histogram(t, scheme);
     QConfig cfg;
     cfg.activations = scheme;
+    cfg.method = quant::CalibMethod::MinMax;
     EXPECT_FLOAT_EQ(o.range(cfg).second, 40.f);
     cfg.method = quant::CalibMethod::Percentile;
     cfg.percentile = 99.9;
