@@ -4,7 +4,6 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <onnx/checker.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -150,17 +149,6 @@ void export_onnx(const Model& model, const std::string& path, const ExportOption
   auto mp = to_proto(model, &external, ext_name, opts.external_data_threshold);
   if (!external.empty()) write_file_atomic((fs::path(path).parent_path() / ext_name).string(), external);
   write_file_atomic(path, serialize(mp));
-}
-
-void check_onnx(const Model& model) {
-  // The checker's library (ONNX 1.12) knows operator schemas up to opset 17 and IR version 8.
-  if (model.opset > 17 || model.ir_version > 8) return;
-  auto mp = to_proto(model, nullptr, "", 0);
-  try {
-    onnx::checker::check_model(mp);
-  } catch (const std::exception& e) {
-    fail("ONNX checker rejects the model: {}", e.what());
-  }
 }
 
 }  // namespace tinyqat

@@ -1,5 +1,5 @@
-// ONNX front-end and back-end: protobuf ↔ graph IR. Import lives in libtinyqat_rt (the runtime loads
-// .onnx files); export and the ONNX checker live in libtinyqat.
+// ONNX front-end and back-end: protobuf ↔ graph IR, all in libtinyqat_rt (import.cpp, export.cpp, and
+// check.cpp — the ONNX checker, the one piece that needs libonnx rather than its protobuf messages).
 #pragma once
 #include <cstdint>
 #include <string>
