@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,9 @@ QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt);
 TrainConfig distill_recipe(const std::string& input_array);
 
 // The quantization ladder's QAT rung (quant/ladder.h): distill_recipe() for `epochs` QAT epochs on the
-// calibration inputs, quietly; single-input models only.
-quant::QatRung ladder_qat_rung(int epochs, int threads);
+// calibration inputs, quietly, keeping the `exclude` nodes in fp32 as the other rungs do; single-input
+// models only.
+quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
 Model initial_model(const TrainConfig& cfg);

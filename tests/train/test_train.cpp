@@ -348,6 +348,31 @@ TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
   EXPECT_NE(r.out.find("the model stays fp32"), std::string::npos) << r.out;
 }
 
+// The QAT rung the CLI plugs into the ladder keeps --exclude nodes in fp32 like the PTQ rungs, and refuses
+// models with several inputs (the ladder then reports it skipped).
+TEST(Qat, TheLadderRungHonoursExcludeAndSaysWhatItCannotTake) {
+  Model fp32 = zoo::learned_filter(1, 8, 2, 9);
+  const std::string first = fp32.graph.nodes.at(0).name;
+  ASSERT_EQ(fp32.graph.nodes[0].op_type, "Conv");
+  quant::QatRung rung = train::ladder_qat_rung(1, 1, {first});
+  EXPECT_EQ(rung.refuses(fp32), "");
+  Model q = rung.run(fp32, {{"degraded", luma_images(16, 16, 16, 3)}});
+  int convs = 0, float_weights = 0;
+  for (const auto& n : q.graph.nodes)
+    if (n.op_type == "Conv") {
+      ++convs;
+      const bool float_weight = q.graph.initializer(n.inputs[1]) != nullptr;
+      float_weights += float_weight;
+      EXPECT_EQ(float_weight, n.name == first) << n.name;
+    }
+  EXPECT_GT(convs, 2);
+  EXPECT_EQ(float_weights, 1);
+  GraphBuilder b("two");
+  auto x = b.input("x", DType::F32, {"N", 2}), y = b.input("y", DType::F32, {"N", 2});
+  b.output(b.op("Add", {x, y}), "z");
+  EXPECT_NE(rung.refuses(b.finish()), "");
+}
+
 TEST(Qat, RegisterHandsTheResultToTheRegistry) {
   Workspace w = small_config("qat_register");
   fs::path reg = w.dir / "reg" / "registry.json";
