@@ -97,6 +97,7 @@ TEST(Cli, OptionsAModeIgnoresAreRefused) {
       {"zoo learned_filter -o " + out + " --example-size 64",
        "--example-size: not used without --example-input"},
       {"registry add " + reg + " --id lf --onnx " + m + " --threads 2", "--threads requires --eval"},
+      {"inspect " + m + " --json --nodes", "--json excludes --nodes"},
   };
   for (const auto& [args, want] : cases) {
     CliResult r = cli(args, dir);

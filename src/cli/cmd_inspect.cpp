@@ -15,12 +15,14 @@ std::function<int()> add_inspect(CLI::App& app) {
   auto nodes = std::make_shared<bool>(false);
   sub->add_option("model", *model, "ONNX model file")->required();
   sub->add_flag("--json", *json, "Print JSON instead of text");
-  sub->add_flag("--nodes", *nodes, "Also list every node with its input/output shapes and attributes");
+  auto* nodes_flag = sub->add_flag("--nodes", *nodes,
+                                   "Also list every node with its input/output shapes and attributes (text)");
+  nodes_flag->excludes("--json");
   return [model, json, nodes] {
     Model m = import_onnx(*model);
     ModelSummary s = summarize(m);
     std::string out = *json ? summary_json(s) + "\n" : summary_text(s);
-    if (*nodes && !*json) out += "nodes:\n" + nodes_text(m);
+    if (*nodes) out += "nodes:\n" + nodes_text(m);
     std::fputs(out.c_str(), stdout);
     return 0;
   };
