@@ -8,7 +8,7 @@
 // How to add an op (say `Foo`, an elementwise fp32 op):
 //   1. one row below: name, family, quantized or not, the opsets import accepts it in, and for the runtime
 //      and the trainer either `kYes` or `no("why not")`;
-//   2. its shape rule in src/ir/shape_rules_<family>.cpp (`register_<family>_shape_rules`);
+//   2. its shape rule in src/ir/shape_rules_<family>.cpp (`shape_rules::register_<family>`);
 //   3. its kernel in src/runtime/ops/<family>.cpp (`register_<family>_ops`), unless the row says why not;
 //   4. its forward in src/train/forward_ops.cpp (`forward_ops()`), unless the row says why not;
 //   5. a node of it in a fixture (tests/support/fixtures.cpp): the agreement tests run every fixture against
@@ -17,7 +17,6 @@
 // Then `ctest`: tests/test_op_list.cpp and tests/train/test_train_ops.cpp say what is still missing.
 #pragma once
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -53,75 +52,64 @@ struct OpInfo {
   Has trainer;           // the trainer's forward runs it (and so trains through it)
 };
 
-namespace op_reason {
+// The reasons a table lacks an op, shared by several rows.
 inline constexpr const char* kIntegerOp =
     "integer op: the trainer trains fp32 graphs, simulating int8 with fake-quant; Q/DQ nodes are written "
     "on export";
-inline constexpr const char* kNotTrainedYet =
+inline constexpr const char* kNotTrained =
     "no model the trainer targets (zoo, shipped configs) uses it; the trainer refuses it by name";
-inline constexpr const char* kRuntimeInternal =
+inline constexpr const char* kRuntimeOnly =
     "runtime-internal: fuse_qdq_for_runtime makes it from DequantizeLinear → Add → QuantizeLinear (ONNX "
     "defines QLinearAdd only in com.microsoft); graphs are not shape-inferred after that fusion";
-}  // namespace op_reason
 
 // clang-format off
 inline constexpr OpInfo kOps[] = {
-  // name                    domain family                quantized  opsets                  imported kernel trainer
-  {"Relu",                   "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"LeakyRelu",              "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Clip",                   "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Sigmoid",                "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Tanh",                   "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Erf",                    "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Sqrt",                   "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Identity",               "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Softmax",                "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"BatchNormalization",     "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Add",                    "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Sub",                    "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Mul",                    "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Div",                    "", OpFamily::Elementwise,  false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  // name, domain, family, quantized, opsets import accepts (since, until), then imported, kernel, trainer
+  {"Relu",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"LeakyRelu",            "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Clip",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Sigmoid",              "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Tanh",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Erf",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Sqrt",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Identity",             "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Softmax",              "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"BatchNormalization",   "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Add",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Sub",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Mul",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Div",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
 
-  {"Conv",                   "", OpFamily::Conv,         false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"ConvTranspose",          "", OpFamily::Conv,         false, kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kNotTrainedYet)},
+  {"Conv",                 "", OpFamily::Conv,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"ConvTranspose",        "", OpFamily::Conv,        false, kMinOpset, kMaxOpset, kYes, kYes, no(kNotTrained)},
 
-  {"Gemm",                   "", OpFamily::MatMul,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"MatMul",                 "", OpFamily::MatMul,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Gemm",                 "", OpFamily::MatMul,      false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"MatMul",               "", OpFamily::MatMul,      false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
 
-  {"MaxPool",                "", OpFamily::Pool,         false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"AveragePool",            "", OpFamily::Pool,         false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"GlobalAveragePool",      "", OpFamily::Pool,         false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"ReduceMean",             "", OpFamily::Pool,         false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"MaxPool",              "", OpFamily::Pool,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"AveragePool",          "", OpFamily::Pool,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"GlobalAveragePool",    "", OpFamily::Pool,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"ReduceMean",           "", OpFamily::Pool,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
 
-  {"Constant",               "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Flatten",                "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Reshape",                "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Squeeze",                "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Unsqueeze",              "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Concat",                 "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Shape",                  "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Gather",                 "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
-  {"Slice",                  "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kNotTrainedYet)},
-  {"Cast",                   "", OpFamily::Shape,        false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Constant",             "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Flatten",              "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Reshape",              "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Squeeze",              "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Unsqueeze",            "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Concat",               "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Shape",                "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Gather",               "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Slice",                "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, no(kNotTrained)},
+  {"Cast",                 "", OpFamily::Shape,       false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
 
-  {"QuantizeLinear",         "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"DequantizeLinear",       "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"DynamicQuantizeLinear",  "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"ConvInteger",            "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"MatMulInteger",          "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"QLinearConv",            "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"QLinearMatMul",          "", OpFamily::Quant,        true,  kMinOpset, kMaxOpset, kYes, kYes,
-                                                                                  no(op_reason::kIntegerOp)},
-  {"QLinearAdd",             "", OpFamily::Quant,        true,  0, 0, no(op_reason::kRuntimeInternal), kYes,
-                                                                                  no(op_reason::kIntegerOp)},
+  {"QuantizeLinear",       "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"DequantizeLinear",     "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"DynamicQuantizeLinear","", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"ConvInteger",          "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"MatMulInteger",        "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"QLinearConv",          "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"QLinearMatMul",        "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
+  {"QLinearAdd",           "", OpFamily::Quant,       true,  0, 0, no(kRuntimeOnly), kYes, no(kIntegerOp)},
 };
 // clang-format on
 
