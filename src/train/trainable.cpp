@@ -229,19 +229,16 @@ torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w, t
   auto it = unit_of_node_.find(n.name);
   if (it == unit_of_node_.end()) return w;
   const auto& u = plan_.units[it->second];
-  // Per-channel symmetric int8 on −127..127, scale absmax / 127 (quant/weights.h, detached like an observer).
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; d < w.dim(); ++d)
-    if (d != u.weight_axis) dims.push_back(d);
-  auto scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
+  // Per-channel symmetric int8, the scale of core/numerics.h (weight_scale_per_channel: the quantizer's).
+  auto scale = weight_scale_per_channel(w, u.weight_axis);
   if (w_scale) *w_scale = scale.reshape({-1});
   // x / s and round half to even, as quantize_weight_per_channel (LibTorch's per-channel kernel
   // multiplies by 1/s, which can land one step away on a tie); gradient straight through (every weight
-  // is inside ±127 steps by construction).
+  // is inside ±kWeightQMax steps by construction).
   std::vector<int64_t> shape(static_cast<size_t>(w.dim()), 1);
   shape[static_cast<size_t>(u.weight_axis)] = -1;
   auto s = scale.reshape(shape);
-  auto q = torch::clamp(torch::round(w.detach() / s), -127, 127) * s;
+  auto q = torch::clamp(torch::round(w.detach() / s), -kWeightQMax, kWeightQMax) * s;
   return w + (q - w.detach());
 }
 
