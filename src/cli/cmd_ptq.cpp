@@ -19,6 +19,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     int64_t samples = -1;
     double percentile = 99.999;
     std::vector<std::string> exclude;
+    bool quantize_outputs = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
@@ -37,6 +38,10 @@ std::function<int()> add_ptq(CLI::App& app) {
   sub->add_option("--samples", o->samples, "Use at most N calibration samples")
       ->check(CLI::Range(int64_t(1), INT64_MAX));
   sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
+  sub->add_flag(
+      "--quantize-outputs", o->quantize_outputs,
+      "Static: also re-quantize graph outputs computed by a weighted unit or residual Add (default: "
+      "they stay float, so no calibrated range clips a score)");
   auto handoff = registry::add_handoff_options(sub);
   return [o, handoff] {
     quant::QConfig cfg;
@@ -45,6 +50,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     cfg.percentile = o->percentile;
     cfg.max_samples = o->samples;
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
+    cfg.quantize_outputs = o->quantize_outputs;
     Model m = import_onnx(o->model);
     for (const auto& e : o->exclude)
       TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);
@@ -53,6 +59,8 @@ std::function<int()> add_ptq(CLI::App& app) {
     if (o->mode == "dynamic") {
       TQ_CHECK(o->calibration.empty(),
                "--calibration is for --mode static (dynamic PTQ measures at run time)");
+      TQ_CHECK(!o->quantize_outputs,
+               "--quantize-outputs is for --mode static (dynamic PTQ writes float outputs)");
       q = quant::ptq_dynamic(m, cfg, &rep);
     } else {
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
@@ -74,6 +82,9 @@ std::function<int()> add_ptq(CLI::App& app) {
     std::fprintf(stderr, "\n");
     for (const auto& [node, why] : rep.kept_fp32)
       std::fprintf(stderr, "  kept fp32: %s (%s)\n", node.c_str(), why.c_str());
+    for (const auto& out : rep.float_outputs)
+      std::fprintf(stderr, "  float output: %s (not re-quantized; --quantize-outputs to change)\n",
+                   out.c_str());
     registry::run_handoff(*handoff, o->model, o->out, o->mode, o->calibration);
     return 0;
   };
