@@ -68,6 +68,7 @@ TEST_P(StaticPtq, OrtRunsItOnIntegerKernelsAndAgreesWithinOneStep) {
   const Case& c = kCases[std::get<0>(GetParam())];
   QConfig cfg;
   cfg.activations = std::get<1>(GetParam());
+  cfg.quantize_outputs = true;  // outputs out of a DequantizeLinear: agreement in steps (float heads below)
   Model fp32 = c.model();
   quant::PtqReport rep;
   Model q = quant::ptq_static(fp32, c.data(16, 1), cfg, &rep);
@@ -107,6 +108,45 @@ TEST_P(StaticPtq, OrtRunsItOnIntegerKernelsAndAgreesWithinOneStep) {
     EXPECT_EQ(float_ops, 0) << "no weighted op left in float";
   } else {
     EXPECT_GT(integer_ops, 0);
+  }
+}
+
+// Float heads (the default): no QuantizeLinear on the outputs; ORT still runs every unit on an integer
+// kernel (a float-output Gemm as QGemm), and ours agrees with it.
+TEST_P(StaticPtq, FloatHeadsStayFloatAndOrtStillFusesTheUnits) {
+  const Case& c = kCases[std::get<0>(GetParam())];
+  QConfig cfg;
+  cfg.activations = std::get<1>(GetParam());
+  Model fp32 = c.model();
+  quant::PtqReport rep;
+  Model q = quant::ptq_static(fp32, c.data(16, 1), cfg, &rep);
+  ASSERT_EQ(rep.float_outputs, std::vector<std::string>{q.graph.outputs[0].name});
+  EXPECT_EQ(output_step(q, q.graph.outputs[0].name), 0) << "the output is not re-quantized";
+  fs::path dir = temp_dir(std::string("ptq_float_head_") + c.name + quant::name(cfg.activations));
+  fs::path file = dir / "model.int8.onnx", opt = dir / "ort_optimized.onnx";
+  export_onnx(q, file.string());
+  NamedTensors eval = c.data(4, 2);
+  auto ref = ort_run(file, eval, {q.graph.outputs[0].name}, dir, opt.string());
+  auto ours = Executor(import_onnx(file.string())).run(eval);
+  // fp32 agreement, give or take one step of the quantized tensors the head reads (the filter's residual
+  // Add: two runtimes may round a quantized tensor one step apart).
+  const double slack = float_head_slack(q, q.graph.outputs[0].name);
+  Agreement a = compare_float_head(ours[0], ref[0], slack);
+  std::printf("[ptq] float head %s %s: ours vs ORT max|diff| %.3g (slack %.3g)\n", c.name,
+              quant::name(cfg.activations), a.max_abs, slack);
+  EXPECT_TRUE(a.ok) << a.where;
+  if (cfg.activations == ActScheme::Asymmetric) {
+    auto ops = onnx_op_types(opt);
+    const int integer_ops = count(ops, "com.microsoft.QLinearConv") + count(ops, "com.microsoft.QGemm") +
+                            count(ops, ".QLinearMatMul") + count(ops, "com.microsoft.MatMulIntegerToFloat");
+    const int float_ops = count(ops, ".Conv") + count(ops, ".Gemm") + count(ops, ".MatMul") +
+                          count(ops, "com.microsoft.FusedConv") + count(ops, "com.microsoft.FusedGemm");
+    int units = 0;
+    for (const auto& n : fp32.graph.nodes)
+      units += std::count(rep.quantized.begin(), rep.quantized.end(), n.name) && n.op_type != "Add";
+    EXPECT_EQ(integer_ops, units)
+        << "every unit, the float head's included, runs on an integer kernel in ORT";
+    EXPECT_EQ(float_ops, 0);
   }
 }
 

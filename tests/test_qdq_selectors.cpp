@@ -9,9 +9,11 @@
 #include <set>
 
 #include "ir/builder.h"
+#include "onnx/onnx_io.h"
 #include "qdq/selectors.h"
 #include "quant/plan.h"
 #include "quant/ptq.h"
+#include "runtime/executor.h"
 #include "runtime/fuse.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
@@ -36,10 +38,13 @@ int node_of(const Graph& g, const std::string& output) {
   return g.producer(output);
 }
 
-// The QDQ form of an fp32 graph as the plan writes it (fixed activation parameters, no calibration).
-Model qdq_of(const Model& fp32, quant::QuantPlan* plan_out = nullptr) {
+// The QDQ form of an fp32 graph as the plan writes it (fixed activation parameters, no calibration);
+// by default with every output quantized, the form the float-head rule leaves alone.
+Model qdq_of(const Model& fp32, bool quantize_outputs = true, quant::QuantPlan* plan_out = nullptr) {
   quant::PtqReport rep;
-  quant::QuantPlan plan = quant::plan_static(fp32.graph, {}, &rep);
+  quant::QConfig cfg;
+  cfg.quantize_outputs = quantize_outputs;
+  quant::QuantPlan plan = quant::plan_static(fp32.graph, cfg, &rep);
   std::map<std::string, quant::QParams> acts;
   for (const auto& t : plan.tensors)
     acts[t] = quant::qparams_for_range(-1.f, 3.f, quant::ActScheme::Asymmetric);
@@ -422,6 +427,92 @@ TEST(Selectors, PoolsAndTiesFollowQuantizedInputs) {
   EXPECT_FALSE(mpf.silent);
 }
 
+// ------------------------------------------------------------------ float heads
+
+TEST(Selectors, FloatHeadsRunFromAUnitOrResidualAddToAnOutput) {
+  // Conv → Relu → output: the unit's output and its pre-activation value.
+  Model cr = conv_relu();
+  const std::string pre = cr.graph.nodes[node_of(cr.graph, "y")].inputs[0];
+  EXPECT_EQ(qdq::float_heads(cr.graph), (std::set<std::string>{pre, "y"}));
+  // Gemm → Squeeze → output, and MatMul → Flatten → Reshape → output.
+  GraphBuilder b("shapes");
+  auto x = b.input("x", DType::F32, {"N", 6});
+  auto g = b.op("Gemm", {x, b.constant("w", rnd({6, 1}, 20)), b.constant("c", rnd({1}, 21))});
+  b.output(b.op("Squeeze", {g, b.constant("axes", Tensor::from_i64({1}, {1}))}), "score");
+  auto m = b.op("MatMul", {x, b.constant("w2", rnd({6, 4}, 22))});
+  auto f = b.op("Flatten", {m});
+  b.output(b.op("Reshape", {f, b.constant("shape", Tensor::from_i64({2}, {-1, 4}))}), "feat");
+  Model sm = b.finish();
+  EXPECT_EQ(qdq::float_heads(sm.graph), (std::set<std::string>{g, "score", m, f, "feat"}));
+  // The filter's tail: Conv → Add(x) → Clip → output: the Add and Clip outputs, not the conv's.
+  GraphBuilder b2("filter_tail");
+  auto img = b2.input("img", DType::F32, {"N", 1, 8, 8});
+  auto c = b2.op("Conv", {img, b2.constant("w", rnd({1, 1, 3, 3}, 23))},
+                 {{"pads", Attribute::of_ints({1, 1, 1, 1})}});
+  auto add = b2.op("Add", {img, c});
+  b2.output(b2.op("Clip", {add, b2.constant("lo", Tensor::scalar_f32(0.f)),
+                           b2.constant("hi", Tensor::scalar_f32(1.f))}),
+            "out");
+  Model ft = b2.finish();
+  EXPECT_EQ(qdq::float_heads(ft.graph), (std::set<std::string>{add, "out"}));
+  // Not heads: a pool's output, a chain whose value is read elsewhere too, a non-unit producer.
+  GraphBuilder b3("not_heads");
+  auto x3 = b3.input("x", DType::F32, {"N", 2, 4, 4});
+  auto conv = b3.op("Conv", {x3, b3.constant("w", rnd({2, 2, 1, 1}, 24))});
+  auto flat = b3.op("Flatten", {conv});
+  b3.output(b3.op("GlobalAveragePool", {conv}), "pooled");
+  b3.output(b3.op("Sigmoid", {conv}), "sig");
+  b3.output(flat, "flat");
+  Model nh = b3.finish();
+  EXPECT_FALSE(qdq::float_heads(nh.graph).count("flat")) << "the conv's output is read by three nodes";
+  EXPECT_FALSE(qdq::float_heads(nh.graph).count(conv));
+  EXPECT_FALSE(qdq::float_heads(nh.graph).count("pooled"));
+  EXPECT_FALSE(qdq::float_heads(nh.graph).count("sig"));
+}
+
+TEST(Selectors, FloatHeadUnitOnBothForms) {
+  Model fp32 = conv_relu();
+  quant::QuantPlan plan;
+  Model q = qdq_of(fp32, /*quantize_outputs=*/false, &plan);
+  EXPECT_EQ(plan.tensors, std::vector<std::string>{"x"}) << "only the unit's input is quantized";
+  EXPECT_TRUE(plan.same_as.empty());
+  ASSERT_EQ(plan.units.size(), 1u);
+  for (const auto& n : q.graph.nodes)
+    EXPECT_FALSE(n.op_type == "QuantizeLinear" && n.inputs[0] != "x")
+        << "a QuantizeLinear on " << n.inputs[0];
+  std::string why;
+  const int relu = node_of(q.graph, "y");
+  const int conv = node_of(q.graph, q.graph.nodes[relu].inputs[0]);
+  auto u = qdq::select_qdq_weighted_unit(q.graph, conv, &why);
+  ASSERT_TRUE(u) << why;
+  EXPECT_EQ(u->q, -1) << "float output";
+  EXPECT_EQ(u->activation, relu);
+  // The runtime: one QLinearConv without y_scale, writing y itself, the Relu a float clamp.
+  Graph fused = q.graph;
+  fuse_qdq_for_runtime(fused);
+  const int f = node_of(fused, "y");
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(fused.nodes[f].op_type, "QLinearConv");
+  EXPECT_TRUE(fused.nodes[f].inputs[6].empty() && fused.nodes[f].inputs[7].empty());
+  EXPECT_EQ(fused.nodes[f].get_float(kActMin, -1.f), 0.f);
+  for (const auto& n : fused.nodes) EXPECT_NE(n.op_type, "Relu");
+  // The integer kernel's float output agrees with ONNX Runtime's float Conv on the dequantized operands.
+  fs::path dir = temp_dir("float_head_conv");
+  export_onnx(q, (dir / "q.onnx").string());
+  Rng r(30);
+  NamedTensors in = {{"x", random_tensor({2, 2, 8, 8}, r, -1.f, 3.f)}};
+  auto ref = ort_run(dir / "q.onnx", in, {"y"}, dir);
+  auto ours = Executor(q).run(in);
+  Agreement a = compare_float_head(ours[0], ref[0], 0);
+  EXPECT_TRUE(a.ok) << a.where;
+  // A unit whose output is quantized but also read by another node is left alone.
+  Model q2 = qdq_of(fp32);
+  const int c2 = named(q2.graph, q.graph.nodes[conv].name);
+  q2.graph.nodes.push_back(Node{"extra", "Sigmoid", "", {q2.graph.nodes[c2].outputs[0]}, {"extra_out"}, {}});
+  EXPECT_FALSE(qdq::select_qdq_weighted_unit(q2.graph, c2, &why));
+  EXPECT_EQ(why, "output is quantized and read by other nodes too");
+}
+
 // ------------------------------------------------------------------ the two actions agree
 
 struct Named {
@@ -450,58 +541,67 @@ std::vector<Named> models_to_quantize() {
 }
 
 TEST(Selectors, EveryPlannedUnitBecomesAnIntegerOpInTheRuntime) {
-  int units_checked = 0;
-  for (auto preset : {quant::ActScheme::Asymmetric, quant::ActScheme::Symmetric})
-    for (auto& [name, fp32, calib] : models_to_quantize()) {
-      quant::QConfig cfg;
-      cfg.activations = preset;
-      quant::PtqReport rep;
-      const quant::QuantPlan plan = quant::plan_static(fp32.graph, cfg, &rep);
-      if (plan.units.empty()) continue;
-      Model q = quant::ptq_static(fp32, calib, cfg, &rep);
-      Graph fused = q.graph;
-      fuse_qdq_for_runtime(fused);
-      const std::string what = name + " (" + quant::name(preset) + ")";
-      for (const auto& u : plan.units) {
-        const Node& op = fp32.graph.nodes[u.node];
-        const int i = named(fused, op.name);
-        ASSERT_GE(i, 0) << what << ": " << op.name << " is gone";
-        const Node& f = fused.nodes[i];
-        EXPECT_EQ(f.op_type, op.op_type == "Conv" ? "QLinearConv" : "QLinearMatMul")
-            << what << ": unit " << op.name << " runs as " << f.op_type;
-        if (u.activation >= 0) {
-          EXPECT_TRUE(f.has(kActMin) && f.has(kActMax))
-              << what << ": the activation of " << op.name << " is not a clamp of the integer op";
-          EXPECT_LT(named(fused, fp32.graph.nodes[u.activation].name), 0)
-              << what << ": " << fp32.graph.nodes[u.activation].name << " still runs in float";
+  int units_checked = 0, float_units = 0;
+  for (bool quantize_outputs : {false, true})
+    for (auto preset : {quant::ActScheme::Asymmetric, quant::ActScheme::Symmetric})
+      for (auto& [name, fp32, calib] : models_to_quantize()) {
+        quant::QConfig cfg;
+        cfg.activations = preset;
+        cfg.quantize_outputs = quantize_outputs;
+        quant::PtqReport rep;
+        const quant::QuantPlan plan = quant::plan_static(fp32.graph, cfg, &rep);
+        if (plan.units.empty()) continue;
+        Model q = quant::ptq_static(fp32, calib, cfg, &rep);
+        Graph fused = q.graph;
+        fuse_qdq_for_runtime(fused);
+        const std::string what =
+            name + " (" + quant::name(preset) + (quantize_outputs ? ", --quantize-outputs" : "") + ")";
+        for (const auto& u : plan.units) {
+          const Node& op = fp32.graph.nodes[u.node];
+          const int i = named(fused, op.name);
+          ASSERT_GE(i, 0) << what << ": " << op.name << " is gone";
+          const Node& f = fused.nodes[i];
+          EXPECT_EQ(f.op_type, op.op_type == "Conv" ? "QLinearConv" : "QLinearMatMul")
+              << what << ": unit " << op.name << " runs as " << f.op_type;
+          const bool float_head = plan.float_heads.count(u.output) != 0;
+          EXPECT_EQ(f.inputs[6].empty(), float_head)
+              << what << ": " << op.name << " writes float iff a float head";
+          float_units += float_head;
+          if (u.activation >= 0) {
+            EXPECT_TRUE(f.has(kActMin) && f.has(kActMax))
+                << what << ": the activation of " << op.name << " is not a clamp of the integer op";
+            EXPECT_LT(named(fused, fp32.graph.nodes[u.activation].name), 0)
+                << what << ": " << fp32.graph.nodes[u.activation].name << " still runs in float";
+          }
+          ++units_checked;
         }
-        ++units_checked;
+        // Residual adds of one shape become integer adds too (broadcasting ones stay DQ → Add → Q).
+        for (const auto& n : fp32.graph.nodes) {
+          if (n.op_type != "Add" ||
+              std::find(rep.quantized.begin(), rep.quantized.end(), n.name) == rep.quantized.end())
+            continue;
+          auto shape_of = [&](const std::string& v) -> const ValueInfo* {
+            for (const auto& in : fp32.graph.inputs)
+              if (in.name == v) return &in;
+            auto it = fp32.graph.value_info.find(v);
+            return it == fp32.graph.value_info.end() ? nullptr : &it->second;
+          };
+          const ValueInfo *va = shape_of(n.inputs[0]), *vb = shape_of(n.inputs[1]);
+          const bool same = va && vb && va->has_shape && va->shape == vb->shape;
+          const int i = named(fused, n.name);
+          ASSERT_GE(i, 0);
+          EXPECT_EQ(fused.nodes[i].op_type == "QLinearAdd", same && !plan.float_heads.count(n.outputs[0]))
+              << what << ": " << n.name;
+        }
+        // Nothing of a unit is left in float.
+        for (const auto& n : fused.nodes)
+          EXPECT_TRUE((n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") ||
+                      std::none_of(plan.units.begin(), plan.units.end(),
+                                   [&](const auto& u) { return fp32.graph.nodes[u.node].name == n.name; }))
+              << what << ": " << n.name;
       }
-      // Residual adds of one shape become integer adds too (broadcasting ones stay DQ → Add → Q).
-      for (const auto& n : fp32.graph.nodes) {
-        if (n.op_type != "Add" ||
-            std::find(rep.quantized.begin(), rep.quantized.end(), n.name) == rep.quantized.end())
-          continue;
-        auto shape_of = [&](const std::string& v) -> const ValueInfo* {
-          for (const auto& in : fp32.graph.inputs)
-            if (in.name == v) return &in;
-          auto it = fp32.graph.value_info.find(v);
-          return it == fp32.graph.value_info.end() ? nullptr : &it->second;
-        };
-        const ValueInfo *va = shape_of(n.inputs[0]), *vb = shape_of(n.inputs[1]);
-        const bool same = va && vb && va->has_shape && va->shape == vb->shape;
-        const int i = named(fused, n.name);
-        ASSERT_GE(i, 0);
-        EXPECT_EQ(fused.nodes[i].op_type == "QLinearAdd", same) << what << ": " << n.name;
-      }
-      // Nothing of a unit is left in float.
-      for (const auto& n : fused.nodes)
-        EXPECT_TRUE((n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") ||
-                    std::none_of(plan.units.begin(), plan.units.end(),
-                                 [&](const auto& u) { return fp32.graph.nodes[u.node].name == n.name; }))
-            << what << ": " << n.name;
-    }
   EXPECT_GT(units_checked, 20);
+  EXPECT_GT(float_units, 4);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     int64_t samples = -1;
     double percentile = quant::QConfig{}.percentile;
     std::vector<std::string> exclude;
+    bool quantize_outputs = false;
   };
   auto o = std::make_shared<Opts>();
   const quant::QConfig seed = quant::preset("seed");
@@ -62,10 +63,14 @@ std::function<int()> add_ptq(CLI::App& app) {
       sub->add_option("--samples", o->samples, "Static: use at most N calibration samples (default: all)")
           ->check(CLI::Range(int64_t(1), INT64_MAX));
   sub->add_option("--exclude", o->exclude, "Node names to keep in fp32");
+  auto* quantize_outputs = sub->add_flag(
+      "--quantize-outputs", o->quantize_outputs,
+      "Static: also re-quantize graph outputs computed by a weighted unit or residual Add (default: "
+      "they stay float, so no calibrated range clips a score)");
   auto handoff = add_handoff_options(sub);
-  return [o, handoff, calibration, preset, method, percentile, activations, samples] {
+  return [o, handoff, calibration, preset, method, percentile, activations, samples, quantize_outputs] {
     if (o->mode == "dynamic")
-      refuse_unused({calibration, preset, method, percentile, activations, samples},
+      refuse_unused({calibration, preset, method, percentile, activations, samples, quantize_outputs},
                     "with --mode dynamic (it measures activations at run time: no calibration)");
     else
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
@@ -78,6 +83,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     cfg.percentile = o->percentile;
     cfg.max_samples = o->samples;
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
+    cfg.quantize_outputs = o->quantize_outputs;
     Model m = import_onnx(o->model);
     for (const auto& e : o->exclude)
       TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);
@@ -105,6 +111,9 @@ std::function<int()> add_ptq(CLI::App& app) {
     std::fprintf(stderr, "\n");
     for (const auto& [node, why] : rep.kept_fp32)
       std::fprintf(stderr, "  kept fp32: %s (%s)\n", node.c_str(), why.c_str());
+    for (const auto& out : rep.float_outputs)
+      std::fprintf(stderr, "  float output: %s (not re-quantized; --quantize-outputs to change)\n",
+                   out.c_str());
     run_handoff(*handoff, o->model, o->out, o->mode, o->calibration);
     return 0;
   };

@@ -93,4 +93,41 @@ Fp32Selection select_fp32(const Graph& g, int i, const std::function<bool(const 
   return stays_float(false);
 }
 
+std::set<std::string> float_heads(const Graph& g) {
+  std::set<std::string> heads;
+  for (const auto& out : g.outputs) {
+    // Walk back through shape ops and activations while each value is read by the chain alone; keep
+    // the chain only when it starts at a weighted unit or a residual Add.
+    std::vector<std::string> chain;
+    std::string v = out.name;
+    for (;;) {
+      const int p = g.producer(v);
+      if (p < 0) break;
+      const Node& n = g.nodes[p];
+      const Pattern pattern = pattern_of(n).pattern;
+      std::string why;
+      if (pattern == Pattern::WeightedUnit) {
+        auto u = select_weighted_unit(g, p, &why);
+        if (u) {
+          chain.push_back(v);
+          heads.insert(chain.begin(), chain.end());
+        }
+        break;
+      }
+      if (pattern == Pattern::BinaryAdd) {
+        if (n.inputs.size() == 2 && !is_constant(g, n.inputs[0]) && !is_constant(g, n.inputs[1])) {
+          chain.push_back(v);
+          heads.insert(chain.begin(), chain.end());
+        }
+        break;
+      }
+      if (pattern != Pattern::PassThrough && !activation_bounds(g, n)) break;
+      chain.push_back(v);
+      if (!n.input(0) || g.consumers(*n.input(0)).size() != 1) break;
+      v = *n.input(0);
+    }
+  }
+  return heads;
+}
+
 }  // namespace tinyqat::qdq

@@ -99,7 +99,14 @@ std::optional<QdqWeightedUnit> select_qdq_weighted_unit(const Graph& g, int i, s
     return *why = "weight is not a DequantizeLinear of an 8-bit initializer", std::nullopt;
   u.w = *w;
   u.q = quantized_by(g, n.outputs[0]);
-  if (u.q < 0) return *why = "output is not read by one per-tensor QuantizeLinear", std::nullopt;
+  if (u.q < 0) {
+    // No QuantizeLinear: a float head, or a unit whose readers want float. Anything else reading the
+    // output through a QuantizeLinear (with other readers) is left alone.
+    for (int r : g.consumers(n.outputs[0]))
+      if (g.nodes[r].op_type == "QuantizeLinear")
+        return *why = "output is quantized and read by other nodes too", std::nullopt;
+    u.activation = fused_activation(g, n.outputs[0]);
+  }
   const Tensor& xs = *g.initializer(u.x.scale);
   const Tensor& ws = *g.initializer(u.w.scale);
   if (n.input(2)) {

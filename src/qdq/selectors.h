@@ -12,6 +12,7 @@
 #pragma once
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,6 +80,13 @@ struct Fp32Selection {
 };
 Fp32Selection select_fp32(const Graph& g, int i, const std::function<bool(const std::string&)>& quantized);
 
+// Float heads: the values between a weighted unit (or a residual Add) and a graph output that it reaches
+// only through shape ops (Reshape / Flatten / Squeeze / Unsqueeze / Identity) and Relu / Clip — e.g.
+// Gemm → Squeeze → score, or Conv → Add(x) → Clip → image. Regression outputs are not re-quantized: a
+// calibrated output range clips every score the calibration data did not reach. The unit's own output
+// (and its pre-activation value) is in the set; the unit's inputs are not.
+std::set<std::string> float_heads(const Graph& g);
+
 // ---------------------------------------------------------------- the QDQ form (the runtime reads it)
 
 // A DequantizeLinear that feeds a value, with constant parameters.
@@ -98,12 +106,14 @@ bool same_params(const Graph& g, const std::string& s1, const std::string& z1, c
 int quantized_by(const Graph& g, const std::string& v);
 
 // DequantizeLinear(x) and DequantizeLinear(int8 weight) (and DequantizeLinear(int32 bias at scale
-// x_s·w_s)) → Conv / Gemm / MatMul → QuantizeLinear.
+// x_s·w_s)) → Conv / Gemm / MatMul → QuantizeLinear — or, when no QuantizeLinear reads the op's output
+// (a float head), → the fused activation (if any) → float.
 struct QdqWeightedUnit {
   int node = -1;
   Dq x, w;
   std::optional<Dq> b;
-  int q = -1;               // the QuantizeLinear of the op's output
+  int q = -1;               // the QuantizeLinear of the op's output; -1: the output stays float
+  int activation = -1;      // float output: the Relu / Clip that fuses (fused_activation), or -1
   int64_t weight_axis = 0;  // as weighted_op_axis
 };
 std::optional<QdqWeightedUnit> select_qdq_weighted_unit(const Graph& g, int i, std::string* why);

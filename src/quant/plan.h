@@ -40,6 +40,8 @@ struct QuantPlan {
   Ties ties;
   // Pre-activation outputs of fused units: quantized with the unit output's parameters, not observed.
   std::map<std::string, std::string> same_as;
+  // Values left in float because they lead straight to a graph output (QConfig::quantize_outputs).
+  std::set<std::string> float_heads;
   void add(const std::string& t) {
     if (in_plan.insert(t).second) tensors.push_back(t);
   }

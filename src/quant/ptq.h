@@ -17,6 +17,7 @@ namespace tinyqat::quant {
 struct PtqReport {
   std::vector<std::string> quantized;                          // node names (weighted ops and others)
   std::vector<std::pair<std::string, std::string>> kept_fp32;  // node name, why
+  std::vector<std::string> float_outputs;                      // graph outputs not re-quantized (static)
   std::map<std::string, QParams> activations;                  // tensor → parameters (static)
   int64_t samples = 0;                                         // calibration samples used (static)
 };

@@ -29,6 +29,8 @@ void check_fp32(const Model& m, const std::string& what) {
 
 QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep) {
   QuantPlan p;
+  if (!cfg.quantize_outputs) p.float_heads = qdq::float_heads(g);
+  auto is_float = [&](const std::string& v) { return p.float_heads.count(v) != 0; };
   std::set<int> in_unit;  // activation nodes absorbed by a unit
   auto quantized = [&](const std::string& v) { return p.in_plan.count(v) != 0; };
   for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i) {
@@ -43,8 +45,8 @@ QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep) {
       if (!s.silent) rep->kept_fp32.emplace_back(n.name, s.why);
       continue;
     }
-    if (s.unit && s.unit->activation >= 0) {
-      in_unit.insert(s.unit->activation);
+    if (s.unit && s.unit->activation >= 0) in_unit.insert(s.unit->activation);
+    if (s.unit && s.unit->activation >= 0 && !is_float(s.unit->output)) {
       // The op's own output carries the unit's parameters too: a QDQ pair there lets ONNX Runtime fuse
       // the op into an integer kernel, and with the activation's range it changes no value (the
       // negative side saturates where the activation would zero it anyway). Its own observed range
@@ -52,10 +54,14 @@ QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep) {
       p.same_as[s.unit->op_output] = s.unit->output;
     }
     if (s.unit) p.units.push_back(*s.unit);
-    for (const auto& [a, b] : s.ties) p.ties.join(a, b);
-    for (const auto& t : s.quantize) p.add(t);
+    for (const auto& [a, b] : s.ties)
+      if (!is_float(a) && !is_float(b)) p.ties.join(a, b);
+    for (const auto& t : s.quantize)
+      if (!is_float(t)) p.add(t);
     if (s.counts_as_quantized) rep->quantized.push_back(n.name);
   }
+  for (const auto& o : g.outputs)
+    if (is_float(o.name)) rep->float_outputs.push_back(o.name);
   return p;
 }
 

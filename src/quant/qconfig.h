@@ -30,6 +30,10 @@ struct QConfig {
   double percentile = 99.999;     // for CalibMethod::Percentile
   int64_t max_samples = -1;       // calibration samples used (-1: all)
   std::set<std::string> exclude;  // node names kept in fp32
+  // false (default): float heads (qdq::float_heads: a graph output computed by a weighted unit or a
+  // residual Add, through shape ops and Relu/Clip) are not re-quantized — the integer kernel writes
+  // float, no calibrated range clips a score. true: every planned output gets a QuantizeLinear.
+  bool quantize_outputs = false;
 };
 
 // The presets by name: "default" (above) and "seed" (the seed's choice: symmetric int8 activations with

@@ -3,7 +3,9 @@
 // (with DequantizeLinear'd constant int8 weights and an int32 bias at scale x_s·w_s) → QuantizeLinear
 // becomes one QLinearConv / QLinearMatMul, so the runtime executes exact int32 sums instead of
 // simulating in float; residual adds become QLinearAdd; a following DequantizeLinear → Relu/Clip →
-// QuantizeLinear with the same parameters becomes a clamp inside the integer op.
+// QuantizeLinear with the same parameters becomes a clamp inside the integer op. A unit whose output
+// no QuantizeLinear reads (a float head: qdq::float_heads) becomes the integer op without y_scale /
+// y_zero_point, which writes float straight from the int32 sums (its Relu/Clip a float clamp).
 #include <map>
 #include <set>
 
@@ -57,7 +59,17 @@ Node integer_unit(Graph& g, const qdq::QdqWeightedUnit& u) {
   const Tensor& wq = *g.initializer(u.w.q);
   Node f;
   f.name = n.name;
-  f.outputs = {g.nodes[u.q].outputs[0]};
+  if (u.q >= 0) {
+    f.outputs = {g.nodes[u.q].outputs[0]};
+  } else if (u.activation >= 0) {  // float output with its activation as a float clamp
+    const Node& act = g.nodes[u.activation];
+    const auto [lo, hi] = *activation_bounds(g, act);
+    f.attrs[kActMin] = Attribute::of_float(lo);
+    f.attrs[kActMax] = Attribute::of_float(hi);
+    f.outputs = {act.outputs[0]};
+  } else {
+    f.outputs = {n.outputs[0]};
+  }
   std::string weight = u.w.q, wzp = u.w.zero_point;
   if (wzp.empty()) {
     wzp = g.unique_name(u.w.q + "_zero_point");
@@ -79,8 +91,13 @@ Node integer_unit(Graph& g, const qdq::QdqWeightedUnit& u) {
     }
     f.op_type = "QLinearMatMul";
   }
-  const Node& q = g.nodes[u.q];
-  f.inputs = {u.x.q, u.x.scale, u.x.zero_point, weight, u.w.scale, wzp, q.inputs[1], q.inputs[2]};
+  f.inputs = {u.x.q, u.x.scale, u.x.zero_point, weight, u.w.scale, wzp};
+  if (u.q >= 0) {
+    f.inputs.push_back(g.nodes[u.q].inputs[1]);
+    f.inputs.push_back(g.nodes[u.q].inputs[2]);
+  } else {
+    f.inputs.insert(f.inputs.end(), {"", ""});  // no y_scale / y_zero_point: float output
+  }
   if (u.b) f.inputs.push_back(u.b->q);
   return f;
 }
@@ -95,7 +112,8 @@ bool fuse_weighted_units(Graph& g) {
     if (!u) continue;
     fused.push_back(integer_unit(g, *u));
     removed.insert(i);
-    removed.insert(u->q);
+    if (u->q >= 0) removed.insert(u->q);
+    if (u->q < 0 && u->activation >= 0) removed.insert(u->activation);
   }
   if (fused.empty()) return false;
   replace_nodes(g, removed, std::move(fused));
@@ -131,7 +149,7 @@ bool fuse_binary_adds(Graph& g) {
 void fold_clamps(Graph& g) {
   std::set<int> removed;
   for (auto& f : g.nodes) {
-    if (f.op_type != "QLinearConv" && f.op_type != "QLinearMatMul") continue;
+    if ((f.op_type != "QLinearConv" && f.op_type != "QLinearMatMul") || f.inputs[6].empty()) continue;
     auto c = qdq::select_qdq_clamp(g, f.outputs[0], f.inputs[6], f.inputs[7]);
     if (!c) continue;
     f.attrs[kActMin] = Attribute::of_float(c->lo);

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "qdq/selectors.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -173,6 +174,59 @@ double output_step(const Model& m, std::string v) {
     v = n.inputs[0];
   }
   return 0;
+}
+
+double float_head_slack(const Model& m, const std::string& v0) {
+  const Graph& g = m.graph;
+  auto step_of = [&](const std::string& v) -> double {
+    int p = g.producer(v);
+    if (p < 0 || g.nodes[p].op_type != "DequantizeLinear") return 0;
+    return g.initializer(g.nodes[p].inputs[1])->data<float>()[0];
+  };
+  double slack = 0;
+  std::vector<std::string> todo{v0};
+  while (!todo.empty()) {
+    const std::string v = todo.back();
+    todo.pop_back();
+    const int p = g.producer(v);
+    if (p < 0) continue;
+    const Node& n = g.nodes[p];
+    const std::string& op = n.op_type;
+    if (op == "DequantizeLinear") {
+      slack += step_of(v);
+    } else if (op == "Clip" || op == "Relu" || op == "Squeeze" || op == "Reshape" || op == "Flatten" ||
+               op == "Unsqueeze" || op == "Identity") {
+      todo.push_back(n.inputs[0]);
+    } else if (op == "Add") {
+      todo.push_back(n.inputs[0]);
+      todo.push_back(n.inputs[1]);
+    } else if (op == "Conv" || op == "Gemm" || op == "MatMul") {
+      const int wp = g.producer(n.inputs[1]);
+      if (wp < 0 || g.nodes[wp].op_type != "DequantizeLinear") continue;
+      const Tensor& wq = *g.initializer(g.nodes[wp].inputs[0]);
+      const Tensor& ws = *g.initializer(g.nodes[wp].inputs[1]);
+      std::string why;
+      const int64_t axis = qdq::weighted_op_axis(n, wq.shape(), -1, &why).value_or(0);
+      const int64_t C = wq.dim(static_cast<int>(axis));
+      int64_t inner = 1;
+      for (int d = static_cast<int>(axis) + 1; d < wq.rank(); ++d) inner *= wq.dim(d);
+      std::vector<double> sum(static_cast<size_t>(C), 0.0);
+      for (int64_t i = 0; i < wq.numel(); ++i) {
+        const int64_t c = (i / inner) % C;
+        const double q = wq.dtype() == DType::I8 ? wq.data<int8_t>()[i] : wq.data<uint8_t>()[i];
+        sum[c] += std::fabs(q) * ws.data<float>()[ws.numel() == 1 ? 0 : c];
+      }
+      slack += step_of(n.inputs[0]) * *std::max_element(sum.begin(), sum.end());
+    }
+  }
+  return slack;
+}
+
+Agreement compare_float_head(const Tensor& ours, const Tensor& ref, double slack, double rel) {
+  const std::string unit = fmt::format(" (slack {})", slack);
+  return compare(
+      ours, ref, [=](double r) { return slack * (1 + 1e-6) + rel * std::max(1.0, std::fabs(r)); },
+      unit.c_str());
 }
 
 }  // namespace tinyqat::test

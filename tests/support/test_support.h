@@ -82,5 +82,12 @@ struct Agreement {
 Agreement compare_fp32(const Tensor& ours, const Tensor& ref, double rel = 1e-4);
 // Integer tensors: at most `steps` apart; float tensors: at most `steps`·`step` apart.
 Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, double steps = 1.0);
+// The counterpart for a float output (a float head, qdq::float_heads): how far it may move when every
+// quantized tensor feeding it is one step off — one step of each DequantizeLinear reached through Clip,
+// Relu, Squeeze, Reshape, Flatten and Add, and, through a Conv / Gemm / MatMul on dequantized operands,
+// one input step times the largest Σ|w| of an output channel. 0 when nothing quantized feeds it.
+double float_head_slack(const Model& m, const std::string& v);
+// Float outputs: |ours − ref| ≤ slack + rel·max(1, |ref|).
+Agreement compare_float_head(const Tensor& ours, const Tensor& ref, double slack, double rel = 1e-4);
 
 }  // namespace tinyqat::test

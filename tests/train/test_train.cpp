@@ -105,16 +105,20 @@ TEST_P(QatFidelity, DeployedInt8ReproducesTheFakeQuantForwardWithinOneStep) {
   fs::path dir = temp_dir(std::string("qat_fidelity_") + a.name + quant::name(scheme));
   fs::path file = dir / "m.int8.onnx";
   export_onnx(q, file.string());
-  const double step = output_step(q, q.graph.outputs[0].name);
-  ASSERT_GT(step, 0);
+  // Every arch's output is a float head (a Gemm, or the filter's Clip/Add): no fake-quant in training,
+  // no QuantizeLinear in the export; the deployed output is the fake-quant forward's, give or take one
+  // step of the quantized tensors it is computed from.
+  EXPECT_EQ(output_step(q, q.graph.outputs[0].name), 0) << "the output is not re-quantized";
+  EXPECT_FALSE(m.plan().float_heads.empty());
+  const double slack = float_head_slack(q, q.graph.outputs[0].name);
   Executor ex(import_onnx(file.string()));
   auto ours = ex.run({{q.graph.inputs[0].name, eval}});
   auto ort = ort_run(file, {{q.graph.inputs[0].name, eval}}, {q.graph.outputs[0].name}, dir);
-  Agreement ao = compare_steps(ours[0], fake, step), ar = compare_steps(ort[0], fake, step);
+  Agreement ao = compare_float_head(ours[0], fake, slack), ar = compare_float_head(ort[0], fake, slack);
   EXPECT_TRUE(ao.ok) << "ours vs fake-quant: " << ao.where;
   EXPECT_TRUE(ar.ok) << "ORT vs fake-quant: " << ar.where;
-  std::printf("[qat] %s %s: |int8 − fake-quant| max ours %.3g, ORT %.3g (output step %.3g)\n", a.name,
-              quant::name(scheme), ao.max_abs, ar.max_abs, step);
+  std::printf("[qat] %s %s: |int8 − fake-quant| max ours %.3g, ORT %.3g (one-step slack %.3g)\n", a.name,
+              quant::name(scheme), ao.max_abs, ar.max_abs, slack);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, QatFidelity,
@@ -286,9 +290,8 @@ TEST(Qat, SameConfigAndSeedGiveTheSameBytesAndOrtRunsThem) {
   for (const auto& p : {r1.int8_path, r1.fp32_path, r1.checkpoint}) {
     auto ort = ort_run(p, {{"degraded", x}}, {q.graph.outputs[0].name}, w.dir);
     auto ours = Executor(import_onnx(p)).run({{"degraded", x}});
-    const double step = p == r1.int8_path ? output_step(q, q.graph.outputs[0].name) : 0;
-    EXPECT_TRUE(step > 0 ? compare_steps(ours[0], ort[0], step).ok : compare_fp32(ours[0], ort[0], 1e-4).ok)
-        << p;
+    const double slack = p == r1.int8_path ? float_head_slack(q, q.graph.outputs[0].name) : 0;
+    EXPECT_TRUE(compare_float_head(ours[0], ort[0], slack).ok) << p;
   }
   // The QDQ model quantizes exactly what static PTQ of the exported fp32 model would.
   quant::PtqReport rep;

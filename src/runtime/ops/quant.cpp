@@ -1,6 +1,9 @@
 // Quantized operators by their ONNX definitions: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
 // ConvInteger, MatMulInteger, QLinearConv, QLinearMatMul. Products are summed exactly in int32 by the
 // int8 kernels (kernels/qgemm.h; decision 0002); element-wise loops run per ISA (QElementwise).
+// Runtime-internal extensions made by fuse_qdq.cpp: QLinearMatMul's 9th input (int32 bias), the fused
+// activation attributes (fuse.h), and QLinearConv / QLinearMatMul without y_scale / y_zero_point, which
+// write float: float(exact int32 sum with bias) · x_s·w_s[c], clamped to the fused activation.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -147,12 +150,41 @@ bool known_at_init(const KernelInit& init, size_t i) {
 // invalid, and run() reads (and checks) the parameters itself, as the operator definition allows.
 struct ConstParams {
   bool ready = false;
-  QRequant rq;
-  Tensor bias;      // int32 [channels], or none
-  int64_t zxu = 0;  // for an input of the zero point's type
+  QRequant rq;                   // 8-bit output
+  std::vector<float> out_scale;  // float output: x_s·w_s[c]
+  Tensor bias;                   // int32 [channels], or none
+  int64_t zxu = 0;               // for an input of the zero point's type
   const int32_t* bias_data() const { return bias.numel() > 0 ? bias.data<int32_t>() : nullptr; }
 };
-ConstParams const_params(const KernelInit& init, bool qlinear, int64_t channels, float act_lo, float act_hi) {
+// The float output's per-channel scale x_s·w_s[c] (1 or `channels` values, as w_scale).
+std::vector<float> float_scales(float xs, const std::vector<float>& ws) {
+  std::vector<float> r;
+  for (float w : ws) r.push_back(xs * w);
+  return r;
+}
+
+// A QLinear* node without y_scale / y_zero_point (runtime-internal: the QDQ fusion's unit whose output
+// stays float, qdq::float_heads): y = float(acc) · x_s·w_s[c], acc the exact int32 sum with the bias,
+// clamped to the fused activation [lo, hi]. Element i is channel (i / inner) % channels.
+void write_float(RunContext& ctx, const Tensor& acc, const std::vector<float>& scale, int64_t channels,
+                 int64_t inner, float lo, float hi, Tensor& y) {
+  const int32_t* a = acc.data<int32_t>();
+  float* yp = y.data<float>();
+  const int64_t blocks = acc.numel() / std::max<int64_t>(inner, 1);
+  ctx.pool.parallel_for(
+      blocks,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t k = b; k < e; ++k) {
+          const float s = scale[scale.size() == 1 ? 0 : k % channels];
+          for (int64_t i = k * inner; i < (k + 1) * inner; ++i)
+            yp[i] = std::min(std::max(static_cast<float>(a[i]) * s, lo), hi);
+        }
+      },
+      std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1)));
+}
+
+ConstParams const_params(const KernelInit& init, bool qlinear, bool float_out, int64_t channels, float act_lo,
+                         float act_hi) {
   ConstParams c;
   const size_t xzi = 2;
   const Tensor* xzp = init.constant(xzi);
@@ -163,17 +195,22 @@ ConstParams const_params(const KernelInit& init, bool qlinear, int64_t channels,
     const Tensor *xs = init.constant(1), *ws = init.constant(4), *ys = init.constant(6),
                  *yzp = init.constant(7);
     auto is_f32 = [](const Tensor* t) { return t && t->dtype() == DType::F32 && t->numel() >= 1; };
-    if (!is_f32(xs) || !is_f32(ws) || !is_f32(ys) || !yzp || !is_int8(yzp->dtype())) return c;
+    if (!is_f32(xs) || !is_f32(ws)) return c;
     if (ws->numel() != 1 && ws->numel() != channels) return c;
-    const float y_scale = ys->data<float>()[0];
-    if (!(y_scale > 0) || !std::isfinite(y_scale)) return c;
     if (init.node.input(8)) {
       const Tensor* b = init.constant(8);
       if (!b || b->dtype() != DType::I32 || b->numel() != channels) return c;
       c.bias = *b;  // shares the storage (the executor's constant slots may move while it is built)
     }
-    c.rq = make_requant(init.node, xs->data<float>()[0], floats_of(*ws, init.node, "w_scale"), y_scale, *yzp,
-                        act_lo, act_hi);
+    if (float_out) {
+      c.out_scale = float_scales(xs->data<float>()[0], floats_of(*ws, init.node, "w_scale"));
+    } else {
+      if (!is_f32(ys) || !yzp || !is_int8(yzp->dtype())) return c;
+      const float y_scale = ys->data<float>()[0];
+      if (!(y_scale > 0) || !std::isfinite(y_scale)) return c;
+      c.rq = make_requant(init.node, xs->data<float>()[0], floats_of(*ws, init.node, "w_scale"), y_scale,
+                          *yzp, act_lo, act_hi);
+    }
   }
   c.ready = true;
   return c;
@@ -184,7 +221,8 @@ ConstParams const_params(const KernelInit& init, bool qlinear, int64_t channels,
 // input shape gets a plan (geometry, path, layout) that runs of that shape reuse.
 class QConvKernel : public Kernel {
  public:
-  QConvKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
+  QConvKernel(const KernelInit& init, bool qlinear)
+      : n_(init.node), qlinear_(qlinear), float_out_(qlinear && !init.node.input(6)) {
     act_lo_ = n_.get_float(kActMin, -std::numeric_limits<float>::infinity());
     act_hi_ = n_.get_float(kActMax, std::numeric_limits<float>::infinity());
     const size_t wi = qlinear ? 3 : 1, wzi = qlinear ? 5 : 3;
@@ -199,10 +237,10 @@ class QConvKernel : public Kernel {
       packed_ = qpack_conv_weights(qgemm_kernel(), w->raw(), w->dtype() == DType::I8, w->dim(0), w->dim(1),
                                    KH, w->dim(-1), group, wzp);
       has_packed_ = true;
-      params_ = const_params(init, qlinear, w->dim(0), act_lo_, act_hi_);
+      params_ = const_params(init, qlinear, float_out_, w->dim(0), act_lo_, act_hi_);
       if (params_.ready)
         epilogue_ = qconv_epilogue(packed_, w->dim(0), w->numel() / std::max<int64_t>(w->dim(0), 1),
-                                   params_.zxu, params_.bias_data(), qlinear ? &params_.rq : nullptr);
+                                   params_.zxu, params_.bias_data(), requantises() ? &params_.rq : nullptr);
     }
   }
 
@@ -216,7 +254,7 @@ class QConvKernel : public Kernel {
 
   std::shared_ptr<const KernelPlan> prepare(RunContext& ctx, const std::vector<const Tensor*>& in) override {
     const Node& n = n_;
-    for (size_t i = 0; i < (qlinear_ ? 8u : 2u); ++i)
+    for (size_t i = 0; i < required_inputs(); ++i)
       TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
     const Tensor& x = *in[0];
     const Tensor& w = *in[qlinear_ ? 3 : 1];
@@ -265,12 +303,14 @@ class QConvKernel : public Kernel {
       a.wzp = zero_points(wzp, s.M, n, "w_zero_point");
     }
     QRequant rq;
+    std::vector<float> scale_v;
+    const std::vector<float>* out_scale = &params_.out_scale;
     if (params_.ready) {
       a.epilogue = &epilogue_;
       a.bias = params_.bias_data();
-      if (qlinear_) a.rq = &params_.rq;
+      if (requantises()) a.rq = &params_.rq;
     } else if (qlinear_) {
-      const float xs = floats_of(*in[1], n, "x_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
+      const float xs = floats_of(*in[1], n, "x_scale").at(0);
       auto ws = floats_of(*in[4], n, "w_scale");
       TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M,
                "{}: w_scale must have 1 or {} values", n.describe(), s.M);
@@ -279,18 +319,32 @@ class QConvKernel : public Kernel {
         TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == s.M, "{}: B must be int32[{}]", n.describe(),
                  s.M);
       a.bias = bias ? bias->data<int32_t>() : nullptr;
-      rq = make_requant(n, xs, ws, ysc, *in[7], act_lo_, act_hi_);
-      a.rq = &rq;
+      if (float_out_) {
+        scale_v = float_scales(xs, ws);
+        out_scale = &scale_v;
+      } else {
+        rq = make_requant(n, xs, ws, floats_of(*in[6], n, "y_scale").at(0), *in[7], act_lo_, act_hi_);
+        a.rq = &rq;
+      }
     }
-    out[0] = Tensor::empty(qlinear_ ? in[7]->dtype() : DType::I32, plan.y_shape);
+    out[0] = Tensor::empty(requantises() ? in[7]->dtype() : DType::I32, plan.y_shape);
     a.y = out[0].raw();
-    if (out[0].numel() == 0) return;
-    qconv(a, ctx.pool);
+    if (out[0].numel() > 0) qconv(a, ctx.pool);
+    if (float_out_) {
+      Tensor y = Tensor::empty(DType::F32, plan.y_shape);
+      const int64_t inner = out[0].numel() / std::max<int64_t>(s.N * s.M, 1);
+      write_float(ctx, out[0], *out_scale, s.M, inner, act_lo_, act_hi_, y);
+      out[0] = std::move(y);
+    }
   }
 
  private:
+  // 8-bit output (QLinearConv with y_scale); otherwise int32 (ConvInteger, or the float output's sums).
+  bool requantises() const { return qlinear_ && !float_out_; }
+  size_t required_inputs() const { return !qlinear_ ? 2 : float_out_ ? 6 : 8; }
+
   const Node& n_;
-  bool qlinear_;
+  bool qlinear_, float_out_;
   float act_lo_, act_hi_;
   bool has_packed_ = false;
   QConvWeights packed_;
@@ -303,7 +357,8 @@ class QConvKernel : public Kernel {
 // epilogue rows (bias, zero-point terms, multipliers) are built once too.
 class QMatMulKernel : public Kernel {
  public:
-  QMatMulKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
+  QMatMulKernel(const KernelInit& init, bool qlinear)
+      : n_(init.node), qlinear_(qlinear), float_out_(qlinear && !init.node.input(6)) {
     act_lo_ = n_.get_float(kActMin, -std::numeric_limits<float>::infinity());
     act_hi_ = n_.get_float(kActMax, std::numeric_limits<float>::infinity());
     const size_t bi = qlinear ? 3 : 1, bzi = qlinear ? 5 : 3;
@@ -314,16 +369,16 @@ class QMatMulKernel : public Kernel {
       packed_ = qpack_matmul_b(qgemm_kernel(), b->raw(), b->dtype() == DType::I8, b->dim(0), b->dim(1),
                                zero_points(zp, b->dim(1), n_, "b_zero_point"));
       has_packed_ = true;
-      params_ = const_params(init, qlinear, b->dim(1), act_lo_, act_hi_);
+      params_ = const_params(init, qlinear, float_out_, b->dim(1), act_lo_, act_hi_);
       if (params_.ready)
         rows_ = qrow_params(packed_, 0, params_.zxu, b->dim(0), params_.bias_data(),
-                            qlinear ? &params_.rq : nullptr);
+                            requantises() ? &params_.rq : nullptr);
     }
   }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     const Node& n = n_;
-    for (size_t i = 0; i < (qlinear_ ? 8u : 2u); ++i)
+    for (size_t i = 0; i < required_inputs(); ++i)
       TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
     const Tensor& a = *in[0];
     const Tensor& b = *in[qlinear_ ? 3 : 1];
@@ -357,12 +412,14 @@ class QMatMulKernel : public Kernel {
     Shape ys = a.shape();
     ys.back() = N;
     QRequant rq;
+    std::vector<float> scale_v;
+    const std::vector<float>* out_scale = &params_.out_scale;
     if (params_.ready) {
       m.rows = &rows_;
       m.bias = params_.bias_data();
-      if (qlinear_) m.rq = &params_.rq;
+      if (requantises()) m.rq = &params_.rq;
     } else if (qlinear_) {
-      const float as = floats_of(*in[1], n, "a_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
+      const float as = floats_of(*in[1], n, "a_scale").at(0);
       auto bs = floats_of(*in[4], n, "b_scale");
       TQ_CHECK(bs.size() == 1 || static_cast<int64_t>(bs.size()) == N, "{}: b_scale must have 1 or {} values",
                n.describe(), N);
@@ -371,30 +428,43 @@ class QMatMulKernel : public Kernel {
         TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == N, "{}: bias must be int32[{}]",
                  n.describe(), N);
       m.bias = bias ? bias->data<int32_t>() : nullptr;
-      rq = make_requant(n, as, bs, ysc, *in[7], act_lo_, act_hi_);
-      m.rq = &rq;
+      if (float_out_) {
+        scale_v = float_scales(as, bs);
+        out_scale = &scale_v;
+      } else {
+        rq = make_requant(n, as, bs, floats_of(*in[6], n, "y_scale").at(0), *in[7], act_lo_, act_hi_);
+        m.rq = &rq;
+      }
     }
-    out[0] = Tensor::empty(qlinear_ ? in[7]->dtype() : DType::I32, ys);
+    out[0] = Tensor::empty(requantises() ? in[7]->dtype() : DType::I32, ys);
     m.y = out[0].raw();
-    if (out[0].numel() == 0) return;
     if (K == 0) {  // empty sum: bias (or 0), requantised
       for (int64_t i = 0; i < M * N; ++i) {
         const int32_t v = m.bias ? m.bias[i % N] : 0;
-        if (qlinear_)
+        if (requantises())
           set_int(
               out[0], i,
               requantize(v, m.rq->mult[m.rq->mult.size() == 1 ? 0 : i % N], m.rq->zp, m.rq->qlo, m.rq->qhi));
         else
           out[0].data<int32_t>()[i] = v;
       }
-      return;
+    } else if (out[0].numel() > 0) {
+      qmatmul(m, ctx.pool);
     }
-    qmatmul(m, ctx.pool);
+    if (float_out_) {
+      Tensor y = Tensor::empty(DType::F32, ys);
+      write_float(ctx, out[0], *out_scale, N, 1, act_lo_, act_hi_, y);
+      out[0] = std::move(y);
+    }
   }
 
  private:
+  // 8-bit output (QLinearMatMul with y_scale); otherwise int32 (MatMulInteger, or the float output's sums).
+  bool requantises() const { return qlinear_ && !float_out_; }
+  size_t required_inputs() const { return !qlinear_ ? 2 : float_out_ ? 6 : 8; }
+
   const Node& n_;
-  bool qlinear_;
+  bool qlinear_, float_out_;
   float act_lo_, act_hi_;
   bool has_packed_ = false;
   QPackedWeights packed_;
