@@ -119,7 +119,7 @@ void numbers_into(const parquet::Column& c, const std::string& file, const std::
 void check_numeric(const parquet::ColumnInfo& info, const std::string& file) {
   using T = parquet::Type;
   TQ_CHECK(info.type == T::Boolean || info.type == T::Int32 || info.type == T::Int64 ||
-               info.type == T::Float || info.type == T::Double,
+               info.type == T::Float || info.type == T::Double || info.decimal_scale >= 0,
            "{}: column '{}' holds {} values, not numbers", file, info.name, parquet::type_name(info.type));
 }
 

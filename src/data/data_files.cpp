@@ -94,6 +94,11 @@ std::vector<uint8_t> column_npy(const parquet::Column& c, const parquet::ColumnI
       TQ_CHECK(!c.is_null(r), "{}: column '{}' is null at row {}: a {} array cannot hold a null", file,
                c.name, r, dtype);
   };
+  if (info.decimal_scale >= 0) {  // DECIMAL: float64, as pandas' Decimal → float
+    std::vector<double> v(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r) v[static_cast<size_t>(r)] = c.is_null(r) ? std::nan("") : c.number(r);
+    return serialize_npy_raw("<f8", {n}, v.data(), v.size() * 8);
+  }
   switch (c.type) {
     case T::Double: {
       std::vector<double> v = c.f64;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -120,6 +121,23 @@ int64_t Column::null_count() const {
 
 double Column::number(int64_t row) const {
   const auto r = static_cast<size_t>(row);
+  if (decimal_scale >= 0) {
+    __int128 v = 0;
+    if (type == Type::Int32) {
+      v = i32[r];
+    } else if (type == Type::Int64) {
+      v = i64[r];
+    } else if (type == Type::FixedLenByteArray || type == Type::ByteArray) {
+      const std::string& b = bytes[r];  // big-endian two's complement
+      TQ_CHECK(b.size() <= 16, "column '{}': a {}-byte DECIMAL does not fit 128 bits", name, b.size());
+      for (char c : b) v = v * 256 + static_cast<uint8_t>(c);
+      if (!b.empty() && b.size() < 16 && (static_cast<uint8_t>(b[0]) & 0x80))
+        v -= static_cast<__int128>(1) << (8 * b.size());
+    } else {
+      fail("column '{}': DECIMAL stored as {}", name, type_name(type));
+    }
+    return static_cast<double>(v) / std::pow(10.0, decimal_scale);
+  }
   switch (type) {
     case Type::Boolean:
       return b[r];
@@ -334,6 +352,11 @@ File::File(std::unique_ptr<Source> src, std::string what, ReadLimits limits)
     l.info.optional = def > 0;
     l.info.nested = parent.depth > 0 || rp > 0;
     l.info.logical = logical_of(e);
+    if (l.info.logical.rfind("DECIMAL(", 0) == 0) {
+      l.info.decimal_scale = std::stoi(l.info.logical.substr(l.info.logical.find(',') + 1));
+      TQ_CHECK(l.info.decimal_scale >= 0 && l.info.decimal_scale <= 76, "{}: footer: column '{}' is {}", w,
+               name, l.info.logical);
+    }
     l.max_def = def, l.max_rep = rp;
     TQ_CHECK(
         l.info.type != Type::FixedLenByteArray || (l.info.type_length > 0 && l.info.type_length <= (1 << 20)),
@@ -810,6 +833,7 @@ Column File::read(int g, int c, PageStats* stats) const {
   Column out;
   out.name = leaf.info.name;
   out.type = leaf.info.type;
+  out.decimal_scale = leaf.info.decimal_scale;
   out.rows = rg.num_rows;
   ChunkReader reader(leaf, cm.codec, m.limits, out, stats);
   size_t pos = 0;
@@ -844,6 +868,7 @@ Column File::read_column(int c) const {
   Column all;
   all.name = impl_->columns[static_cast<size_t>(c)].name;
   all.type = impl_->columns[static_cast<size_t>(c)].type;
+  all.decimal_scale = impl_->columns[static_cast<size_t>(c)].decimal_scale;
   for (int g = 0; g < num_row_groups(); ++g) all.append(read(g, c));
   return all;
 }

@@ -42,6 +42,7 @@ struct ColumnInfo {
   bool optional = false;    // may hold nulls
   bool nested = false;      // inside a group or repeated: listed, not readable
   std::string logical;      // "STRING", "INT(8,signed)", "DECIMAL(10,2)", "TIMESTAMP(MICROS)", ... or ""
+  int decimal_scale = -1;   // DECIMAL columns: value = unscaled integer / 10^scale (-1: not a decimal)
   bool is_string() const { return logical == "STRING" || logical == "ENUM" || logical == "JSON"; }
 };
 
@@ -57,6 +58,7 @@ struct ChunkInfo {                     // one column in one row group, as the fo
 struct Column {
   std::string name;
   Type type = Type::Int32;
+  int decimal_scale = -1;  // as ColumnInfo
   int64_t rows = 0;
   std::vector<uint8_t> valid;
   std::vector<uint8_t> b;          // BOOLEAN
@@ -67,7 +69,8 @@ struct Column {
   std::vector<std::string> bytes;  // BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY, INT96
   int64_t null_count() const;
   bool is_null(int64_t row) const { return !valid.empty() && !valid[static_cast<size_t>(row)]; }
-  // Row `row` as a double (numbers and booleans only; Error naming the column otherwise).
+  // Row `row` as a double: numbers, booleans and DECIMAL (INT32, INT64, FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY
+  // of up to 16 bytes); Error naming the column otherwise.
   double number(int64_t row) const;
   void append(Column&& more);  // same name and type
 };

@@ -34,9 +34,10 @@ void run_duckdb(const std::string& sql, const fs::path& work) {
   fs::create_directories(work);
   const fs::path script = work / "duckdb_script.sql", log = work / "duckdb_log.txt";
   std::ofstream(script) << sql;
-  const int rc = std::system(
-      fmt::format("node '{}' '{}' >'{}' 2>&1", duckdb_script().string(), script.string(), log.string())
-          .c_str());
+  // In `work`: relative paths in the SQL resolve there.
+  const std::string cmd = fmt::format("cd '{}' && node '{}' '{}' >'{}' 2>&1", work.string(),
+                                      duckdb_script().string(), script.string(), log.string());
+  const int rc = std::system(cmd.c_str());
   if (rc != 0) throw std::runtime_error("DuckDB failed: " + text_of(log));
 }
 
