@@ -322,6 +322,33 @@ TEST(Parquet, NestedColumnsAreListedAndRefusedByName) {
   }
 }
 
+// The fuzzer's seed files (fuzz/make_parquet_corpus.sh: DuckDB and arrow-rs, every codec, v1 and v2
+// pages) are checked in, so these checks run without node.
+TEST(Parquet, CheckedInSeedFilesReadBackTheirValues) {
+  const fs::path dir = fs::path(TQ_SOURCE_DIR) / "fuzz" / "corpus" / "parquet";
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename() == "feature_cache.parquet") continue;
+    SCOPED_TRACE(e.path().filename().string());
+    const File f = File::open(e.path().string());
+    ASSERT_EQ(f.num_rows(), 40);
+    PageStats st;
+    const Column d = whole(f, "d", &st), i = whole(f, "i", &st), nd = whole(f, "nd", &st),
+                 ns = whole(f, "ns", &st), dec = whole(f, "dec", &st), b = whole(f, "b", &st);
+    for (int64_t r = 0; r < 40; ++r) {
+      const auto k = static_cast<size_t>(r);
+      EXPECT_EQ(d.f64[k], static_cast<double>(r) / 7);
+      EXPECT_EQ(i.i32[k], 3 * r);
+      EXPECT_EQ(nd.is_null(r), r % 3 == 0);
+      EXPECT_EQ(ns.is_null(r), r % 4 == 1);
+      EXPECT_EQ(b.b[k], r % 2 == 0);
+      EXPECT_DOUBLE_EQ(dec.number(r), 1.5 * static_cast<double>(r));
+    }
+    ++files;
+  }
+  EXPECT_GE(files, 8);
+}
+
 // ---------------------------------------------------------------- hand-built files
 
 TEST(Parquet, RequiredColumnsAndBitPackedLevels) {

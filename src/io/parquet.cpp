@@ -177,7 +177,7 @@ decltype(auto) visit_values(Column& c, F&& f) {
 
 template <class V>
 void move_append(V& dst, V& src) {
-  if (dst.empty()) {
+  if (dst.empty() && dst.capacity() < src.size()) {
     dst = std::move(src);
     return;
   }
@@ -189,6 +189,9 @@ void move_append(V& dst, V& src) {
 void Column::append(Column&& more) {
   TQ_CHECK(more.type == type, "column '{}': appending {} values to {} values", name, type_name(more.type),
            type_name(type));
+  if (rows == 0) decimal_scale = more.decimal_scale;
+  TQ_CHECK(more.decimal_scale == decimal_scale, "column '{}': appending DECIMAL scale {} to scale {}", name,
+           more.decimal_scale, decimal_scale);
   if (!valid.empty() || !more.valid.empty()) {
     if (valid.empty()) valid.assign(static_cast<size_t>(rows), 1);
     if (more.valid.empty()) more.valid.assign(static_cast<size_t>(more.rows), 1);
@@ -460,8 +463,14 @@ uint32_t le32(const uint8_t* p) {
 // validity byte per row.
 class ChunkReader {
  public:
-  ChunkReader(const Leaf& leaf, int32_t codec, const ReadLimits& limits, Column& out, PageStats* stats)
-      : leaf_(leaf), info_(leaf.info), codec_(codec), limits_(limits), out_(out), stats_(stats) {}
+  // `rows`: the row group's, already checked against the limits: the values are reserved once (growing
+  // vectors page by page costs a fresh allocation, and its page faults, every doubling).
+  ChunkReader(const Leaf& leaf, int32_t codec, const ReadLimits& limits, Column& out, PageStats* stats,
+              int64_t rows)
+      : leaf_(leaf), info_(leaf.info), codec_(codec), limits_(limits), out_(out), stats_(stats) {
+    visit_values(out_, [&](auto& v) { v.reserve(v.size() + static_cast<size_t>(rows)); });
+    if (leaf_.max_def > 0) valid_.reserve(static_cast<size_t>(rows));
+  }
 
   void page(const fmtn::PageHeader& h, Span body, int64_t values_left) {
     if (stats_) {
@@ -490,6 +499,7 @@ class ChunkReader {
   }
   int64_t values_read() const { return values_read_; }
   bool any_null() const { return any_null_; }
+  const std::vector<uint8_t>& valid() const { return valid_; }  // this chunk's rows (optional columns)
 
  private:
   std::vector<uint8_t> inflate(Span body, int64_t size) {
@@ -518,7 +528,7 @@ class ChunkReader {
       TQ_CHECK(def[i] <= static_cast<uint32_t>(leaf_.max_def), "definition level {} is over the column's {}",
                def[i], leaf_.max_def);
       const bool ok = def[i] == static_cast<uint32_t>(leaf_.max_def);
-      out_.valid.push_back(ok);
+      valid_.push_back(ok);
       present += ok;
     }
     if (present != n) any_null_ = true;
@@ -770,18 +780,21 @@ class ChunkReader {
   int64_t values_read_ = 0;
   uint64_t bytes_ = 0;
   bool any_null_ = false;
+  std::vector<uint8_t> valid_;
 };
 
-// Spreads the dense (non-null) values over the rows: nulls get a zero value.
+// Spreads one chunk's dense (non-null) values, which start at row `first`, over its rows: nulls get a
+// zero value.
 template <class V>
-void spread(V& v, const std::vector<uint8_t>& valid) {
+void spread(V& v, const std::vector<uint8_t>& valid, size_t first) {
   size_t src = v.size();
-  v.resize(valid.size());
+  v.resize(first + valid.size());
   for (size_t i = valid.size(); i-- > 0;) {
+    const size_t dst = first + i;
     if (valid[i]) {
-      if (--src != i) v[i] = std::move(v[src]);  // never a self-move: it empties a std::string
+      if (--src != dst) v[dst] = std::move(v[src]);  // never a self-move: it empties a std::string
     } else {
-      v[i] = typename V::value_type();
+      v[dst] = typename V::value_type();
     }
   }
 }
@@ -789,6 +802,16 @@ void spread(V& v, const std::vector<uint8_t>& valid) {
 }  // namespace
 
 Column File::read(int g, int c, PageStats* stats) const {
+  TQ_CHECK(c >= 0 && c < static_cast<int>(impl_->leaves.size()), "{}: no column {}", what_, c);
+  Column out;
+  out.name = impl_->columns[static_cast<size_t>(c)].name;
+  out.type = impl_->columns[static_cast<size_t>(c)].type;
+  out.decimal_scale = impl_->columns[static_cast<size_t>(c)].decimal_scale;
+  read_into(g, c, out, stats);
+  return out;
+}
+
+void File::read_into(int g, int c, Column& out, PageStats* stats) const {
   const Impl& m = *impl_;
   TQ_CHECK(g >= 0 && g < num_row_groups(), "{}: no row group {}", what_, g);
   TQ_CHECK(c >= 0 && c < static_cast<int>(m.leaves.size()), "{}: no column {}", what_, c);
@@ -830,12 +853,13 @@ Column File::read(int g, int c, PageStats* stats) const {
   std::vector<uint8_t> bytes(static_cast<size_t>(len));
   m.src->read(static_cast<uint64_t>(start), bytes.size(), bytes.data());
 
-  Column out;
-  out.name = leaf.info.name;
-  out.type = leaf.info.type;
-  out.decimal_scale = leaf.info.decimal_scale;
-  out.rows = rg.num_rows;
-  ChunkReader reader(leaf, cm.codec, m.limits, out, stats);
+  const size_t first = static_cast<size_t>(out.rows);
+  size_t have = 0;
+  visit_values(out, [&](auto& v) { have = v.size(); });
+  TQ_CHECK(out.type == leaf.info.type && have == first && (out.valid.empty() || out.valid.size() == first),
+           "{}: read_into: the destination is not this column's (type {}, {} rows, {} values)", where,
+           type_name(out.type), out.rows, have);
+  ChunkReader reader(leaf, cm.codec, m.limits, out, stats, rg.num_rows);
   size_t pos = 0;
   int page = 0;
   try {
@@ -855,12 +879,14 @@ Column File::read(int g, int c, PageStats* stats) const {
   } catch (const Error& e) {
     fail("{}, page {}: {}", where, page, e.what());
   }
-  if (!reader.any_null()) {
-    out.valid.clear();
-  } else {
-    visit_values(out, [&](auto& v) { spread(v, out.valid); });
+  if (reader.any_null()) {
+    if (out.valid.empty()) out.valid.assign(first, 1);
+    out.valid.insert(out.valid.end(), reader.valid().begin(), reader.valid().end());
+    visit_values(out, [&](auto& v) { spread(v, reader.valid(), first); });
+  } else if (!out.valid.empty()) {
+    out.valid.insert(out.valid.end(), static_cast<size_t>(rg.num_rows), 1);
   }
-  return out;
+  out.rows += rg.num_rows;
 }
 
 Column File::read_column(int c) const {
@@ -869,7 +895,14 @@ Column File::read_column(int c) const {
   all.name = impl_->columns[static_cast<size_t>(c)].name;
   all.type = impl_->columns[static_cast<size_t>(c)].type;
   all.decimal_scale = impl_->columns[static_cast<size_t>(c)].decimal_scale;
-  for (int g = 0; g < num_row_groups(); ++g) all.append(read(g, c));
+  // Reserved once for every row group (their rows were checked against the limits one by one; together
+  // they are bounded the same way before anything is read).
+  const uint64_t per_row = std::max<size_t>(value_width(impl_->columns[static_cast<size_t>(c)]), 1) + 1;
+  TQ_CHECK(static_cast<uint64_t>(num_rows()) <= impl_->limits.max_column_bytes / per_row,
+           "{}: column '{}': {} rows need more than the {}-byte limit", what_, all.name, num_rows(),
+           impl_->limits.max_column_bytes);
+  visit_values(all, [&](auto& v) { v.reserve(static_cast<size_t>(num_rows())); });
+  for (int g = 0; g < num_row_groups(); ++g) read_into(g, c, all, nullptr);
   return all;
 }
 

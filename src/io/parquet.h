@@ -113,6 +113,9 @@ class File {
 
   // Reads and decodes one column chunk; `stats` (optional) counts what it met.
   Column read(int row_group, int column, PageStats* stats = nullptr) const;
+  // Appends one column chunk's rows to `out` (a column of this file's `column`): decoded in place, no
+  // copy. read() and read_column() are built on it.
+  void read_into(int row_group, int column, Column& out, PageStats* stats = nullptr) const;
   // The whole column: every row group in order.
   Column read_column(int column) const;
 

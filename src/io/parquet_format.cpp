@@ -99,12 +99,23 @@ class Decoder {
     expect(t, apache::thrift::protocol::T_STRING, s, f);
     std::string v;
     p_.readBinary(v);
+    charge(v.size());
     return v;
   }
-  // A list of `want` elements; each element takes at least one byte, so the count is checked against
-  // the bytes left before anything is reserved.
+  // Decoded structures may take more memory than their bytes (an empty struct is one byte): all of it
+  // together stays within a budget proportional to the input.
+  void charge(size_t bytes) {
+    used_ += bytes;
+    if (used_ > budget_)
+      bad(fmt::format("its structures would take more than {} bytes of memory for {} bytes of input", budget_,
+                      size_));
+  }
+
+  // A list of `want` elements, each `element_bytes` in memory; each element takes at least one byte of
+  // input, so the count is checked against the bytes left, and every element is charged before it is
+  // decoded: nothing is reserved on a claim.
   template <class F>
-  void list(TType t, TType want, const char* s, const char* f, F&& element) {
+  void list(TType t, TType want, const char* s, const char* f, size_t element_bytes, F&& element) {
     expect(t, apache::thrift::protocol::T_LIST, s, f);
     TType et;
     uint32_t n;
@@ -113,7 +124,10 @@ class Decoder {
       bad(fmt::format("{}.{} holds thrift type {}, expected {}", s, f, static_cast<int>(et),
                       static_cast<int>(want)));
     if (n > left()) bad(fmt::format("{}.{} claims {} elements in {} bytes", s, f, n, left()));
-    for (uint32_t i = 0; i < n; ++i) element(i, n);
+    for (uint32_t i = 0; i < n; ++i) {
+      charge(element_bytes);
+      element(i, n);
+    }
     p_.readListEnd();
   }
   void skip(TType t) { p_.skip(t); }
@@ -136,6 +150,7 @@ class Decoder {
   static constexpr int kDepth = 32;  // thrift's skip() refuses deeper nesting
   const char* what_;
   int size_;
+  size_t used_ = 0, budget_ = (size_t(64) << 20) + 16 * static_cast<size_t>(size_);
   std::shared_ptr<TConfiguration> config_;
   std::shared_ptr<Transport> buf_;
   Protocol p_;
@@ -249,11 +264,11 @@ ColumnMetaData column_meta(Decoder& d) {
         m.type = d.i32(t, S, "type");
         break;
       case 2:
-        d.list(t, T_I32, S, "encodings",
+        d.list(t, T_I32, S, "encodings", sizeof(int32_t),
                [&](uint32_t, uint32_t) { m.encodings.push_back(d.i32(T_I32, S, "encodings")); });
         break;
       case 3:
-        d.list(t, T_STRING, S, "path_in_schema",
+        d.list(t, T_STRING, S, "path_in_schema", sizeof(std::string),
                [&](uint32_t, uint32_t) { m.path.push_back(d.string(T_STRING, S, "path_in_schema")); });
         break;
       case 4:
@@ -319,7 +334,7 @@ RowGroup row_group(Decoder& d) {
   bool columns = false, rows = false;
   d.read_struct("RowGroup", [&](int16_t id, TType t) {
     if (id == 1) {
-      d.list(t, T_STRUCT, "RowGroup", "columns",
+      d.list(t, T_STRUCT, "RowGroup", "columns", sizeof(ColumnChunk),
              [&](uint32_t, uint32_t) { g.columns.push_back(column_chunk(d)); });
       return columns = true;
     }
@@ -359,26 +374,27 @@ FileMetaData decode_file_metadata(const uint8_t* data, size_t size) {
           f.version = d.i32(t, S, "version");
           break;
         case 2:
-          d.list(t, T_STRUCT, S, "schema",
+          d.list(t, T_STRUCT, S, "schema", sizeof(SchemaElement),
                  [&](uint32_t, uint32_t) { f.schema.push_back(schema_element(d)); });
           break;
         case 3:
           f.num_rows = d.i64(t, S, "num_rows");
           break;
         case 4:
-          d.list(t, T_STRUCT, S, "row_groups",
+          d.list(t, T_STRUCT, S, "row_groups", sizeof(RowGroup),
                  [&](uint32_t, uint32_t) { f.row_groups.push_back(row_group(d)); });
           break;
         case 5:
-          d.list(t, T_STRUCT, S, "key_value_metadata", [&](uint32_t, uint32_t) {
-            std::pair<std::string, std::string> kv;
-            d.read_struct("KeyValue", [&](int16_t k, TType kt) {
-              if (k == 1) return kv.first = d.string(kt, "KeyValue", "key"), true;
-              if (k == 2) return kv.second = d.string(kt, "KeyValue", "value"), true;
-              return false;
-            });
-            f.key_value.push_back(std::move(kv));
-          });
+          d.list(t, T_STRUCT, S, "key_value_metadata", sizeof(std::pair<std::string, std::string>),
+                 [&](uint32_t, uint32_t) {
+                   std::pair<std::string, std::string> kv;
+                   d.read_struct("KeyValue", [&](int16_t k, TType kt) {
+                     if (k == 1) return kv.first = d.string(kt, "KeyValue", "key"), true;
+                     if (k == 2) return kv.second = d.string(kt, "KeyValue", "value"), true;
+                     return false;
+                   });
+                   f.key_value.push_back(std::move(kv));
+                 });
           return true;
         case 6:
           f.created_by = d.string(t, S, "created_by");
