@@ -328,7 +328,8 @@ TEST(Parquet, CheckedInSeedFilesReadBackTheirValues) {
   const fs::path dir = fs::path(TQ_SOURCE_DIR) / "fuzz" / "corpus" / "parquet";
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().filename() == "feature_cache.parquet") continue;
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("duckdb_") && !name.starts_with("arrow_")) continue;  // the others are not this table
     SCOPED_TRACE(e.path().filename().string());
     const File f = File::open(e.path().string());
     ASSERT_EQ(f.num_rows(), 40);

@@ -649,7 +649,7 @@ class ChunkReader {
     auto copy = [&](auto& v) {
       const size_t at = v.size();
       v.resize(at + n);
-      std::memcpy(v.data() + at, r.p, n * w);
+      if (n) std::memcpy(v.data() + at, r.p, n * w);  // an empty page may have no bytes at all
     };
     switch (info_.type) {
       case Type::Int32:

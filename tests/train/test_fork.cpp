@@ -24,6 +24,8 @@
 namespace tinyqat::test {
 namespace {
 
+double max_weight_diff(const Model& a, const Model& b);
+
 fs::path write_yaml(const fs::path& dir, const std::string& name, const std::string& text) {
   fs::create_directories(dir);
   const fs::path p = dir / name;
@@ -192,6 +194,31 @@ TEST(ForkConfig, OutputFolderTakesFilesAndReportWithoutDashO) {
   EXPECT_NE(r.err.find("no output: give -o/--output"), std::string::npos) << r.err;
 }
 
+TEST(ForkConfig, MixedPrecisionAutocastsWhereTheCpuHasBf16) {
+  const fs::path dir = temp_dir("fork_precision");
+  const std::string base =
+      "model: fr_regressor\nmodel_args: {in_features: 6, hidden: 32, depth: 2, dropout: 0}\ncache: "
+      "none.parquet\n"
+      "epochs: 1\nbatch_size: 16\nseed: 3\n";
+  write_yaml(dir, "f32.yaml", base + "precision: \"32-true\"\n");
+  write_yaml(dir, "bf16.yaml", base + "precision: \"bf16-mixed\"\n");
+  CliResult a = cli_in(dir, "train --smoke -c f32.yaml -o f32.onnx", dir);
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.err.find("precision"), std::string::npos) << "fp32 says nothing about precision";
+  CliResult b = cli_in(dir, "train --smoke -c bf16.yaml -o bf16.onnx", dir);
+  ASSERT_EQ(b.code, 0) << b.err;
+  const bool autocast = b.err.find("CPU bf16 autocast in the fp32 phase") != std::string::npos;
+  EXPECT_TRUE(autocast || b.err.find("this CPU has no bf16 arithmetic") != std::string::npos) << b.err;
+  const double d =
+      max_weight_diff(import_onnx((dir / "f32.onnx").string()), import_onnx((dir / "bf16.onnx").string()));
+  if (autocast) {
+    EXPECT_GT(d, 0) << "bf16 autocast must change the arithmetic";
+    EXPECT_LT(d, 1e-2) << "… not the result";
+  } else {
+    EXPECT_EQ(d, 0) << "without bf16 hardware the run is fp32";
+  }
+}
+
 // ---------------------------------------------------------------- the zoo against the fork's files
 
 // Trainable parameters as the exported file holds them: Conv / Gemm weights and biases (BN folded).
@@ -253,6 +280,8 @@ TEST(ForkZoo, ArchitecturesMatchTheForksShippedModels) {
       ours.graph.rename_value("score", "vmaf"), infer_shapes(ours);  // vmaf_tiny_qat.yaml does
     expect_same_signature(ours, theirs);
     EXPECT_EQ(weight_count(ours), weight_count(theirs));
+    std::printf("zoo %s vs the fork's %s: same signature, %lld weights and biases each\n", c.kind.c_str(),
+                c.file.c_str(), static_cast<long long>(weight_count(theirs)));
   }
   // fr_regressor (fr_tiny_v1.yaml's arguments): the fr files' signature, the fork module's parameter count
   // (6·64+64 + 64·64+64 + 64+1).
@@ -348,6 +377,51 @@ TEST(ForkCache, ParquetAndNpzCachesGiveTheSameSplitAndModel) {
   // Rows of one clip never straddle splits: 60 clips of 4 rows each, so every split is a multiple of 4.
   for (const char* k : {"train_samples", "val_samples", "test_samples"})
     EXPECT_EQ(a.report[k].get<int>() % 4, 0) << k;
+}
+
+// Frame caches (frame_dataset.py's): nr_metric on frame_path + mos, learned_filter on deg_path + clean_path.
+TEST(ForkCache, FrameCachesTrainNrMetricAndLearnedFilter) {
+  TQ_REQUIRE_DUCKDB();
+  const fs::path dir = temp_dir("fork_frames");
+  fs::create_directories(dir / "frames");
+  const Tensor img = luma_images(24, 32, 32, 5);
+  for (int64_t i = 0; i < 24; ++i) {
+    Tensor f = Tensor::empty(DType::U8, {32, 32});
+    for (int64_t k = 0; k < 32 * 32; ++k)
+      f.data<uint8_t>()[k] = static_cast<uint8_t>(std::lround(255 * img.data<float>()[i * 32 * 32 + k]));
+    write_npy((dir / fmt::format("frames/f{}.npy", i)).string(), f);
+  }
+  run_duckdb(
+      "copy (select 'clip' || (range // 2) as key, 'frames/f' || range || '.npy' as frame_path, 40 + range "
+      "as mos, 'frames/f' || range || '.npy' as deg_path, 'frames/f' || ((range + 1) % 24) || '.npy' as "
+      "clean_path from range(24)) to 'frames.parquet' (format parquet)",
+      dir);
+  // Both column sets are in one file: deg_path + clean_path win (pairs), so the nr config gets its own.
+  run_duckdb("copy (select key, frame_path, mos from 'frames.parquet') to 'nr.parquet' (format parquet)",
+             dir);
+  write_yaml(
+      dir, "nr.yaml",
+      "model: nr_metric\nmodel_args: {in_channels: 1, width: 4, lr: 1.0e-3}\ncache: nr.parquet\nepochs: 1\n"
+      "batch_size: 8\nval_frac: 0.2\ntest_frac: 0.2\nseed: 0\nqat: {epochs_qat: 1, n_calibration: 4}\n");
+  write_yaml(dir, "lf.yaml",
+             "model: learned_filter\nmodel_args: {channels: 1, width: 4, num_blocks: 1, lr: 1.0e-4}\ncache: "
+             "frames.parquet\nepochs: 1\nbatch_size: 8\nval_frac: 0.2\ntest_frac: 0.2\nseed: 0\nqat: "
+             "{epochs_qat: 1, "
+             "n_calibration: 4}\n");
+  for (const char* name : {"nr", "lf"}) {
+    SCOPED_TRACE(name);
+    CliResult r = cli_in(dir, fmt::format("qat -c {0}.yaml -o {0}.int8.onnx --report {0}.json", name), dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find(std::string(name) == "nr" ? "a frames cache, 24 rows" : "a pairs cache, 24 rows"),
+              std::string::npos)
+        << r.err;
+    const auto rep = nlohmann::json::parse(text_of(dir / (std::string(name) + ".json")));
+    EXPECT_EQ(rep["split"], "key");
+    EXPECT_EQ(rep["test_samples"].get<int>() % 2, 0) << "both frames of a clip land together";
+    ASSERT_GT(rep["test"].size(), 0u);
+    EXPECT_TRUE(std::string(name) == "nr" ? rep["test"][1]["plcc"].is_number()
+                                          : rep["test"][1]["psnr"].is_number());
+  }
 }
 
 // The done-when run: the Netflix feature vectors as the fork's feature cache (.parquet with a key column,
