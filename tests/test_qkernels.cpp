@@ -14,6 +14,7 @@
 #include "runtime/fuse.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/igemm_ref.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qconv_direct3x3.h"
 #include "runtime/kernels/qgemm.h"
 #include "support/test_support.h"

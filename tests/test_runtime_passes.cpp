@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ir/summary.h"
+#include "quant/ptq.h"
 #include "runtime/executor.h"
 #include "runtime/fuse.h"
 #include "support/test_support.h"
@@ -57,6 +58,68 @@ TEST(Executor, ReusesBuffersAcrossRuns) {
   auto second = ex.run({{"degraded", x}});
   EXPECT_EQ(0, std::memcmp(first[0].raw(), second[0].raw(), first[0].nbytes()));
   EXPECT_NE(first[0].raw(), second[0].raw()) << "outputs still held by the caller are not recycled";
+}
+
+// A static-PTQ learned filter (QLinearConv, QLinearAdd; dynamic H and W).
+Model int8_filter() {
+  Model fp32 = zoo::learned_filter(1, 8, 2, 3);
+  return quant::ptq_static(fp32, {{"degraded", luma_images(4, 32, 32, 5)}}, {}, nullptr);
+}
+
+TEST(Runtime, KernelsPlanOncePerInputShape) {
+  Executor ex(int8_filter());
+  int prepared = 0;
+  for (const auto& n : ex.model().graph.nodes) prepared += n.op_type == "QLinearConv";
+  ASSERT_GT(prepared, 0);
+  const Tensor a = luma_images(1, 40, 36, 9), b = luma_images(2, 24, 28, 10);
+  auto first = ex.run({{"degraded", a}});
+  EXPECT_EQ(ex.plans_made(), prepared) << "one plan per integer convolution for the first shape";
+  auto again = ex.run({{"degraded", a}});
+  EXPECT_EQ(ex.plans_made(), prepared) << "the same shape again: no re-planning";
+  EXPECT_EQ(0, std::memcmp(first[0].raw(), again[0].raw(), first[0].nbytes()));
+  auto other = ex.run({{"degraded", b}});
+  EXPECT_EQ(ex.plans_made(), 2 * prepared) << "a new shape is planned";
+  Executor fresh(int8_filter());
+  auto ref = fresh.run({{"degraded", b}});
+  EXPECT_EQ(0, std::memcmp(other[0].raw(), ref[0].raw(), ref[0].nbytes()));
+  auto back = ex.run({{"degraded", a}});
+  EXPECT_EQ(0, std::memcmp(first[0].raw(), back[0].raw(), first[0].nbytes()));
+}
+
+// Requantisation and epilogue built once from constant parameters give the bits of the generic path
+// that reads the parameters at run time (here: the same values fed as graph inputs).
+TEST(Runtime, ConstantParametersGiveTheBitsOfTheRunTimePath) {
+  Model fp32 = zoo::build("nr_metric", {}, 4);
+  const auto& in = fp32.graph.inputs[0];
+  const int64_t h = in.shape[2].is_known() ? in.shape[2].value : 64,
+                w = in.shape[3].is_known() ? in.shape[3].value : 64;
+  const Tensor x = luma_images(2, h, w, 3);
+  Model q = quant::ptq_static(fp32, {{in.name, x}}, {}, nullptr);
+  Executor constant(q);
+  Model fed = constant.model();  // already fused: QLinearConv / QLinearMatMul with constant parameters
+  NamedTensors feeds = {{in.name, x}};
+  int rewired = 0;
+  for (auto& n : fed.graph.nodes) {
+    if (n.op_type != "QLinearConv" && n.op_type != "QLinearMatMul") continue;
+    for (size_t i : {1, 2, 4, 6, 7, 8}) {
+      if (i >= n.inputs.size()) continue;
+      const Tensor& t = fed.graph.initializers.at(n.inputs[i]);
+      const std::string name = n.name + "_fed_" + std::to_string(i);
+      ValueInfo vi;
+      vi.name = name;
+      vi.dtype = t.dtype();
+      fed.graph.inputs.push_back(vi);
+      feeds.emplace_back(name, t);
+      n.inputs[i] = name;
+    }
+    ++rewired;
+  }
+  ASSERT_GT(rewired, 5);
+  Executor run_time(fed);
+  auto a = constant.run({{in.name, x}});
+  auto b = run_time.run(feeds);
+  ASSERT_EQ(a[0].nbytes(), b[0].nbytes());
+  EXPECT_EQ(0, std::memcmp(a[0].raw(), b[0].raw(), a[0].nbytes()));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 
 using namespace tinyqat;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 
 namespace tinyqat::tiles {

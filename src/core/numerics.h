@@ -24,6 +24,17 @@ inline float dequantize_value(int32_t q, float scale, int32_t zp) {
   return static_cast<float>(q - zp) * scale;
 }
 
+// Weights: int8, symmetric (zero point 0), one scale per output channel, values in −kWeightQMax..kWeightQMax
+// (−128 is never used, so w and −w quantize alike), scale absmax_c / kWeightQMax, with absmax floored
+// at kWeightAbsmaxFloor so that an all-zero channel still gets a positive scale. The quantizer
+// (quant/weights.cpp) and the trainer's weight fake-quant (train/trainable.cpp, the same constants in
+// LibTorch: max, then one float division) compute it this way; tests prove the two agree bit for bit.
+inline constexpr int32_t kWeightQMax = 127;
+inline constexpr float kWeightAbsmaxFloor = 1e-12f;
+inline float weight_scale(float absmax) {
+  return std::max(absmax, kWeightAbsmaxFloor) / static_cast<float>(kWeightQMax);
+}
+
 // Requantise an exact int32 accumulator: y = saturate(round_half_even(acc · multiplier) + zp).
 inline int32_t requantize(int32_t acc, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
   float v = round_half_even(static_cast<float>(acc) * multiplier) + static_cast<float>(zp);

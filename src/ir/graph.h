@@ -106,8 +106,9 @@ struct Model {
   std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props, in order
 };
 
-// Type and shape inference for every op the runtime supports. Fills graph.value_info and refines
-// graph.outputs. Values whose shape cannot be derived keep has_shape=false; unknown ops are an Error.
+// Type and shape inference for every op import accepts (ir/op_list.h; the rules are in
+// ir/shape_rules_<family>.cpp). Fills graph.value_info and refines graph.outputs. Values whose shape
+// cannot be derived keep has_shape=false; unknown ops are an Error.
 void infer_shapes(Model& model);
 
 // The tensor a Constant node produces (value, value_float(s), value_int(s)).
@@ -118,8 +119,5 @@ Tensor constant_node_value(const Node& n);
 // min/max attributes (opset < 11). nullopt when the node is neither or a bound is computed at run
 // time. The one reader of activation bounds: quantization patterns, runtime fusion and the trainer.
 std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const Node& n);
-
-// The set of ops this project understands (import refuses anything else).
-bool is_supported_op(const std::string& domain, const std::string& op_type);
 
 }  // namespace tinyqat

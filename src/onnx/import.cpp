@@ -173,7 +173,7 @@ Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& bas
     ++idx;
     n.op_type = np.op_type();
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    TQ_CHECK(is_supported_op(n.domain, n.op_type),
+    TQ_CHECK(is_supported_op(n.domain, n.op_type, m.opset),
              "{}: operator '{}{}' (node '{}', opset {}) is not supported by tinyqat", what,
              n.domain.empty() ? "" : n.domain + ".", n.op_type, n.name, m.opset);
     n.inputs.assign(np.input().begin(), np.input().end());

@@ -6,12 +6,10 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/op_list.h"  // kMinOpset, kMaxOpset: the opsets import reads
 
 namespace tinyqat {
 
-// Supported default-domain opsets for import.
-constexpr int64_t kMinOpset = 13;
-constexpr int64_t kMaxOpset = 18;
 // Opset written for graphs tinyqat builds.
 constexpr int64_t kExportOpset = 17;
 

@@ -1,7 +1,7 @@
 // The static quantization plan, shared by static PTQ and the QAT trainer so both quantize exactly the
-// same tensors: which activations get a QuantizeLinear → DequantizeLinear pair (by unit, patterns.h),
-// which tensors share parameters, and the QDQ writer that turns a plan plus parameters into a graph.
-// PTQ fills the parameters from calibration; QAT from its trained observers.
+// same tensors: which activations get a QuantizeLinear → DequantizeLinear pair (by unit: the selectors
+// of src/qdq), which tensors share parameters, and the QDQ writer that turns a plan plus parameters into
+// a graph. PTQ fills the parameters from calibration; QAT from its trained observers.
 #pragma once
 #include <map>
 #include <set>

@@ -21,7 +21,7 @@ Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report) {
   std::vector<bool> replaced(original, false);
   for (size_t i = 0; i < original; ++i) {
     const Node n = g.nodes[i];
-    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    if (qdq::pattern_of(n).pattern != qdq::Pattern::WeightedUnit) continue;
     std::string why;
     auto u = cfg.exclude.count(n.name) ? std::nullopt : weighted_unit(fp32.graph, static_cast<int>(i), &why);
     if (!u) {

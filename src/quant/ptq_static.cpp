@@ -1,5 +1,5 @@
-// Static PTQ: choose the tensors to quantize (by unit, see patterns.h), calibrate their ranges on real
-// inputs, then write a QDQ graph: QuantizeLinear → DequantizeLinear on every quantized activation,
+// Static PTQ: choose the tensors to quantize (by unit: the selectors of src/qdq), calibrate their ranges on
+// real inputs, then write a QDQ graph: QuantizeLinear → DequantizeLinear on every quantized activation,
 // DequantizeLinear on per-channel int8 weights and int32 biases.
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "ir/summary.h"
+#include "qdq/selectors.h"
 #include "quant/observers.h"
 #include "quant/patterns.h"
 #include "quant/plan.h"
@@ -26,71 +27,34 @@ void check_fp32(const Model& m, const std::string& what) {
            q);
 }
 
-namespace {
-
-bool is_pass_through(const std::string& op) {
-  return op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
-}
-
-}  // namespace
-
 QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep) {
   QuantPlan p;
   std::set<int> in_unit;  // activation nodes absorbed by a unit
+  auto quantized = [&](const std::string& v) { return p.in_plan.count(v) != 0; };
   for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i) {
     const Node& n = g.nodes[i];
     if (in_unit.count(i)) continue;
-    const bool excluded = cfg.exclude.count(n.name) != 0;
-    if (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") {
-      std::string why;
-      auto u = excluded ? std::nullopt : weighted_unit(g, i, &why);
-      if (!u) {
-        rep->kept_fp32.emplace_back(n.name, excluded ? "excluded (--exclude)" : why);
-        continue;
-      }
-      if (u->activation >= 0) {
-        in_unit.insert(u->activation);
-        // The op's own output carries the unit's parameters too: a QDQ pair there lets ONNX Runtime fuse
-        // the op into an integer kernel, and with the activation's range it changes no value (the
-        // negative side saturates where the activation would zero it anyway).
-        p.same_as[u->op_output] = u->output;  // its own observed range would include what the activation cuts
-      }
-      p.add(u->input);
-      p.add(u->output);
-      p.units.push_back(*u);
-      rep->quantized.push_back(n.name);
-      continue;
-    }
-    if (excluded) {
+    if (cfg.exclude.count(n.name)) {
       rep->kept_fp32.emplace_back(n.name, "excluded (--exclude)");
       continue;
     }
-    auto quantized_input = [&](size_t k) { return n.input(k) && p.in_plan.count(*n.input(k)); };
-    if (n.op_type == "Add" && n.inputs.size() == 2 && !is_constant(g, n.inputs[0]) &&
-        !is_constant(g, n.inputs[1])) {
-      p.add(n.inputs[0]);
-      p.add(n.inputs[1]);
-      p.add(n.outputs[0]);
-      rep->quantized.push_back(n.name);
-    } else if ((n.op_type == "MaxPool" || n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool" ||
-                n.op_type == "ReduceMean") &&
-               quantized_input(0)) {
-      if (n.op_type == "MaxPool") p.ties.join(n.inputs[0], n.outputs[0]);
-      p.add(n.outputs[0]);
-      rep->quantized.push_back(n.name);
-    } else if (is_pass_through(n.op_type) && quantized_input(0)) {
-      p.ties.join(n.inputs[0], n.outputs[0]);
-      p.add(n.outputs[0]);
-    } else if (n.op_type == "Concat" &&
-               std::all_of(n.inputs.begin(), n.inputs.end(),
-                           [&](const std::string& v) { return p.in_plan.count(v) != 0; })) {
-      for (const auto& v : n.inputs) p.ties.join(n.outputs[0], v);
-      p.add(n.outputs[0]);
-      rep->quantized.push_back(n.name);
-    } else if (n.op_type != "Constant" && !is_pass_through(n.op_type) && n.op_type != "Shape" &&
-               n.op_type != "Gather" && n.op_type != "Concat") {
-      rep->kept_fp32.emplace_back(n.name, fmt::format("{} has no int8 form here", n.op_type));
+    const qdq::Fp32Selection s = qdq::select_fp32(g, i, quantized);
+    if (s.pattern == qdq::Pattern::None) {
+      if (!s.silent) rep->kept_fp32.emplace_back(n.name, s.why);
+      continue;
     }
+    if (s.unit && s.unit->activation >= 0) {
+      in_unit.insert(s.unit->activation);
+      // The op's own output carries the unit's parameters too: a QDQ pair there lets ONNX Runtime fuse
+      // the op into an integer kernel, and with the activation's range it changes no value (the
+      // negative side saturates where the activation would zero it anyway). Its own observed range
+      // would include what the activation cuts.
+      p.same_as[s.unit->op_output] = s.unit->output;
+    }
+    if (s.unit) p.units.push_back(*s.unit);
+    for (const auto& [a, b] : s.ties) p.ties.join(a, b);
+    for (const auto& t : s.quantize) p.add(t);
+    if (s.counts_as_quantized) rep->quantized.push_back(n.name);
   }
   return p;
 }

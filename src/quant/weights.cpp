@@ -23,10 +23,11 @@ QuantizedWeight quantize_weight_per_channel(const Tensor& w, int64_t axis) {
     absmax[c] = std::max(absmax[c], std::fabs(p[i]));
   }
   QuantizedWeight r{Tensor::empty(DType::I8, w.shape()), Tensor::empty(DType::F32, {C})};
-  for (int64_t c = 0; c < C; ++c) r.scale.data<float>()[c] = std::max(absmax[c], 1e-12f) / 127.f;
+  for (int64_t c = 0; c < C; ++c) r.scale.data<float>()[c] = weight_scale(absmax[c]);
   for (int64_t i = 0; i < w.numel(); ++i) {
     const int64_t c = (i / inner) % C;
-    r.q.data<int8_t>()[i] = static_cast<int8_t>(quantize_value(p[i], r.scale.data<float>()[c], 0, -127, 127));
+    r.q.data<int8_t>()[i] =
+        static_cast<int8_t>(quantize_value(p[i], r.scale.data<float>()[c], 0, -kWeightQMax, kWeightQMax));
   }
   return r;
 }

@@ -1,5 +1,6 @@
 // Weight quantization shared by static PTQ, dynamic PTQ and the QAT exporter: int8, symmetric,
-// one scale per output channel along `axis`, values restricted to −127..127, scale absmax_c / 127.
+// one scale per output channel along `axis`, values restricted to −127..127, scale absmax_c / 127
+// (core/numerics.h weight_scale, the one definition the trainer's fake-quant follows too).
 #pragma once
 #include <cstdint>
 

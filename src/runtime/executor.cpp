@@ -51,6 +51,7 @@ Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model))
     TQ_CHECK(n.domain.empty() && it != reg.end(), "operator '{}' ({}) has no runtime kernel", n.op_type,
              n.describe());
     st.kernel = it->second(init);
+    if (st.kernel->prepares()) st.plans = std::make_unique<PlanCache>();
     for (const auto& o : n.outputs) st.out_slots.push_back(o.empty() ? -1 : slot_of(o));
     // A Constant's value is known now: treat it like an initializer so later kernels can pack it.
     if (n.op_type == "Constant") {
@@ -107,10 +108,13 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   RunContext ctx{*pool_};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
+  std::shared_ptr<const KernelPlan> plan;
   for (auto& st : steps_) {
     in.clear();
     for (int s : st.in_slots) in.push_back(s >= 0 ? &values[s] : nullptr);
     out.assign(st.out_slots.size(), Tensor());
+    plan = st.plans ? plan_for(st, ctx, in) : nullptr;
+    ctx.plan = plan.get();
     if (profile_) {
       auto t0 = std::chrono::steady_clock::now();
       st.kernel->run(ctx, in, out);
@@ -126,6 +130,29 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   std::vector<Tensor> result;
   for (int s : output_slots_) result.push_back(values[s]);
   return result;
+}
+
+std::shared_ptr<const KernelPlan> Executor::plan_for(Step& st, RunContext& ctx,
+                                                     const std::vector<const Tensor*>& in) {
+  auto same_shapes = [&](const std::vector<Shape>& shapes) {
+    if (shapes.size() != in.size()) return false;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i] ? shapes[i] != in[i]->shape() : !shapes[i].empty()) return false;
+    return true;
+  };
+  {
+    std::lock_guard<std::mutex> lock(st.plans->mutex);
+    if (st.plans->plan && same_shapes(st.plans->shapes)) return st.plans->plan;
+  }
+  // A new shape (or the first run): plan outside the lock; concurrent runs of another shape keep theirs.
+  auto plan = st.kernel->prepare(ctx, in);
+  ++plans_made_;
+  std::vector<Shape> shapes;
+  for (const Tensor* t : in) shapes.push_back(t ? t->shape() : Shape{});
+  std::lock_guard<std::mutex> lock(st.plans->mutex);
+  st.plans->shapes = std::move(shapes);
+  st.plans->plan = plan;
+  return plan;
 }
 
 std::vector<NodeProfile> Executor::profile() const {

@@ -1,7 +1,9 @@
 // Runs a Model on the CPU. Built once (kernels created, weights packed); run() may be called many
 // times, with any batch size the graph's symbolic dims allow. Deterministic for a fixed thread count.
 #pragma once
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,13 +36,22 @@ class Executor {
   // Inputs by name (all graph inputs are required); returns outputs in graph-output order.
   // Throws Error when a name, dtype or shape does not match the graph.
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs);
+  // How many times a kernel planned for new input shapes (Kernel::prepare), over all runs.
+  int64_t plans_made() const { return plans_made_.load(); }
   // Per-node times accumulated over runs (empty unless ExecutorOptions::profile).
   std::vector<NodeProfile> profile() const;
 
  private:
+  // The plan a step's kernel made for the input shapes it last saw (Kernel::prepare).
+  struct PlanCache {
+    std::mutex mutex;
+    std::vector<Shape> shapes;
+    std::shared_ptr<const KernelPlan> plan;
+  };
   struct Step {
     const Node* node;
     std::unique_ptr<Kernel> kernel;
+    std::unique_ptr<PlanCache> plans;  // kernels that prepare()
     std::vector<int> in_slots, out_slots;
     std::vector<int> free_after;  // slots whose last use is this step
     double total_ms = 0;
@@ -55,6 +66,8 @@ class Executor {
   std::vector<bool> is_constant_;
   std::vector<int> input_slots_, output_slots_;
   int num_slots_ = 0;
+  std::atomic<int64_t> plans_made_{0};
+  std::shared_ptr<const KernelPlan> plan_for(Step& st, RunContext& ctx, const std::vector<const Tensor*>& in);
 };
 
 }  // namespace tinyqat

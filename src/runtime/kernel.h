@@ -1,5 +1,7 @@
-// The life of an operator in the runtime: created once per node (validate attributes, pack constant
-// weights), then run many times. Kernels allocate their outputs; the executor owns every value.
+// The life of an operator in the runtime (XNNPACK's create → reshape → setup → run): created once per
+// node (validate attributes, pack constant weights, precompute what depends on constants only, such as
+// requantisation parameters), prepared once per input shape (layouts, tiling: `prepare`), then run many
+// times with that plan. Kernels allocate their outputs; the executor owns every value.
 #pragma once
 #include <functional>
 #include <memory>
@@ -14,13 +16,27 @@
 
 namespace tinyqat {
 
+// What a kernel planned for one set of input shapes. Immutable once made: concurrent runs share it.
+struct KernelPlan {
+  virtual ~KernelPlan() = default;
+};
+
 struct RunContext {
   ThreadPool& pool;
+  const KernelPlan* plan = nullptr;  // prepare()'s plan for the shapes of this run's inputs, or null
 };
 
 class Kernel {
  public:
   virtual ~Kernel() = default;
+  // Whether prepare() plans anything; the executor skips the shape check for kernels that don't.
+  virtual bool prepares() const { return false; }
+  // Reshape: the plan for the shapes (and dtypes) of `in` — values are not read, except constants. The
+  // executor calls it when a step's input shapes differ from those of the plan it holds and passes the
+  // plan to run() in ctx.plan; run() plans for itself when ctx.plan is null.
+  virtual std::shared_ptr<const KernelPlan> prepare(RunContext& ctx, const std::vector<const Tensor*>& in) {
+    return nullptr;
+  }
   // `in[i]` is nullptr for an omitted optional input. `out` has one slot per node output.
   virtual void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) = 0;
 };

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "core/numerics.h"
 
 namespace tinyqat::train {
 
@@ -87,6 +90,14 @@ torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t
   return FakeQuant::apply(x, static_cast<double>(scale), static_cast<int64_t>(zero_point),
                           static_cast<int64_t>(qmin), static_cast<int64_t>(qmax),
                           static_cast<double>(clamp_lo), static_cast<double>(clamp_hi));
+}
+
+torch::Tensor weight_scale_per_channel(const torch::Tensor& w, int64_t axis) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < w.dim(); ++d)
+    if (d != axis) dims.push_back(d);
+  auto absmax = dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims);
+  return absmax.clamp_min(kWeightAbsmaxFloor) / static_cast<float>(kWeightQMax);
 }
 
 }  // namespace tinyqat::train

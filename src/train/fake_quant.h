@@ -12,6 +12,8 @@
 
 #include <torch/torch.h>
 
+#include "core/numerics.h"
+
 namespace tinyqat::train {
 
 // clamp(x, a, b) where ±∞ means no bound on that side (x itself when both are infinite).
@@ -20,5 +22,10 @@ torch::Tensor clamp_between(const torch::Tensor& x, float a, float b);
 torch::Tensor fake_quant_per_tensor(const torch::Tensor& x, float scale, int32_t zero_point, int32_t qmin,
                                     int32_t qmax, float clamp_lo = -std::numeric_limits<float>::infinity(),
                                     float clamp_hi = std::numeric_limits<float>::infinity());
+
+// The per-channel int8 weight scale of core/numerics.h (weight_scale) in LibTorch: |w|'s max over every
+// axis but `axis`, floored at kWeightAbsmaxFloor, divided by kWeightQMax — shape [w.size(axis)], detached
+// like an observer. Bit for bit what quant::quantize_weight_per_channel computes (tests/train).
+torch::Tensor weight_scale_per_channel(const torch::Tensor& w, int64_t axis);
 
 }  // namespace tinyqat::train

@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "quant/patterns.h"
 #include "train/fake_quant.h"
+#include "train/forward_ops.h"
 #include "zoo/zoo.h"
 
 namespace tinyqat::train {
@@ -121,41 +122,6 @@ torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, flo
 
 namespace {
 
-const std::set<std::string>& differentiable_ops() {
-  static const std::set<std::string> ops = {"Conv",
-                                            "Gemm",
-                                            "MatMul",
-                                            "Add",
-                                            "Sub",
-                                            "Mul",
-                                            "Div",
-                                            "Relu",
-                                            "Clip",
-                                            "LeakyRelu",
-                                            "Sigmoid",
-                                            "Tanh",
-                                            "Erf",
-                                            "Sqrt",
-                                            "Softmax",
-                                            "Identity",
-                                            "BatchNormalization",
-                                            "GlobalAveragePool",
-                                            "AveragePool",
-                                            "MaxPool",
-                                            "ReduceMean",
-                                            "Flatten",
-                                            "Reshape",
-                                            "Squeeze",
-                                            "Unsqueeze",
-                                            "Concat",
-                                            "Transpose",
-                                            "Shape",
-                                            "Gather",
-                                            "Constant",
-                                            "Cast"};
-  return ops;
-}
-
 // Initializer inputs that train (the others are constants: normalisation, shapes, clip bounds).
 bool trains(const Node& n, size_t input) {
   if (n.op_type == "Conv" || n.op_type == "Gemm") return input == 1 || input == 2;
@@ -164,31 +130,16 @@ bool trains(const Node& n, size_t input) {
   return false;
 }
 
-std::vector<int64_t> pair_pads(const Node& n, size_t rank, const std::string& what) {
-  auto pads = n.get_ints("pads", std::vector<int64_t>(2 * rank, 0));
-  TQ_CHECK(pads.size() == 2 * rank, "{}: pads has {} values for {} spatial dims", n.describe(), pads.size(),
-           rank);
-  std::vector<int64_t> sym(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    TQ_CHECK(pads[i] == pads[i + rank], "{}: the trainer supports symmetric {} padding only", n.describe(),
-             what);
-    sym[i] = pads[i];
-  }
-  const std::string ap = n.get_string("auto_pad", "NOTSET");
-  TQ_CHECK(ap == "NOTSET" || ap == "VALID", "{}: auto_pad {} is not supported by the trainer", n.describe(),
-           ap);
-  return sym;
-}
-
 }  // namespace
 
 TrainableModel::TrainableModel(const Model& m) : model_(m), graph_(m.graph) {
-  std::vector<std::string> refused;
+  std::vector<std::string> refused, trained;
   for (const auto& n : graph_.nodes)
-    if (!n.domain.empty() || !differentiable_ops().count(n.op_type))
+    if (!n.domain.empty() || !forward_ops().count(n.op_type))
       refused.push_back(fmt::format("{} (node '{}')", n.op_type, n.name));
+  for (const auto& [op, fn] : forward_ops()) trained.push_back(op);
   TQ_CHECK(refused.empty(), "the trainer cannot differentiate {} — it trains fp32 graphs made of: {}",
-           fmt::join(refused, ", "), fmt::join(differentiable_ops(), " "));
+           fmt::join(refused, ", "), fmt::join(trained, " "));
   for (const auto& [name, t] : graph_.initializers) values_[name] = to_torch(t);
   // Dropout while training (zoo::kDropoutKey: "P@value,value"); an exported model has none.
   for (const auto& [k, v] : m.metadata)
@@ -294,19 +245,16 @@ torch::Tensor TrainableModel::weight_fq(const Node& n, const torch::Tensor& w, t
   auto it = unit_of_node_.find(n.name);
   if (it == unit_of_node_.end()) return w;
   const auto& u = plan_.units[it->second];
-  // Per-channel symmetric int8 on −127..127, scale absmax / 127 (quant/weights.h, detached like an observer).
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; d < w.dim(); ++d)
-    if (d != u.weight_axis) dims.push_back(d);
-  auto scale = (dims.empty() ? w.detach().abs() : w.detach().abs().amax(dims)).clamp_min(1e-12f) / 127.f;
+  // Per-channel symmetric int8, the scale of core/numerics.h (weight_scale_per_channel: the quantizer's).
+  auto scale = weight_scale_per_channel(w, u.weight_axis);
   if (w_scale) *w_scale = scale.reshape({-1});
   // x / s and round half to even, as quantize_weight_per_channel (LibTorch's per-channel kernel
   // multiplies by 1/s, which can land one step away on a tie); gradient straight through (every weight
-  // is inside ±127 steps by construction).
+  // is inside ±kWeightQMax steps by construction).
   std::vector<int64_t> shape(static_cast<size_t>(w.dim()), 1);
   shape[static_cast<size_t>(u.weight_axis)] = -1;
   auto s = scale.reshape(shape);
-  auto q = torch::clamp(torch::round(w.detach() / s), -127, 127) * s;
+  auto q = torch::clamp(torch::round(w.detach() / s), -kWeightQMax, kWeightQMax) * s;
   return w + (q - w.detach());
 }
 
@@ -397,174 +345,24 @@ torch::Tensor TrainableModel::run_gemm(const Node& n, std::map<std::string, torc
   return y;
 }
 
+// The nodes in order, each through its forward function (forward_ops.cpp); every computed value goes
+// through its fake-quant when QAT plans one there.
 std::vector<torch::Tensor> TrainableModel::forward(const std::vector<torch::Tensor>& inputs) {
   TQ_CHECK(inputs.size() == graph_.inputs.size(), "trainer: {} inputs given, the model has {}", inputs.size(),
            graph_.inputs.size());
-  std::map<std::string, torch::Tensor> env;
-  const bool observe = training_;
-  // A tie group shares one observer, fed by one member only (its root: a Concat's output, a MaxPool's
-  // input), so a step updates it once with that tensor's range, not with each member's in turn.
-  auto observes = [&](const std::string& name) { return observe && plan_.ties.find(name) == name; };
-  auto post = [&](const std::string& name, torch::Tensor v) {
-    if (prepared_) {
-      auto it = quant_of_.find(name);
-      if (it != quant_of_.end()) v = quants_[it->second].apply(v, observes(name));
-    }
-    if (training_ && dropout_.count(name)) v = torch::dropout(v, dropout_p_, /*train=*/true);
-    env[name] = v;
-  };
-  for (size_t i = 0; i < inputs.size(); ++i) post(graph_.inputs[i].name, inputs[i]);
-  auto ints = [&](const std::string& name) {
-    auto t = value(name, env).to(torch::kCPU).to(torch::kInt64).contiguous();
-    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
-  };
-  auto axis_of = [](int64_t a, int64_t rank) { return a < 0 ? a + rank : a; };
+  ForwardPass pass(*this, training_);
+  for (size_t i = 0; i < inputs.size(); ++i) pass.post(graph_.inputs[i].name, inputs[i]);
   for (const Node& n : graph_.nodes) {
-    const std::string& op = n.op_type;
-    auto in = [&](size_t k) { return value(n.inputs[k], env); };
-    torch::Tensor y;
-    if (op == "Conv") {
-      y = run_conv(n, env);
-    } else if (op == "Gemm") {
-      y = run_gemm(n, env);
-    } else if (op == "MatMul") {
-      y = torch::matmul(in(0), weight_fq(n, in(1)));
-    } else if (op == "Add") {
-      y = in(0) + in(1);
-    } else if (op == "Sub") {
-      y = in(0) - in(1);
-    } else if (op == "Mul") {
-      y = in(0) * in(1);
-    } else if (op == "Div") {
-      y = in(0) / in(1);
-    } else if (op == "Relu" || op == "Clip") {
-      auto bounds = activation_bounds(graph_, n);
-      TQ_CHECK(bounds, "trainer: {} has bounds computed at run time (only constant bounds train)",
-               n.describe());
-      const auto [lo, hi] = *bounds;
-      auto q = prepared_ ? quant_of_.find(n.outputs[0]) : quant_of_.end();
-      if (q != quant_of_.end()) {  // activation and its fake-quant in one pass
-        env[n.outputs[0]] = quants_[q->second].apply(in(0), observes(n.outputs[0]), lo, hi);
-        continue;
-      }
-      y = clamp_between(in(0), lo, hi);
-    } else if (op == "LeakyRelu") {
-      y = torch::leaky_relu(in(0), n.get_float("alpha", 0.01f));
-    } else if (op == "Sigmoid") {
-      y = torch::sigmoid(in(0));
-    } else if (op == "Tanh") {
-      y = torch::tanh(in(0));
-    } else if (op == "Erf") {
-      y = torch::erf(in(0));
-    } else if (op == "Sqrt") {
-      y = torch::sqrt(in(0));
-    } else if (op == "Softmax") {
-      y = torch::softmax(in(0), n.get_int("axis", -1));
-    } else if (op == "Identity") {
-      y = in(0);
-    } else if (op == "BatchNormalization") {
-      y = torch::batch_norm(in(0), in(1), in(2), in(3), in(4), training_ && !bn_frozen_,
-                            1.0 - n.get_float("momentum", 0.9f), n.get_float("epsilon", 1e-5f), false);
-    } else if (op == "GlobalAveragePool") {
-      auto x = in(0);
-      std::vector<int64_t> dims;
-      for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-      y = x.mean(dims, true);
-    } else if (op == "AveragePool" || op == "MaxPool") {
-      auto x = in(0);
-      TQ_CHECK(x.dim() == 4, "{}: the trainer supports 2-D pooling only", n.describe());
-      auto k = n.get_ints("kernel_shape");
-      auto s = n.get_ints("strides", {1, 1});
-      auto p = pair_pads(n, 2, "pooling");
-      const bool ceil = n.get_int("ceil_mode", 0) != 0;
-      y = op == "MaxPool" ? torch::max_pool2d(x, k, s, p, n.get_ints("dilations", {1, 1}), ceil)
-                          : torch::avg_pool2d(x, k, s, p, ceil, n.get_int("count_include_pad", 0) != 0);
-    } else if (op == "ReduceMean") {
-      auto x = in(0);
-      std::vector<int64_t> axes = n.input(1) ? ints(n.inputs[1]) : n.get_ints("axes");
-      if (axes.empty())
-        for (int64_t d = 0; d < x.dim(); ++d) axes.push_back(d);
-      y = x.mean(axes, n.get_int("keepdims", 1) != 0);
-    } else if (op == "Flatten") {
-      auto x = in(0);
-      const int64_t a = axis_of(n.get_int("axis", 1), x.dim());
-      int64_t outer = 1;
-      for (int64_t d = 0; d < a; ++d) outer *= x.size(d);
-      y = x.reshape({outer, -1});
-    } else if (op == "Reshape") {
-      auto x = in(0);
-      auto shape = ints(n.inputs[1]);
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (shape[d] == 0 && !n.get_int("allowzero", 0)) shape[d] = x.size(static_cast<int64_t>(d));
-      y = x.reshape(shape);
-    } else if (op == "Squeeze") {
-      auto x = in(0);
-      std::vector<int64_t> axes = n.input(1) ? ints(n.inputs[1]) : n.get_ints("axes");
-      if (axes.empty()) {
-        y = x.squeeze();
-      } else {
-        for (auto& a : axes) a = axis_of(a, x.dim());
-        std::sort(axes.rbegin(), axes.rend());
-        y = x;
-        for (int64_t a : axes) y = y.squeeze(a);
-      }
-    } else if (op == "Unsqueeze") {
-      auto x = in(0);
-      std::vector<int64_t> axes = n.input(1) ? ints(n.inputs[1]) : n.get_ints("axes");
-      const int64_t out_rank = x.dim() + static_cast<int64_t>(axes.size());
-      for (auto& a : axes) a = axis_of(a, out_rank);
-      std::sort(axes.begin(), axes.end());
-      y = x;
-      for (int64_t a : axes) y = y.unsqueeze(a);
-    } else if (op == "Concat") {
-      std::vector<torch::Tensor> parts;
-      for (size_t k = 0; k < n.inputs.size(); ++k) parts.push_back(in(k));
-      y = torch::cat(parts, n.get_int("axis", 0));
-    } else if (op == "Transpose") {
-      auto x = in(0);
-      std::vector<int64_t> perm = n.get_ints("perm");
-      if (perm.empty())
-        for (int64_t d = x.dim() - 1; d >= 0; --d) perm.push_back(d);
-      y = x.permute(perm);
-    } else if (op == "Shape") {
-      auto sz = in(0).sizes().vec();
-      const int64_t r = static_cast<int64_t>(sz.size());
-      int64_t s = std::clamp(axis_of(n.get_int("start", 0), r), int64_t{0}, r);
-      int64_t e = std::clamp(n.has("end") ? axis_of(n.get_int("end", r), r) : r, int64_t{0}, r);
-      std::vector<int64_t> part(sz.begin() + s, sz.begin() + std::max(s, e));
-      y = torch::tensor(part, torch::kInt64).to(device_);
-    } else if (op == "Gather") {
-      auto x = in(0);
-      auto idx = in(1).to(torch::kInt64);
-      const int64_t a = axis_of(n.get_int("axis", 0), x.dim());
-      idx = torch::where(idx < 0, idx + x.size(a), idx);
-      if (idx.dim() == 0) {
-        y = x.select(a, idx.item<int64_t>());
-      } else {
-        y = x.index_select(a, idx.reshape({-1}).to(x.device()));
-        auto shape = x.sizes().vec();
-        shape.erase(shape.begin() + a);
-        auto is = idx.sizes().vec();
-        shape.insert(shape.begin() + a, is.begin(), is.end());
-        y = y.reshape(shape);
-      }
-    } else if (op == "Constant") {
-      y = to_torch(constant_node_value(n)).to(device_);
-    } else if (op == "Cast") {
-      static const std::map<int64_t, torch::ScalarType> types = {{1, torch::kFloat32}, {2, torch::kUInt8},
-                                                                 {3, torch::kInt8},    {6, torch::kInt32},
-                                                                 {7, torch::kInt64},   {9, torch::kBool}};
-      auto it = types.find(n.get_int("to", 1));
-      TQ_CHECK(it != types.end(), "{}: cast to ONNX type {} is not supported by the trainer", n.describe(),
-               n.get_int("to", 1));
-      y = in(0).to(it->second);
-    } else {
-      fail("the trainer cannot differentiate {}", n.describe());
-    }
-    post(n.outputs[0], y);
+    auto op = forward_ops().find(n.op_type);
+    if (op == forward_ops().end()) fail("the trainer cannot differentiate {}", n.describe());
+    Forwarded y = op->second(pass, n);
+    if (y.fake_quantized)
+      pass.set(n.outputs[0], y.value);
+    else
+      pass.post(n.outputs[0], y.value);
   }
   std::vector<torch::Tensor> outs;
-  for (const auto& o : graph_.outputs) outs.push_back(value(o.name, env));
+  for (const auto& o : graph_.outputs) outs.push_back(pass.value(o.name));
   return outs;
 }
 

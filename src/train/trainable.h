@@ -1,6 +1,7 @@
 // The trainer's view of a model: an IR graph executed with LibTorch ops so that its initializers
 // become trainable parameters. Talks only to the IR: any graph the zoo builds or the ONNX importer
-// reads (within the ops listed in trainable.cpp) trains, and trained weights go back into the IR.
+// reads trains, within the ops of forward_ops.cpp (src/ir/op_list.h says why the others are not), and
+// trained weights go back into the IR.
 //
 // BatchNormalization right after a Conv is absorbed into that Conv (its parameters are kept beside
 // it): trained as Conv → BN in fp32, trained the way PyTorch's fused ConvBn QAT modules do while its
@@ -89,6 +90,7 @@ class TrainableModel {
   void restore(const State& s);
 
  private:
+  friend class ForwardPass;  // one forward pass (forward_ops.h)
   struct Bn {
     std::string gamma, beta, mean, var, output;
     float eps = 1e-5f, momentum = 0.9f;  // ONNX momentum

@@ -142,14 +142,15 @@ Fixture cnn_mix() {
 }
 
 // Two inputs and two outputs; shape arithmetic at run time (Shape → Gather → Unsqueeze → Concat →
-// Reshape), Slice with negative steps, Sqrt, ReduceMean, Identity.
+// Reshape), Slice with negative steps, Sqrt, ReduceMean, Identity, a Constant node.
 Fixture two_input() {
   GraphBuilder b("two_input");
   auto a = b.input("a", DType::F32, {"N", 4, 8, 8});
   auto c = b.input("b", DType::F32, {"N", 4, 8, 8});
   auto s = b.op("Add", {a, c});
   auto m = b.op("Mul", {a, c});
-  auto sq = b.op("Sqrt", {b.op("Add", {b.op("Mul", {m, m}), b.constant("eps", scalar(1.f))})});
+  auto one = b.op("Constant", {}, {{"value_float", Attribute::of_float(1.f)}});
+  auto sq = b.op("Sqrt", {b.op("Add", {b.op("Mul", {m, m}), one})});
   auto red = b.op("ReduceMean", {sq}, {{"axes", Is({2, 3})}, {"keepdims", I(0)}});
   auto n =
       b.op("Gather", {b.op("Shape", {s}), b.constant("idx0", Tensor::from_i64({}, {0}))}, {{"axis", I(0)}});

@@ -1,5 +1,5 @@
-// Drivers of the int8 kernels (qgemm.h): kernel choice, weight packing, and the convolution and matmul
-// loops around the micro-kernels.
+// Drivers of the int8 kernels (qgemm.h): kernel choice, weight packing, the epilogue rows, and the matmul
+// loop around the micro-kernels (the convolution's are in qconv_*.cpp).
 #include "runtime/kernels/qgemm.h"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "runtime/kernels/cpu_features.h"
-#include "runtime/kernels/qconv_direct3x3.h"
+#include "runtime/kernels/qdriver_util.h"
 
 namespace tinyqat {
 
@@ -38,19 +38,6 @@ QConvDirect qconv_direct() {
   return fn;
 }
 
-// The 3×3 fast path compiled like the direct kernel `d` (tests force each variant); by default the
-// VNNI build where the CPU has it.
-static QConvDirect3x3 qconv_direct3x3_for(QConvDirect d) {
-  if (!d) {
-    if (cpu_has_avx512_vnni()) return qconv_direct3x3_avx512vnni;
-    d = qconv_direct();
-  }
-  if (d == qconv_direct_avx512vnni) return qconv_direct3x3_avx512vnni;
-  if (d == qconv_direct_avx512) return qconv_direct3x3_avx512;
-  if (d == qconv_direct_avx2) return qconv_direct3x3_avx2;
-  return qconv_direct3x3_generic;
-}
-
 const QElementwise& qelementwise() {
   static const QElementwise& e = cpu_isa() == Isa::Avx512 ? qelementwise_avx512
                                  : cpu_isa() == Isa::Avx2 ? qelementwise_avx2
@@ -58,25 +45,10 @@ const QElementwise& qelementwise() {
   return e;
 }
 
+using qdriver::ceil_div;
+using qdriver::scratch_bytes;
+
 namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
-}
-
-// Scratch bytes from the executor's buffer pool when one is active (no page faults per run).
-Tensor scratch_bytes(int64_t n) {
-  return Tensor::empty(DType::U8, {std::max<int64_t>(n, 1)});
-}
-
-// Packed planes for a convolution. Ragged tiles read past the last plane into the slack; those lanes are
-// never stored, but the slack is zeroed so that no uninitialised byte enters a computation (memcheck).
-Tensor conv_scratch(const QConvLayout& L) {
-  Tensor t = scratch_bytes(L.bytes);
-  const int64_t used = L.C4 * L.plane;
-  std::memset(t.data<uint8_t>() + used, 0, static_cast<size_t>(L.bytes - used));
-  return t;
-}
 
 // Wrapping int32 arithmetic (the kernels wrap too; the exact result fits in int32).
 int32_t wrap(int64_t v) {
@@ -139,15 +111,13 @@ int16_t wtilde(const void* w, bool w_signed, int64_t i) {
                   : static_cast<int16_t>(static_cast<const uint8_t*>(w)[i] - 128);
 }
 
-// Per-output-channel epilogue arrays of one group, padded so that any panel may read MR rows.
-struct RowParams {
-  std::vector<int32_t> add, zw;
-  std::vector<float> mult;
-};
-RowParams row_params(const QPackedWeights& pw, int64_t m0, int64_t zxu, int64_t K, const int32_t* bias,
-                     const QRequant* rq, int mr) {
-  const int64_t M = pw.M, padded = ceil_div(M, mr) * mr;
-  RowParams r;
+}  // namespace
+
+QRowParams qrow_params(const QPackedWeights& pw, int64_t m0, int64_t zxu, int64_t K, const int32_t* bias,
+                       const QRequant* rq) {
+  const int64_t M = pw.M, padded = ceil_div(M, pw.mr) * pw.mr;
+  QRowParams r;
+  r.zxu = zxu;
   r.add.assign(static_cast<size_t>(padded), 0);
   r.zw.assign(static_cast<size_t>(padded), 0);
   if (rq) r.mult.assign(static_cast<size_t>(padded), 0.f);
@@ -160,7 +130,7 @@ RowParams row_params(const QPackedWeights& pw, int64_t m0, int64_t zxu, int64_t 
   return r;
 }
 
-QOut make_out(const RowParams& rp, const QPackedWeights& pw, const QRequant* rq, int64_t i0) {
+QOut qout_for(const QRowParams& rp, const QPackedWeights& pw, const QRequant* rq, int64_t i0) {
   QOut o;
   o.row_add = rp.add.data() + i0;
   o.row_zw = pw.any_zw ? rp.zw.data() + i0 : nullptr;
@@ -170,8 +140,6 @@ QOut make_out(const RowParams& rp, const QPackedWeights& pw, const QRequant* rq,
   }
   return o;
 }
-
-}  // namespace
 
 QConvLayout qconv_layout(const ConvGeometry& g, int kc, int nr, bool x_signed, int32_t x_zero_point) {
   QConvLayout L;
@@ -254,149 +222,6 @@ QConvWeights qpack_conv_weights(const QGemmKernel& k, const void* w, bool w_sign
   return r;
 }
 
-void qconv(const QConvArgs& a, ThreadPool& pool) {
-  const QGemmKernel& k = a.kernel ? *a.kernel : qgemm_kernel();
-  const ConvGeometry& g = *a.g;
-  const int64_t mg = a.M / a.group, K = g.K(), P = g.P(), Cin = g.C * a.group;
-  const int64_t ysz = a.rq ? 1 : 4;
-  QConvWeights local;
-  const QConvWeights* W = a.packed;
-  if (!W || W->kernel != &k) {
-    local = qpack_conv_weights(k, a.w, a.w_signed, a.M, g.C, g.KH, g.KW, a.group, a.wzp);
-    W = &local;
-  }
-  const int64_t zxu = a.xzp + (a.x_signed ? 128 : 0);
-
-  if (W->direct && qconv_direct3x3_fits(g)) {
-    // One input channel per group, 3×3, stride 1 or 2: straight from the input rows, no packing. Work
-    // items are whole output planes of one group, split in row blocks only to give every thread work.
-    const int64_t threads = pool.size();
-    const int64_t blocks = threads > 1 ? std::clamp<int64_t>(ceil_div(2 * threads, a.group), 1, g.OH) : 1;
-    const int64_t rows_per_item = ceil_div(g.OH, blocks), row_blocks = ceil_div(g.OH, rows_per_item);
-    // Bias and multipliers per output channel: the operator's arrays when they have one value per
-    // channel, else expanded.
-    std::vector<int32_t> bias_v;
-    const int32_t* bias = a.bias;
-    if (!bias) {
-      bias_v.assign(static_cast<size_t>(a.M), 0);
-      bias = bias_v.data();
-    }
-    std::vector<float> mult_v;
-    const float* mult = nullptr;
-    if (a.rq) {
-      if (static_cast<int64_t>(a.rq->mult.size()) == a.M) {
-        mult = a.rq->mult.data();
-      } else {
-        mult_v.assign(static_cast<size_t>(a.M), a.rq->mult.at(0));
-        mult = mult_v.data();
-      }
-    }
-    const QConvDirect3x3 direct = qconv_direct3x3_for(a.direct);
-    const uint8_t flip = a.x_signed ? 0x80 : 0, zx = static_cast<uint8_t>(zxu);
-    for (int64_t nb = 0; nb < a.N; ++nb)
-      pool.parallel_for(a.group * row_blocks, [&](int64_t b, int64_t e, int) {
-        for (int64_t it = b; it < e; ++it) {
-          const int64_t gi = it / row_blocks, rb = it % row_blocks, m0 = gi * mg;
-          QOut o;
-          o.row_add = bias + m0;
-          if (a.rq) {
-            o.row_mult = mult + m0;
-            o.zp = a.rq->zp, o.qlo = a.rq->qlo, o.qhi = a.rq->qhi, o.out_s8 = a.rq->out_s8;
-          }
-          void* y = static_cast<uint8_t*>(a.y) + (nb * a.M + m0) * P * ysz;
-          const int64_t y0 = rb * rows_per_item, y1 = std::min(g.OH, y0 + rows_per_item);
-          direct(g, mg, a.x + (nb * Cin + gi) * g.H * g.W, flip, zx, W->w16.data() + m0 * K, o, y, y0, y1);
-        }
-      });
-    return;
-  }
-
-  if (W->direct) {
-    // Direct: the whole image as kc = 1 planes (all input channels), then work items are blocks of
-    // output rows of one group.
-    ConvGeometry ga = g;
-    ga.C = Cin;
-    QConvLayout L = qconv_layout(ga, 1, 16, a.x_signed, a.xzp);
-    Tensor buf = conv_scratch(L);
-    uint8_t* xp = buf.data<uint8_t>();
-    const QPackX pack = qgemm_kernel_generic().pack_x;
-    QConvLayout Lg = L;
-    Lg.g.C = g.C;
-    const int64_t rows_per_item = std::clamp<int64_t>(4096 / std::max<int64_t>(g.OW, 1), 1, g.OH);
-    const int64_t row_blocks = ceil_div(g.OH, rows_per_item);
-    std::vector<int32_t> bias(static_cast<size_t>(a.M), 0);
-    if (a.bias) std::copy(a.bias, a.bias + a.M, bias.begin());
-    std::vector<float> mult;
-    if (a.rq)
-      for (int64_t m = 0; m < a.M; ++m) mult.push_back(a.rq->mult[a.rq->mult.size() == 1 ? 0 : m]);
-    const QConvDirect direct = a.direct ? a.direct : qconv_direct();
-    for (int64_t nb = 0; nb < a.N; ++nb) {
-      const uint8_t* x = a.x + nb * Cin * g.H * g.W;
-      pool.parallel_for(
-          L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); }, 16);
-      pool.parallel_for(a.group * row_blocks, [&](int64_t b, int64_t e, int) {
-        for (int64_t it = b; it < e; ++it) {
-          const int64_t gi = it / row_blocks, rb = it % row_blocks;
-          const int64_t m0 = gi * mg;
-          QOut o;
-          o.row_add = bias.data() + m0;
-          if (a.rq) {
-            o.row_mult = mult.data() + m0;
-            o.zp = a.rq->zp, o.qlo = a.rq->qlo, o.qhi = a.rq->qhi, o.out_s8 = a.rq->out_s8;
-          }
-          void* y = static_cast<uint8_t*>(a.y) + (nb * a.M + m0) * P * ysz;
-          const int64_t y0 = rb * rows_per_item, y1 = std::min(g.OH, y0 + rows_per_item);
-          direct(Lg, mg, xp + gi * g.C * L.plane, W->w16.data() + m0 * K, o, y, y0, y1);
-        }
-      });
-    }
-    return;
-  }
-
-  const QConvLayout L = qconv_layout(g, k.kc, k.nr, a.x_signed, a.xzp);
-  const std::vector<int64_t> off = qconv_offsets(L);
-  Tensor buf = conv_scratch(L);
-  uint8_t* xp = buf.data<uint8_t>();
-  const int64_t tiles_per_row = L.flat ? 0 : ceil_div(g.OW, k.nr);
-  const int64_t n_tiles = L.flat ? ceil_div(P, k.nr) : g.OH * tiles_per_row;
-  const int64_t panels = ceil_div(mg, k.mr);
-  std::vector<RowParams> rps;
-  for (int64_t gi = 0; gi < a.group; ++gi)
-    rps.push_back(row_params(W->groups[gi], gi * mg, zxu, K, a.bias, a.rq, k.mr));
-  for (int64_t nb = 0; nb < a.N; ++nb)
-    for (int64_t gi = 0; gi < a.group; ++gi) {
-      const QPackedWeights& pw = W->groups[gi];
-      const RowParams& rp = rps[gi];
-      const uint8_t* x = a.x + (nb * Cin + gi * g.C) * g.H * g.W;
-      pool.parallel_for(
-          L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); }, 16);
-      uint8_t* y = static_cast<uint8_t*>(a.y) + (nb * a.M + gi * mg) * P * ysz;
-      const QGemmUkernel uk = pw.any_zw ? k.run_colsum : k.run;
-      pool.parallel_for(n_tiles, [&](int64_t b, int64_t e, int) {
-        for (int64_t t = b; t < e; ++t) {
-          int64_t p0, origin;
-          int nr;
-          if (L.flat) {
-            p0 = t * k.nr;
-            nr = static_cast<int>(std::min<int64_t>(k.nr, P - p0));
-            origin = p0 * L.kc;
-          } else {
-            const int64_t oy = t / tiles_per_row, ox0 = (t % tiles_per_row) * k.nr;
-            p0 = oy * g.OW + ox0;
-            nr = static_cast<int>(std::min<int64_t>(k.nr, g.OW - ox0));
-            origin = (oy * g.SH * g.SW * L.Wq + ox0) * L.kc;
-          }
-          for (int64_t p = 0; p < panels; ++p) {
-            const int64_t i0 = p * k.mr;
-            const int mr = static_cast<int>(std::min<int64_t>(k.mr, mg - i0));
-            const QOut o = make_out(rp, pw, a.rq, i0);
-            uk(pw.kgroups, pw.panel(p), xp + origin, off.data(), y + (i0 * P + p0) * ysz, P, 1, mr, nr, o);
-          }
-        }
-      });
-    }
-}
-
 void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   const QGemmKernel& k = a.kernel ? *a.kernel : qgemm_kernel();
   QPackedWeights local;
@@ -434,7 +259,13 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   std::vector<int64_t> off(static_cast<size_t>(K4));
   for (int64_t g4 = 0; g4 < K4; ++g4) off[g4] = g4 * Ms * kc;
   const int64_t zxu = a.azp + (a.a_signed ? 128 : 0);
-  const RowParams rp = row_params(*W, 0, zxu, a.K, a.bias, a.rq, k.mr);
+  QRowParams local_rows;
+  const QRowParams* rows = a.rows;
+  if (!rows || rows->zxu != zxu || W != a.packed) {
+    local_rows = qrow_params(*W, 0, zxu, a.K, a.bias, a.rq);
+    rows = &local_rows;
+  }
+  const QRowParams& rp = *rows;
   const int64_t ysz = a.rq ? 1 : 4;
   const int64_t n_tiles = ceil_div(a.M, k.nr), panels = ceil_div(a.N, k.mr);
   const QGemmUkernel uk = W->any_zw ? k.run_colsum : k.run;
@@ -445,7 +276,7 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
       const int64_t j0 = t * k.nr, i0 = p * k.mr;
       const int nr = static_cast<int>(std::min<int64_t>(k.nr, a.M - j0));
       const int mr = static_cast<int>(std::min<int64_t>(k.mr, a.N - i0));
-      const QOut o = make_out(rp, *W, a.rq, i0);
+      const QOut o = qout_for(rp, *W, a.rq, i0);
       uk(W->kgroups, W->panel(p), ap + j0 * kc, off.data(),
          static_cast<uint8_t*>(a.y) + (j0 * a.N + i0) * ysz, 1, a.N, mr, nr, o);
     }

@@ -119,6 +119,22 @@ struct QRequant {
   bool out_s8 = false;
 };
 
+// The epilogue arrays of one packed weight block (a MatMul's B, or one convolution group), per output
+// channel and padded so that any panel may read MR rows: bias and zero-point terms (row_add), weight
+// zero points (row_zw) and multipliers. They depend on constants only (weights, input zero point, bias,
+// requantisation), so an operator builds them once when those are constant.
+struct QRowParams {
+  std::vector<int32_t> add, zw;
+  std::vector<float> mult;  // empty: int32 output
+  int64_t zxu = 0;          // the unsigned input zero point they were built for
+};
+// Rows m0 … m0 + pw.M of the operator's bias and multipliers; zxu is the input zero point made unsigned
+// (+128 for int8 input), K the sum length.
+QRowParams qrow_params(const QPackedWeights& pw, int64_t m0, int64_t zxu, int64_t K, const int32_t* bias,
+                       const QRequant* rq);
+// The micro-kernel epilogue for the panel starting at row i0.
+QOut qout_for(const QRowParams& rp, const QPackedWeights& pw, const QRequant* rq, int64_t i0);
+
 // Depthwise / few-channel convolution other than the single-channel 3×3 case, run directly (per output
 // channel, int32 accumulation), compiled per ISA. xp: the padded planes of QConvLayout with kc = 1 (C planes,
 // unsigned, padding = L.zx); w: (w − zw) per output channel, [mg][C·KH·KW] int16. o.row_add is the bias,
@@ -127,24 +143,6 @@ using QConvDirect = void (*)(const QConvLayout& L, int64_t mg, const uint8_t* xp
                              const QOut& o, void* y, int64_t oy0, int64_t oy1);
 extern const QConvDirect qconv_direct_generic, qconv_direct_avx2, qconv_direct_avx512;
 QConvDirect qconv_direct();  // for this CPU
-
-struct QConvArgs {
-  const QGemmKernel* kernel = nullptr;  // null: qgemm_kernel()
-  QConvDirect direct = nullptr;         // null: qconv_direct()
-  const ConvGeometry* g = nullptr;
-  int64_t N = 1, group = 1, M = 0;  // images, groups, output channels (all groups)
-  const uint8_t* x = nullptr;       // [N, Cin, H, W]
-  bool x_signed = false;
-  int32_t xzp = 0;
-  const void* w = nullptr;  // [M, C, KH, KW] (to pack per run when `packed` is empty)
-  bool w_signed = true;
-  std::vector<int32_t> wzp;              // 1 or M
-  const QConvWeights* packed = nullptr;  // optional; used when packed for `kernel`
-  const int32_t* bias = nullptr;         // [M] or null
-  const QRequant* rq = nullptr;          // null: int32 output
-  void* y = nullptr;                     // [N, M, OH, OW]
-};
-void qconv(const QConvArgs& a, ThreadPool& pool);
 
 struct QMatMulArgs {
   const QGemmKernel* kernel = nullptr;
@@ -158,7 +156,8 @@ struct QMatMulArgs {
   const QPackedWeights* packed = nullptr;  // optional; used when packed for `kernel`
   const int32_t* bias = nullptr;           // [N] or null
   const QRequant* rq = nullptr;
-  void* y = nullptr;  // [M, N]
+  const QRowParams* rows = nullptr;  // optional: qrow_params of these weights, zero point, bias and rq
+  void* y = nullptr;                 // [M, N]
 };
 void qmatmul(const QMatMulArgs& a, ThreadPool& pool);
 

@@ -9,6 +9,7 @@
 #include "ir/op_math.h"
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 #include "runtime/ops/conv_common.h"
 
@@ -140,7 +141,47 @@ bool known_at_init(const KernelInit& init, size_t i) {
   return !init.node.input(i) || init.constant(i) != nullptr;
 }
 
-// QLinearConv (qlinear) and ConvInteger. Constant weights are packed once for this CPU's kernel.
+// The constant parameters of a QLinear* / *Integer node, read once when its kernel is created: the
+// requantisation (QLinear*: x/y scales and zero points, weight scales and the int32 bias all constant
+// and valid) and the unsigned input zero point. `ready` false: something is computed at run time or
+// invalid, and run() reads (and checks) the parameters itself, as the operator definition allows.
+struct ConstParams {
+  bool ready = false;
+  QRequant rq;
+  Tensor bias;      // int32 [channels], or none
+  int64_t zxu = 0;  // for an input of the zero point's type
+  const int32_t* bias_data() const { return bias.numel() > 0 ? bias.data<int32_t>() : nullptr; }
+};
+ConstParams const_params(const KernelInit& init, bool qlinear, int64_t channels, float act_lo, float act_hi) {
+  ConstParams c;
+  const size_t xzi = 2;
+  const Tensor* xzp = init.constant(xzi);
+  if (!known_at_init(init, xzi) || (qlinear && !xzp)) return c;
+  if (xzp && (xzp->numel() != 1 || !is_int8(xzp->dtype()))) return c;
+  c.zxu = xzp ? int_at(*xzp, 0) + (xzp->dtype() == DType::I8 ? 128 : 0) : 0;
+  if (qlinear) {
+    const Tensor *xs = init.constant(1), *ws = init.constant(4), *ys = init.constant(6),
+                 *yzp = init.constant(7);
+    auto is_f32 = [](const Tensor* t) { return t && t->dtype() == DType::F32 && t->numel() >= 1; };
+    if (!is_f32(xs) || !is_f32(ws) || !is_f32(ys) || !yzp || !is_int8(yzp->dtype())) return c;
+    if (ws->numel() != 1 && ws->numel() != channels) return c;
+    const float y_scale = ys->data<float>()[0];
+    if (!(y_scale > 0) || !std::isfinite(y_scale)) return c;
+    if (init.node.input(8)) {
+      const Tensor* b = init.constant(8);
+      if (!b || b->dtype() != DType::I32 || b->numel() != channels) return c;
+      c.bias = *b;  // shares the storage (the executor's constant slots may move while it is built)
+    }
+    c.rq = make_requant(init.node, xs->data<float>()[0], floats_of(*ws, init.node, "w_scale"), y_scale, *yzp,
+                        act_lo, act_hi);
+  }
+  c.ready = true;
+  return c;
+}
+
+// QLinearConv (qlinear) and ConvInteger. Constant weights are packed once for this CPU's kernel, and
+// with constant parameters the epilogue (bias, zero-point terms, multipliers) is built once too; each
+// input shape gets a plan (geometry, path, layout) that runs of that shape reuse.
 class QConvKernel : public Kernel {
  public:
   QConvKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
@@ -158,21 +199,54 @@ class QConvKernel : public Kernel {
       packed_ = qpack_conv_weights(qgemm_kernel(), w->raw(), w->dtype() == DType::I8, w->dim(0), w->dim(1),
                                    KH, w->dim(-1), group, wzp);
       has_packed_ = true;
+      params_ = const_params(init, qlinear, w->dim(0), act_lo_, act_hi_);
+      if (params_.ready)
+        epilogue_ = qconv_epilogue(packed_, w->dim(0), w->numel() / std::max<int64_t>(w->dim(0), 1),
+                                   params_.zxu, params_.bias_data(), qlinear ? &params_.rq : nullptr);
     }
   }
 
-  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+  struct Plan : KernelPlan {
+    ConvSpec spec;
+    Shape y_shape;
+    QConvPlan conv;  // for the packed weights
+  };
+
+  bool prepares() const override { return true; }
+
+  std::shared_ptr<const KernelPlan> prepare(RunContext& ctx, const std::vector<const Tensor*>& in) override {
     const Node& n = n_;
-    const size_t need = qlinear_ ? 8 : 2;
-    for (size_t i = 0; i < need; ++i)
-      if (qlinear_ || i < 2) TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
+    for (size_t i = 0; i < (qlinear_ ? 8u : 2u); ++i)
+      TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
     const Tensor& x = *in[0];
     const Tensor& w = *in[qlinear_ ? 3 : 1];
     TQ_CHECK(is_int8(x.dtype()), "{}: input must be uint8 or int8", n.describe());
     TQ_CHECK(is_int8(w.dtype()), "{}: weight must be uint8 or int8", n.describe());
-    ConvSpec s = conv_spec(n, x.shape(), w.shape());
+    auto p = std::make_shared<Plan>();
+    p->spec = conv_spec(n, x.shape(), w.shape());
+    const ConvSpec& s = p->spec;
+    p->y_shape = x.rank() == 3 ? Shape{s.N, s.M, s.g.OW} : Shape{s.N, s.M, s.g.OH, s.g.OW};
+    if (has_packed_) {
+      QConvArgs a;
+      a.g = &s.g;
+      a.N = s.N, a.group = s.group, a.M = s.M;
+      a.x_signed = x.dtype() == DType::I8;
+      p->conv = qconv_plan(a, packed_, qgemm_kernel(), ctx.pool.size());
+    }
+    return p;
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
+    const Node& n = n_;
+    std::shared_ptr<const KernelPlan> local;
+    if (!ctx.plan) local = prepare(ctx, in);
+    const Plan& plan = static_cast<const Plan&>(ctx.plan ? *ctx.plan : *local);
+    const ConvSpec& s = plan.spec;
+    const Tensor& x = *in[0];
+    const Tensor& w = *in[qlinear_ ? 3 : 1];
+    TQ_CHECK(is_int8(x.dtype()) && is_int8(w.dtype()), "{}: input and weight must be uint8 or int8",
+             n.describe());
     const Tensor* xzp = qlinear_ ? in[2] : (in.size() > 2 ? in[2] : nullptr);
-    const Tensor* wzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
     TQ_CHECK(!xzp || xzp->numel() == 1, "{}: x_zero_point must be a scalar", n.describe());
     if (xzp) TQ_CHECK(is_int8(xzp->dtype()), "{}: x_zero_point must be uint8 or int8", n.describe());
     QConvArgs a;
@@ -183,11 +257,19 @@ class QConvKernel : public Kernel {
     a.xzp = xzp ? int_at(*xzp, 0) : 0;
     a.w = w.raw();
     a.w_signed = w.dtype() == DType::I8;
-    a.wzp = zero_points(wzp, s.M, n, "w_zero_point");
-    a.packed = has_packed_ ? &packed_ : nullptr;
-    const Shape ys = x.rank() == 3 ? Shape{s.N, s.M, s.g.OW} : Shape{s.N, s.M, s.g.OH, s.g.OW};
+    if (has_packed_) {
+      a.packed = &packed_;
+      a.plan = &plan.conv;
+    } else {
+      const Tensor* wzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
+      a.wzp = zero_points(wzp, s.M, n, "w_zero_point");
+    }
     QRequant rq;
-    if (qlinear_) {
+    if (params_.ready) {
+      a.epilogue = &epilogue_;
+      a.bias = params_.bias_data();
+      if (qlinear_) a.rq = &params_.rq;
+    } else if (qlinear_) {
       const float xs = floats_of(*in[1], n, "x_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
       auto ws = floats_of(*in[4], n, "w_scale");
       TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M,
@@ -199,10 +281,8 @@ class QConvKernel : public Kernel {
       a.bias = bias ? bias->data<int32_t>() : nullptr;
       rq = make_requant(n, xs, ws, ysc, *in[7], act_lo_, act_hi_);
       a.rq = &rq;
-      out[0] = Tensor::empty(in[7]->dtype(), ys);
-    } else {
-      out[0] = Tensor::empty(DType::I32, ys);
     }
+    out[0] = Tensor::empty(qlinear_ ? in[7]->dtype() : DType::I32, plan.y_shape);
     a.y = out[0].raw();
     if (out[0].numel() == 0) return;
     qconv(a, ctx.pool);
@@ -214,10 +294,13 @@ class QConvKernel : public Kernel {
   float act_lo_, act_hi_;
   bool has_packed_ = false;
   QConvWeights packed_;
+  ConstParams params_;  // ready only with packed weights
+  QConvEpilogue epilogue_;
 };
 
 // QLinearMatMul (qlinear; optional 9th input: int32 bias [N], from the runtime's Gemm fusion) and
-// MatMulInteger: A [..., M, K] × B [K, N].
+// MatMulInteger: A [..., M, K] × B [K, N]. Constant B is packed once, and with constant parameters its
+// epilogue rows (bias, zero-point terms, multipliers) are built once too.
 class QMatMulKernel : public Kernel {
  public:
   QMatMulKernel(const KernelInit& init, bool qlinear) : n_(init.node), qlinear_(qlinear) {
@@ -231,6 +314,10 @@ class QMatMulKernel : public Kernel {
       packed_ = qpack_matmul_b(qgemm_kernel(), b->raw(), b->dtype() == DType::I8, b->dim(0), b->dim(1),
                                zero_points(zp, b->dim(1), n_, "b_zero_point"));
       has_packed_ = true;
+      params_ = const_params(init, qlinear, b->dim(1), act_lo_, act_hi_);
+      if (params_.ready)
+        rows_ = qrow_params(packed_, 0, params_.zxu, b->dim(0), params_.bias_data(),
+                            qlinear ? &params_.rq : nullptr);
     }
   }
 
@@ -248,22 +335,33 @@ class QMatMulKernel : public Kernel {
     TQ_CHECK(b.dim(0) == K, "{}: inner dimensions differ: {} × {}", n.describe(), shape_str(a.shape()),
              shape_str(b.shape()));
     const Tensor* azp = qlinear_ ? in[2] : (in.size() > 2 ? in[2] : nullptr);
-    const Tensor* bzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
-    auto az = zero_points(azp, 1, n, "a_zero_point");
-    TQ_CHECK(az.size() == 1, "{}: A's zero point must be per-tensor", n.describe());
     QMatMulArgs m;
     m.M = M, m.K = K, m.N = N;
     m.a = a.data<uint8_t>();
     m.a_signed = a.dtype() == DType::I8;
-    m.azp = az[0];
+    if (params_.ready) {  // checked when the kernel was created
+      m.azp = azp ? int_at(*azp, 0) : 0;
+    } else {
+      auto az = zero_points(azp, 1, n, "a_zero_point");
+      TQ_CHECK(az.size() == 1, "{}: A's zero point must be per-tensor", n.describe());
+      m.azp = az[0];
+    }
     m.b = b.raw();
     m.b_signed = b.dtype() == DType::I8;
-    m.bzp = zero_points(bzp, N, n, "b_zero_point");
-    m.packed = has_packed_ ? &packed_ : nullptr;
+    if (has_packed_) {
+      m.packed = &packed_;
+    } else {
+      const Tensor* bzp = in.size() > (qlinear_ ? 5u : 3u) ? in[qlinear_ ? 5 : 3] : nullptr;
+      m.bzp = zero_points(bzp, N, n, "b_zero_point");
+    }
     Shape ys = a.shape();
     ys.back() = N;
     QRequant rq;
-    if (qlinear_) {
+    if (params_.ready) {
+      m.rows = &rows_;
+      m.bias = params_.bias_data();
+      if (qlinear_) m.rq = &params_.rq;
+    } else if (qlinear_) {
       const float as = floats_of(*in[1], n, "a_scale").at(0), ysc = floats_of(*in[6], n, "y_scale").at(0);
       auto bs = floats_of(*in[4], n, "b_scale");
       TQ_CHECK(bs.size() == 1 || static_cast<int64_t>(bs.size()) == N, "{}: b_scale must have 1 or {} values",
@@ -275,18 +373,17 @@ class QMatMulKernel : public Kernel {
       m.bias = bias ? bias->data<int32_t>() : nullptr;
       rq = make_requant(n, as, bs, ysc, *in[7], act_lo_, act_hi_);
       m.rq = &rq;
-      out[0] = Tensor::empty(in[7]->dtype(), ys);
-    } else {
-      out[0] = Tensor::empty(DType::I32, ys);
     }
+    out[0] = Tensor::empty(qlinear_ ? in[7]->dtype() : DType::I32, ys);
     m.y = out[0].raw();
     if (out[0].numel() == 0) return;
     if (K == 0) {  // empty sum: bias (or 0), requantised
-      std::vector<int32_t> acc(static_cast<size_t>(M * N), 0);
       for (int64_t i = 0; i < M * N; ++i) {
         const int32_t v = m.bias ? m.bias[i % N] : 0;
         if (qlinear_)
-          set_int(out[0], i, requantize(v, rq.mult[rq.mult.size() == 1 ? 0 : i % N], rq.zp, rq.qlo, rq.qhi));
+          set_int(
+              out[0], i,
+              requantize(v, m.rq->mult[m.rq->mult.size() == 1 ? 0 : i % N], m.rq->zp, m.rq->qlo, m.rq->qhi));
         else
           out[0].data<int32_t>()[i] = v;
       }
@@ -301,6 +398,8 @@ class QMatMulKernel : public Kernel {
   float act_lo_, act_hi_;
   bool has_packed_ = false;
   QPackedWeights packed_;
+  ConstParams params_;  // ready only with packed weights
+  QRowParams rows_;
 };
 
 }  // namespace
