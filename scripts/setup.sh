@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tinyqat needs on a fresh Debian 12 (run as root).
-# Idempotent: apt-get runs only for packages that are missing, npm only if
-# tools/ort/node_modules/onnxruntime-node is missing or not the pinned version.
+# Idempotent: apt-get runs only for packages that are missing, npm only if a
+# pinned package (tools/ort: onnxruntime-node, tools/parquet: @duckdb/node-api)
+# is missing from its node_modules or not the pinned version.
 set -euo pipefail
 
 # Debian packages; extend here.
@@ -10,10 +11,14 @@ libonnx-dev libprotobuf-dev protobuf-compiler \
 libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev \
 libgtest-dev libgmock-dev libbenchmark-dev libssl-dev zlib1g-dev \
 clang-format nodejs npm ca-certificates \
-libopencv-dev libvalijson-dev pkgconf libtorch-dev"
+libopencv-dev libvalijson-dev pkgconf libtorch-dev \
+libthrift-dev libboost-dev libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev"
+# libthrift-dev: the Parquet footer's compact protocol; its headers include Boost (libboost-dev) without
+# Debian declaring it. The codec libraries are the Parquet reader's (cmake/parquet.cmake).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_DIR="$ROOT/tools/ort"
+PARQUET_DIR="$ROOT/tools/parquet"
 
 log() { echo "setup: $*"; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
@@ -52,15 +57,29 @@ fi
 command -v node >/dev/null || die "node not found after apt install"
 command -v npm >/dev/null || die "npm not found after apt install"
 
-# Version pinned in tools/ort/package.json vs the one in node_modules (if any).
-want="$(node -p 'require(process.argv[1]).dependencies["onnxruntime-node"]' "$ORT_DIR/package.json")"
-have_ver="$(node -p 'require(process.argv[1]).version' "$ORT_DIR/node_modules/onnxruntime-node/package.json" 2>/dev/null || true)"
-if [[ -n "$have_ver" && "$have_ver" == "$want" ]]; then
-  log "onnxruntime-node $have_ver already installed in tools/ort/node_modules"
-else
-  log "npm install in tools/ort (onnxruntime-node $want, --ignore-scripts)${have_ver:+, replacing $have_ver}"
-  npm install --prefix "$ORT_DIR" --ignore-scripts --no-audit --no-fund
-fi
+# Installs DIR's pinned npm packages (DIR/package.json) unless node_modules already has every one of them
+# at its pinned version.
+npm_pinned() {
+  local dir="$1" stale=""
+  while IFS='=' read -r pkg want; do
+    local have_ver
+    have_ver="$(node -p 'require(process.argv[1]).version' "$dir/node_modules/$pkg/package.json" 2>/dev/null || true)"
+    [[ "$have_ver" == "$want" ]] || stale+=" $pkg@$want${have_ver:+ (have $have_ver)}"
+  done < <(node -e 'const d = require(process.argv[1]).dependencies; for (const k in d) console.log(`${k}=${d[k]}`)' \
+             "$dir/package.json")
+  if [[ -z "$stale" ]]; then
+    log "npm packages of ${dir#"$ROOT"/} already installed"
+  else
+    log "npm install in ${dir#"$ROOT"/} (--ignore-scripts):$stale"
+    npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund
+  fi
+}
+
+npm_pinned "$ORT_DIR"
+# The Parquet writers of the reader tests. DuckDB's native binding comes in a per-platform npm package
+# (@duckdb/node-bindings-linux-x64) and parquet-wasm is WebAssembly, so --ignore-scripts installs working
+# copies from the npm registry alone.
+npm_pinned "$PARQUET_DIR"
 
 log "checking that node can load onnxruntime-node"
 if ! ver="$(cd "$ORT_DIR" && node -e '
@@ -77,4 +96,13 @@ if ! ver="$(cd "$ORT_DIR" && node -e '
   die "node cannot require('onnxruntime-node') from tools/ort (delete tools/ort/node_modules and rerun)"
 fi
 log "onnxruntime-node $ver OK (node $(node --version))"
+log "checking that node can run DuckDB (the Parquet writer of the reader tests)"
+if ! ver="$(node "$PARQUET_DIR/duckdb_sql.js" --version 2>&1)"; then
+  echo "setup: $ver" >&2
+  die "node cannot run @duckdb/node-api from tools/parquet (delete tools/parquet/node_modules and rerun)"
+fi
+log "DuckDB $ver OK"
+(cd "$PARQUET_DIR" && node -e 'require("parquet-wasm/node")') ||
+  die "node cannot load parquet-wasm from tools/parquet (delete tools/parquet/node_modules and rerun)"
+log "parquet-wasm OK"
 log "done"

@@ -1,4 +1,5 @@
-// tinyqat data: builds training/eval sets from real photos and feature CSVs (src/data/, docs/data.md).
+// tinyqat data: builds training/eval sets from real photos and feature CSVs, and looks inside data files
+// (show, convert: Parquet / npz / npy; src/data/, docs/data.md, docs/fork.md).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -6,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "data/caches.h"
 #include "data/corpus.h"
 #include "io/npy.h"
 
@@ -70,7 +72,9 @@ void write_preview(const std::string& path, const std::vector<Tensor>& rows) {
 
 std::function<int()> add_data(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "data", "Build training/eval sets (.npz) from real photos and feature CSVs (see docs/data.md)");
+      "data",
+      "Build training/eval sets (.npz) from real photos and feature CSVs; show or convert data files (see "
+      "docs/data.md)");
   cmd->require_subcommand(1);
   const std::string photos_help = "Folder of photos (scripts/fetch_photos.sh fills .cache/photos)";
 
@@ -128,7 +132,44 @@ std::function<int()> add_data(CLI::App& app) {
   ft->add_option("--csv", o->csv, "CSV file with a header row")->required();
   add_out_options(ft, o->ft_out, "features");
 
-  return [o, photos, fp, nr, ft] {
+  auto show_file = std::make_shared<std::string>();
+  auto* show = cmd->add_subcommand(
+      "show",
+      "Describe a data file: .parquet/.pq (columns, types, nulls, rows, row groups, codecs, encodings; "
+      "reads only the footer), .npz/.npy (arrays, dtypes, shapes) or a feature CSV");
+  show->add_option("file", *show_file, "The file")->required();
+
+  struct ConvertOpts {
+    std::string in, out, layout = "columns";
+    std::vector<std::string> columns;
+  };
+  auto cv = std::make_shared<ConvertOpts>();
+  auto* convert = cmd->add_subcommand("convert", "Parquet (.parquet/.pq) → NumPy .npz");
+  convert->add_option("input", cv->in, "The .parquet / .pq file")->required();
+  convert->add_option("--out,-o", cv->out, "The .npz file to write (atomically)")->required();
+  convert
+      ->add_option(
+          "--layout", cv->layout,
+          "columns: one array per column (float64 kept, strings as unicode arrays, nulls NaN in float "
+          "columns); feature-cache: the fork's npz cache ('features' [N,F], 'scores' [N], 'key')")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"columns", "feature-cache"}));
+  convert->add_option("--columns", cv->columns, "Only these columns (layout columns), in this order")
+      ->delimiter(',');
+
+  return [o, photos, fp, nr, ft, show, show_file, convert, cv] {
+    if (show->parsed()) {
+      std::printf("%s", data::describe_data_file(*show_file).c_str());
+      return 0;
+    }
+    if (convert->parsed()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::vector<std::string> lines = data::convert_to_npz(cv->in, cv->out, cv->layout, cv->columns);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "wrote %s in %.2f s:\n", cv->out.c_str(), s);
+      for (const auto& l : lines) std::fprintf(stderr, "  %s\n", l.c_str());
+      return 0;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     if (photos->parsed()) {
       const std::vector<std::string> all = data::list_photos(o->photos);

@@ -2,6 +2,7 @@
 // the trained quantization parameters and the QAT-conditioned fp32 model beside it).
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -28,7 +29,10 @@ struct TrainOpts {
 };
 
 void add_common(CLI::App* sub, TrainOpts& o, bool qat) {
-  sub->add_option("--config,-c", o.config, "Training config (YAML: model, data, epochs, loss, qat: ...)")
+  sub->add_option(
+         "--config,-c", o.config,
+         "Training config (YAML: model, data or the fork's cache, epochs, loss, qat: ...; the fork's "
+         "configs load unchanged, docs/fork.md)")
       ->required();
   sub->add_option("--epochs-fp32", o.epochs_fp32, "Override qat.epochs_fp32 (the fp32 phase)")
       ->check(CLI::Range(0, 100000));
@@ -44,9 +48,14 @@ void add_common(CLI::App* sub, TrainOpts& o, bool qat) {
   sub->add_option("--threads", o.threads,
                   "CPU threads (default 1; results are reproducible per thread count)")
       ->check(CLI::Range(1, 256));
-  sub->add_flag("--smoke", o.smoke, "Wiring only: one epoch per phase on two batches (for CI)");
+  sub->add_flag("--smoke", o.smoke,
+                "Wiring only: one epoch per phase on two batches (for CI); without the config's cache: on "
+                "synthetic samples");
   sub->add_flag("--quiet,-q", o.quiet, "No progress bar or per-epoch lines (errors and the summary only)");
-  sub->add_option("--report", o.report, "Also write the epoch log (losses, seconds) as JSON");
+  sub->add_option(
+      "--report", o.report,
+      "Also write the epoch log (losses, seconds) and the test split's metrics as JSON (default with "
+      "the config's output: and no -o: OUTPUT/report.json)");
 }
 
 train::TrainConfig configure(const TrainOpts& o) {
@@ -62,6 +71,19 @@ train::TrainConfig configure(const TrainOpts& o) {
   return c;
 }
 
+// Without -o, files go to the config's output: folder (the fork's `output:`), named after the config.
+std::string default_output(const TrainOpts& o, const train::TrainConfig& c, const char* suffix) {
+  TQ_CHECK(!c.output_dir.empty(), "{}: no output: give -o/--output, or output: DIR in the config", c.path);
+  std::filesystem::create_directories(c.output_dir);
+  return (std::filesystem::path(c.output_dir) / (std::filesystem::path(o.config).stem().string() + suffix))
+      .string();
+}
+
+std::string report_path(const TrainOpts& o, const train::TrainConfig& c) {
+  if (!o.report.empty() || !o.output.empty() || c.output_dir.empty()) return o.report;
+  return (std::filesystem::path(c.output_dir) / "report.json").string();
+}
+
 void write_report(const std::string& path, const train::TrainConfig& c, const train::TrainResult& r) {
   if (path.empty()) return;
   nlohmann::ordered_json j;
@@ -72,6 +94,9 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
   j["batch_size"] = c.batch_size;
   j["train_samples"] = r.train_samples;
   j["val_samples"] = r.val_samples;
+  j["test_samples"] = r.test_samples;
+  j["split"] = r.split;
+  j["precision"] = r.precision;
   j["calibration_samples"] = r.calibration_samples;
   j["best_qat_epoch"] = r.best_qat_epoch;
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
@@ -97,6 +122,24 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
     }
     j["eval"] = e;
   }
+  if (!r.test.empty()) {
+    nlohmann::ordered_json t = nlohmann::ordered_json::array();
+    auto num = [](double v) {
+      return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+    };
+    for (const auto& m : r.test) {
+      nlohmann::ordered_json x;
+      x["model"] = m.model;
+      x["samples"] = m.samples;
+      x["loss"] = num(m.loss);
+      x["plcc"] = num(m.plcc);
+      x["srocc"] = num(m.srocc);
+      x["rmse"] = num(m.rmse);
+      x["psnr"] = num(m.psnr);
+      t.push_back(x);
+    }
+    j["test"] = t;
+  }
   j["int8"] = r.int8_path;
   j["fp32"] = r.fp32_path;
   j["checkpoint"] = r.checkpoint;
@@ -110,15 +153,18 @@ std::function<int()> add_train(CLI::App& app) {
       app.add_subcommand("train", "Train the fp32 model of a config and write its checkpoint (.onnx)");
   auto o = std::make_shared<TrainOpts>();
   add_common(sub, *o, false);
-  sub->add_option("--output,-o", o->output, "Checkpoint to write (an fp32 ONNX with BatchNormalization kept)")
-      ->required();
+  sub->add_option(
+      "--output,-o", o->output,
+      "Checkpoint to write (an fp32 ONNX with BatchNormalization kept; default: OUTPUT/CONFIG.onnx "
+      "with the config's output: folder)");
   return [o] {
     train::TrainConfig c = configure(*o);
     train::RunOptions r;
-    r.quiet = o->quiet, r.smoke = o->smoke, r.checkpoint = o->output;
+    r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke;
+    r.checkpoint = o->output.empty() ? default_output(*o, c, ".onnx") : o->output;
     auto res = train::run_train(c, r);
-    write_report(o->report, c, res);
-    std::fprintf(stderr, "wrote %s (fp32, %zu epochs, config %s)\n", o->output.c_str(), res.epochs.size(),
+    write_report(report_path(*o, c), c, res);
+    std::fprintf(stderr, "wrote %s (fp32, %zu epochs, config %s)\n", r.checkpoint.c_str(), res.epochs.size(),
                  res.config_hash.substr(0, 12).c_str());
     return 0;
   };
@@ -130,7 +176,10 @@ std::function<int()> add_qat(CLI::App& app) {
   auto o = std::make_shared<TrainOpts>();
   add_common(sub, *o, true);
   auto fp32_path = std::make_shared<std::string>();
-  sub->add_option("--output,-o", o->output, "The QDQ int8 model to write (OUT.int8.onnx)")->required();
+  sub->add_option(
+      "--output,-o", o->output,
+      "The QDQ int8 model to write (OUT.int8.onnx; default: OUTPUT/CONFIG.int8.onnx with the config's "
+      "output: folder)");
   sub->add_option("--fp32-output", *fp32_path,
                   "Where the QAT-conditioned fp32 model goes (default: OUT with .int8.onnx → .fp32.onnx)");
   auto* checkpoint = sub->add_option(
@@ -144,12 +193,13 @@ std::function<int()> add_qat(CLI::App& app) {
       refuse_unused({epochs_fp32, checkpoint}, "with --resume (the fp32 phase is skipped)");
     train::TrainConfig c = configure(*o);
     train::RunOptions r;
-    r.quiet = o->quiet, r.smoke = o->smoke, r.resume = o->resume, r.output = o->output;
+    r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume;
+    r.output = o->output.empty() ? default_output(*o, c, ".int8.onnx") : o->output;
     r.fp32_output = *fp32_path;
     r.checkpoint = o->checkpoint;
-    if (r.checkpoint.empty() && r.resume.empty()) r.checkpoint = int8_sibling(o->output, ".ckpt.onnx");
+    if (r.checkpoint.empty() && r.resume.empty()) r.checkpoint = int8_sibling(r.output, ".ckpt.onnx");
     auto res = train::run_qat(c, r);
-    write_report(o->report, c, res);
+    write_report(report_path(*o, c), c, res);
     std::fprintf(stderr, "wrote %s (QDQ int8, quant_mode qat, exported QAT epoch %d) and %s (fp32)\n",
                  res.int8_path.c_str(), res.best_qat_epoch, res.fp32_path.c_str());
     handoff->threads = c.threads;

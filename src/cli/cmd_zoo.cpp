@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
@@ -16,11 +18,13 @@ std::function<int()> add_zoo(CLI::App& app) {
       app.add_subcommand("zoo", "Write a model-zoo architecture as an fp32 ONNX file (deterministic init)");
   struct Opts {
     std::string arch, out, example;
+    std::vector<std::string> args;
     int64_t channels = 1, width = 16, blocks = 4, size = 224;
     uint64_t seed = 0;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("arch", o->arch, "Architecture: learned_filter, nr_metric or mlp (defaults: the fork's)")
+  sub->add_option("arch", o->arch,
+                  "Architecture: learned_filter, nr_metric, mlp or fr_regressor (defaults: the fork's)")
       ->required()
       ->check(CLI::IsMember(zoo::kinds()));
   sub->add_option("--output,-o", o->out, "ONNX file to write")->required();
@@ -33,6 +37,10 @@ std::function<int()> add_zoo(CLI::App& app) {
   auto* blocks = sub->add_option("--num-blocks", o->blocks, "Residual blocks (learned_filter)")
                      ->check(CLI::Range(0, 64))
                      ->capture_default_str();
+  sub->add_option(
+      "--arg", o->args,
+      "An architecture argument by the fork's name (model_args in a config): NAME=VALUE, a list as "
+      "NAME=a,b,c (e.g. --arg hidden=32 --arg depth=3); overrides the flags above");
   sub->add_option("--seed", o->seed, "Initialisation seed")->capture_default_str();
   auto* example =
       sub->add_option("--example-input", o->example,
@@ -41,9 +49,9 @@ std::function<int()> add_zoo(CLI::App& app) {
                    ->check(CLI::Range(8, 4096))
                    ->capture_default_str();
   return [o, channels, width, blocks, example, size] {
-    if (o->arch == "mlp")
+    if (o->arch != "learned_filter" && o->arch != "nr_metric")
       refuse_unused({channels, width, blocks, example},
-                    "with mlp (its shape is fixed: 6→64→32→16→1, features in)");
+                    fmt::format("with {} (features in, no image; --arg NAME=VALUE sets its arguments)", o->arch));
     if (o->arch == "nr_metric") refuse_unused({blocks}, "with nr_metric (no residual blocks)");
     if (o->example.empty()) refuse_unused({size}, "without --example-input");
     zoo::Args args;
@@ -54,6 +62,25 @@ std::function<int()> add_zoo(CLI::App& app) {
               {"num_blocks", num(double(o->blocks))}};
     else if (o->arch == "nr_metric")
       args = {{"in_channels", num(double(o->channels))}, {"width", num(double(o->width))}};
+    for (const std::string& kv : o->args) {
+      const size_t eq = kv.find('=');
+      TQ_CHECK(eq != std::string::npos && eq > 0, "--arg '{}': expected NAME=VALUE", kv);
+      zoo::Arg a;
+      const std::string v = kv.substr(eq + 1);
+      try {
+        for (size_t b = 0; b <= v.size();) {
+          const size_t e = std::min(v.find(',', b), v.size());
+          size_t used = 0;
+          const std::string item = v.substr(b, e - b);
+          a.numbers.push_back(std::stod(item, &used));
+          TQ_CHECK(used == item.size(), "not a number");
+          b = e + 1;
+        }
+      } catch (const std::exception&) {
+        a = zoo::Arg{{}, v, true};
+      }
+      args[kv.substr(0, eq)] = a;
+    }
     Model m = zoo::build(o->arch, args, o->seed);
     export_onnx(m, o->out);
     std::fprintf(stderr, "wrote %s (%s, %zu nodes)\n", o->out.c_str(), o->arch.c_str(), m.graph.nodes.size());

@@ -206,7 +206,8 @@ Tensor fortran_to_c(const Tensor& in) {
   return out;
 }
 
-Tensor parse_npy_unprefixed(const uint8_t* data, size_t size) {
+// The header and where the data starts.
+Header parse_prefix(const uint8_t* data, size_t size, size_t* data_offset) {
   if (size < 10 || std::memcmp(data, kMagic.data(), kMagic.size()) != 0) fail("not a .npy file (bad magic)");
   uint8_t major = data[6], minor = data[7];
   if (major < 1 || major > 3 || minor != 0) fail("unsupported .npy format version {}.{}", major, minor);
@@ -215,7 +216,94 @@ Tensor parse_npy_unprefixed(const uint8_t* data, size_t size) {
   size_t hlen = major == 1 ? load<uint16_t>(data + 8, false) : load<uint32_t>(data + 8, false);
   if (hlen > kMaxHeader) fail("header length {} is implausibly large", hlen);
   if (hlen > size - prefix) fail("truncated header: {} bytes declared, {} present", hlen, size - prefix);
-  Header h = parse_header(reinterpret_cast<const char*>(data + prefix), hlen);
+  *data_offset = prefix + hlen;
+  return parse_header(reinterpret_cast<const char*>(data + prefix), hlen);
+}
+
+// A unicode dtype ('<U12', '>U3', '=U1'): its character count, or 0 when `descr` is not one.
+size_t unicode_chars(const std::string& descr, bool* big) {
+  std::string_view c(descr);
+  *big = !c.empty() && c[0] == '>';
+  if (!c.empty() && std::string_view("<>|=").find(c[0]) != std::string_view::npos) c.remove_prefix(1);
+  if (c.size() < 2 || c[0] != 'U' || c.size() > 10) return 0;
+  size_t n = 0;
+  for (char ch : c.substr(1)) {
+    if (ch < '0' || ch > '9') return 0;
+    n = n * 10 + size_t(ch - '0');
+  }
+  return n;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += char(cp);
+  } else if (cp < 0x800) {
+    out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+  } else {
+    out += char(0xF0 | (cp >> 18)), out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+  }
+}
+
+// UTF-8 → code points; Error on malformed input (overlong forms, surrogates, beyond U+10FFFF).
+std::vector<uint32_t> utf8_code_points(const std::string& s) {
+  std::vector<uint32_t> cps;
+  for (size_t i = 0; i < s.size();) {
+    const auto b0 = uint8_t(s[i]);
+    int len = b0 < 0x80 ? 1 : (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : (b0 & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + size_t(len) > s.size()) fail("string {} is not valid UTF-8", zip::quoted(s));
+    uint32_t cp = len == 1 ? b0 : len == 2 ? b0 & 0x1F : len == 3 ? b0 & 0x0F : b0 & 0x07;
+    for (int k = 1; k < len; ++k) {
+      const auto b = uint8_t(s[i + size_t(k)]);
+      if ((b & 0xC0) != 0x80) fail("string {} is not valid UTF-8", zip::quoted(s));
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      fail("string {} is not valid UTF-8", zip::quoted(s));
+    cps.push_back(cp);
+    i += size_t(len);
+  }
+  return cps;
+}
+
+std::vector<std::string> parse_npy_strings_unprefixed(const uint8_t* data, size_t size) {
+  size_t off = 0;
+  Header h = parse_prefix(data, size, &off);
+  bool big = false;
+  const size_t chars = unicode_chars(h.descr, &big);
+  if (chars == 0) fail("dtype {} is not a unicode string dtype ('<U…')", zip::quoted(h.descr));
+  if (h.shape.size() != 1) fail("a string array must be 1-D, this one has shape {}", shape_str(h.shape));
+  const uint64_t n = uint64_t(h.shape[0]), item = uint64_t(chars) * 4;
+  if (item > kMaxTensorBytes || (n > 0 && n > kMaxTensorBytes / item))
+    fail("shape {} is too large", shape_str(h.shape));
+  if (size - off != n * item)
+    fail("{} data bytes for {} strings of {} characters (need {})", size - off, n, chars, n * item);
+  std::vector<std::string> out;
+  out.reserve(size_t(n));
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint8_t* p = data + off + i * item;
+    size_t len = chars;
+    while (len > 0 && load<uint32_t>(p + (len - 1) * 4, big) == 0) --len;  // numpy pads with NULs
+    std::string s;
+    for (size_t k = 0; k < len; ++k) {
+      const uint32_t cp = load<uint32_t>(p + k * 4, big);
+      if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("string {} holds code point {:#x}", i, cp);
+      append_utf8(s, cp);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Tensor parse_npy_unprefixed(const uint8_t* data, size_t size) {
+  size_t off = 0;
+  Header h = parse_prefix(data, size, &off);
+  bool big = false;
+  if (unicode_chars(h.descr, &big) > 0)
+    fail("unsupported dtype {}: a string array, not a tensor", zip::quoted(h.descr));
   Descr d = parse_descr(h.descr);
   int64_t n = checked_numel(h.shape, d.out);  // before anything is allocated
   // A zero-size array may not hide absurd dimensions either: strides computed from them would overflow.
@@ -224,14 +312,14 @@ Tensor parse_npy_unprefixed(const uint8_t* data, size_t size) {
     if (x > 0 && uint64_t(x) > kMaxTensorBytes / extent) fail("shape {} is too large", shape_str(h.shape));
     extent *= uint64_t(std::max<int64_t>(x, 1));
   }
-  size_t need = size_t(n) * d.size, have = size - prefix - hlen;
+  size_t need = size_t(n) * d.size, have = size - off;
   if (have < need)
     fail("truncated data: shape {} of {} needs {} bytes, {} present", shape_str(h.shape), h.descr, need,
          have);
   if (have > need) fail("{} unexpected bytes after the data", have - need);
 
   Tensor t = Tensor::empty(d.out, h.shape);
-  const uint8_t* src = data + prefix + hlen;
+  const uint8_t* src = data + off;
   if (d.kind == 'f' && d.size != 4) {
     float* o = t.data<float>();
     for (int64_t i = 0; i < n; ++i)
@@ -276,14 +364,12 @@ Tensor parse_npy(const uint8_t* data, size_t size, const std::string& what) {
   }
 }
 
-std::vector<uint8_t> serialize_npy(const Tensor& t) {
-  TQ_CHECK(t.numel() == checked_numel(t.shape(), t.dtype()) && (t.numel() == 0 || t.raw()),
-           "serialize_npy: the tensor is undefined");
-  std::string shape = "(";
-  for (int i = 0; i < t.rank(); ++i) shape += (i ? ", " : "") + std::to_string(t.dim(i));
-  shape += t.rank() == 1 ? ",)" : ")";
-  std::string dict =
-      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(t.dtype()), shape);
+std::vector<uint8_t> serialize_npy_raw(const std::string& descr, const Shape& shape, const void* data,
+                                       size_t bytes) {
+  std::string dims = "(";
+  for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+  dims += shape.size() == 1 ? ",)" : ")";
+  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, dims);
   // numpy pads with spaces and a final newline so that the data starts 64-byte aligned.
   size_t prefix = 10, total = (prefix + dict.size() + 1 + 63) / 64 * 64;
   if (total - prefix > 0xFFFF) {  // version 1.0 has a 16-bit header length
@@ -298,10 +384,17 @@ std::vector<uint8_t> serialize_npy(const Tensor& t) {
   out.insert(out.end(), dict.begin(), dict.end());
   out.resize(total - 1, ' ');
   out.push_back('\n');
-  const auto* p = static_cast<const uint8_t*>(t.raw());
-  out.insert(out.end(), p, p + t.nbytes());
+  const auto* p = static_cast<const uint8_t*>(data);
+  if (bytes) out.insert(out.end(), p, p + bytes);
+  return out;
+}
+
+std::vector<uint8_t> serialize_npy(const Tensor& t) {
+  TQ_CHECK(t.numel() == checked_numel(t.shape(), t.dtype()) && (t.numel() == 0 || t.raw()),
+           "serialize_npy: the tensor is undefined");
+  std::vector<uint8_t> out = serialize_npy_raw(descr_of(t.dtype()), t.shape(), t.raw(), t.nbytes());
   if (t.dtype() == DType::Bool)
-    for (size_t i = total; i < out.size(); ++i) out[i] = out[i] != 0;
+    for (size_t i = out.size() - t.nbytes(); i < out.size(); ++i) out[i] = out[i] != 0;
   return out;
 }
 
@@ -334,6 +427,62 @@ std::vector<uint8_t> serialize_npz(const NamedTensors& arrays, bool compress) {
     w.add(name + ".npy", bytes.data(), bytes.size());
   }
   return w.finish();
+}
+
+std::vector<std::string> parse_npy_strings(const uint8_t* data, size_t size, const std::string& what) {
+  try {
+    return parse_npy_strings_unprefixed(data, size);
+  } catch (const Error& e) {
+    throw Error(what + ": " + e.what());
+  }
+}
+
+bool npy_holds_strings(const uint8_t* data, size_t size) {
+  try {
+    size_t off = 0;
+    bool big = false;
+    return unicode_chars(parse_prefix(data, size, &off).descr, &big) > 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+std::vector<uint8_t> serialize_npy_strings(const std::vector<std::string>& utf8) {
+  std::vector<std::vector<uint32_t>> cps;
+  size_t chars = 1;  // numpy writes '<U1' for empty strings
+  for (const auto& s : utf8) {
+    cps.push_back(utf8_code_points(s));
+    chars = std::max(chars, cps.back().size());
+  }
+  std::vector<uint8_t> data;
+  data.reserve(utf8.size() * chars * 4);
+  for (const auto& c : cps)
+    for (size_t k = 0; k < chars; ++k) {
+      const uint32_t v = k < c.size() ? c[k] : 0;
+      for (int b = 0; b < 4; ++b) data.push_back(uint8_t(v >> (8 * b)));
+    }
+  return serialize_npy_raw(fmt::format("<U{}", chars), {int64_t(utf8.size())}, data.data(), data.size());
+}
+
+NamedTensors parse_npz_with_strings(const uint8_t* data, size_t size, const std::string& what,
+                                    NamedStrings* strings) {
+  NamedTensors out;
+  std::unordered_set<std::string> seen;
+  zip::read_members(data, size, what, [&](const std::string& name, const uint8_t* p, size_t n) {
+    std::string key = name.ends_with(".npy") ? name.substr(0, name.size() - 4) : name;
+    TQ_CHECK(seen.insert(key).second, "{}: duplicate member {}", what, zip::quoted(name));
+    const std::string member = fmt::format("{}: member {}", what, zip::quoted(name));
+    if (npy_holds_strings(p, n))
+      strings->emplace_back(key, parse_npy_strings(p, n, member));
+    else
+      out.emplace_back(key, parse_npy(p, n, member));
+  });
+  return out;
+}
+
+NamedTensors read_npz_with_strings(const std::string& path, NamedStrings* strings) {
+  std::vector<uint8_t> bytes = read_file(path);
+  return parse_npz_with_strings(bytes.data(), bytes.size(), path, strings);
 }
 
 NamedTensors read_npz(const std::string& path) {

@@ -16,6 +16,10 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;  // in file or
 
 Tensor parse_npy(const uint8_t* data, size_t size, const std::string& what);
 std::vector<uint8_t> serialize_npy(const Tensor& t);
+// Any dtype numpy knows ('<f8', '<U5', ...): `bytes` of C-order data after the header. For what Tensor
+// cannot hold (float64 columns, strings) when a file is only written, never computed on.
+std::vector<uint8_t> serialize_npy_raw(const std::string& descr, const Shape& shape, const void* data,
+                                       size_t bytes);
 Tensor read_npy(const std::string& path);
 void write_npy(const std::string& path, const Tensor& t);  // atomic
 
@@ -24,5 +28,16 @@ NamedTensors parse_npz(const uint8_t* data, size_t size, const std::string& what
 std::vector<uint8_t> serialize_npz(const NamedTensors& arrays, bool compress);
 NamedTensors read_npz(const std::string& path);
 void write_npz(const std::string& path, const NamedTensors& arrays, bool compress);  // atomic
+
+// 1-D NumPy unicode string arrays ('<U{n}', UTF-32 in the file, UTF-8 here): what np.savez writes for
+// a list of str, e.g. a data cache's row keys. The readers above refuse them; these read and write them.
+using NamedStrings = std::vector<std::pair<std::string, std::vector<std::string>>>;
+std::vector<std::string> parse_npy_strings(const uint8_t* data, size_t size, const std::string& what);
+bool npy_holds_strings(const uint8_t* data, size_t size);                          // a '<U…' header
+std::vector<uint8_t> serialize_npy_strings(const std::vector<std::string>& utf8);  // Error: bad UTF-8
+// Like parse_npz / read_npz, with string members returned in *strings instead of refused.
+NamedTensors parse_npz_with_strings(const uint8_t* data, size_t size, const std::string& what,
+                                    NamedStrings* strings);
+NamedTensors read_npz_with_strings(const std::string& path, NamedStrings* strings);
 
 }  // namespace tinyqat

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -42,6 +43,18 @@ struct Reader {
   }
 };
 
+struct ForkDefaults {
+  std::string loss;
+  double lr, weight_decay;
+};
+// The fork's module defaults (ai/model_*.py: the loss of training_step, configure_optimizers' AdamW).
+ForkDefaults fork_defaults(const std::string& kind) {
+  if (kind == "fr_regressor") return {"mse", 1e-3, 1e-5};
+  if (kind == "nr_metric") return {"mse", 1e-3, 1e-4};
+  if (kind == "learned_filter") return {"l1", 1e-4, 0.01};
+  return {"l1", 1e-3, 0};  // tinyqat's own defaults (mlp, init:)
+}
+
 zoo::Arg to_arg(const YAML::Node& v, const Reader& r, const std::string& key) {
   zoo::Arg a;
   auto num = [&](const YAML::Node& x) {
@@ -78,42 +91,67 @@ TrainConfig load_config(const std::string& path) {
   }
   Reader r{path};
   r.keys(root, "",
-         {"model", "model_args", "init", "data", "epochs", "batch_size", "lr", "weight_decay", "optimizer",
-          "val_frac", "seed", "loss", "qat"});
+         {"model", "model_args", "init", "data", "cache", "output", "epochs", "batch_size", "lr",
+          "weight_decay", "optimizer", "val_frac", "test_frac", "seed", "loss", "precision", "qat"});
   TrainConfig c;
   c.path = path;
   c.model = r.get<std::string>(root, "model", "");
   c.init = r.get<std::string>(root, "init", "");
+  // The fork keeps the optimizer's lr and weight_decay among the model's arguments (Lightning hparams).
+  std::optional<double> lr, weight_decay;
   if (root["model_args"]) {
     const YAML::Node a = root["model_args"];
     if (!a.IsMap()) r.bad("model_args", "must be a mapping of argument: value");
     for (const auto& kv : a) {
       const std::string k = kv.first.as<std::string>();
+      if (k == "lr" || k == "weight_decay") {
+        if (root[k]) r.bad("model_args." + k, fmt::format("given twice (also the top-level {}:)", k));
+        (k == "lr" ? lr : weight_decay) = r.get<double>(a, k, 0);
+        continue;
+      }
       c.model_args[k] = to_arg(kv.second, r, "model_args." + k);
     }
   }
-  if (!root["data"]) r.bad("data", "missing (train: FILE.npz, input: ARRAY, target: ARRAY)");
-  const YAML::Node d = root["data"];
-  r.keys(d, "data", {"train", "eval", "input", "target"});
-  c.train_data = r.get<std::string>(d, "train", "");
-  c.eval_data = r.get<std::string>(d, "eval", "");
-  c.input_array = r.get<std::string>(d, "input", "");
-  c.target_array = r.get<std::string>(d, "target", "");
+  if (root["data"] && root["cache"])
+    r.bad("cache", "give data: (.npz sets by array name) or cache: (the fork's caches), not both");
+  if (!root["data"] && !root["cache"])
+    r.bad("data",
+          "missing (data: {train: FILE.npz, input: ARRAY, target: ARRAY}, or the fork's cache: FILE)");
+  if (root["data"]) {
+    const YAML::Node d = root["data"];
+    r.keys(d, "data", {"train", "eval", "input", "target"});
+    c.train_data = r.get<std::string>(d, "train", "");
+    c.eval_data = r.get<std::string>(d, "eval", "");
+    c.input_array = r.get<std::string>(d, "input", "");
+    c.target_array = r.get<std::string>(d, "target", "");
+  }
+  c.cache = r.get<std::string>(root, "cache", "");
+  c.output_dir = r.get<std::string>(root, "output", "");
+  if (!c.cache.empty() || c.model == "fr_regressor") {
+    // The fork's training recipe where its config leaves it to the module: each kind's loss, and torch's
+    // AdamW weight decay (0.01) for learned_filter, whose module passes none.
+    const auto d = fork_defaults(c.model);
+    c.loss = d.loss;
+    c.weight_decay = d.weight_decay;
+    c.lr = d.lr;
+  }
   c.epochs = r.get<int>(root, "epochs", c.epochs);
   c.batch_size = r.get<int>(root, "batch_size", c.batch_size);
-  c.lr = r.get<double>(root, "lr", c.lr);
-  c.weight_decay = r.get<double>(root, "weight_decay", c.weight_decay);
+  c.lr = lr.value_or(r.get<double>(root, "lr", c.lr));
+  c.weight_decay = weight_decay.value_or(r.get<double>(root, "weight_decay", c.weight_decay));
   c.optimizer = r.get<std::string>(root, "optimizer", c.optimizer);
   c.val_frac = r.get<double>(root, "val_frac", c.val_frac);
+  c.test_frac = r.get<double>(root, "test_frac", c.test_frac);
   c.seed = r.get<uint64_t>(root, "seed", c.seed);
   c.loss = r.get<std::string>(root, "loss", c.loss);
+  c.precision = r.get<std::string>(root, "precision", c.precision);
   c.qat.epochs_fp32 = c.epochs;
   if (root["qat"]) {
     const YAML::Node q = root["qat"];
     r.keys(q, "qat",
            {"epochs_fp32", "epochs_qat", "lr_qat", "input_shape", "input_name", "output_name",
             "n_calibration", "qconfig", "init_ranges", "freeze_observers_epoch", "freeze_bn_epoch", "lsq",
-            "averaging", "drift_penalty", "keep_best", "exclude"});
+            "averaging", "drift_penalty", "keep_best", "exclude", "smoke"});
     QatConfig& a = c.qat;
     a.epochs_fp32 = r.get<int>(q, "epochs_fp32", a.epochs_fp32);
     a.epochs_qat = r.get<int>(q, "epochs_qat", a.epochs_qat);
@@ -131,6 +169,7 @@ TrainConfig load_config(const std::string& path) {
     a.drift_penalty = r.get<double>(q, "drift_penalty", a.drift_penalty);
     a.keep_best = r.get<bool>(q, "keep_best", a.keep_best);
     a.exclude = r.get<std::vector<std::string>>(q, "exclude", a.exclude);
+    a.smoke = r.get<bool>(q, "smoke", a.smoke);
   }
   validate(c);
   return c;
@@ -150,11 +189,14 @@ void validate(const TrainConfig& c) {
   }
   check(c.init.empty() || c.model_args.empty(), "model_args",
         "only with model: (init: takes its architecture from the file)");
-  check(!c.train_data.empty(), "data.train", "missing: the .npz training set");
-  check(!c.input_array.empty(), "data.input", "missing: the name of the model-input array in the data");
+  check(!c.cache.empty() || !c.train_data.empty(), "data.train", "missing: the .npz training set");
+  check(!c.cache.empty() || !c.input_array.empty(), "data.input",
+        "missing: the name of the model-input array in the data");
+  check(c.cache.empty() || c.loss != "distill", "loss",
+        "distill goes with data: (a cache's target is its label)");
   check(c.loss == "l1" || c.loss == "mse" || c.loss == "distill", "loss",
         fmt::format("'{}' is not l1, mse or distill", c.loss));
-  check(c.loss == "distill" || !c.target_array.empty(), "data.target",
+  check(c.loss == "distill" || !c.cache.empty() || !c.target_array.empty(), "data.target",
         "missing: the label array (or use loss: distill to train against the fp32 model's own outputs)");
   check(c.optimizer == "adamw" || c.optimizer == "adam" || c.optimizer == "sgd", "optimizer",
         fmt::format("'{}' is not adamw, adam or sgd", c.optimizer));
@@ -165,6 +207,17 @@ void validate(const TrainConfig& c) {
         "must be positive");
   check(c.weight_decay >= 0, "weight_decay", "must be 0 or more");
   check(c.val_frac >= 0 && c.val_frac < 1, "val_frac", "must be in [0, 1)");
+  check(c.test_frac >= 0 && c.test_frac < 1 && c.val_frac + c.test_frac < 1, "test_frac",
+        "must be in [0, 1), and val_frac + test_frac below 1");
+  check(c.test_frac == 0 || c.loss != "distill", "test_frac",
+        "a test split needs labels (not loss: distill)");
+  check(c.precision == "32-true" || c.precision == "32" || c.precision == "16-mixed" || c.precision == "16" ||
+            c.precision == "bf16-mixed" || c.precision == "bf16",
+        "precision",
+        fmt::format(
+            "'{}' is not 32-true, 16-mixed or bf16-mixed (64-true and the *-true half precisions are not "
+            "supported)",
+            c.precision));
   check(c.qat.n_calibration >= 1, "qat.n_calibration", "must be 1 or more");
   check(c.qat.qconfig == "symmetric" || c.qat.qconfig == "asymmetric", "qat.qconfig",
         fmt::format("'{}' is not symmetric or asymmetric", c.qat.qconfig));
@@ -212,6 +265,11 @@ std::string TrainConfig::canonical() const {
   l.push_back(fmt::format("qat.exclude={}", fmt::join(qat.exclude, ",")));
   l.push_back("qat.input_name=" + qat.input_name);
   l.push_back("qat.output_name=" + qat.output_name);
+  // Keys added for the fork's configs: listed only when set, so that the hash of every config written
+  // before them is unchanged.
+  if (!cache.empty()) l.push_back("cache=" + std::filesystem::path(cache).filename().string());
+  if (test_frac > 0) l.push_back(fmt::format("test_frac={}", test_frac));
+  if (precision != "32-true" && precision != "32") l.push_back("precision=" + precision);
   return fmt::format("{}\n", fmt::join(l, "\n"));
 }
 

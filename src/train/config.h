@@ -1,6 +1,8 @@
-// A training config (YAML, the fork's shape): model, model_args or init, data, epochs, batch_size,
-// val_frac, seed, loss, optimizer and the qat: block. Command-line overrides are applied on top; the
-// canonical text of the result (canonical()) is what the config hash in the int8 file's metadata covers.
+// A training config (YAML): model, model_args or init, data or cache, epochs, batch_size, val_frac,
+// test_frac, seed, loss, optimizer, precision, output and the qat: block. The fork's four configs
+// (../shared/fork-api/configs) load unchanged: their keys are a subset (docs/fork.md maps each one).
+// Command-line overrides are applied on top; the canonical text of the result (canonical()) is what the
+// config hash in the int8 file's metadata covers.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -29,6 +31,9 @@ struct QatConfig {
   double drift_penalty = 0;          // λ · Σ (w − w_fp32)² added to the QAT loss
   bool keep_best = true;             // export the QAT epoch with the lowest validation loss
   std::vector<std::string> exclude;  // node names kept in fp32
+  bool smoke = false;                // the fork's qat.smoke: the same as --smoke
+  // false (default): graph outputs computed by a weighted unit stay float (QConfig::quantize_outputs).
+  bool quantize_outputs = false;
 };
 
 struct TrainConfig {
@@ -38,14 +43,18 @@ struct TrainConfig {
   std::string init;                       // an fp32 ONNX to start from
   std::string train_data, eval_data;      // .npz
   std::string input_array, target_array;  // array names in the data (target "" with loss distill)
+  std::string cache;                      // the fork's data cache instead of data: (.npz / .parquet / .pq)
+  std::string output_dir;                 // the fork's output: where files go when -o is not given
   int epochs = 20;
   int batch_size = 16;
   double lr = 1e-3;
   double weight_decay = 0;
   std::string optimizer = "adamw";  // adamw | adam | sgd
   double val_frac = 0.1;
+  double test_frac = 0;  // held out from training and validation; reported after training
   uint64_t seed = 0;
-  std::string loss = "l1";  // l1 | mse | distill
+  std::string loss = "l1";            // l1 | mse | distill
+  std::string precision = "32-true";  // 32-true | 16-mixed | bf16-mixed (Lightning's names; see trainer.h)
   QatConfig qat;
   // Run settings (not part of the model recipe, not hashed)
   std::string device = "cpu";

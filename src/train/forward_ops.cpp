@@ -53,7 +53,13 @@ bool ForwardPass::observes(const std::string& name) const {
 
 void ForwardPass::post(const std::string& name, torch::Tensor v) {
   if (ActQuant* q = quant_of(name)) v = q->apply(v, observes(name));
-  env_[name] = v;
+  set(name, std::move(v));
+}
+
+void ForwardPass::set(const std::string& name, torch::Tensor v) {
+  // Dropout while training, after the value's fake-quant (the zoo's fr_regressor: zoo::kDropoutKey).
+  if (m_.training_ && m_.dropout_.count(name)) v = torch::dropout(v, m_.dropout_p_, /*train=*/true);
+  env_[name] = std::move(v);
 }
 
 std::vector<int64_t> pair_pads(const Node& n, size_t rank, const std::string& what) {

@@ -37,8 +37,9 @@ class ForwardPass {
   bool observes(const std::string& name) const;
   // Stores a computed value, through its fake-quant when one is planned.
   void post(const std::string& name, torch::Tensor v);
-  // Stores a value that already went through its fake-quant.
-  void set(const std::string& name, torch::Tensor v) { env_[name] = std::move(v); }
+  // Stores a value that already went through its fake-quant (and drops it out while training where the
+  // model asks for dropout).
+  void set(const std::string& name, torch::Tensor v);
 
  private:
   TrainableModel& m_;

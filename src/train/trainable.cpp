@@ -11,6 +11,7 @@
 #include "quant/patterns.h"
 #include "train/fake_quant.h"
 #include "train/forward_ops.h"
+#include "zoo/zoo.h"
 
 namespace tinyqat::train {
 
@@ -140,6 +141,21 @@ TrainableModel::TrainableModel(const Model& m) : model_(m), graph_(m.graph) {
   TQ_CHECK(refused.empty(), "the trainer cannot differentiate {} — it trains fp32 graphs made of: {}",
            fmt::join(refused, ", "), fmt::join(trained, " "));
   for (const auto& [name, t] : graph_.initializers) values_[name] = to_torch(t);
+  // Dropout while training (zoo::kDropoutKey: "P@value,value"); an exported model has none.
+  for (const auto& [k, v] : m.metadata)
+    if (k == zoo::kDropoutKey) {
+      const size_t at = v.find('@');
+      TQ_CHECK(at != std::string::npos, "metadata {}: '{}' is not P@value,...", k, v);
+      dropout_p_ = std::stod(v.substr(0, at));
+      TQ_CHECK(dropout_p_ >= 0 && dropout_p_ < 1, "metadata {}: dropout {} is not in [0, 1)", k, dropout_p_);
+      for (size_t b = at + 1; b <= v.size();) {
+        const size_t e = std::min(v.find(',', b), v.size());
+        const std::string name = v.substr(b, e - b);
+        TQ_CHECK(graph_.producer(name) >= 0, "metadata {}: the model has no value '{}'", k, name);
+        dropout_.insert(name);
+        b = e + 1;
+      }
+    }
   // Absorb BatchNormalization that directly follows a Conv whose output nothing else reads.
   std::vector<Node> kept;
   std::map<std::string, std::string> rename;  // conv output → BN output

@@ -111,6 +111,8 @@ class TrainableModel {
   std::vector<std::string> trainable_;
   std::map<std::string, Bn> bn_;  // by Conv node name
   bool training_ = false;
+  std::set<std::string> dropout_;  // values dropped out while training (the zoo's fr_regressor)
+  double dropout_p_ = 0;
   torch::Device device_ = torch::kCPU;
 
   bool prepared_ = false, bn_frozen_ = false, lsq_ = false;

@@ -10,17 +10,21 @@
 #include <filesystem>
 #include <optional>
 
+#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
 #include "core/version.h"
+#include "data/caches.h"
 #include "data/rng.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
+#include "quant/metrics.h"
 #include "quant/plan.h"
+#include "quant/sample_runner.h"
 #include "train/trainable.h"
 
 namespace tinyqat::train {
@@ -37,7 +41,18 @@ struct Split {
 };
 
 struct DataSet {
-  Split train, val;
+  Split train, val, test;
+  bool by_key = false;
+};
+
+// The training arrays before the split, wherever they come from: data.train (.npz by array name), the
+// fork's cache: (data/caches.h), the in-memory arrays of the quantize ladder, or synthetic samples for
+// --smoke without the cache (as the fork's QAT driver does).
+struct Source {
+  std::string file, x_name, y_name;  // for messages
+  Tensor x, y;                       // y undefined with loss distill
+  std::vector<std::string> keys;     // the cache's row keys (empty: none)
+  bool synthetic = false;            // to be made from the model's shapes (begin())
 };
 
 const Tensor& find_array(const NamedTensors& arrays, const std::string& name, const std::string& file,
@@ -49,8 +64,30 @@ const Tensor& find_array(const NamedTensors& arrays, const std::string& name, co
   fail("{}: no array '{}' ({} in the config); the file has: {}", file, name, key, fmt::join(names, ", "));
 }
 
-// Reads the training set, checks it against the model input, splits off the validation samples.
-DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const NamedTensors* given) {
+Source read_source(const TrainConfig& cfg, bool smoke, const NamedTensors* given,
+                   const std::function<void(const std::string&)>& say) {
+  Source s;
+  if (!cfg.cache.empty() && !given) {
+    if (!std::filesystem::is_regular_file(cfg.cache)) {
+      TQ_CHECK(smoke,
+               "{}: cache: no such file '{}' (relative paths resolve against the working directory, {}); "
+               "--smoke trains on synthetic data instead",
+               cfg.path, cfg.cache, std::filesystem::current_path().string());
+      say(fmt::format("cache {} not found: --smoke trains on synthetic samples", cfg.cache));
+      s.synthetic = true;
+      s.file = "(synthetic)";
+      s.x_name = "input", s.y_name = "target";
+      return s;
+    }
+    data::Cache c = data::load_cache(cfg.cache, say);
+    s.file = cfg.cache;
+    s.x_name = c.input_name, s.y_name = c.target_name;
+    s.x = c.input, s.y = c.target, s.keys = std::move(c.keys);
+    say(fmt::format("cache {}: a {} cache, {} rows{}{}", cfg.cache, c.kind, s.x.dim(0),
+                    c.columns.empty() ? "" : fmt::format(", features {}", fmt::join(c.columns, ",")),
+                    s.keys.empty() ? ", no key column" : ", split by key"));
+    return s;
+  }
   NamedTensors arrays;
   if (!given) {
     TQ_CHECK(std::filesystem::is_regular_file(cfg.train_data), "{}: data.train: no such file '{}'", cfg.path,
@@ -59,13 +96,24 @@ DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, co
   } else {
     arrays = *given;
   }
-  const Tensor& xin = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
-  TQ_CHECK(xin.dtype() == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", cfg.train_data,
-           cfg.input_array, dtype_name(xin.dtype()), input.name);
+  s.file = cfg.train_data;
+  s.x_name = cfg.input_array, s.y_name = cfg.target_array;
+  s.x = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
+  if (cfg.loss != "distill") s.y = find_array(arrays, cfg.target_array, cfg.train_data, "data.target");
+  return s;
+}
+
+// Checks the arrays against the model input and splits them: by the cache's keys (the fork's rule) when
+// it has them, else by a seeded permutation (data/caches.h).
+DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const Source& src,
+                  const std::function<void(const std::string&)>& say) {
+  const Tensor& xin = src.x;
+  TQ_CHECK(xin.dtype() == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", src.file,
+           src.x_name, dtype_name(xin.dtype()), input.name);
   auto mismatch = [&] {
     fail(
         "{}: array '{}' has shape {}, which does not fit the model input '{}' {} (samples stacked on axis 0)",
-        cfg.train_data, cfg.input_array, shape_str(xin.shape()), input.name, input.shape_str());
+        src.file, src.x_name, shape_str(xin.shape()), input.name, input.shape_str());
   };
   if (!input.has_shape || static_cast<size_t>(xin.rank()) != input.shape.size()) mismatch();
   for (size_t d = 1; d < input.shape.size(); ++d)
@@ -75,52 +123,93 @@ DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, co
     bool ok = want.size() == static_cast<size_t>(xin.rank());
     for (size_t d = 1; ok && d < want.size(); ++d)
       ok = want[d] <= 0 || want[d] == xin.dim(static_cast<int>(d));
-    TQ_CHECK(ok, "{}: qat.input_shape [{}] does not match the data: array '{}' in {} has shape {}", cfg.path,
-             fmt::join(want, ","), cfg.input_array, cfg.train_data, shape_str(xin.shape()));
+    if (!ok && !cfg.cache.empty() && !src.synthetic)
+      say(fmt::format(
+          "note: qat.input_shape [{}] differs from the cache's samples {}: the fork traces its export "
+          "with it; tinyqat trains and exports on the cache's shape",
+          fmt::join(want, ","), shape_str(xin.shape())));
+    else
+      TQ_CHECK(ok, "{}: qat.input_shape [{}] does not match the data: array '{}' in {} has shape {}",
+               cfg.path, fmt::join(want, ","), src.x_name, src.file, shape_str(xin.shape()));
   }
   const int64_t n = xin.dim(0);
-  TQ_CHECK(n >= 1, "{}: array '{}' holds no samples", cfg.train_data, cfg.input_array);
+  TQ_CHECK(n >= 1, "{}: array '{}' holds no samples", src.file, src.x_name);
   for (int64_t i = 0; i < xin.numel(); ++i)
-    TQ_CHECK(std::isfinite(xin.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})",
-             cfg.train_data, cfg.input_array, i);
+    TQ_CHECK(std::isfinite(xin.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})", src.file,
+             src.x_name, i);
   torch::Tensor x = to_torch(xin), y;
   if (cfg.loss != "distill") {
-    const Tensor& t = find_array(arrays, cfg.target_array, cfg.train_data, "data.target");
+    const Tensor& t = src.y;
     TQ_CHECK(t.dtype() == DType::F32 && t.rank() >= 1 && t.dim(0) == n,
              "{}: array '{}' must be float32 with {} samples on axis 0 (one per input), it is {} {}",
-             cfg.train_data, cfg.target_array, n, dtype_name(t.dtype()), shape_str(t.shape()));
+             src.file, src.y_name, n, dtype_name(t.dtype()), shape_str(t.shape()));
     for (int64_t i = 0; i < t.numel(); ++i)
-      TQ_CHECK(std::isfinite(t.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})",
-               cfg.train_data, cfg.target_array, i);
+      TQ_CHECK(std::isfinite(t.data<float>()[i]), "{}: array '{}' holds NaN or Inf (element {})", src.file,
+               src.y_name, i);
     y = to_torch(t);
   }
-  // Validation: the last val_frac of a seeded permutation (at least one sample when val_frac > 0).
-  std::vector<int64_t> perm(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) perm[i] = i;
-  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5a11, 0));
-  for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint64_t>(i + 1))]);
-  int64_t nval =
-      cfg.val_frac > 0 ? std::max<int64_t>(1, static_cast<int64_t>(std::llround(cfg.val_frac * n))) : 0;
-  if (nval >= n) nval = 0;
-  auto take = [&](int64_t from, int64_t to) {
+  TQ_CHECK(src.keys.empty() || static_cast<int64_t>(src.keys.size()) == n, "{}: {} keys for {} rows",
+           src.file, src.keys.size(), n);
+  data::SplitIndices idx;
+  try {
+    idx = data::split_rows(src.keys, n, cfg.val_frac, cfg.test_frac, cfg.seed);
+  } catch (const Error& e) {
+    fail("{}: {}", cfg.path, e.what());
+  }
+  auto take = [&](const std::vector<int64_t>& rows) {
     Split s;
-    if (to <= from) return s;
-    auto idx = torch::tensor(std::vector<int64_t>(perm.begin() + from, perm.begin() + to), torch::kInt64);
-    s.x = x.index_select(0, idx);
-    if (y.defined()) s.y = y.index_select(0, idx);
+    if (rows.empty()) return s;
+    auto t = torch::tensor(rows, torch::kInt64);
+    s.x = x.index_select(0, t);
+    if (y.defined()) s.y = y.index_select(0, t);
     return s;
   };
-  DataSet d{take(0, n - nval), take(n - nval, n)};
+  DataSet d{take(idx.train), take(idx.val), take(idx.test), idx.by_key};
+  TQ_CHECK(d.train.size() > 0,
+           "{}: the split leaves no training samples (val_frac {}, test_frac {}, {} rows)", cfg.path,
+           cfg.val_frac, cfg.test_frac, n);
   if (smoke) {
     const int64_t keep = std::min<int64_t>(d.train.size(), 2 * cfg.batch_size);
     d.train.x = d.train.x.slice(0, 0, keep);
     if (d.train.y.defined()) d.train.y = d.train.y.slice(0, 0, keep);
-    if (d.val.size() > cfg.batch_size) {
-      d.val.x = d.val.x.slice(0, 0, cfg.batch_size);
-      if (d.val.y.defined()) d.val.y = d.val.y.slice(0, 0, cfg.batch_size);
-    }
+    for (Split* s : {&d.val, &d.test})
+      if (s->size() > cfg.batch_size) {
+        s->x = s->x.slice(0, 0, cfg.batch_size);
+        if (s->y.defined()) s->y = s->y.slice(0, 0, cfg.batch_size);
+      }
   }
   return d;
+}
+
+// --smoke without the cache: uniform samples in [0, 1) of the model's input shape (its unknown dimensions
+// from qat.input_shape, else 32 as the fork's driver traces), targets shaped like the model's output.
+Source synthetic_source(const TrainConfig& cfg, TrainableModel& m) {
+  const ValueInfo& in = m.inputs()[0];
+  TQ_CHECK(in.has_shape, "--smoke without the cache: the model input '{}' has no shape to make samples of",
+           in.name);
+  const int64_t n = std::clamp<int64_t>(4 * cfg.batch_size, 16, 256);
+  Shape shape{n};
+  for (size_t d = 1; d < in.shape.size(); ++d)
+    shape.push_back(in.shape[d].is_known()                                         ? in.shape[d].value
+                    : d < cfg.qat.input_shape.size() && cfg.qat.input_shape[d] > 0 ? cfg.qat.input_shape[d]
+                                                                                   : 32);
+  Source s;
+  s.synthetic = true;
+  s.file = "(synthetic)";
+  s.x_name = in.name, s.y_name = "target";
+  s.x = Tensor::empty(DType::F32, shape);
+  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5e0e, 0));
+  for (int64_t i = 0; i < s.x.numel(); ++i)
+    s.x.data<float>()[i] = static_cast<float>(rng.next() >> 40) / 16777216.f;
+  torch::NoGradGuard ng;
+  m.set_training(false);
+  const auto out = m.forward({to_torch(s.x.rows(0, 1)).to(m.device())})[0];
+  Shape ys{n};
+  for (int64_t d = 1; d < out.dim(); ++d) ys.push_back(out.size(d));
+  s.y = Tensor::empty(DType::F32, ys);
+  for (int64_t i = 0; i < s.y.numel(); ++i)
+    s.y.data<float>()[i] = static_cast<float>(rng.next() >> 40) / 16777216.f;
+  return s;
 }
 
 // ---------------------------------------------------------------- progress
@@ -154,12 +243,92 @@ class Progress {
 
 // ---------------------------------------------------------------- training loop
 
+// ---------------------------------------------------------------- mixed precision
+
+// precision: 16-mixed / bf16-mixed (Lightning's names) run the fp32 phase's forward passes under autocast
+// where the device computes in half precision: CUDA fp16 (with dynamic loss scaling, as PyTorch's
+// GradScaler) or bf16, CPU bf16 when the CPU has bf16 arithmetic (AVX512-BF16 or AMX). Weights, optimizer
+// state and the loss stay fp32. QAT runs in fp32: its fake-quant ranges are fp32 values.
+enum class Mixed { None, CpuBf16, CudaF16, CudaBf16 };
+
+Mixed choose_precision(const TrainConfig& cfg, const torch::Device& dev, std::string* note) {
+  const std::string& p = cfg.precision;
+  if (p == "32-true" || p == "32") return Mixed::None;
+  const bool bf = p.rfind("bf16", 0) == 0;
+  if (dev.is_cuda()) {
+    *note = fmt::format("precision {}: CUDA {} autocast in the fp32 phase{}; QAT runs in fp32", p,
+                        bf ? "bf16" : "fp16", bf ? "" : " with dynamic loss scaling");
+    return bf ? Mixed::CudaBf16 : Mixed::CudaF16;
+  }
+  if (__builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16")) {
+    *note = fmt::format(
+        "precision {}: CPU bf16 autocast in the fp32 phase (fp32 weights and optimizer); QAT runs in fp32",
+        p);
+    return Mixed::CpuBf16;
+  }
+  *note =
+      fmt::format("precision {}: this CPU has no bf16 arithmetic (AVX512-BF16 / AMX): training in fp32", p);
+  return Mixed::None;
+}
+
+// Autocast on for one forward pass (what torch.autocast does as a context manager).
+class AutocastScope {
+ public:
+  explicit AutocastScope(Mixed m) : m_(m) {
+    if (m_ == Mixed::None) return;
+    if (m_ == Mixed::CpuBf16) {
+      prev_on_ = at::autocast::is_cpu_enabled(), prev_type_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(torch::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    } else {
+      prev_on_ = at::autocast::is_enabled(), prev_type_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(m_ == Mixed::CudaF16 ? torch::kHalf : torch::kBFloat16);
+      at::autocast::set_enabled(true);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (m_ == Mixed::None) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (m_ == Mixed::CpuBf16) {
+      at::autocast::set_cpu_enabled(prev_on_), at::autocast::set_autocast_cpu_dtype(prev_type_);
+    } else {
+      at::autocast::set_enabled(prev_on_), at::autocast::set_autocast_gpu_dtype(prev_type_);
+    }
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  Mixed m_;
+  bool prev_on_ = false;
+  at::ScalarType prev_type_ = torch::kFloat;
+};
+
+torch::Tensor forward_in(TrainableModel& m, const torch::Tensor& x, Mixed mixed) {
+  torch::Tensor out;
+  {
+    AutocastScope ac(mixed);
+    out = m.forward({x})[0];
+  }
+  return out.scalar_type() == torch::kFloat ? out : out.to(torch::kFloat);
+}
+
+// fp16 gradients underflow: the loss is scaled up before backward and the gradients down before the
+// step; a step with non-finite gradients is skipped and the scale halved (PyTorch's GradScaler).
+struct LossScaler {
+  double scale = 65536;
+  int good_steps = 0, skipped_in_a_row = 0;
+};
+
 struct Phase {
   std::string name;
   int epochs = 0;
   double lr = 0;
   double drift = 0;
   std::vector<torch::Tensor> anchor;  // weights the drift penalty pulls toward
+  Mixed mixed = Mixed::None;
+  LossScaler* scaler = nullptr;  // CudaF16 only
 };
 
 // Weight decay applies to the weights only, never to learnable quantization scales.
@@ -197,14 +366,14 @@ torch::Tensor loss_of(const TrainConfig& cfg, const torch::Tensor& out, torch::T
   return cfg.loss == "l1" ? torch::l1_loss(out, target) : torch::mse_loss(out, target);
 }
 
-double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s) {
+double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s, Mixed mixed = Mixed::None) {
   if (s.size() == 0) return std::nan("");
   torch::NoGradGuard ng;
   m.set_training(false);
   double total = 0;
   for (int64_t i = 0; i < s.size(); i += cfg.batch_size) {
     const int64_t j = std::min(s.size(), i + cfg.batch_size);
-    auto out = m.forward({s.x.slice(0, i, j).to(m.device())})[0];
+    auto out = forward_in(m, s.x.slice(0, i, j).to(m.device()), mixed);
     total += loss_of(cfg, out, s.y.slice(0, i, j).to(m.device())).item<double>() * static_cast<double>(j - i);
   }
   return total / static_cast<double>(s.size());
@@ -227,9 +396,14 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
     const int64_t j = std::min(n, i + cfg.batch_size);
     auto idx = torch::tensor(std::vector<int64_t>(order.begin() + i, order.begin() + j), torch::kInt64);
     auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
-    auto out = m.forward({x})[0];
+    auto out = forward_in(m, x, ph.mixed);
     auto loss = loss_of(cfg, out, y);
     const double value = loss.item<double>();
+    LossScaler* sc = ph.scaler;
+    if (!std::isfinite(value) && sc && ++sc->skipped_in_a_row < 50) {  // fp16 overflow: skip, scale down
+      sc->scale /= 2, sc->good_steps = 0;
+      continue;
+    }
     if (!std::isfinite(value))
       fail("training stopped: the loss became {} in {} epoch {}, batch {}; {}", value, ph.name, epoch,
            batch + 1, on_nan);
@@ -240,7 +414,29 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
       loss = loss + ph.drift * pen;
     }
     optim.zero_grad();
-    loss.backward();
+    if (sc) {
+      (loss * sc->scale).backward();
+      bool finite = true;
+      for (auto& p : m.parameters())
+        if (p.grad().defined()) {
+          p.mutable_grad().div_(sc->scale);
+          finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+        }
+      if (!finite) {
+        sc->scale /= 2, sc->good_steps = 0;
+        if (++sc->skipped_in_a_row >= 50)
+          fail(
+              "training stopped: fp16 gradients overflowed in 50 steps in a row ({} epoch {}); use "
+              "precision: "
+              "32-true or bf16-mixed",
+              ph.name, epoch);
+        continue;
+      }
+      sc->skipped_in_a_row = 0;
+      if (++sc->good_steps == 2000) sc->scale *= 2, sc->good_steps = 0;
+    } else {
+      loss.backward();
+    }
     optim.step();
     total += value * static_cast<double>(j - i);
     prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
@@ -296,6 +492,8 @@ struct Setup {
   DataSet data;
   Progress prog;
   TrainResult result;
+  Mixed mixed = Mixed::None;
+  LossScaler scaler;
 };
 
 // Training allocates and frees the same few-MB activation buffers every step. glibc serves blocks that
@@ -309,9 +507,9 @@ void keep_buffers_in_heap() {
 #endif
 }
 
-Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start) {
+Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start, Source src) {
   keep_buffers_in_heap();
-  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet), {}};
+  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet), {}, Mixed::None, {}};
   TrainConfig& cfg = s.cfg;
   if (opt.smoke) {
     cfg.qat.epochs_fp32 = std::min(cfg.qat.epochs_fp32, 1);
@@ -323,11 +521,20 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   TQ_CHECK(start.graph.inputs.size() == 1 && start.graph.outputs.size() >= 1,
            "the trainer needs a model with one input (this one has {})", start.graph.inputs.size());
   s.model = std::make_unique<TrainableModel>(start);
-  s.model->to(device_of(cfg));
-  s.data = load_data(cfg, start.graph.inputs[0], opt.smoke, opt.data);
+  const torch::Device dev = device_of(cfg);
+  s.model->to(dev);
+  if (src.synthetic) src = synthetic_source(cfg, *s.model);
+  s.data =
+      load_data(cfg, start.graph.inputs[0], opt.smoke, src, [&](const std::string& l) { s.prog.line(l); });
+  std::string note;
+  s.mixed = choose_precision(cfg, dev, &note);
+  if (!note.empty()) s.prog.line(note);
+  s.result.precision = note.empty() ? "fp32" : note;
   s.result.config_hash = cfg.hash();
   s.result.train_samples = s.data.train.size();
   s.result.val_samples = s.data.val.size();
+  s.result.test_samples = s.data.test.size();
+  s.result.split = s.data.by_key ? "key" : "permutation";
   return s;
 }
 
@@ -339,7 +546,8 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     teacher.to(m.device());
     set_teacher_targets(teacher, cfg, s.data);
   }
-  Phase ph{"fp32", cfg.qat.epochs_fp32, cfg.lr, 0, {}};
+  Phase ph{
+      "fp32", cfg.qat.epochs_fp32, cfg.lr, 0, {}, s.mixed, s.mixed == Mixed::CudaF16 ? &s.scaler : nullptr};
   auto optim = make_optimizer(cfg, m, ph.lr);
   std::optional<int> saved;
   for (int e = 1; e <= ph.epochs; ++e) {
@@ -349,7 +557,7 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
               : std::string("no checkpoint was written");
     EpochLog log{"fp32", e, train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog, on_nan), 0, 0};
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
-    log.val_loss = evaluate(m, cfg, s.data.val);
+    log.val_loss = evaluate(m, cfg, s.data.val, s.mixed);
     // The last step may have made weights non-finite without a non-finite loss: never checkpoint those.
     bool finite = std::isfinite(log.val_loss) || s.data.val.size() == 0;
     for (const auto& p : m.weight_parameters()) finite = finite && torch::isfinite(p).all().item<bool>();
@@ -376,9 +584,56 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
   }
 }
 
+// The held-out test split through `model` with the runtime (the file a user deploys, not the trainer's
+// view of it): the training loss, and for one score per sample PLCC / SROCC / RMSE against the labels,
+// for images PSNR against the target (peak 1).
+TestMetrics test_metrics(const Model& model, const TrainConfig& cfg, const Split& test,
+                         const std::string& label) {
+  TestMetrics t;
+  t.model = label;
+  t.samples = test.size();
+  if (test.size() == 0 || !test.y.defined()) return t;
+  const NamedTensors data{{model.graph.inputs[0].name, from_torch(test.x)}};
+  quant::SampleRunner runner(model, {}, cfg.threads);
+  std::vector<double> pred;
+  runner.run(data, test.size(), [&](const std::vector<Tensor>& out) {
+    const Tensor& o = out[0];
+    for (int64_t i = 0; i < o.numel(); ++i) pred.push_back(o.scalar_as_double(i));
+  });
+  const torch::Tensor yt = test.y.to(torch::kCPU).to(torch::kFloat64).contiguous();
+  const std::vector<double> y(yt.data_ptr<double>(), yt.data_ptr<double>() + yt.numel());
+  TQ_CHECK(y.size() == pred.size(), "test split: the model gives {} values for {} target values", pred.size(),
+           y.size());
+  double l = 0;
+  for (size_t i = 0; i < y.size(); ++i)
+    l += cfg.loss == "mse" ? (pred[i] - y[i]) * (pred[i] - y[i]) : std::abs(pred[i] - y[i]);
+  t.loss = l / static_cast<double>(std::max<size_t>(y.size(), 1));
+  if (static_cast<int64_t>(y.size()) == test.size()) {
+    if (test.size() >= 2) t.plcc = quant::plcc(pred, y), t.srocc = quant::srocc(pred, y);
+    t.rmse = quant::rmse(pred, y);
+  } else {
+    std::vector<float> a(pred.begin(), pred.end()), b(y.begin(), y.end());
+    t.psnr = data::psnr(a.data(), b.data(), a.size());
+  }
+  return t;
+}
+
+void report_test(Progress& prog, const TestMetrics& t, const std::string& split) {
+  if (t.samples == 0) return;
+  auto num = [](double v, const char* f) {
+    return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string("-");
+  };
+  prog.line(fmt::format("test ({} samples never trained or validated on, split by {}): {} — loss {}{}",
+                        t.samples, split, t.model, num(t.loss, "{:.6g}"),
+                        std::isfinite(t.psnr)
+                            ? ", PSNR " + num(t.psnr, "{:.3f}") + " dB"
+                            : ", PLCC " + num(t.plcc, "{:.4f}") + ", SROCC " + num(t.srocc, "{:.4f}") +
+                                  ", RMSE " + num(t.rmse, "{:.4g}")));
+}
+
 }  // namespace
 
-Model initial_model(const TrainConfig& cfg) {
+Model initial_model(const TrainConfig& cfg, const Tensor* inputs) {
   if (!cfg.init.empty()) {
     TQ_CHECK(std::filesystem::is_regular_file(cfg.init), "{}: init: no such file '{}'", cfg.path, cfg.init);
     Model m = import_onnx(cfg.init);
@@ -386,10 +641,13 @@ Model initial_model(const TrainConfig& cfg) {
     return m;
   }
   zoo::Args args = cfg.model_args;
-  if (cfg.model == "mlp" && (!args.count("input_mean") || !args.count("input_std"))) {
-    // Bake in the training set's per-feature mean and standard deviation.
-    NamedTensors arrays = read_npz(cfg.train_data);
-    const Tensor& x = find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
+  if (cfg.model == "mlp" && (!args.count("input_mean") || !args.count("input_std")) &&
+      (inputs || cfg.cache.empty())) {
+    // Bake in the training set's per-feature mean and standard deviation (a synthetic --smoke run keeps the
+    // zoo's 0 / 1).
+    NamedTensors arrays;
+    if (!inputs) arrays = read_npz(cfg.train_data);
+    const Tensor& x = inputs ? *inputs : find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
     TQ_CHECK(x.rank() == 2 && x.dtype() == DType::F32,
              "{}: array '{}' must be float32 [samples, features] for mlp", cfg.train_data, cfg.input_array);
     auto xt = to_torch(x).to(torch::kFloat64);
@@ -483,10 +741,24 @@ quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::stri
 
 namespace {
 
+// What the command says before the training starts (one line each; --quiet keeps them quiet).
+std::function<void(const std::string&)> say_of(const RunOptions& opt) {
+  return [quiet = opt.quiet](const std::string& l) {
+    if (!quiet) std::fprintf(stderr, "%s\n", l.c_str());
+  };
+}
+
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.checkpoint.empty(), "train: no checkpoint path given");
-  Setup s = begin(cfg, opt, initial_model(cfg));
+  Source src = read_source(cfg, opt.smoke, opt.data, say_of(opt));
+  const Model start = initial_model(cfg, src.synthetic ? nullptr : &src.x);
+  Setup s = begin(cfg, opt, start, std::move(src));
   fp32_phase(s, opt);
+  if (s.data.test.size() > 0) {
+    Progress summary(false);
+    s.result.test.push_back(test_metrics(s.model->fp32_model(), s.cfg, s.data.test, "fp32"));
+    report_test(summary, s.result.test.back(), s.result.split);
+  }
   return s.result;
 }
 
@@ -499,10 +771,10 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     TQ_CHECK(std::filesystem::is_regular_file(opt.resume), "--resume: no such checkpoint '{}'", opt.resume);
     start = import_onnx(opt.resume);
     quant::check_fp32(start, opt.resume);
-  } else {
-    start = initial_model(cfg_in);
   }
-  Setup s = begin(cfg_in, opt, start);
+  Source src = read_source(cfg_in, opt.smoke, opt.data, say_of(opt));
+  if (!opt.start && opt.resume.empty()) start = initial_model(cfg_in, src.synthetic ? nullptr : &src.x);
+  Setup s = begin(cfg_in, opt, start, std::move(src));
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
   if (opt.resume.empty() && !opt.start)
@@ -601,6 +873,10 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
                        cfg.qat.qconfig, cfg.qat.init_ranges, cfg.qat.lsq ? ",lsq" : ""));
   set_meta(int8, "tinyqat.qat_epochs",
            fmt::format("fp32={},qat={},exported={}", cfg.qat.epochs_fp32, cfg.qat.epochs_qat, best_epoch));
+  if (s.data.test.size() > 0) {
+    s.result.test.push_back(test_metrics(start_fp32, cfg, s.data.test, "fp32 (where QAT started)"));
+    s.result.test.push_back(test_metrics(int8, cfg, s.data.test, "int8 (the exported QDQ model)"));
+  }
   return {std::move(fp32), std::move(int8), std::move(start_fp32), s.result};
 }
 
@@ -641,6 +917,7 @@ TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   QatModels q = qat_models_impl(cfg, opt);
   Progress summary(false);  // part of the summary: printed with --quiet too
   evaluate_export(cfg, q, summary);
+  for (const auto& t : q.result.test) report_test(summary, t, q.result.split);
   q.result.int8_path = opt.output;
   q.result.fp32_path = opt.fp32_output.empty() ? int8_sibling(opt.output, ".fp32.onnx") : opt.fp32_output;
   // Both serialized (and checked) before either is written: nothing half-written on an error.

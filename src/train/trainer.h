@@ -35,12 +35,24 @@ struct EpochLog {
   double train_loss = 0, val_loss = 0, seconds = 0;  // seconds: the training pass only (no validation)
 };
 
+// The held-out test split (test_frac) through a finished model, with the runtime.
+struct TestMetrics {
+  std::string model;  // which model: "fp32", "int8 (the exported QDQ model)", ...
+  int64_t samples = 0;
+  double loss = NAN;                           // the training loss (l1 / mse) on the test split
+  double plcc = NAN, srocc = NAN, rmse = NAN;  // one score per sample: against the labels
+  double psnr = NAN;                           // images: against the target, peak 1
+};
+
 struct TrainResult {
   std::vector<EpochLog> epochs;
   int best_qat_epoch = -1;
   std::string checkpoint, int8_path, fp32_path;
   std::string config_hash;
-  int64_t train_samples = 0, val_samples = 0, calibration_samples = 0;
+  int64_t train_samples = 0, val_samples = 0, test_samples = 0, calibration_samples = 0;
+  std::string split;      // "key" (the fork's sha256 rule on the cache's keys) | "permutation"
+  std::string precision;  // "fp32" or what the precision setting did
+  std::vector<TestMetrics> test;
   std::vector<std::string> quantized_tensors;
   // With data.eval: the int8 model against the fp32 model QAT started from (1 − PLCC, worst output), and
   // each model's PSNR against the target array when the eval set has one (NaN otherwise).
@@ -72,7 +84,8 @@ TrainConfig distill_recipe(const std::string& input_array);
 // models only.
 quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude);
 
-// The model a config starts from (zoo kind with its arguments, or init: FP32.onnx).
-Model initial_model(const TrainConfig& cfg);
+// The model a config starts from (zoo kind with its arguments, or init: FP32.onnx). `inputs`: the
+// training inputs (mlp bakes their mean / std in); null reads data.train.
+Model initial_model(const TrainConfig& cfg, const Tensor* inputs = nullptr);
 
 }  // namespace tinyqat::train

@@ -52,11 +52,20 @@ struct Reader {
 }  // namespace
 
 std::vector<std::string> kinds() {
-  return {"learned_filter", "nr_metric", "mlp"};
+  return {"learned_filter", "nr_metric", "mlp", "fr_regressor"};
 }
 
 Model build(const std::string& kind, const Args& args, uint64_t seed) {
   Reader r{kind, args, {}};
+  // The fork's modules also take emit_variance (a second, log-variance output trained with Gaussian NLL)
+  // and fr_regressor num_codecs (a second input): accepted at their defaults only.
+  auto fork_only_defaults = [&] {
+    if (const Arg* a = r.find("emit_variance"))
+      TQ_CHECK(
+          a->is_text ? (a->text == "false" || a->text == "False") : a->numbers == std::vector<double>{0},
+          "{}: model_args.emit_variance: true is not supported (the variance head and Gaussian NLL loss)",
+          kind);
+  };
   if (kind == "learned_filter") {
     const int64_t c = r.integer("channels", 1, 1, 64), w = r.integer("width", 16, 1, 1024),
                   n = r.integer("num_blocks", 4, 0, 64);
@@ -65,8 +74,23 @@ Model build(const std::string& kind, const Args& args, uint64_t seed) {
   }
   if (kind == "nr_metric") {
     const int64_t c = r.integer("in_channels", 1, 1, 64), w = r.integer("width", 16, 1, 1024);
+    fork_only_defaults();
     r.finish();
     return nr_metric(c, w, seed);
+  }
+  if (kind == "fr_regressor") {
+    const int64_t in = r.integer("in_features", 7, 1, 1 << 20), hidden = r.integer("hidden", 64, 1, 1 << 20),
+                  depth = r.integer("depth", 2, 0, 64);
+    double dropout = 0.1;
+    if (const Arg* a = r.find("dropout")) {
+      TQ_CHECK(!a->is_text && a->numbers.size() == 1, "fr_regressor: model_args.dropout must be one number");
+      dropout = a->numbers[0];
+    }
+    TQ_CHECK(r.integer("num_codecs", 0, 0, 1 << 20) == 0,
+             "fr_regressor: model_args.num_codecs > 0 (a second, codec one-hot input) is not supported");
+    fork_only_defaults();
+    r.finish();
+    return fr_regressor(in, hidden, depth, dropout, seed);
   }
   if (kind == "mlp") {
     const int64_t in = r.integer("in_features", 6, 1, 1 << 20);

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "ir/builder.h"
 #include "zoo/init.h"
+#include "zoo/layers.h"
 #include "zoo/zoo.h"
 
 namespace tinyqat::zoo {
@@ -37,12 +38,8 @@ Model mlp(int64_t in, const std::vector<int64_t>& hidden, const std::string& act
     h = linear(h, hidden[i], "fc" + std::to_string(i), 1.f);
     if (activation == "relu") {
       h = b.op("Relu", {h});
-    } else {  // GELU, exact form: x · ½ · (1 + erf(x / √2))
-      auto e = b.op("Erf", {b.op("Div", {h, b.constant(b.model().graph.unique_name("sqrt2"),
-                                                       Tensor::scalar_f32(1.41421356f))})});
-      auto one = b.constant(b.model().graph.unique_name("one"), Tensor::scalar_f32(1.f));
-      auto half = b.constant(b.model().graph.unique_name("half"), Tensor::scalar_f32(0.5f));
-      h = b.op("Mul", {b.op("Mul", {h, b.op("Add", {e, one})}), half});
+    } else {
+      h = gelu_erf(b, h);
     }
     width = hidden[i];
   }

@@ -24,6 +24,13 @@ Model nr_metric(int64_t in_channels, int64_t width, uint64_t seed);
 Model mlp(int64_t in_features, const std::vector<int64_t>& hidden, const std::string& activation,
           const std::vector<float>& input_mean, const std::vector<float>& input_std, uint64_t seed);
 
+// fr_regressor (the fork's C1 FR regressor): depth × [Linear(→hidden) → GELU (Erf form) → Dropout], then
+// Linear(→1); no input standardisation. Input "features" [N,in], output "vmaf" [N] (the names of the fork's
+// shipped fr files). Dropout is not a graph op (an exported model has none, as PyTorch exports it in eval
+// mode): the model's metadata kDropoutKey lists where the trainer drops activations while training.
+Model fr_regressor(int64_t in_features, int64_t hidden, int64_t depth, double dropout, uint64_t seed);
+constexpr const char* kDropoutKey = "tinyqat.train.dropout";  // "P@value,value,..."
+
 // An architecture argument as written in a config: numbers (a scalar is a list of one) or a word.
 struct Arg {
   std::vector<double> numbers;
@@ -32,9 +39,9 @@ struct Arg {
 };
 using Args = std::map<std::string, Arg>;
 
-// The architecture `kind` ("learned_filter", "nr_metric", "mlp") with the fork's argument names;
-// missing arguments take the fork's defaults. An unknown kind or argument, or a bad value, is an
-// Error that names it and lists what is accepted.
+// The architecture `kind` ("learned_filter", "nr_metric", "mlp", "fr_regressor") with the fork's argument
+// names; missing arguments take the fork's defaults. An unknown kind or argument, or a bad value, is an Error
+// that names it and lists what is accepted.
 Model build(const std::string& kind, const Args& args, uint64_t seed);
 std::vector<std::string> kinds();
 

@@ -150,9 +150,13 @@ Agreement compare_steps(const Tensor& ours, const Tensor& ref, double step, doub
 }
 
 CliResult cli(const std::string& args, const fs::path& work) {
-  const fs::path err = work / "cli.err", out = work / "cli.out";
-  std::string cmd =
-      fmt::format("'{}/tinyqat' {} >'{}' 2>'{}'", TQ_BINARY_DIR, args, out.string(), err.string());
+  return cli_in(fs::current_path(), args, work);
+}
+
+CliResult cli_in(const fs::path& cwd, const std::string& args, const fs::path& work) {
+  const fs::path err = fs::absolute(work / "cli.err"), out = fs::absolute(work / "cli.out");
+  std::string cmd = fmt::format("cd '{}' && '{}/tinyqat' {} >'{}' 2>'{}'", cwd.string(), TQ_BINARY_DIR, args,
+                                out.string(), err.string());
   int rc = std::system(cmd.c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), text_of(err), text_of(out)};
 }

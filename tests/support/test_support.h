@@ -27,6 +27,8 @@ struct CliResult {
   std::string err, out;
 };
 CliResult cli(const std::string& args, const fs::path& work);
+// The same, run in folder `cwd` (relative paths in ARGS and in configs resolve there).
+CliResult cli_in(const fs::path& cwd, const std::string& args, const fs::path& work);
 
 // Scale of the DequantizeLinear that last touched output value `v` (through float Clip, Relu, Squeeze,
 // Reshape); 0 when the output does not come out of one.
