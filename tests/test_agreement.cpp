@@ -54,8 +54,9 @@ TEST_P(FixtureAgreement, MatchesOnnxRuntimeAfterExportAndReimport) {
   fs::path path = dir / (f.name + ".onnx");
   check_onnx(f.model);
   export_onnx(f.model, path.string(), ExportOptions{f.external_threshold});
-  if (f.external_threshold)
+  if (f.external_threshold) {
     ASSERT_TRUE(fs::exists(dir / (f.name + ".onnx.data"))) << "external data file was not written";
+  }
   Model m = import_onnx(path.string());
   bool dynamic_batch = !m.graph.inputs[0].shape[0].is_known();
   for (int64_t batch : dynamic_batch ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1}) {

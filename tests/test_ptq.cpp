@@ -238,8 +238,9 @@ TEST(StaticPtq, ExcludedAndUnsupportedNodesStayFp32AndAreReported) {
     reported |= n == first_conv && why.find("excluded") != std::string::npos;
   EXPECT_TRUE(reported);
   for (const auto& n : q.graph.nodes)
-    if (n.name == first_conv)
+    if (n.name == first_conv) {
       EXPECT_TRUE(q.graph.initializer(n.inputs[1])) << "its weight stays a float initializer";
+    }
   // cnn_mix has ops without an int8 form here (BatchNormalization, ConvTranspose, Softmax, ...).
   Fixture cnn = fixtures()[1];
   quant::PtqReport rep2;

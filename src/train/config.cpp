@@ -151,7 +151,7 @@ TrainConfig load_config(const std::string& path) {
     r.keys(q, "qat",
            {"epochs_fp32", "epochs_qat", "lr_qat", "input_shape", "input_name", "output_name",
             "n_calibration", "qconfig", "init_ranges", "freeze_observers_epoch", "freeze_bn_epoch", "lsq",
-            "averaging", "drift_penalty", "keep_best", "exclude", "smoke"});
+            "averaging", "drift_penalty", "keep_best", "exclude", "smoke", "quantize_outputs"});
     QatConfig& a = c.qat;
     a.epochs_fp32 = r.get<int>(q, "epochs_fp32", a.epochs_fp32);
     a.epochs_qat = r.get<int>(q, "epochs_qat", a.epochs_qat);
@@ -170,6 +170,7 @@ TrainConfig load_config(const std::string& path) {
     a.keep_best = r.get<bool>(q, "keep_best", a.keep_best);
     a.exclude = r.get<std::vector<std::string>>(q, "exclude", a.exclude);
     a.smoke = r.get<bool>(q, "smoke", a.smoke);
+    a.quantize_outputs = r.get<bool>(q, "quantize_outputs", a.quantize_outputs);
   }
   validate(c);
   return c;
@@ -270,6 +271,7 @@ std::string TrainConfig::canonical() const {
   if (!cache.empty()) l.push_back("cache=" + std::filesystem::path(cache).filename().string());
   if (test_frac > 0) l.push_back(fmt::format("test_frac={}", test_frac));
   if (precision != "32-true" && precision != "32") l.push_back("precision=" + precision);
+  if (qat.quantize_outputs) l.push_back("qat.quantize_outputs=true");
   return fmt::format("{}\n", fmt::join(l, "\n"));
 }
 

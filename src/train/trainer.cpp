@@ -799,6 +799,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   qo.qconfig.activations = quant::parse_act_scheme(cfg.qat.qconfig);
   qo.qconfig.method = quant::parse_method(cfg.qat.init_ranges);
   qo.qconfig.exclude.insert(cfg.qat.exclude.begin(), cfg.qat.exclude.end());
+  qo.qconfig.quantize_outputs = cfg.qat.quantize_outputs;
   const Model folded = m.fp32_model();  // BN folded; prepare_qat changes no weight
   for (const auto& e : cfg.qat.exclude)
     TQ_CHECK(folded.graph.has_node(e), "{}: qat.exclude: the model has no node named '{}'", cfg.path, e);

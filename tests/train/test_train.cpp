@@ -315,6 +315,28 @@ TEST(Qat, ConfigDefaultsAreQuantsOneDefault) {
   EXPECT_EQ(c.qat.init_ranges, "minmax");
 }
 
+// qat.quantize_outputs: true gives the old form (the output re-quantized, a QuantizeLinear before it);
+// the default leaves the filter's output a float head.
+TEST(Qat, QuantizeOutputsKeyReQuantizesTheHead) {
+  auto run = [](const std::string& name, const std::string& extra) {
+    Workspace w = small_config(name, extra);
+    train::TrainConfig c = train::load_config(w.config.string());
+    c.qat.epochs_fp32 = 1, c.qat.epochs_qat = 1;
+    train::RunOptions o;
+    o.quiet = true;
+    o.output = (w.dir / "m.int8.onnx").string();
+    o.checkpoint = (w.dir / "m.ckpt.onnx").string();
+    return std::make_pair(c, import_onnx(train::run_qat(c, o).int8_path));
+  };
+  auto [c0, q0] = run("qat_float_head", "");
+  auto [c1, q1] = run("qat_quantized_head", "  quantize_outputs: true\n");
+  EXPECT_FALSE(c0.qat.quantize_outputs);
+  EXPECT_TRUE(c1.qat.quantize_outputs);
+  EXPECT_NE(c0.hash(), c1.hash()) << "the key is part of the config's identity";
+  EXPECT_EQ(output_step(q0, q0.graph.outputs[0].name), 0) << "default: a float head";
+  EXPECT_GT(output_step(q1, q1.graph.outputs[0].name), 0) << "quantize_outputs: re-quantized";
+}
+
 TEST(Qat, ResumeSkipsTheFp32PhaseAndDistillNeedsNoLabels) {
   Workspace w = small_config("qat_resume");
   train::TrainConfig c = train::load_config(w.config.string());
