@@ -39,7 +39,10 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string leaf = target.filename().string();
+  leaf.insert(leaf.begin(), '.');  // built in place: GCC 12's -Wrestrict misfires on "." + string + "..."
+  leaf.append(".tmp-XXXXXX");
+  std::string tmpl = (dir / leaf).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
