@@ -53,7 +53,7 @@ namespace {
 // B operand of a convolution's GEMM: im2col columns of one image group. Rows that lie fully inside the
 // image are read in place; only tiles touching padding (or strided convs) are packed.
 void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs& args) {
-  const int64_t P = g.P(), HW = g.H * g.W;
+  const int64_t HW = g.H * g.W;
   const bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
                          g.OH == g.H && g.OW == g.W;
   if (pointwise) {  // B is the image itself: channel c is row c
