@@ -65,7 +65,8 @@ std::vector<std::string> own_command_line() {
 std::string own_executable() {
   char buf[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  TQ_CHECK(n > 0, "--nproc: cannot find this program's executable (/proc/self/exe: {})", std::strerror(errno));
+  TQ_CHECK(n > 0, "--nproc: cannot find this program's executable (/proc/self/exe: {})",
+           std::strerror(errno));
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -87,8 +88,8 @@ int free_port() {
 
 std::string describe(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {} ({})", WTERMSIG(status),
-                                              strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return "stopped";
 }
 
@@ -96,8 +97,9 @@ std::string describe(int status) {
 
 int launch_local(int nproc) {
   TQ_CHECK(nproc >= 1 && nproc <= kMaxRanks, "--nproc {}: must be 1..{}", nproc, kMaxRanks);
-  TQ_CHECK(!std::getenv("RANK") && !std::getenv("WORLD_SIZE"),
-           "--nproc starts its own ranks: unset RANK and WORLD_SIZE (or launch with torchrun and no --nproc)");
+  TQ_CHECK(
+      !std::getenv("RANK") && !std::getenv("WORLD_SIZE"),
+      "--nproc starts its own ranks: unset RANK and WORLD_SIZE (or launch with torchrun and no --nproc)");
   const std::vector<std::string> args = own_command_line();
   const std::string exe = own_executable();
   const char* port_env = std::getenv("MASTER_PORT");

@@ -36,7 +36,8 @@ std::optional<long long> env_int(const char* name) {
   errno = 0;
   char* end = nullptr;
   const long long x = std::strtoll(v, &end, 10);
-  TQ_CHECK(*v != '\0' && end && *end == '\0' && errno == 0, "environment: {}='{}' is not an integer", name, v);
+  TQ_CHECK(*v != '\0' && end && *end == '\0' && errno == 0, "environment: {}='{}' is not an integer", name,
+           v);
   return x;
 }
 
@@ -99,7 +100,8 @@ Env read_env() {
   TQ_CHECK(world.has_value(), "environment: RANK is set but WORLD_SIZE is not (torchrun sets both)");
   TQ_CHECK(*world >= 1 && *world <= 4096, "environment: WORLD_SIZE={} must be 1..4096", *world);
   const long long r = rank.value_or(0);
-  TQ_CHECK(r >= 0 && r < *world, "environment: RANK={} must be in 0..WORLD_SIZE-1 (WORLD_SIZE={})", r, *world);
+  TQ_CHECK(r >= 0 && r < *world, "environment: RANK={} must be in 0..WORLD_SIZE-1 (WORLD_SIZE={})", r,
+           *world);
   const long long lr = local.value_or(r);
   TQ_CHECK(lr >= 0 && lr < *world, "environment: LOCAL_RANK={} must be in 0..WORLD_SIZE-1", lr);
   e.rank = static_cast<int>(r), e.world_size = static_cast<int>(*world), e.local_rank = static_cast<int>(lr);
@@ -108,8 +110,8 @@ Env read_env() {
   TQ_CHECK(addr && *addr, "environment: WORLD_SIZE={} needs MASTER_ADDR (rank 0's host)", e.world_size);
   e.master_addr = addr;
   const auto port = env_int("MASTER_PORT");
-  TQ_CHECK(port.has_value(), "environment: WORLD_SIZE={} needs MASTER_PORT (a free TCP port on rank 0's host)",
-           e.world_size);
+  TQ_CHECK(port.has_value(),
+           "environment: WORLD_SIZE={} needs MASTER_PORT (a free TCP port on rank 0's host)", e.world_size);
   TQ_CHECK(*port >= 1 && *port <= 65535, "environment: MASTER_PORT={} must be 1..65535", *port);
   e.master_port = static_cast<int>(*port);
   return e;
@@ -148,9 +150,15 @@ void init(const Env& env) {
   job = j;
 }
 
-bool active() { return job != nullptr; }
-int rank() { return job ? job->env.rank : 0; }
-int world_size() { return job ? job->env.world_size : 1; }
+bool active() {
+  return job != nullptr;
+}
+int rank() {
+  return job ? job->env.rank : 0;
+}
+int world_size() {
+  return job ? job->env.world_size : 1;
+}
 
 std::pair<int64_t, int64_t> share(int64_t n) {
   if (!job) return {0, n};
@@ -158,8 +166,12 @@ std::pair<int64_t, int64_t> share(int64_t n) {
   return {n * r / w, n * (r + 1) / w};
 }
 
-void all_reduce_sum(torch::Tensor& t) { all_reduce(t, c10d::ReduceOp::SUM, "all-reduce (sum)"); }
-void all_reduce_max(torch::Tensor& t) { all_reduce(t, c10d::ReduceOp::MAX, "all-reduce (max)"); }
+void all_reduce_sum(torch::Tensor& t) {
+  all_reduce(t, c10d::ReduceOp::SUM, "all-reduce (sum)");
+}
+void all_reduce_max(torch::Tensor& t) {
+  all_reduce(t, c10d::ReduceOp::MAX, "all-reduce (max)");
+}
 
 void broadcast(torch::Tensor& t, int root) {
   if (!job) return;
@@ -196,13 +208,14 @@ void reduce_range(float* lo, float* hi) {
 torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
                                const torch::Tensor& running_mean, const torch::Tensor& running_var,
                                double momentum, double eps) {
-  if (!job)
-    return torch::batch_norm(x, gamma, beta, running_mean, running_var, true, momentum, eps, false);
+  if (!job) return torch::batch_norm(x, gamma, beta, running_mean, running_var, true, momentum, eps, false);
   // Per channel: the global count, sum and sum of squares in one collective.
   const int64_t c = x.size(1);
-  auto xc = x.transpose(0, 1).reshape({c, -1});
-  const double local_count = static_cast<double>(xc.size(1));
-  auto packed = torch::cat({xc.sum(1), (xc * xc).sum(1), torch::full({1}, local_count, x.options())});
+  std::vector<int64_t> dims;  // every axis but the channels (a rank's share may hold no sample)
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d != 1) dims.push_back(d);
+  const double local_count = static_cast<double>(x.numel() / c);
+  auto packed = torch::cat({x.sum(dims), (x * x).sum(dims), torch::full({1}, local_count, x.options())});
   packed = AllReduceSumFn::apply(packed);
   const double count = packed[2 * c].item<double>();
   TQ_CHECK(count > 0, "distributed: BatchNormalization over an empty global batch");

@@ -408,10 +408,11 @@ double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s, Mixed
 // and the loss summed across ranks in one bucket, so every rank steps with the single-process gradient
 // (up to summation order) and sees the same loss (the same decision to stop).
 double distributed_step(TrainableModel& m, torch::optim::Optimizer& optim, const TrainConfig& cfg,
-                        const Split& s, const std::vector<int64_t>& order, int64_t i, int64_t j, const Phase& ph,
-                        int epoch, int64_t batch, const std::string& on_nan) {
+                        const Split& s, const std::vector<int64_t>& order, int64_t i, int64_t j,
+                        const Phase& ph, int epoch, int64_t batch, const std::string& on_nan) {
   const auto [lo, hi] = dist::share(j - i);
-  auto idx = torch::tensor(std::vector<int64_t>(order.begin() + i + lo, order.begin() + i + hi), torch::kInt64);
+  auto idx =
+      torch::tensor(std::vector<int64_t>(order.begin() + i + lo, order.begin() + i + hi), torch::kInt64);
   auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
   auto loss = loss_share(cfg, forward_in(m, x, ph.mixed), y, j - i);
   auto value = loss.detach().to(torch::kCPU, torch::kFloat).reshape({1}).clone();
@@ -461,7 +462,8 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
   for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
     const int64_t j = std::min(n, i + cfg.batch_size);
     if (dist::active()) {
-      total += distributed_step(m, optim, cfg, s, order, i, j, ph, epoch, batch, on_nan) * static_cast<double>(j - i);
+      total += distributed_step(m, optim, cfg, s, order, i, j, ph, epoch, batch, on_nan) *
+               static_cast<double>(j - i);
       prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
       continue;
     }
@@ -596,7 +598,8 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   s.model->to(dev);
   if (dist::active()) {  // every rank starts from rank 0's weights
     auto state = s.model->snapshot();
-    for (auto& [name, t] : state.values) dist::broadcast(t);
+    for (auto& [name, t] : state.values)
+      if (t.is_floating_point()) dist::broadcast(t);  // the others are constants: the same everywhere
     s.model->restore(state);
     s.prog.line(fmt::format("distributed: {} ranks (Gloo), global batch {}, {} thread(s) per rank",
                             dist::world_size(), cfg.batch_size, cfg.threads));
@@ -1002,7 +1005,8 @@ TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   QatModels q = qat_models_impl(cfg, opt);
   q.result.int8_path = opt.output;
   q.result.fp32_path = opt.fp32_output.empty() ? int8_sibling(opt.output, ".fp32.onnx") : opt.fp32_output;
-  if (dist::rank() != 0) return q.result;  // rank 0 alone measures and writes
+  // Several ranks: rank 0 alone measures and writes.
+  if (dist::rank() != 0) return q.result;
   Progress summary(false);  // part of the summary: printed with --quiet too
   evaluate_export(cfg, q, summary);
   for (const auto& t : q.result.test) report_test(summary, t, q.result.split);

@@ -43,12 +43,14 @@ struct ShResult {
   double seconds;
 };
 ShResult sh(const fs::path& dir, const std::string& script) {
-  write_file_atomic((dir / "run.sh").string(),
-                    fmt::format("set -u\ncd '{}'\nTQ='{}/tinyqat'\nunset RANK WORLD_SIZE LOCAL_RANK MASTER_ADDR "
-                                "MASTER_PORT TINYQAT_DIST_TIMEOUT\n{}\n",
-                                dir.string(), TQ_BINARY_DIR, script));
+  write_file_atomic(
+      (dir / "run.sh").string(),
+      fmt::format("set -u\ncd '{}'\nTQ='{}/tinyqat'\nunset RANK WORLD_SIZE LOCAL_RANK MASTER_ADDR "
+                  "MASTER_PORT TINYQAT_DIST_TIMEOUT\n{}\n",
+                  dir.string(), TQ_BINARY_DIR, script));
   const auto t0 = std::chrono::steady_clock::now();
-  const int rc = std::system(fmt::format("bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string()).c_str());
+  const int rc = std::system(
+      fmt::format("bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string()).c_str());
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), text_of(dir / "sh.err"), s};
 }
@@ -81,7 +83,8 @@ fs::path write_config(const fs::path& dir, const std::string& model, int epochs)
     }
   }
   write_npz((dir / "train.npz").string(), {{"x", x}, {"y", y}}, false);
-  const std::string args = model == "mlp" ? "{in_features: 6, hidden: [16, 8]}" : "{in_channels: 1, width: 4}";
+  const std::string args =
+      model == "mlp" ? "{in_features: 6, hidden: [16, 8]}" : "{in_channels: 1, width: 4}";
   const fs::path c = dir / (model + ".yaml");
   write_file_atomic(c.string(), fmt::format(R"(model: {}
 model_args: {}
@@ -126,9 +129,10 @@ TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
   const std::string model = GetParam();
   const fs::path dir = temp_dir(std::string("dist_equiv_") + model);
   const fs::path cfg = write_config(dir, model, 2);
-  auto r = sh(dir, fmt::format("$TQ qat -q -c {0} -o one.int8.onnx && $TQ qat -q -c {0} -o two.int8.onnx --nproc 2 "
-                               "--report two.json",
-                               cfg.string()));
+  auto r = sh(
+      dir, fmt::format("$TQ qat -q -c {0} -o one.int8.onnx && $TQ qat -q -c {0} -o two.int8.onnx --nproc 2 "
+                       "--report two.json",
+                       cfg.string()));
   ASSERT_EQ(r.code, 0) << r.err;
   expect_same_weights(dir / "one.ckpt.onnx", dir / "two.ckpt.onnx", 1e-5);  // after the fp32 phase
   expect_same_weights(dir / "one.fp32.onnx", dir / "two.fp32.onnx", 1e-5);  // after QAT
@@ -137,7 +141,8 @@ TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
   EXPECT_NE(report.find("\"comm_seconds\""), std::string::npos) << report;
 
   // The exported int8 models on held-out inputs: within one output step on ≥ 99.9 % of the values.
-  const Model q1 = import_onnx((dir / "one.int8.onnx").string()), q2 = import_onnx((dir / "two.int8.onnx").string());
+  const Model q1 = import_onnx((dir / "one.int8.onnx").string()),
+              q2 = import_onnx((dir / "two.int8.onnx").string());
   const double step = output_step(q1, q1.graph.outputs[0].name);
   ASSERT_GT(step, 0);
   const Tensor held = model == "mlp" ? [] {
@@ -151,7 +156,8 @@ TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
   int64_t within = 0;
   for (int64_t i = 0; i < o1.numel(); ++i)
     within += std::abs(o1.data<float>()[i] - o2.data<float>()[i]) <= step * 1.0001;
-  EXPECT_GE(double(within), 0.999 * double(o1.numel())) << within << " of " << o1.numel() << " within one step";
+  EXPECT_GE(double(within), 0.999 * double(o1.numel()))
+      << within << " of " << o1.numel() << " within one step";
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, DistributedEquivalence, ::testing::Values("mlp", "nr_metric"));
@@ -194,9 +200,10 @@ TEST(Distributed, BadLaunchVariablesAreOneLineAndExitCode2) {
 TEST(Distributed, ARankThatNeverJoinsStopsTheOthersWithinTheTimeout) {
   const fs::path dir = temp_dir("dist_nojoin");
   const fs::path cfg = write_config(dir, "mlp", 1);
-  auto r = sh(dir, fmt::format("RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} TINYQAT_DIST_TIMEOUT=2 "
-                               "$TQ train -q -c {} -o x.onnx",
-                               free_port(), cfg.string()));
+  auto r =
+      sh(dir, fmt::format("RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} TINYQAT_DIST_TIMEOUT=2 "
+                          "$TQ train -q -c {} -o x.onnx",
+                          free_port(), cfg.string()));
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("rank 0 of 2 could not join"), std::string::npos) << r.err;
