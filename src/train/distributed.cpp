@@ -209,28 +209,34 @@ torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& gamm
                                const torch::Tensor& running_mean, const torch::Tensor& running_var,
                                double momentum, double eps) {
   if (!job) return torch::batch_norm(x, gamma, beta, running_mean, running_var, true, momentum, eps, false);
-  // Per channel: the global count, sum and sum of squares in one collective.
+  // Per channel: the global count, sum and sum of squares in one collective, in double (the variance
+  // as E[x²] − mean² needs it); then the normalisation as LibTorch's CPU kernel computes it
+  // (x · α + (β − mean · α), α = γ / σ) so that one rank reproduces torch::batch_norm closely.
   const int64_t c = x.size(1);
   std::vector<int64_t> dims;  // every axis but the channels (a rank's share may hold no sample)
   for (int64_t d = 0; d < x.dim(); ++d)
     if (d != 1) dims.push_back(d);
   const double local_count = static_cast<double>(x.numel() / c);
-  auto packed = torch::cat({x.sum(dims), (x * x).sum(dims), torch::full({1}, local_count, x.options())});
+  auto xd = x.to(torch::kDouble);
+  auto packed = torch::cat(
+      {xd.sum(dims), (xd * xd).sum(dims), torch::full({1}, local_count, xd.options().requires_grad(false))});
   packed = AllReduceSumFn::apply(packed);
   const double count = packed[2 * c].item<double>();
   TQ_CHECK(count > 0, "distributed: BatchNormalization over an empty global batch");
-  auto mean = packed.slice(0, 0, c) / count;
-  auto var = (packed.slice(0, c, 2 * c) / count - mean * mean).clamp_min(0);
+  auto mean_d = packed.slice(0, 0, c) / count;
+  auto var_d = (packed.slice(0, c, 2 * c) / count - mean_d * mean_d).clamp_min(0);
+  auto mean = mean_d.to(x.scalar_type()), invstd = torch::rsqrt(var_d + eps).to(x.scalar_type());
   std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
   shape[1] = c;
-  auto y = (x - mean.view(shape)) * torch::rsqrt(var.view(shape) + eps);
-  if (gamma.defined()) y = y * gamma.view(shape);
-  if (beta.defined()) y = y + beta.view(shape);
+  auto alpha = gamma.defined() ? invstd * gamma : invstd;
+  auto shift = beta.defined() ? beta - mean * alpha : -mean * alpha;
+  auto y = x * alpha.view(shape) + shift.view(shape);
   {
     torch::NoGradGuard ng;
     const double unbias = count > 1 ? count / (count - 1) : 1.0;
     if (running_mean.defined()) running_mean.mul_(1 - momentum).add_(mean.detach() * momentum);
-    if (running_var.defined()) running_var.mul_(1 - momentum).add_(var.detach() * (momentum * unbias));
+    if (running_var.defined())
+      running_var.mul_(1 - momentum).add_((var_d.detach() * (momentum * unbias)).to(x.scalar_type()));
   }
   return y;
 }

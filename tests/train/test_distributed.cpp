@@ -207,34 +207,35 @@ TEST(Distributed, ARankThatNeverJoinsStopsTheOthersWithinTheTimeout) {
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("rank 0 of 2 could not join"), std::string::npos) << r.err;
-  EXPECT_LT(r.seconds, 30) << "the timeout was 2 s";
+  EXPECT_LT(r.seconds, 60) << "the timeout was 2 s (the rest: starting LibTorch on a loaded machine)";
   EXPECT_FALSE(fs::exists(dir / "x.onnx"));
 }
 
-// A long run (many epochs) whose second rank is killed (SIGKILL) or stopped (SIGSTOP: it hangs) once it
-// is running: the launcher exits 2 within the timeout, naming the rank, and leaves no process behind.
+// A long run (many epochs) whose second rank is killed (SIGKILL) or stopped (SIGSTOP: it hangs) once
+// training runs (rank 0 has written a checkpoint): the launcher exits 2 within the timeout (10 s) of the
+// signal, naming the failed rank, and leaves no rank behind.
 void fault(const std::string& name, const std::string& signal, const std::string& says) {
   const fs::path dir = temp_dir(name);
   const fs::path cfg = write_config(dir, "mlp", 100000);
-  auto r = sh(dir, fmt::format(R"(TINYQAT_DIST_TIMEOUT=4 $TQ train -q -c {} -o x.onnx --nproc 2 &
+  auto r = sh(dir, fmt::format(R"(TINYQAT_DIST_TIMEOUT=10 $TQ train -q -c {} -o x.onnx --nproc 2 &
 L=$!
-for i in $(seq 1 100); do
-  kids=$(cat /proc/$L/task/$L/children 2>/dev/null)
-  [ $(echo $kids | wc -w) -eq 2 ] && break
-  sleep 0.1
-done
-sleep 3
+for i in $(seq 1 1200); do [ -f x.onnx ] && break; sleep 0.1; done
+kids=$(cat /proc/$L/task/$L/children)
+[ $(echo $kids | wc -w) -eq 2 ] || {{ echo "ranks: $kids" >&2; kill -9 $L $kids; exit 99; }}
+t0=$(date +%s%N)
 kill -{} $(echo $kids | cut -d' ' -f2)
 wait $L
 rc=$?
+echo $((($(date +%s%N) - t0) / 1000000)) > after_ms
 sleep 0.2
-for k in $kids; do kill -0 $k 2>/dev/null && echo "rank process $k still running" >&2; done
+for k in $kids; do kill -0 $k 2>/dev/null && echo "rank process $k still running" >&2 && kill -9 $k; done
 exit $rc)",
                                cfg.string(), signal));
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("still running"), std::string::npos) << r.err;
-  EXPECT_LT(r.seconds, 40) << r.err;
+  EXPECT_LT(std::stod(text_of(dir / "after_ms")), 25000) << "ms from the signal to the launcher's exit\n"
+                                                         << r.err;
 }
 
 TEST(Distributed, AKilledRankStopsTheLauncherWithExitCode2) {
