@@ -129,31 +129,13 @@ void expect_same_weights(const fs::path& a, const fs::path& b, double rel) {
 
 class DistributedEquivalence : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
-  const std::string model = GetParam();
-  const fs::path dir = temp_dir(std::string("dist_equiv_") + model);
-  const fs::path cfg = write_config(dir, model, 2);
-  auto r = sh(
-      dir, fmt::format("$TQ qat -q -c {0} -o one.int8.onnx && $TQ qat -q -c {0} -o two.int8.onnx --nproc 2 "
-                       "--report two.json",
-                       cfg.string()));
-  ASSERT_EQ(r.code, 0) << r.err;
-  expect_same_weights(dir / "one.ckpt.onnx", dir / "two.ckpt.onnx", 1e-5);  // after the fp32 phase
-  expect_same_weights(dir / "one.fp32.onnx", dir / "two.fp32.onnx", 1e-5);  // after QAT
-  const std::string report = text_of(dir / "two.json");
-  EXPECT_NE(report.find("\"world_size\": 2"), std::string::npos) << report;
-  EXPECT_NE(report.find("\"comm_seconds\""), std::string::npos) << report;
-
-  // The exported int8 models on held-out inputs: within one output step on ≥ 99.9 % of the values.
-  const Model q1 = import_onnx((dir / "one.int8.onnx").string()),
-              q2 = import_onnx((dir / "two.int8.onnx").string());
+// The exported int8 models on held-out inputs: within one output step on >= 99.9 % of the values.
+void expect_same_int8(const fs::path& a, const fs::path& b, const std::string& model) {
+  const Model q1 = import_onnx(a.string()), q2 = import_onnx(b.string());
   const double step = output_step(q1, q1.graph.outputs[0].name);
   ASSERT_GT(step, 0);
-  const Tensor held = model == "mlp" ? [] {
-    Rng rr(99);
-    return random_tensor({4000, 6}, rr, -2.f, 2.f);
-  }()
-                                     : luma_images(200, 32, 32, 77);
+  Rng rr(99);
+  const Tensor held = model == "mlp" ? random_tensor({4000, 6}, rr, -2.f, 2.f) : luma_images(200, 32, 32, 77);
   const std::string in = q1.graph.inputs[0].name;
   const Tensor o1 = Executor(q1).run({{in, held}})[0], o2 = Executor(q2).run({{in, held}})[0];
   ASSERT_EQ(o1.numel(), o2.numel());
@@ -161,7 +143,34 @@ TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
   for (int64_t i = 0; i < o1.numel(); ++i)
     within += std::abs(o1.data<float>()[i] - o2.data<float>()[i]) <= step * 1.0001;
   EXPECT_GE(double(within), 0.999 * double(o1.numel()))
-      << within << " of " << o1.numel() << " within one step";
+      << a.filename() << " vs " << b.filename() << ": " << within << " of " << o1.numel()
+      << " within one step";
+}
+
+// Every phase on 1 and on 2 ranks: the fp32 phase's checkpoints agree (SyncBN for nr_metric); QAT from
+// that same checkpoint (--resume) on 1 and on 2 ranks gives the same QAT-conditioned weights and int8
+// outputs. For the mlp the whole pipeline agrees too; for nr_metric the fp32 phase's 1e-5 differences
+// change where a few weights round in QAT, so its whole-pipeline models are not compared.
+TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
+  const std::string model = GetParam();
+  const fs::path dir = temp_dir(std::string("dist_equiv_") + model);
+  const fs::path cfg = write_config(dir, model, 2);
+  auto r =
+      sh(dir, fmt::format("$TQ qat -q -c {0} -o one.int8.onnx && $TQ qat -q -c {0} -o two.int8.onnx --nproc "
+                          "2 --report two.json && $TQ qat -q -c {0} --resume one.ckpt.onnx -o r1.int8.onnx "
+                          "&& $TQ qat -q -c {0} --resume one.ckpt.onnx -o r2.int8.onnx --nproc 2",
+                          cfg.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_same_weights(dir / "one.ckpt.onnx", dir / "two.ckpt.onnx", 1e-5);  // after the fp32 phase
+  expect_same_weights(dir / "r1.fp32.onnx", dir / "r2.fp32.onnx", 1e-5);    // after QAT from one start
+  expect_same_int8(dir / "r1.int8.onnx", dir / "r2.int8.onnx", model);
+  if (model == "mlp") {
+    expect_same_weights(dir / "one.fp32.onnx", dir / "two.fp32.onnx", 1e-5);
+    expect_same_int8(dir / "one.int8.onnx", dir / "two.int8.onnx", model);
+  }
+  const std::string report = text_of(dir / "two.json");
+  EXPECT_NE(report.find("\"world_size\": 2"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"comm_seconds\""), std::string::npos) << report;
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, DistributedEquivalence, ::testing::Values("mlp", "nr_metric"));
