@@ -15,6 +15,8 @@ libopencv-dev libvalijson-dev pkgconf libtorch-dev \
 libthrift-dev libboost-dev libsnappy-dev libzstd-dev liblz4-dev libbrotli-dev"
 # libthrift-dev: the Parquet footer's compact protocol; its headers include Boost (libboost-dev) without
 # Debian declaring it. The codec libraries are the Parquet reader's (cmake/parquet.cmake).
+# libgloo-dev: libtorch's c10d ProcessGroupGloo headers include Gloo's (distributed training, src/train/distributed.cpp).
+APT_PACKAGES="$APT_PACKAGES libgloo-dev"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ORT_DIR="$ROOT/tools/ort"

@@ -4,16 +4,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/handoff_options.h"
+#include "cli/launch_local.h"
 #include "cli/options.h"
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace tinyqat::cli {
@@ -22,7 +25,7 @@ namespace {
 
 struct TrainOpts {
   std::string config, output, checkpoint, resume, report, device;
-  int epochs_fp32 = -1, epochs_qat = -1, n_calibration = -1, threads = -1;
+  int epochs_fp32 = -1, epochs_qat = -1, n_calibration = -1, threads = -1, nproc = 1;
   double lr_qat = -1;
   int64_t seed = -1;
   bool smoke = false, quiet = false;
@@ -47,6 +50,10 @@ void add_common(CLI::App* sub, TrainOpts& o, bool qat) {
   sub->add_option("--device", o.device, "cpu (default), cuda or cuda:N (needs a CUDA LibTorch)");
   sub->add_option("--threads", o.threads,
                   "CPU threads (default 1; results are reproducible per thread count)")
+      ->check(CLI::Range(1, 256));
+  sub->add_option("--nproc", o.nproc,
+                  "Train data-parallel on N local ranks (processes; the config's batch_size is the global "
+                  "batch). Without it: RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT from torchrun, or one process")
       ->check(CLI::Range(1, 256));
   sub->add_flag("--smoke", o.smoke,
                 "Wiring only: one epoch per phase on two batches (for CI); without the config's cache: on "
@@ -84,14 +91,24 @@ std::string report_path(const TrainOpts& o, const train::TrainConfig& c) {
   return (std::filesystem::path(c.output_dir) / "report.json").string();
 }
 
+// Before any work: the environment's job (torchrun's variables; exit 2 on a bad one), or --nproc's local
+// ranks. Returns the launcher's exit code when this process only launched ranks.
+std::optional<int> start_ranks(const TrainOpts& o) {
+  train::dist::read_env();
+  if (o.nproc <= 1) return std::nullopt;
+  configure(o);  // a bad config is one line from the launcher, not one per rank
+  return launch_local(o.nproc);
+}
+
 void write_report(const std::string& path, const train::TrainConfig& c, const train::TrainResult& r) {
-  if (path.empty()) return;
+  if (path.empty() || train::dist::rank() != 0) return;  // several ranks: rank 0 alone writes
   nlohmann::ordered_json j;
   j["config"] = c.path;
   j["config_hash"] = r.config_hash;
   j["threads"] = c.threads;
   j["device"] = c.device;
   j["batch_size"] = c.batch_size;
+  if (train::dist::active()) j["world_size"] = train::dist::world_size();
   j["train_samples"] = r.train_samples;
   j["val_samples"] = r.val_samples;
   j["test_samples"] = r.test_samples;
@@ -108,6 +125,7 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
         std::isfinite(e.train_loss) ? nlohmann::ordered_json(e.train_loss) : nlohmann::ordered_json();
     x["val_loss"] = std::isfinite(e.val_loss) ? nlohmann::ordered_json(e.val_loss) : nlohmann::ordered_json();
     x["seconds"] = e.seconds;
+    if (std::isfinite(e.comm_seconds)) x["steps"] = e.steps, x["comm_seconds"] = e.comm_seconds;
     epochs.push_back(x);
   }
   j["epochs"] = epochs;
@@ -158,12 +176,15 @@ std::function<int()> add_train(CLI::App& app) {
       "Checkpoint to write (an fp32 ONNX with BatchNormalization kept; default: OUTPUT/CONFIG.onnx "
       "with the config's output: folder)");
   return [o] {
+    if (auto code = start_ranks(*o)) return *code;
     train::TrainConfig c = configure(*o);
+    train::dist::init(train::dist::read_env());
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke;
     r.checkpoint = o->output.empty() ? default_output(*o, c, ".onnx") : o->output;
     auto res = train::run_train(c, r);
     write_report(report_path(*o, c), c, res);
+    if (train::dist::rank() != 0) return 0;
     std::fprintf(stderr, "wrote %s (fp32, %zu epochs, config %s)\n", r.checkpoint.c_str(), res.epochs.size(),
                  res.config_hash.substr(0, 12).c_str());
     return 0;
@@ -191,7 +212,9 @@ std::function<int()> add_qat(CLI::App& app) {
   return [o, fp32_path, handoff, checkpoint, epochs_fp32, resume] {
     if (resume->count() > 0)
       refuse_unused({epochs_fp32, checkpoint}, "with --resume (the fp32 phase is skipped)");
+    if (auto code = start_ranks(*o)) return *code;
     train::TrainConfig c = configure(*o);
+    train::dist::init(train::dist::read_env());
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume;
     r.output = o->output.empty() ? default_output(*o, c, ".int8.onnx") : o->output;
@@ -200,6 +223,7 @@ std::function<int()> add_qat(CLI::App& app) {
     if (r.checkpoint.empty() && r.resume.empty()) r.checkpoint = int8_sibling(r.output, ".ckpt.onnx");
     auto res = train::run_qat(c, r);
     write_report(report_path(*o, c), c, res);
+    if (train::dist::rank() != 0) return 0;  // rank 0 alone reports and hands off
     std::fprintf(stderr, "wrote %s (QDQ int8, quant_mode qat, exported QAT epoch %d) and %s (fp32)\n",
                  res.int8_path.c_str(), res.best_qat_epoch, res.fp32_path.c_str());
     handoff->threads = c.threads;

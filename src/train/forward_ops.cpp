@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "train/distributed.h"
 #include "train/fake_quant.h"
 
 namespace tinyqat::train {
@@ -120,6 +121,9 @@ Forwarded softmax_forward(ForwardPass& p, const Node& n) {
 
 // A BatchNormalization that was not absorbed into a Conv (TrainableModel's constructor absorbs the others).
 Forwarded batch_normalization_forward(ForwardPass& p, const Node& n) {
+  if (p.bn_uses_batch_stats() && dist::active())  // several ranks: the global batch's statistics
+    return dist::batch_norm_train(p.in(n, 0), p.in(n, 1), p.in(n, 2), p.in(n, 3), p.in(n, 4),
+                                  1.0 - n.get_float("momentum", 0.9f), n.get_float("epsilon", 1e-5f));
   return torch::batch_norm(p.in(n, 0), p.in(n, 1), p.in(n, 2), p.in(n, 3), p.in(n, 4),
                            p.bn_uses_batch_stats(), 1.0 - n.get_float("momentum", 0.9f),
                            n.get_float("epsilon", 1e-5f), false);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/version.h"
 #include "quant/patterns.h"
+#include "train/distributed.h"
 #include "train/fake_quant.h"
 #include "train/forward_ops.h"
 #include "zoo/zoo.h"
@@ -92,10 +93,14 @@ quant::QParams ActQuant::qparams() const {
 
 torch::Tensor ActQuant::apply(const torch::Tensor& x, bool observe, float a, float b) {
   if (observe && !frozen && !learnable) {
-    auto mm = torch::aminmax(x.detach());
+    float xmin = INFINITY, xmax = -INFINITY;  // a rank's share of a batch may be empty
+    if (x.numel() > 0 || !dist::active()) {
+      auto mm = torch::aminmax(x.detach());
+      xmin = std::get<0>(mm).item<float>(), xmax = std::get<1>(mm).item<float>();
+    }
+    dist::reduce_range(&xmin, &xmax);  // several ranks: the global batch's range
     // The clamp is monotone: the range of clamp(x) is the clamped range of x.
-    const float bmin = std::clamp(std::get<0>(mm).item<float>(), a, b),
-                bmax = std::clamp(std::get<1>(mm).item<float>(), a, b);
+    const float bmin = std::clamp(xmin, a, b), bmax = std::clamp(xmax, a, b);
     if (!initialized) {
       lo = bmin, hi = bmax, initialized = true;
     } else {
@@ -315,7 +320,7 @@ torch::Tensor TrainableModel::run_conv(const Node& n, std::map<std::string, torc
   const double torch_momentum = 1.0 - bn.momentum;
   if (!prepared_) {
     auto y = conv(w, b);
-    return torch::batch_norm(y, gamma, beta, mean, var, true, torch_momentum, bn.eps, false);
+    return dist::batch_norm_train(y, gamma, beta, mean, var, torch_momentum, bn.eps);
   }
   // Fused ConvBn QAT while batch statistics are live: fake-quantize the weights as they will be folded
   // (scaled by γ/σ_running), undo the scale on the output, then BN with batch statistics.
@@ -327,7 +332,7 @@ torch::Tensor TrainableModel::run_conv(const Node& n, std::map<std::string, torc
   oshape[1] = -1;
   y = y / sf.reshape(oshape);
   if (b.defined()) y = y + b.reshape(oshape);
-  return torch::batch_norm(y, gamma, beta, mean, var, true, torch_momentum, bn.eps, false);
+  return dist::batch_norm_train(y, gamma, beta, mean, var, torch_momentum, bn.eps);
 }
 
 torch::Tensor TrainableModel::run_gemm(const Node& n, std::map<std::string, torch::Tensor>& env) {

@@ -25,6 +25,7 @@
 #include "quant/metrics.h"
 #include "quant/plan.h"
 #include "quant/sample_runner.h"
+#include "train/distributed.h"
 #include "train/trainable.h"
 
 namespace tinyqat::train {
@@ -366,17 +367,83 @@ torch::Tensor loss_of(const TrainConfig& cfg, const torch::Tensor& out, torch::T
   return cfg.loss == "l1" ? torch::l1_loss(out, target) : torch::mse_loss(out, target);
 }
 
+// Several ranks: this rank's part of the global batch's mean loss (its samples' summed loss over the
+// global batch's element count), so that the sum over ranks is the single-process loss.
+torch::Tensor loss_share(const TrainConfig& cfg, const torch::Tensor& out, torch::Tensor target,
+                         int64_t global_batch) {
+  if (!target.sizes().equals(out.sizes())) {
+    TQ_CHECK(target.numel() == out.numel(), "the model output has shape [{}] but the target array holds [{}]",
+             fmt::join(out.sizes(), ","), fmt::join(target.sizes(), ","));
+    target = target.reshape(out.sizes());
+  }
+  int64_t per_sample = 1;
+  for (int64_t d = 1; d < out.dim(); ++d) per_sample *= out.size(d);
+  const auto r = torch::Reduction::Sum;
+  auto sum = cfg.loss == "l1" ? torch::l1_loss(out, target, r) : torch::mse_loss(out, target, r);
+  return sum / static_cast<double>(global_batch * per_sample);
+}
+
 double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s, Mixed mixed = Mixed::None) {
   if (s.size() == 0) return std::nan("");
   torch::NoGradGuard ng;
   m.set_training(false);
   double total = 0;
-  for (int64_t i = 0; i < s.size(); i += cfg.batch_size) {
+  // Several ranks: batch k on rank k mod world size, the totals summed.
+  int64_t k = 0;
+  for (int64_t i = 0; i < s.size(); i += cfg.batch_size, ++k) {
+    if (k % dist::world_size() != dist::rank()) continue;
     const int64_t j = std::min(s.size(), i + cfg.batch_size);
     auto out = forward_in(m, s.x.slice(0, i, j).to(m.device()), mixed);
     total += loss_of(cfg, out, s.y.slice(0, i, j).to(m.device())).item<double>() * static_cast<double>(j - i);
   }
+  if (dist::active()) {
+    auto t = torch::tensor({total}, torch::kDouble);
+    dist::all_reduce_sum(t);
+    total = t.item<double>();
+  }
   return total / static_cast<double>(s.size());
+}
+
+// One optimizer step on several ranks: this rank's share of the global batch order[i, j); the gradients
+// and the loss summed across ranks in one bucket, so every rank steps with the single-process gradient
+// (up to summation order) and sees the same loss (the same decision to stop).
+double distributed_step(TrainableModel& m, torch::optim::Optimizer& optim, const TrainConfig& cfg,
+                        const Split& s, const std::vector<int64_t>& order, int64_t i, int64_t j,
+                        const Phase& ph, int epoch, int64_t batch, const std::string& on_nan) {
+  const auto [lo, hi] = dist::share(j - i);
+  auto idx =
+      torch::tensor(std::vector<int64_t>(order.begin() + i + lo, order.begin() + i + hi), torch::kInt64);
+  auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
+  auto loss = loss_share(cfg, forward_in(m, x, ph.mixed), y, j - i);
+  auto value = loss.detach().to(torch::kCPU, torch::kFloat).reshape({1}).clone();
+  if (ph.drift > 0 && dist::rank() == 0) {  // the penalty's gradient once, not once per rank
+    auto p = m.weight_parameters();
+    torch::Tensor pen = torch::zeros({}, p[0].options().requires_grad(false));
+    for (size_t k = 0; k < ph.anchor.size(); ++k) pen = pen + (p[k] - ph.anchor[k]).pow(2).sum();
+    loss = loss + ph.drift * pen;
+  }
+  optim.zero_grad();
+  loss.backward();
+  std::vector<torch::Tensor> bucket;
+  for (auto& p : m.parameters()) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    bucket.push_back(p.mutable_grad());
+  }
+  bucket.push_back(value);
+  dist::all_reduce_sum(bucket);
+  const double v = value.item<double>();
+  if (!std::isfinite(v))
+    fail("training stopped: the loss became {} in {} epoch {}, batch {}; {}", v, ph.name, epoch, batch + 1,
+         on_nan);
+  optim.step();
+  return v;
+}
+
+// Several ranks: the epoch's optimizer steps and time spent in collectives (the benchmark's numbers).
+void note_comm(EpochLog& log, const TrainConfig& cfg, int64_t samples) {
+  if (!dist::active()) return;
+  log.steps = (samples + cfg.batch_size - 1) / cfg.batch_size;
+  log.comm_seconds = dist::take_comm_stats().seconds;
 }
 
 // One epoch; throws with a clear message when the loss stops being finite.
@@ -394,6 +461,12 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
   int64_t batch = 0;
   for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
     const int64_t j = std::min(n, i + cfg.batch_size);
+    if (dist::active()) {
+      total += distributed_step(m, optim, cfg, s, order, i, j, ph, epoch, batch, on_nan) *
+               static_cast<double>(j - i);
+      prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
+      continue;
+    }
     auto idx = torch::tensor(std::vector<int64_t>(order.begin() + i, order.begin() + j), torch::kInt64);
     auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
     auto out = forward_in(m, x, ph.mixed);
@@ -509,7 +582,7 @@ void keep_buffers_in_heap() {
 
 Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start, Source src) {
   keep_buffers_in_heap();
-  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet), {}, Mixed::None, {}};
+  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet || dist::rank() != 0), {}, Mixed::None, {}};
   TrainConfig& cfg = s.cfg;
   if (opt.smoke) {
     cfg.qat.epochs_fp32 = std::min(cfg.qat.epochs_fp32, 1);
@@ -523,11 +596,22 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   s.model = std::make_unique<TrainableModel>(start);
   const torch::Device dev = device_of(cfg);
   s.model->to(dev);
+  if (dist::active()) {  // every rank starts from rank 0's weights
+    auto state = s.model->snapshot();
+    for (auto& [name, t] : state.values)
+      if (t.is_floating_point()) dist::broadcast(t);  // the others are constants: the same everywhere
+    s.model->restore(state);
+    s.prog.line(fmt::format("distributed: {} ranks (Gloo), global batch {}, {} thread(s) per rank",
+                            dist::world_size(), cfg.batch_size, cfg.threads));
+  }
   if (src.synthetic) src = synthetic_source(cfg, *s.model);
   s.data =
       load_data(cfg, start.graph.inputs[0], opt.smoke, src, [&](const std::string& l) { s.prog.line(l); });
   std::string note;
   s.mixed = choose_precision(cfg, dev, &note);
+  TQ_CHECK(!(s.mixed == Mixed::CudaF16 && dist::active()),
+           "{}: precision {} (fp16 with loss scaling) is not supported with several ranks; use bf16-mixed",
+           cfg.path, cfg.precision);
   if (!note.empty()) s.prog.line(note);
   s.result.precision = note.empty() ? "fp32" : note;
   s.result.config_hash = cfg.hash();
@@ -555,8 +639,10 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     const std::string on_nan =
         saved ? fmt::format("the last good checkpoint is {} (epoch {})", opt.checkpoint, *saved)
               : std::string("no checkpoint was written");
+    dist::take_comm_stats();
     EpochLog log{"fp32", e, train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog, on_nan), 0, 0};
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
+    note_comm(log, cfg, s.data.train.size());
     log.val_loss = evaluate(m, cfg, s.data.val, s.mixed);
     // The last step may have made weights non-finite without a non-finite loss: never checkpoint those.
     bool finite = std::isfinite(log.val_loss) || s.data.val.size() == 0;
@@ -564,19 +650,18 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     if (!finite)
       fail("training stopped: the weights or the validation loss became non-finite after fp32 epoch {}; {}",
            e, on_nan);
-    if (!opt.checkpoint.empty()) {
+    if (!opt.checkpoint.empty() && dist::rank() == 0) {  // rank 0 alone writes
       Model ck = m.checkpoint_model();
       apply_names(ck, cfg);  // the same input/output names as the exported models: comparable files
       set_meta(ck, "tinyqat.checkpoint", fmt::format("fp32 epoch {}/{}", e, ph.epochs));
       set_meta(ck, "tinyqat.config_hash", s.result.config_hash);
       export_onnx(ck, opt.checkpoint);
-      saved = e;
-      s.result.checkpoint = opt.checkpoint;
     }
+    if (!opt.checkpoint.empty()) saved = e, s.result.checkpoint = opt.checkpoint;
     s.prog.epoch(log, ph.epochs, "");
     s.result.epochs.push_back(log);
   }
-  if (ph.epochs == 0 && !opt.checkpoint.empty()) {
+  if (ph.epochs == 0 && !opt.checkpoint.empty() && dist::rank() == 0) {
     Model ck = m.checkpoint_model();
     apply_names(ck, cfg);
     export_onnx(ck, opt.checkpoint);
@@ -743,7 +828,7 @@ namespace {
 
 // What the command says before the training starts (one line each; --quiet keeps them quiet).
 std::function<void(const std::string&)> say_of(const RunOptions& opt) {
-  return [quiet = opt.quiet](const std::string& l) {
+  return [quiet = opt.quiet || dist::rank() != 0](const std::string& l) {
     if (!quiet) std::fprintf(stderr, "%s\n", l.c_str());
   };
 }
@@ -754,7 +839,7 @@ TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   const Model start = initial_model(cfg, src.synthetic ? nullptr : &src.x);
   Setup s = begin(cfg, opt, start, std::move(src));
   fp32_phase(s, opt);
-  if (s.data.test.size() > 0) {
+  if (s.data.test.size() > 0 && dist::rank() == 0) {
     Progress summary(false);
     s.result.test.push_back(test_metrics(s.model->fp32_model(), s.cfg, s.data.test, "fp32"));
     report_test(summary, s.result.test.back(), s.result.split);
@@ -835,11 +920,13 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     if (cfg.qat.freeze_bn_epoch >= 0 && e - 1 >= cfg.qat.freeze_bn_epoch && !m.bn_frozen()) m.freeze_bn();
     if (cfg.qat.freeze_observers_epoch >= 0 && e - 1 >= cfg.qat.freeze_observers_epoch) m.freeze_observers();
     const auto t0 = Clock::now();
+    dist::take_comm_stats();
     EpochLog log{"qat", e,
                  train_epoch(m, *optim, cfg, s.data.train, ph, e, s.prog,
                              "nothing was exported; lower qat.lr_qat or check the data"),
                  0, 0};
     log.seconds = std::chrono::duration<double>(Clock::now() - t0).count();  // training only
+    note_comm(log, cfg, s.data.train.size());
     log.val_loss = evaluate(m, cfg, s.data.val);
     std::string note;
     // Without a validation split every epoch counts as better: the last one is exported.
@@ -874,7 +961,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
                        cfg.qat.qconfig, cfg.qat.init_ranges, cfg.qat.lsq ? ",lsq" : ""));
   set_meta(int8, "tinyqat.qat_epochs",
            fmt::format("fp32={},qat={},exported={}", cfg.qat.epochs_fp32, cfg.qat.epochs_qat, best_epoch));
-  if (s.data.test.size() > 0) {
+  if (s.data.test.size() > 0 && dist::rank() == 0) {
     s.result.test.push_back(test_metrics(start_fp32, cfg, s.data.test, "fp32 (where QAT started)"));
     s.result.test.push_back(test_metrics(int8, cfg, s.data.test, "int8 (the exported QDQ model)"));
   }
@@ -916,11 +1003,13 @@ void evaluate_export(const TrainConfig& cfg, QatModels& q, Progress& prog) {
 TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.output.empty(), "qat: no output path given");
   QatModels q = qat_models_impl(cfg, opt);
+  q.result.int8_path = opt.output;
+  q.result.fp32_path = opt.fp32_output.empty() ? int8_sibling(opt.output, ".fp32.onnx") : opt.fp32_output;
+  // Several ranks: rank 0 alone measures and writes.
+  if (dist::rank() != 0) return q.result;
   Progress summary(false);  // part of the summary: printed with --quiet too
   evaluate_export(cfg, q, summary);
   for (const auto& t : q.result.test) report_test(summary, t, q.result.split);
-  q.result.int8_path = opt.output;
-  q.result.fp32_path = opt.fp32_output.empty() ? int8_sibling(opt.output, ".fp32.onnx") : opt.fp32_output;
   // Both serialized (and checked) before either is written: nothing half-written on an error.
   auto int8_bytes = export_onnx_bytes(q.int8), fp32_bytes = export_onnx_bytes(q.fp32);
   check_onnx(q.int8);

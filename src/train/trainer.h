@@ -33,6 +33,9 @@ struct EpochLog {
   std::string phase;  // "fp32" | "qat"
   int epoch = 0;      // 1-based; 0 = the QAT starting point (after calibration, before training)
   double train_loss = 0, val_loss = 0, seconds = 0;  // seconds: the training pass only (no validation)
+  // Several ranks (train/distributed.h): optimizer steps, and seconds spent in collectives in the pass.
+  int64_t steps = 0;
+  double comm_seconds = NAN;
 };
 
 // The held-out test split (test_frac) through a finished model, with the runtime.
