@@ -53,7 +53,7 @@ namespace {
 // B operand of a convolution's GEMM: im2col columns of one image group. Rows that lie fully inside the
 // image are read in place; only tiles touching padding (or strided convs) are packed.
 void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs& args) {
-  const int64_t P = g.P(), HW = g.H * g.W;
+  const int64_t HW = g.H * g.W;
   const bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
                          g.OH == g.H && g.OW == g.W;
   if (pointwise) {  // B is the image itself: channel c is row c
@@ -202,7 +202,11 @@ class ConvF32 : public Kernel {
       // Per-worker scratch from the executor's buffer pool (no allocation or page faults per run).
       const int64_t scratch_floats = conv_direct_scratch(g, rows_per_item);
       Tensor scratch_all = Tensor::empty(DType::F32, {threads * scratch_floats});
-      ctx.pool.parallel_for(items * row_blocks, [&](int64_t begin, int64_t end, int worker) {
+      // Work: the MACs (direct kernels run below GEMM speed: counted double) or the bytes touched.
+      const double macs = static_cast<double>(s.N * s.M) * g.OH * g.OW * K;
+      const double bytes = 4.0 * static_cast<double>(s.N) * (s.Cin * g.H * g.W + s.M * g.OH * g.OW);
+      const double work_ns = std::max(work::f32_macs(2 * macs), work::bytes(bytes));
+      ctx.pool.parallel_for(items * row_blocks, {work_ns}, [&](int64_t begin, int64_t end, int worker) {
         float* scratch = scratch_all.data<float>() + worker * scratch_floats;
         for (int64_t i = begin; i < end; ++i) {
           const int64_t rb = i % row_blocks, ng = i / row_blocks, nb = ng / s.group, gi = ng % s.group;

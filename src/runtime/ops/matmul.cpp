@@ -18,7 +18,6 @@ struct MatView {
 void matmul_f32(RunContext& ctx, int64_t M, int64_t N, int64_t K, MatView a, MatView b,
                 const PackedPanels* bpk, float* y, const float* bias_n, float lo = -__builtin_inff(),
                 float hi = __builtin_inff()) {
-  const SgemmKernel& uk = sgemm_kernel();
   SgemmArgs g;
   g.M = M, g.N = N, g.K = K;
   g.a_direct = a.p;
