@@ -68,10 +68,22 @@ int ThreadPool::parts_for(int64_t n, int64_t grain, double work_ns) const {
   return static_cast<int>(std::max<int64_t>(parts, 1));
 }
 
-void ThreadPool::run_part(int part) {
-  int64_t b, e;
-  chunk(n_, grain_, parts_, part, &b, &e);
-  if (b < e) (*job_)(b, e, part);
+void ThreadPool::run_parts(uint64_t job) {
+  uint64_t v = state_.load();
+  for (;;) {
+    const int parts = static_cast<int>((v >> 16) & 0xffff), next = static_cast<int>(v & 0xffff);
+    if ((v >> 32) != job || next >= parts) return;
+    if (!state_.compare_exchange_weak(v, v + 1)) continue;
+    // A claimed part keeps the job alive (the caller waits for it), so its fields are valid here.
+    int64_t b, e;
+    chunk(n_, grain_, parts, next, &b, &e);
+    if (b < e) (*job_)(b, e, next);
+    if (done_.fetch_add(1) + 1 == parts && caller_sleeping_.load()) {
+      { std::lock_guard<std::mutex> lk(done_mu_); }
+      done_cv_.notify_one();
+    }
+    v = state_.load();
+  }
 }
 
 void ThreadPool::worker_loop(int id) {
@@ -87,11 +99,7 @@ void ThreadPool::worker_loop(int id) {
     }
     if (stop_.load()) return;
     seen = t;
-    run_part(id + 1);
-    if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
-      { std::lock_guard<std::mutex> lk(done_mu_); }
-      done_cv_.notify_one();
-    }
+    run_parts(t);
   }
 }
 
@@ -115,21 +123,32 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
   job_ = &fn;
   n_ = n;
   grain_ = grain;
-  parts_ = parts;
-  pending_.store(parts - 1);
+  done_.store(0);
+  if (++job_seq_ == 0) ++job_seq_;  // 0 is a worker's "no job yet"
+  const uint64_t job = job_seq_;
+  state_.store(job << 32 | static_cast<uint64_t>(parts) << 16);
   for (int p = 1; p < parts; ++p) {
     Worker& w = *workers_[p - 1];
-    w.ticket.fetch_add(1);
+    w.ticket.store(job);
     if (w.sleeping.load()) {
       { std::lock_guard<std::mutex> lk(w.mu); }
       w.cv.notify_one();
     }
   }
-  // Whatever happens in part 0, the workers finish theirs before `fn` goes out of scope.
+  // Whatever happens in a part run here, the parts claimed by workers finish before `fn` goes out of
+  // scope; an exception leaves the unclaimed parts unrun.
   struct Join {
     ThreadPool* self;
+    uint64_t job;
+    int parts;
     ~Join() {
-      auto done = [this] { return self->pending_.load() == 0; };
+      // Close the job: parts nobody claimed (after an exception) count as done.
+      uint64_t v = self->state_.load();
+      while (!self->state_.compare_exchange_weak(v, (v & ~uint64_t(0xffff)) | static_cast<uint64_t>(parts))) {
+      }
+      const int unclaimed = parts - static_cast<int>(v & 0xffff);
+      if (unclaimed > 0) self->done_.fetch_add(unclaimed);
+      auto done = [this] { return self->done_.load() >= parts; };
       if (!spin_until(done, kSpinNs)) {
         std::unique_lock<std::mutex> lk(self->done_mu_);
         self->caller_sleeping_.store(true);
@@ -138,8 +157,8 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
       }
       self->busy_.clear(std::memory_order_release);
     }
-  } join{this};
-  run_part(0);
+  } join{this, job, parts};
+  run_parts(job);
 }
 
 }  // namespace tinyqat

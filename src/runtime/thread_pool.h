@@ -77,23 +77,27 @@ class ThreadPool {
 
  private:
   struct alignas(64) Worker {
-    std::atomic<uint64_t> ticket{0};  // bumped by the caller to hand this worker a part
+    std::atomic<uint64_t> ticket{0};  // the job number this worker is called to help with
     std::atomic<bool> sleeping{false};
     std::mutex mu;
     std::condition_variable cv;
     std::thread thread;
   };
   void worker_loop(int id);
-  void run_part(int part);
+  void run_parts(uint64_t job);  // claims and runs parts of job `job` until none is left
   int threads_;
   std::vector<std::unique_ptr<Worker>> workers_;  // index i runs part i + 1
   std::atomic_flag busy_ = ATOMIC_FLAG_INIT;      // held by the caller that owns the workers
   std::atomic<bool> stop_{false};
-  // The job: written by the owning caller before tickets are handed out, read-only while parts run.
+  // The job: written by the owning caller before it is published in state_, read-only while parts run.
   const Fn* job_ = nullptr;
   int64_t n_ = 0, grain_ = 1;
-  int parts_ = 1;
-  alignas(64) std::atomic<int> pending_{0};  // parts handed to workers and not finished
+  // Job number (high 32 bits), its part count (16 bits) and the next unclaimed part (low 16 bits).
+  // Parts are claimed by whichever thread gets there first (the caller included), so a worker that
+  // is slow to wake (a loaded machine) delays nothing: the caller runs the parts itself.
+  alignas(64) std::atomic<uint64_t> state_{0};
+  std::atomic<int> done_{0};  // finished parts of the current job
+  uint32_t job_seq_ = 0;
   std::atomic<bool> caller_sleeping_{false};
   std::mutex done_mu_;
   std::condition_variable done_cv_;
