@@ -51,7 +51,11 @@ int8_of() {  # fp32 model, calibration shape → int8 file
   $tq ptq "$1" -o "$out" --mode static --calibration "$name=$work/calib_$(basename "$1" .onnx).npy" >/dev/null 2>&1
   echo "$out"
 }
+# The fork's learned_filter_v1 has a fixed 224² input: full HD runs the zoo's learned_filter (same layers).
+lfz=$work/learned_filter_zoo.onnx
+$tq zoo learned_filter -o "$lfz" >/dev/null
 lf8=$(int8_of "$lf" 8x1x224x224)
+lfz8=$(int8_of "$lfz" 2x1x224x224)
 nr8=$(int8_of "$nr" 8x1x224x224)
 lfn=$(in_name "$lf") nrn=$(in_name "$nr") vtn=$(in_name "$vt")
 
@@ -63,7 +67,7 @@ cases=(
   "vmaf_tiny_v4 fp32, batch 4096|$vt|$vt|$vtn=4096x6|200"
   "learned_filter_v1 fp32, 224²|$lf|$lf|$lfn=1x1x224x224|30"
   "learned_filter_v1 int8, 224²|$lf8|$lf|$lfn=1x1x224x224|30"
-  "learned_filter_v1 int8, 1920×1080|$lf8|$lf|$lfn=1x1x1080x1920|4"
+  "learned_filter (zoo) int8, 1920×1080|$lfz8|$lfz|$(in_name "$lfz")=1x1x1080x1920|4"
 )
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ours() { "$tq" bench "$1" --shape "$2" --iterations "$3" --warmup 3 --threads "$4" --json | sed -E 's/.*"median_ms": ([0-9.]+).*/\1/'; }
