@@ -62,7 +62,7 @@ typedef enum tq_dtype {
 } tq_dtype;
 
 typedef struct tq_session_options {
-  int threads;     /* worker threads per run, >= 1 (default 1) */
+  int threads;     /* worker threads per run, 0..256; 0: all cores (default 1) */
   int prefer_fp32; /* non-zero: run the fp32 model even when a verified int8 one exists */
 } tq_session_options;
 

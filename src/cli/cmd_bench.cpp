@@ -2,6 +2,7 @@
 // numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <numeric>
@@ -15,6 +16,7 @@
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/thread_pool.h"
 
 namespace tinyqat::cli {
 
@@ -61,8 +63,8 @@ std::function<int()> add_bench(CLI::App& app) {
       "FILE.npz (arrays named after the inputs), FILE.npy (a single-input model) or NAME=FILE.npy; "
       "repeatable");
   sub->add_option("--shape", o->shapes, "NAME=DxDx... : fill an input with deterministic data in [0,1)");
-  sub->add_option("--threads", o->threads, "Worker threads")
-      ->check(CLI::Range(1, 256))
+  sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
+      ->check(CLI::Range(0, 256))
       ->capture_default_str();
   sub->add_option("--iterations", o->iterations, "Timed runs")
       ->check(CLI::Range(1, 1000000))
@@ -95,17 +97,29 @@ std::function<int()> add_bench(CLI::App& app) {
     std::vector<double> sorted = ms;
     std::sort(sorted.begin(), sorted.end());
     size_t n = sorted.size();
-    double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    // Percentiles interpolate between neighbours (numpy's default), so p50 is the median.
+    auto pct = [&](double q) {
+      const double pos = q / 100.0 * static_cast<double>(n - 1);
+      const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, n - 1);
+      return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+    };
+    double median = pct(50);
+    double p90 = pct(90), p99 = pct(99);
     double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
+    double var = 0;
+    for (double v : ms) var += (v - mean) * (v - mean);
+    double stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0;
+    const int threads_used = ThreadPool::resolve_threads(o->threads);
     double total = 0;
     for (const auto& p : ex.profile()) total += p.total_ms;
     auto per_run = [](const NodeProfile& p) { return p.total_ms / std::max<int64_t>(p.runs, 1); };
     if (o->json) {  // one JSON object on one line; with --profile it holds the per-node times too
       std::string line = fmt::format(
           "{{\"model\": {}, \"threads\": {}, \"iterations\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, "
-          "\"mean_ms\": {:.4f}, \"isa\": \"{}\"",
+          "\"mean_ms\": {:.4f}, \"isa\": \"{}\", \"p50_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"p99_ms\": {:.4f}, "
+          "\"max_ms\": {:.4f}, \"stddev_ms\": {:.4f}, \"threads_used\": {}",
           nlohmann::json(o->model).dump(), o->threads, o->iterations, median, sorted[0], mean,
-          isa_name(cpu_isa()));
+          isa_name(cpu_isa()), median, p90, p99, sorted[n - 1], stddev, threads_used);
       if (o->profile) {
         nlohmann::ordered_json prof = nlohmann::ordered_json::array();
         for (const auto& p : ex.profile())
@@ -120,9 +134,9 @@ std::function<int()> add_bench(CLI::App& app) {
     }
     std::printf(
         "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
-        "%.1f runs/s\n",
-        o->model.c_str(), o->threads, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
-        1000.0 / median);
+        "%.1f runs/s\np50: %.3f ms  p90: %.3f ms  p99: %.3f ms  max: %.3f ms  stddev: %.3f ms\n",
+        o->model.c_str(), threads_used, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
+        1000.0 / median, median, p90, p99, sorted[n - 1], stddev);
     for (const auto& p : ex.profile())
       std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(), per_run(p),
                   100.0 * p.total_ms / std::max(total, 1e-9));

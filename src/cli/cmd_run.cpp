@@ -28,8 +28,8 @@ std::function<int()> add_run(CLI::App& app) {
   sub->add_option("--out,-o", o->out,
                   "Folder for the outputs (<output name>.npy each), or FILE.npz for one compressed archive")
       ->required();
-  sub->add_option("--threads", o->threads, "Worker threads")
-      ->check(CLI::Range(1, 256))
+  sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
+      ->check(CLI::Range(0, 256))
       ->capture_default_str();
   return [o] {
     Executor ex(import_onnx(o->model), ExecutorOptions{o->threads});

@@ -118,7 +118,10 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
     if (profile_) {
       auto t0 = std::chrono::steady_clock::now();
       st.kernel->run(ctx, in, out);
-      st.total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      std::lock_guard<std::mutex> lock(profile_mu_);
+      st.total_ms += ms;
       ++st.runs;
     } else {
       st.kernel->run(ctx, in, out);
@@ -158,6 +161,7 @@ std::shared_ptr<const KernelPlan> Executor::plan_for(Step& st, RunContext& ctx,
 std::vector<NodeProfile> Executor::profile() const {
   std::vector<NodeProfile> r;
   if (!profile_) return r;
+  std::lock_guard<std::mutex> lock(profile_mu_);
   for (const auto& st : steps_) r.push_back({st.node->name, st.node->op_type, st.total_ms, st.runs});
   return r;
 }

@@ -14,7 +14,7 @@
 namespace tinyqat {
 
 struct ExecutorOptions {
-  int threads = 1;
+  int threads = 1;       // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
   bool profile = false;  // accumulate time per node (see profile())
 };
 
@@ -54,10 +54,11 @@ class Executor {
     std::unique_ptr<PlanCache> plans;  // kernels that prepare()
     std::vector<int> in_slots, out_slots;
     std::vector<int> free_after;  // slots whose last use is this step
-    double total_ms = 0;
-    int64_t runs = 0;
+    double total_ms = 0;          // guarded by profile_mu_
+    int64_t runs = 0;             // guarded by profile_mu_
   };
   bool profile_ = false;
+  mutable std::mutex profile_mu_;  // concurrent runs add their node times under it
   Model model_;
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();  // reused across runs

@@ -1,23 +1,35 @@
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace tinyqat {
+namespace {
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
-  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
 
-ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
+// Spins (with a pause) until done() or kSpinNs have passed; returns done().
+template <typename F>
+bool spin_until(F done, int64_t spin_ns) {
+  if (done()) return true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(spin_ns);
+  for (int i = 1;; ++i) {
+    cpu_pause();
+    if (done()) return true;
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return false;
   }
-  cv_.notify_all();
-  for (auto& t : workers_) t.join();
 }
 
-static void chunk(int64_t n, int64_t grain, int parts, int i, int64_t* b, int64_t* e) {
+void chunk(int64_t n, int64_t grain, int parts, int i, int64_t* b, int64_t* e) {
   int64_t units = (n + grain - 1) / grain;
   int64_t per = units / parts, rem = units % parts;
   int64_t ub = i * per + std::min<int64_t>(i, rem);
@@ -26,47 +38,127 @@ static void chunk(int64_t n, int64_t grain, int parts, int i, int64_t* b, int64_
   *e = std::min(n, ue * grain);
 }
 
-void ThreadPool::worker_loop(int id) {
-  uint64_t seen = 0;
+}  // namespace
+
+int ThreadPool::resolve_threads(int threads) {
+  if (threads > 0) return threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+ThreadPool::ThreadPool(int threads) : threads_(resolve_threads(threads)) {
+  for (int i = 1; i < threads_; ++i) workers_.push_back(std::make_unique<Worker>());
+  for (int i = 0; i + 1 < threads_; ++i) workers_[i]->thread = std::thread([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true);
+  for (auto& w : workers_) {
+    { std::lock_guard<std::mutex> lk(w->mu); }
+    w->cv.notify_one();
+  }
+  for (auto& w : workers_) w->thread.join();
+}
+
+int ThreadPool::parts_for(int64_t n, int64_t grain, double work_ns) const {
+  if (threads_ == 1 || n <= 0) return 1;
+  const int64_t units = (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1);
+  int64_t parts = std::min<int64_t>(threads_, units);
+  if (!(work_ns >= kMinPartNs * threads_))
+    parts = std::min<int64_t>(parts, static_cast<int64_t>(work_ns / kMinPartNs));
+  return static_cast<int>(std::max<int64_t>(parts, 1));
+}
+
+void ThreadPool::run_parts(uint64_t job) {
+  uint64_t v = state_.load();
   for (;;) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-    if (stop_) return;
-    seen = generation_;
-    auto* job = job_;
-    int64_t n = n_, grain = grain_;
-    lk.unlock();
+    const int parts = static_cast<int>((v >> 16) & 0xffff), next = static_cast<int>(v & 0xffff);
+    if ((v >> 32) != job || next >= parts) return;
+    if (!state_.compare_exchange_weak(v, v + 1)) continue;
+    // A claimed part keeps the job alive (the caller waits for it), so its fields are valid here.
     int64_t b, e;
-    chunk(n, grain, threads_, id, &b, &e);
-    if (b < e) (*job)(b, e, id);
-    lk.lock();
-    if (--pending_ == 0) done_cv_.notify_one();
+    chunk(n_, grain_, parts, next, &b, &e);
+    if (b < e) (*job_)(b, e, next);
+    if (done_.fetch_add(1) + 1 == parts && caller_sleeping_.load()) {
+      { std::lock_guard<std::mutex> lk(done_mu_); }
+      done_cv_.notify_one();
+    }
+    v = state_.load();
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn,
-                              int64_t grain) {
+void ThreadPool::worker_loop(int id) {
+  Worker& w = *workers_[id];
+  uint64_t seen = 0, t = 0;
+  auto handed = [&] { return (t = w.ticket.load()) != seen || stop_.load(); };
+  for (;;) {
+    if (!spin_until(handed, kSpinNs)) {
+      std::unique_lock<std::mutex> lk(w.mu);
+      w.sleeping.store(true);
+      w.cv.wait(lk, handed);
+      w.sleeping.store(false);
+    }
+    if (stop_.load()) return;
+    seen = t;
+    run_parts(t);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
   if (n <= 0) return;
-  grain = std::max<int64_t>(1, grain);
-  if (threads_ == 1 || n <= grain) {
+  const int64_t grain = std::max<int64_t>(1, cost.grain);
+  const int parts = parts_for(n, grain, cost.work_ns);
+  if (parts == 1) {
     fn(0, n, 0);
     return;
   }
-  std::lock_guard<std::mutex> call(call_mu_);
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    job_ = &fn;
-    n_ = n;
-    grain_ = grain;
-    pending_ = threads_ - 1;
-    ++generation_;
+  if (busy_.test_and_set(std::memory_order_acquire)) {
+    // Another caller owns the workers: the same parts, one after the other, on this thread.
+    for (int p = 0; p < parts; ++p) {
+      int64_t b, e;
+      chunk(n, grain, parts, p, &b, &e);
+      if (b < e) fn(b, e, p);
+    }
+    return;
   }
-  cv_.notify_all();
-  int64_t b, e;
-  chunk(n, grain, threads_, 0, &b, &e);
-  if (b < e) fn(b, e, 0);
-  std::unique_lock<std::mutex> lk(mu_);
-  done_cv_.wait(lk, [&] { return pending_ == 0; });
+  job_ = &fn;
+  n_ = n;
+  grain_ = grain;
+  done_.store(0);
+  if (++job_seq_ == 0) ++job_seq_;  // 0 is a worker's "no job yet"
+  const uint64_t job = job_seq_;
+  state_.store(job << 32 | static_cast<uint64_t>(parts) << 16);
+  for (int p = 1; p < parts; ++p) {
+    Worker& w = *workers_[p - 1];
+    w.ticket.store(job);
+    if (w.sleeping.load()) {
+      { std::lock_guard<std::mutex> lk(w.mu); }
+      w.cv.notify_one();
+    }
+  }
+  // Whatever happens in a part run here, the parts claimed by workers finish before `fn` goes out of
+  // scope; an exception leaves the unclaimed parts unrun.
+  struct Join {
+    ThreadPool* self;
+    uint64_t job;
+    int parts;
+    ~Join() {
+      // Close the job: parts nobody claimed (after an exception) count as done.
+      uint64_t v = self->state_.load();
+      while (!self->state_.compare_exchange_weak(v, (v & ~uint64_t(0xffff)) | static_cast<uint64_t>(parts))) {
+      }
+      const int unclaimed = parts - static_cast<int>(v & 0xffff);
+      if (unclaimed > 0) self->done_.fetch_add(unclaimed);
+      auto done = [this] { return self->done_.load() >= parts; };
+      if (!spin_until(done, kSpinNs)) {
+        std::unique_lock<std::mutex> lk(self->done_mu_);
+        self->caller_sleeping_.store(true);
+        self->done_cv_.wait(lk, done);
+        self->caller_sleeping_.store(false);
+      }
+      self->busy_.clear(std::memory_order_release);
+    }
+  } join{this, job, parts};
+  run_parts(job);
 }
 
 }  // namespace tinyqat

@@ -17,8 +17,8 @@ Session::~Session() = default;
 
 std::unique_ptr<Session> Session::open(const std::string& registry_path, const std::string& id,
                                        const SessionOptions& opts) {
-  TQ_CHECK(opts.threads >= 1 && opts.threads <= 256, "session: threads must be in [1, 256], got {}",
-           opts.threads);
+  TQ_CHECK(opts.threads >= 0 && opts.threads <= 256,
+           "session: threads must be in [0, 256] (0: all cores), got {}", opts.threads);
   using Stage = OpenError::Stage;
   Registry reg;
   try {

@@ -18,7 +18,7 @@ namespace tinyqat {
 class Executor;
 
 struct SessionOptions {
-  int threads = 1;
+  int threads = 1;  // 0: all cores
   bool prefer_fp32 = false;
 };
 

@@ -97,9 +97,10 @@ tq_status tq_session_open(const char* registry_path, const char* id, const tq_se
     o.threads = opts->threads;
     o.prefer_fp32 = opts->prefer_fp32 != 0;
   }
-  if (o.threads < 1 || o.threads > 256)
-    return set_error(TQ_ERR_INVALID_ARGUMENT,
-                     "tq_session_open: threads must be in [1, 256], got " + std::to_string(o.threads));
+  if (o.threads < 0 || o.threads > 256)
+    return set_error(
+        TQ_ERR_INVALID_ARGUMENT,
+        "tq_session_open: threads must be in [0, 256] (0: all cores), got " + std::to_string(o.threads));
   try {
     auto s = std::make_unique<tq_session>();
     s->impl = Session::open(registry_path, id, o);

@@ -30,8 +30,11 @@ void qconv_direct3x3_loop(const QConvArgs& a, const QConvWeights& W, const QConv
   const int64_t mg = a.M / a.group, K = g.K(), Pix = g.P(), Cin = g.C * a.group, ysz = a.rq ? 1 : 4;
   const QConvDirect3x3 direct = qconv_direct3x3_for(a.direct);
   const uint8_t flip = a.x_signed ? 0x80 : 0, zx = static_cast<uint8_t>(qconv_zxu(a.x_signed, a.xzp));
+  // Work per image: the MACs at about a third of the GEMM path's rate, or the bytes touched.
+  const double work_ns = std::max(work::i8_macs(3.0 * static_cast<double>(a.M) * Pix * K),
+                                  work::bytes(static_cast<double>(Cin * g.H * g.W + a.M * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
-    pool.parallel_for(a.group * P.row_blocks, [&](int64_t b, int64_t e, int) {
+    pool.parallel_for(a.group * P.row_blocks, {work_ns}, [&](int64_t b, int64_t e, int) {
       for (int64_t it = b; it < e; ++it) {
         const int64_t gi = it / P.row_blocks, rb = it % P.row_blocks, m0 = gi * mg;
         QOut o;

@@ -20,11 +20,15 @@ void qconv_direct_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpi
   uint8_t* xp = buf.data<uint8_t>();
   const QPackX pack = qgemm_kernel_generic().pack_x;
   const QConvDirect direct = a.direct ? a.direct : qconv_direct();
+  // Work per image: packing moves the padded planes; the direct kernel runs its MACs at about a third
+  // of the GEMM path's rate.
+  const double pack_ns = work::bytes(2.0 * static_cast<double>(buf.numel()));
+  const double run_ns = std::max(work::i8_macs(3.0 * static_cast<double>(a.M) * Pix * K),
+                                 work::bytes(static_cast<double>(a.M * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb) {
     const uint8_t* x = a.x + nb * Cin * g.H * g.W;
-    pool.parallel_for(
-        L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); }, 16);
-    pool.parallel_for(a.group * P.row_blocks, [&](int64_t b, int64_t e, int) {
+    pool.parallel_for(L.C4 * L.Hp, {pack_ns, 16}, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); });
+    pool.parallel_for(a.group * P.row_blocks, {run_ns}, [&](int64_t b, int64_t e, int) {
       for (int64_t it = b; it < e; ++it) {
         const int64_t gi = it / P.row_blocks, rb = it % P.row_blocks;
         const int64_t m0 = gi * mg;

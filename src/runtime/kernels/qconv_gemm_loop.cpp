@@ -18,16 +18,20 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
   Tensor buf = qdriver::conv_scratch(L);
   uint8_t* xp = buf.data<uint8_t>();
   const int64_t* off = P.offsets.data();
+  // Work per image group: packing moves the padded planes, the tiles run mg × Pix × K MACs.
+  const double pack_ns = work::bytes(2.0 * static_cast<double>(buf.numel()));
+  const double run_ns = std::max(work::i8_macs(static_cast<double>(mg) * Pix * g.K()),
+                                 work::bytes(static_cast<double>(mg * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
     for (int64_t gi = 0; gi < a.group; ++gi) {
       const QPackedWeights& pw = W.groups[gi];
       const QRowParams& rp = E.groups[gi];
       const uint8_t* x = a.x + (nb * Cin + gi * g.C) * g.H * g.W;
-      pool.parallel_for(
-          L.C4 * L.Hp, [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); }, 16);
+      pool.parallel_for(L.C4 * L.Hp, {pack_ns, 16},
+                        [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); });
       uint8_t* y = static_cast<uint8_t*>(a.y) + (nb * a.M + gi * mg) * Pix * ysz;
       const QGemmUkernel uk = pw.any_zw ? k.run_colsum : k.run;
-      pool.parallel_for(P.n_tiles, [&](int64_t b, int64_t e, int) {
+      pool.parallel_for(P.n_tiles, {run_ns}, [&](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; ++t) {
           int64_t p0, origin;
           int nr;

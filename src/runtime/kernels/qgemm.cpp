@@ -236,7 +236,8 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   Tensor buf = scratch_bytes(K4 * Ms * kc + 64);
   uint8_t* ap = buf.data<uint8_t>();
   const uint8_t flip = a.a_signed ? 0x80 : 0;
-  pool.parallel_for(K4, [&](int64_t b, int64_t e, int) {
+  const double pack_ns = work::bytes(2.0 * static_cast<double>(K4 * Ms * kc));
+  pool.parallel_for(K4, {pack_ns}, [&](int64_t b, int64_t e, int) {
     for (int64_t g4 = b; g4 < e; ++g4) {
       uint8_t* o = ap + g4 * Ms * kc;
       const uint8_t* src = a.a + g4 * kc;
@@ -270,7 +271,9 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   const int64_t n_tiles = ceil_div(a.M, k.nr), panels = ceil_div(a.N, k.mr);
   const QGemmUkernel uk = W->any_zw ? k.run_colsum : k.run;
   // Cᵀ: rows are B's columns (output features), columns are A's rows.
-  pool.parallel_for(n_tiles * panels, [&](int64_t b, int64_t e, int) {
+  const double run_ns = std::max(work::i8_macs(static_cast<double>(a.M) * a.N * a.K),
+                                 work::bytes(static_cast<double>(a.M * a.N * ysz)));
+  pool.parallel_for(n_tiles * panels, {run_ns}, [&](int64_t b, int64_t e, int) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t t = it / panels, p = it % panels;
       const int64_t j0 = t * k.nr, i0 = p * k.mr;

@@ -85,7 +85,9 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
   const int64_t mblock = std::max<int64_t>(1, std::min<int64_t>(mpanels, 16));
   const int64_t mblocks = (mpanels + mblock - 1) / mblock;
   const int64_t items = nstrips * mblocks;
-  pool.parallel_for(items, [&](int64_t begin, int64_t end, int) {
+  const double work_ns = std::max(work::f32_macs(static_cast<double>(g.M) * g.N * g.K),
+                                  work::bytes(4.0 * static_cast<double>(g.M * g.N)));
+  pool.parallel_for(items, {work_ns}, [&](int64_t begin, int64_t end, int) {
     std::vector<float> bbuf(static_cast<size_t>(g.K * uk.nr) + 16),
         abuf(static_cast<size_t>(g.K * uk.mr) + 16);
     std::vector<const float*> rows(static_cast<size_t>(g.K) + 1);

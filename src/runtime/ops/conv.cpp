@@ -202,7 +202,11 @@ class ConvF32 : public Kernel {
       // Per-worker scratch from the executor's buffer pool (no allocation or page faults per run).
       const int64_t scratch_floats = conv_direct_scratch(g, rows_per_item);
       Tensor scratch_all = Tensor::empty(DType::F32, {threads * scratch_floats});
-      ctx.pool.parallel_for(items * row_blocks, [&](int64_t begin, int64_t end, int worker) {
+      // Work: the MACs (direct kernels run below GEMM speed: counted double) or the bytes touched.
+      const double macs = static_cast<double>(s.N * s.M) * g.OH * g.OW * K;
+      const double bytes = 4.0 * static_cast<double>(s.N) * (s.Cin * g.H * g.W + s.M * g.OH * g.OW);
+      const double work_ns = std::max(work::f32_macs(2 * macs), work::bytes(bytes));
+      ctx.pool.parallel_for(items * row_blocks, {work_ns}, [&](int64_t begin, int64_t end, int worker) {
         float* scratch = scratch_all.data<float>() + worker * scratch_floats;
         for (int64_t i = begin; i < end; ++i) {
           const int64_t rb = i % row_blocks, ng = i / row_blocks, nb = ng / s.group, gi = ng % s.group;

@@ -53,7 +53,8 @@ KernelFactory pool_factory(bool is_max) {
       const float* xp = x.data<float>();
       float* yp = out[0].data<float>();
       const int64_t planes = x.dim(0) * x.dim(1);
-      ctx.pool.parallel_for(planes, [&](int64_t b, int64_t e, int) {
+      const double taps = static_cast<double>(planes) * g.OH * g.OW * g.KH * g.KW;  // ~1 ns each
+      ctx.pool.parallel_for(planes, {work::scalar_ops(taps)}, [&](int64_t b, int64_t e, int) {
         for (int64_t pl = b; pl < e; ++pl) {
           const float* xs = xp + pl * g.H * g.W;
           float* ys = yp + pl * g.OH * g.OW;

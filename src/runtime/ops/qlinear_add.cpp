@@ -50,16 +50,14 @@ void register_qlinear_binary_ops(KernelRegistry& r) {
       out[0] = Tensor::empty(ty, a.shape());
       const int64_t N = a.numel();
       ctx.pool.parallel_for(
-          N,
-          [&](int64_t s, int64_t e, int) {
+          N, {work::bytes(3.0 * static_cast<double>(N)), 1 << 14}, [&](int64_t s, int64_t e, int) {
             if (ty == DType::U8)
               qadd_u8(a.data<uint8_t>() + s, b.data<uint8_t>() + s, out[0].data<uint8_t>() + s, e - s, sa, za,
                       sb, zb, 1.f / sy, zy, lo, hi);
             else
               qadd_s8(a.data<int8_t>() + s, b.data<int8_t>() + s, out[0].data<int8_t>() + s, e - s, sa, za,
                       sb, zb, 1.f / sy, zy, lo, hi);
-          },
-          1 << 14);
+          });
     });
   };
 }

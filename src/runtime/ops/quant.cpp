@@ -100,21 +100,19 @@ std::vector<float> floats_of(const Tensor& t, const Node& n, const char* what) {
 template <typename F>
 void for_blocks(RunContext& ctx, int64_t numel, const AxisParams& ap, F&& f) {
   constexpr int64_t kChunk = int64_t(1) << 15;
+  const double work_ns = work::bytes(5.0 * static_cast<double>(numel));  // float ↔ 8-bit
   if (ap.len == 1) {
     const int64_t chunks = (numel + kChunk - 1) / kChunk;
-    ctx.pool.parallel_for(chunks, [&](int64_t b, int64_t e, int) {
+    ctx.pool.parallel_for(chunks, {work_ns}, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) f(i * kChunk, std::min(kChunk, numel - i * kChunk), int64_t(0));
     });
     return;
   }
   const int64_t blocks = numel / std::max<int64_t>(ap.inner, 1);
   const int64_t grain = std::max<int64_t>(1, kChunk / std::max<int64_t>(ap.inner, 1));
-  ctx.pool.parallel_for(
-      blocks,
-      [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) f(i * ap.inner, ap.inner, i % ap.len);
-      },
-      grain);
+  ctx.pool.parallel_for(blocks, {work_ns, grain}, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) f(i * ap.inner, ap.inner, i % ap.len);
+  });
 }
 
 // The requantisation of a QLinear* node: per-channel multiplier x_s·w_s[c]/y_s (in fp32, as ORT), the
@@ -171,16 +169,15 @@ void write_float(RunContext& ctx, const Tensor& acc, const std::vector<float>& s
   const int32_t* a = acc.data<int32_t>();
   float* yp = y.data<float>();
   const int64_t blocks = acc.numel() / std::max<int64_t>(inner, 1);
-  ctx.pool.parallel_for(
-      blocks,
-      [&](int64_t b, int64_t e, int) {
-        for (int64_t k = b; k < e; ++k) {
-          const float s = scale[scale.size() == 1 ? 0 : k % channels];
-          for (int64_t i = k * inner; i < (k + 1) * inner; ++i)
-            yp[i] = std::min(std::max(static_cast<float>(a[i]) * s, lo), hi);
-        }
-      },
-      std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1)));
+  const ThreadPool::Cost cost{work::bytes(8.0 * static_cast<double>(acc.numel())),
+                              std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1))};
+  ctx.pool.parallel_for(blocks, cost, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) {
+      const float s = scale[scale.size() == 1 ? 0 : k % channels];
+      for (int64_t i = k * inner; i < (k + 1) * inner; ++i)
+        yp[i] = std::min(std::max(static_cast<float>(a[i]) * s, lo), hi);
+    }
+  });
 }
 
 ConstParams const_params(const KernelInit& init, bool qlinear, bool float_out, int64_t channels, float act_lo,
@@ -547,7 +544,8 @@ void register_quant_ops(KernelRegistry& r) {
       constexpr int64_t kChunk = int64_t(1) << 15;
       const int64_t chunks = (x.numel() + kChunk - 1) / kChunk;
       std::vector<float> los(static_cast<size_t>(chunks), 0.f), his(static_cast<size_t>(chunks), 0.f);
-      ctx.pool.parallel_for(chunks, [&](int64_t b, int64_t e, int) {
+      const double minmax_ns = work::bytes(4.0 * static_cast<double>(x.numel()));
+      ctx.pool.parallel_for(chunks, {minmax_ns}, [&](int64_t b, int64_t e, int) {
         for (int64_t i = b; i < e; ++i)
           ew.minmax(xp + i * kChunk, std::min(kChunk, x.numel() - i * kChunk), &los[i], &his[i]);
       });
