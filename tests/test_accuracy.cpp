@@ -441,6 +441,7 @@ TEST(Sensitivity, NamesTheUnitWhoseExclusionHelps) {
   EXPECT_NE(quant::sensitivity_text(s).find("most sensitive: head (ptq --exclude head"), std::string::npos)
       << quant::sensitivity_text(s);
   EXPECT_EQ(json::parse(quant::sensitivity_json(s))["most_sensitive"], "head");
+  EXPECT_EQ(json::parse(quant::sensitivity_json(s))["worst_alone"], "head");
 }
 
 }  // namespace

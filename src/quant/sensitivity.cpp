@@ -70,6 +70,15 @@ Sensitivity sensitivity(const Model& fp32, const NamedTensors& calibration, cons
   return s;
 }
 
+namespace {
+
+const UnitSensitivity* worst_alone(const Sensitivity& s) {
+  return &*std::max_element(s.units.begin(), s.units.end(),
+                            [](const auto& a, const auto& b) { return a.only_drop < b.only_drop; });
+}
+
+}  // namespace
+
 std::string sensitivity_text(const Sensitivity& s) {
   std::string t = fmt::format(
       "sensitivity per unit (PLCC drop; all units quantized: {:.3e}), most sensitive first:\n"
@@ -82,6 +91,10 @@ std::string sensitivity_text(const Sensitivity& s) {
     const auto& w = s.units.front();
     t += fmt::format("most sensitive: {} (ptq --exclude {}: drop {:.3e} -> {:.3e})\n", w.node, w.node, s.full_drop,
                      w.without_drop);
+    const auto& a = *worst_alone(s);
+    t += fmt::format("worst alone: {} (only this unit quantized: drop {:.3e}); a tensor it shares with a "
+                     "neighbouring unit stays quantized while either is\n",
+                     a.node, a.only_drop);
   }
   return t;
 }
@@ -96,7 +109,10 @@ std::string sensitivity_json(const Sensitivity& s) {
                           {"only_drop", u.only_drop},
                           {"without_drop", u.without_drop},
                           {"exclude", "--exclude " + u.node}});
-  if (!s.units.empty()) j["most_sensitive"] = s.units.front().node;
+  if (!s.units.empty()) {
+    j["most_sensitive"] = s.units.front().node;
+    j["worst_alone"] = worst_alone(s)->node;
+  }
   return j.dump(2);
 }
 
