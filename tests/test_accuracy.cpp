@@ -33,12 +33,14 @@ Model clip_model() {
   auto x = b.input("features", DType::F32, {"N", 4});
   std::vector<float> eye(16, 0.f);
   for (int i = 0; i < 4; ++i) eye[i * 5] = 1.f;
-  auto pre = b.op("Gemm", {x, b.constant("w1", Tensor::from_f32({4, 4}, eye)),
-                           b.constant("b1", Tensor::from_f32({4}, {0, 0, 0, 0}))},
+  auto pre = b.op("Gemm",
+                  {x, b.constant("w1", Tensor::from_f32({4, 4}, eye)),
+                   b.constant("b1", Tensor::from_f32({4}, {0, 0, 0, 0}))},
                   {{"transB", Attribute::of_int(1)}});
   auto h = b.op("Relu", {pre});
-  auto y = b.op("Gemm", {h, b.constant("w2", Tensor::from_f32({1, 4}, {0.5f, -0.25f, 0.75f, 1.f})),
-                         b.constant("b2", Tensor::from_f32({1}, {0.1f}))},
+  auto y = b.op("Gemm",
+                {h, b.constant("w2", Tensor::from_f32({1, 4}, {0.5f, -0.25f, 0.75f, 1.f})),
+                 b.constant("b2", Tensor::from_f32({1}, {0.1f}))},
                 {{"transB", Attribute::of_int(1)}});
   b.output(y, "score");
   return b.finish();
@@ -111,7 +113,8 @@ TEST(Clipping, CountsEveryValueOutsideTheCalibratedRange) {
   // Data inside the calibrated range clips nothing.
   quant::CompareOptions o;
   o.clipping = true;
-  quant::Comparison c = quant::compare_models(fp32, q, {{"features", Tensor::from_f32({1, 4}, {0.2f, 0.4f, 0.6f, 0.8f})}}, o);
+  quant::Comparison c =
+      quant::compare_models(fp32, q, {{"features", Tensor::from_f32({1, 4}, {0.2f, 0.4f, 0.6f, 0.8f})}}, o);
   for (const auto& l : c.layers) EXPECT_EQ(l.clipping.below + l.clipping.above, 0) << l.tensor;
 }
 
@@ -185,8 +188,9 @@ TEST(Clipping, MeasureWarnsOncePerTensorOverTheThreshold) {
   g.clip_warn = 0.2;
   EXPECT_TRUE(handoff::run_gate(reg, {}, g).results[0].clipping.empty());
   // The command line: the default threshold warns, --clip-warn 1 does not.
-  CliResult c = cli(fmt::format("measure clip --registry '{}' --data '{}'", cr.registry.string(), cr.eval.string()),
-                    cr.dir);
+  CliResult c =
+      cli(fmt::format("measure clip --registry '{}' --data '{}'", cr.registry.string(), cr.eval.string()),
+          cr.dir);
   EXPECT_EQ(c.code, 0) << c.err;
   EXPECT_NE(c.out.find("warning: clipping: features"), std::string::npos) << c.out;
   c = cli(fmt::format("measure clip --registry '{}' --data '{}' --clip-warn 1", cr.registry.string(),
@@ -214,13 +218,19 @@ TEST(Clipping, PtqReportsCoverageAndWarnsOnThinOrStillGrowingCalibration) {
   quant::ptq_static(clip_model(), {{"features", Tensor::from_f32({64, 4}, v)}}, cfg, &sorted);
   EXPECT_EQ(sorted.coverage.early_samples, 48);
   ASSERT_FALSE(sorted.coverage.growing.empty());
-  EXPECT_EQ(sorted.coverage.growing[0].tensor, "features");
-  EXPECT_NEAR(sorted.coverage.growing[0].growth, 1.0 - 47.0 / 63.0, 1e-6);
+  // The input and the Relu after the identity grow alike: from [0, 47/63] to [0, 1].
+  bool input_named = false;
+  for (const auto& g : sorted.coverage.growing) {
+    input_named |= g.tensor == "features";
+    EXPECT_NEAR(g.growth, 1.0 - 47.0 / 63.0, 1e-6) << g.tensor;
+  }
+  EXPECT_TRUE(input_named);
   // The command line prints both warnings.
   fs::path dir = temp_dir("coverage-cli");
   export_onnx(clip_model(), (dir / "clip.onnx").string());
   write_npz((dir / "sorted.npz").string(), {{"features", Tensor::from_f32({64, 4}, v)}}, false);
-  write_npz((dir / "few.npz").string(), {{"features", Tensor::from_f32({8, 4}, std::vector<float>(v.begin(), v.begin() + 32))}}, false);
+  write_npz((dir / "few.npz").string(),
+            {{"features", Tensor::from_f32({8, 4}, std::vector<float>(v.begin(), v.begin() + 32))}}, false);
   CliResult c = cli(fmt::format("ptq '{}' -o '{}' --calibration '{}'", (dir / "clip.onnx").string(),
                                 (dir / "q.onnx").string(), (dir / "sorted.npz").string()),
                     dir);
@@ -259,15 +269,16 @@ TEST(RangeMargin, WidensEveryRangeAndZeroChangesNoByte) {
   o.clipping = true;
   auto cmp = quant::compare_models(fp32, c, clip_eval(), o);
   EXPECT_NEAR(layer(cmp, "features")->clipping.hi, 1.25, 1e-5);
-  EXPECT_NEAR(layer(cmp, "features")->clipping.max_overshoot, 1.75 / 1.25, 1e-5);
+  EXPECT_NEAR(layer(cmp, "features")->clipping.max_overshoot, 2.0 / 1.25, 1e-5) << "−2.0 below 0";
   bool named = false;
-  for (const auto& [k, v] : c.metadata) named |= k == "tinyqat.qconfig" && v.find("range_margin=0.25") != std::string::npos;
+  for (const auto& [k, v] : c.metadata)
+    named |= k == "tinyqat.qconfig" && v.find("range_margin=0.25") != std::string::npos;
   EXPECT_TRUE(named);
   // The command line: refused with --mode dynamic, listed with its default in --help.
   fs::path dir = temp_dir("margin-cli");
   export_onnx(fp32, (dir / "clip.onnx").string());
-  CliResult r = cli(fmt::format("ptq '{}' -o '{}' --mode dynamic --range-margin 0.1", (dir / "clip.onnx").string(),
-                                (dir / "q.onnx").string()),
+  CliResult r = cli(fmt::format("ptq '{}' -o '{}' --mode dynamic --range-margin 0.1",
+                                (dir / "clip.onnx").string(), (dir / "q.onnx").string()),
                     dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--range-margin"), std::string::npos) << r.err;
@@ -380,7 +391,8 @@ TEST(Gate, ConfidenceGatesOnTheIntervalsUpperEnd) {
   EXPECT_EQ(j["models"][0]["drop_interval"]["high"].get<double>(), hi);
   EXPECT_EQ(j["models"][0]["drop_interval"]["resamples"], 2000);
   // The command line: exit 1 with the interval, 0 without; the interval is printed.
-  const std::string base = fmt::format("measure mid --registry '{}' --data '{}'", cr.registry.string(), cr.eval.string());
+  const std::string base =
+      fmt::format("measure mid --registry '{}' --data '{}'", cr.registry.string(), cr.eval.string());
   EXPECT_EQ(cli(base, cr.dir).code, 0);
   CliResult c = cli(base + " --confidence 0.95", cr.dir);
   EXPECT_EQ(c.code, 1) << c.out << c.err;

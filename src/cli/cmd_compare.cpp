@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
-#include "cli/options.h"
 #include "quant/compare.h"
 #include "quant/sensitivity.h"
 

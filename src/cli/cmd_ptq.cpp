@@ -96,18 +96,19 @@ std::function<int()> add_ptq(CLI::App& app) {
       "Static: also re-quantize graph outputs computed by a weighted unit or residual Add (default: "
       "they stay float, so no calibrated range clips a score)");
   auto* range_margin =
-      sub->add_option("--range-margin", o->range_margin,
-                      "Static: widen every calibrated range by this fraction, [lo, hi] -> [(1+X)lo, (1+X)hi], "
-                      "headroom for values the calibration set did not reach (docs/quantization.md)")
+      sub->add_option(
+             "--range-margin", o->range_margin,
+             "Static: widen every calibrated range by this fraction, [lo, hi] -> [(1+X)lo, (1+X)hi], "
+             "headroom for values the calibration set did not reach (docs/quantization.md)")
           ->check(CLI::Range(0.0, 10.0))
           ->capture_default_str();
   auto handoff = add_handoff_options(sub);
   return [o, handoff, calibration, preset, method, percentile, activations, samples, quantize_outputs,
           range_margin] {
     if (o->mode == "dynamic")
-      refuse_unused({calibration, preset, method, percentile, activations, samples, quantize_outputs,
-                     range_margin},
-                    "with --mode dynamic (it measures activations at run time: no calibration)");
+      refuse_unused(
+          {calibration, preset, method, percentile, activations, samples, quantize_outputs, range_margin},
+          "with --mode dynamic (it measures activations at run time: no calibration)");
     else
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
     quant::QConfig cfg = quant::preset(o->preset);

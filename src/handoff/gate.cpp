@@ -121,7 +121,8 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
             parse_model_data(ds.bytes, path, names_of(fp32.graph.inputs), "--data").inputs;
         quant::DropMeasurement d;
         try {
-          d = quant::measure_drop(fp32, int8, data, opts.threads, opts.clip_warn < 1, opts.confidence > 0);
+          const bool count_clipping = opts.clip_warn < 1.0;
+          d = quant::measure_drop(fp32, int8, data, opts.threads, count_clipping, opts.confidence > 0);
           if (opts.confidence > 0)
             r.interval = quant::bootstrap_drop(d.comparison.fp32_values, d.comparison.int8_values,
                                                d.comparison.samples, opts.confidence);
@@ -192,16 +193,19 @@ std::string gate_text(const GateReport& rep) {
         for (const auto& o : r.comparison.outputs)
           s += fmt::format("  {}: PLCC {:.6f}  SROCC {:.6f}  RMSE {:.6g}  max|diff| {:.6g}  drop {:.3e}\n",
                            o.name, o.plcc, o.srocc, o.rmse, o.max_abs, o.plcc_drop);
-        for (const auto& l : r.clipping) s += fmt::format("  warning: clipping: {}\n", quant::clipping_line(l));
+        for (const auto& l : r.clipping)
+          s += fmt::format("  warning: clipping: {}\n", quant::clipping_line(l));
         if (!r.plot.empty()) s += fmt::format("  plot: {}\n", r.plot);
         if (r.interval.confidence > 0)
-          s += fmt::format("  PLCC drop {:.3e}, {:g} % interval [{:.3e}, {:.3e}] (bootstrap: {} resamples of "
-                           "the {} samples, seed {})\n",
-                           r.drop, 100 * r.interval.confidence, r.interval.low, r.interval.high,
-                           r.interval.resamples, r.comparison.samples, r.interval.seed);
+          s += fmt::format(
+              "  PLCC drop {:.3e}, {:g} % interval [{:.3e}, {:.3e}] (bootstrap: {} resamples of "
+              "the {} samples, seed {})\n",
+              r.drop, 100 * r.interval.confidence, r.interval.low, r.interval.high, r.interval.resamples,
+              r.comparison.samples, r.interval.seed);
         if (r.interval.confidence > 0)
-          s += fmt::format("{}  {}: upper end of the PLCC drop's interval {:.3e} {} budget {}\n", name(r.status),
-                           r.id, r.interval.high, r.status == GateStatus::Pass ? "<=" : ">", budget_str(r));
+          s += fmt::format("{}  {}: upper end of the PLCC drop's interval {:.3e} {} budget {}\n",
+                           name(r.status), r.id, r.interval.high, r.status == GateStatus::Pass ? "<=" : ">",
+                           budget_str(r));
         else
           s += fmt::format("{}  {}: PLCC drop {:.3e} {} budget {}\n", name(r.status), r.id, r.drop,
                            r.status == GateStatus::Pass ? "<=" : ">", budget_str(r));
@@ -240,12 +244,9 @@ std::string gate_json(const GateReport& rep) {
                                 {"max_abs_diff", o.max_abs},
                                 {"plcc_drop", o.plcc_drop}});
       if (r.interval.confidence > 0)
-        m["drop_interval"] = {{"confidence", r.interval.confidence},
-                              {"low", r.interval.low},
-                              {"high", r.interval.high},
-                              {"resamples", r.interval.resamples},
-                              {"seed", r.interval.seed},
-                              {"gated_on", "high"}};
+        m["drop_interval"] = {
+            {"confidence", r.interval.confidence}, {"low", r.interval.low},   {"high", r.interval.high},
+            {"resamples", r.interval.resamples},   {"seed", r.interval.seed}, {"gated_on", "high"}};
       m["clipping_warnings"] = nlohmann::ordered_json::array();
       for (const auto& l : r.clipping) {
         nlohmann::ordered_json w{{"tensor", l.tensor}, {"node", l.node}};
@@ -279,12 +280,12 @@ std::string gate_markdown(const GateReport& rep) {
   }
   for (const auto& r : rep.results) {
     if (r.interval.confidence > 0)
-      s += fmt::format("\n{}: PLCC drop {:g} % interval [{:.3e}, {:.3e}] (bootstrap, {} resamples, seed {}); "
-                       "gated on its upper end\n",
-                       r.id, 100 * r.interval.confidence, r.interval.low, r.interval.high, r.interval.resamples,
-                       r.interval.seed);
-    for (const auto& l : r.clipping)
-      s += fmt::format("\n- warning: {}: {}\n", r.id, quant::clipping_line(l));
+      s += fmt::format(
+          "\n{}: PLCC drop {:g} % interval [{:.3e}, {:.3e}] (bootstrap, {} resamples, seed {}); "
+          "gated on its upper end\n",
+          r.id, 100 * r.interval.confidence, r.interval.low, r.interval.high, r.interval.resamples,
+          r.interval.seed);
+    for (const auto& l : r.clipping) s += fmt::format("\n- warning: {}: {}\n", r.id, quant::clipping_line(l));
   }
   for (const auto& r : rep.results)
     if (!r.plot.empty()) s += fmt::format("\n![{} fp32 vs int8]({})\n", r.id, r.plot);

@@ -1,8 +1,8 @@
 // The accuracy gate (the fork's measure_quant_drop contract): for each registry entry, fp32 vs int8 on
 // evaluation data — PLCC, SROCC, RMSE, max |diff| (quant::compare_models) — and PASS when the worst
 // output's PLCC drop (or, with a confidence, the upper end of its bootstrap interval) is within the
-// entry's budget; tensors whose values clip outside their calibrated range are named. fp32-only and smoke entries are skipped. Exit code:
-// 0 all pass, 1 any over budget, 2 any error (an error wins).
+// entry's budget; tensors whose values clip outside their calibrated range are named. fp32-only and smoke
+// entries are skipped. Exit code: 0 all pass, 1 any over budget, 2 any error (an error wins).
 #pragma once
 #include <map>
 #include <optional>
@@ -43,8 +43,8 @@ struct GateResult {
   quant::Comparison comparison;
   std::vector<quant::LayerComparison> clipping;  // tensors over GateOptions::clip_warn
   quant::DropInterval interval;                  // confidence 0 when not asked for
-  std::string data;  // "EVAL.npz (sha256 …)"
-  std::string plot;  // written PNG, if any
+  std::string data;                              // "EVAL.npz (sha256 …)"
+  std::string plot;                              // written PNG, if any
 };
 
 struct GateReport {

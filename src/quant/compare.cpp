@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -179,7 +179,8 @@ Comparison compare_models(const Model& fp32, const Model& q, const NamedTensors&
     lc.tensor = l;
     lc.node = producer_node.count(l) ? producer_node.at(l) : "";
     const auto& cs = consumers[l];
-    if (cs.size() == 1 && (cs[0]->op_type == "Relu" || cs[0]->op_type == "Clip") && dq_of.count(cs[0]->outputs[0]))
+    if (cs.size() == 1 && (cs[0]->op_type == "Relu" || cs[0]->op_type == "Clip") &&
+        dq_of.count(cs[0]->outputs[0]))
       lc.pre_activation_of = cs[0]->outputs[0];
     lc.clipping = clip.at(l);
     if (opts.per_layer) {
@@ -215,9 +216,8 @@ DropMeasurement measure_drop(const Model& fp32, const Model& int8, const NamedTe
 }
 
 nlohmann::ordered_json clipping_json(const Clipping& k) {
-  return {{"range", {k.lo, k.hi}},     {"values", k.values},
-          {"below", k.below_share()},  {"above", k.above_share()},
-          {"below_count", k.below},    {"above_count", k.above},
+  return {{"range", {k.lo, k.hi}},           {"values", k.values},     {"below", k.below_share()},
+          {"above", k.above_share()},        {"below_count", k.below}, {"above_count", k.above},
           {"max_overshoot", k.max_overshoot}};
 }
 
@@ -246,8 +246,7 @@ std::string comparison_json(const Comparison& c) {
                                {"rmse", l.rmse},
                                {"max_abs", l.max_abs}};
       if (!l.pre_activation_of.empty()) e["pre_activation_of"] = l.pre_activation_of;
-      if (l.clipping.known)
-        e["clipping"] = clipping_json(l.clipping);
+      if (l.clipping.known) e["clipping"] = clipping_json(l.clipping);
       j["layers"].push_back(e);
     }
   }
@@ -263,11 +262,11 @@ std::vector<const LayerComparison*> clipping_over(const Comparison& c, double th
 
 std::string clipping_line(const LayerComparison& l) {
   const Clipping& k = l.clipping;
-  return fmt::format("{}{}: clips {:.3g} % of its values (below {:.3g} %, above {:.3g} %), overshoot up to "
-                     "{:.3g} of its range [{:.4g}, {:.4g}]",
-                     l.tensor, l.node.empty() || l.node == l.tensor ? "" : " (node " + l.node + ")",
-                     100 * k.share(), 100 * k.below_share(), 100 * k.above_share(), k.max_overshoot, k.lo,
-                     k.hi);
+  return fmt::format(
+      "{}{}: clips {:.3g} % of its values (below {:.3g} %, above {:.3g} %), overshoot up to "
+      "{:.3g} of its range [{:.4g}, {:.4g}]",
+      l.tensor, l.node.empty() || l.node == l.tensor ? "" : " (node " + l.node + ")", 100 * k.share(),
+      100 * k.below_share(), 100 * k.above_share(), k.max_overshoot, k.lo, k.hi);
 }
 
 std::string comparison_text(const Comparison& c) {
@@ -290,7 +289,8 @@ std::string comparison_text(const Comparison& c) {
                          100 * l.clipping.above_share(), l.clipping.max_overshoot);
       if (!l.node.empty()) s += fmt::format("  (node {})", l.node);
       if (!l.pre_activation_of.empty())
-        s += fmt::format(" [pre-activation copy of {}: clipping below is the activation's]", l.pre_activation_of);
+        s += fmt::format(" [pre-activation copy of {}: clipping below is the activation's]",
+                         l.pre_activation_of);
       s += "\n";
     }
   }

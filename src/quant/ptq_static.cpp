@@ -106,7 +106,8 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
 // Runs the fp32 model over the calibration set with every planned tensor exposed, once for min/max
 // and, for distribution-based methods, once more into histograms.
 std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& plan, const NamedTensors& calib,
-                                             const QConfig& cfg, int64_t* used, CalibrationCoverage* coverage) {
+                                             const QConfig& cfg, int64_t* used,
+                                             CalibrationCoverage* coverage) {
   int64_t samples = check_calibration(m, calib);
   if (cfg.max_samples > 0) samples = std::min(samples, cfg.max_samples);
   *used = samples;
@@ -153,7 +154,8 @@ std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& pl
       std::stable_sort(coverage->growing.begin(), coverage->growing.end(),
                        [](const auto& a, const auto& b) { return a.growth > b.growth; });
       for (const auto& in : m.graph.inputs) {
-        auto it = std::find_if(calib.begin(), calib.end(), [&](const auto& kv) { return kv.first == in.name; });
+        auto it =
+            std::find_if(calib.begin(), calib.end(), [&](const auto& kv) { return kv.first == in.name; });
         const Tensor& t = it->second;
         const int64_t per = t.numel() / t.dim(0), n = samples * per;
         CalibrationCoverage::Input ci{in.name, 0, 0};
@@ -218,11 +220,11 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
                                    : qparams_for_range(r.first, r.second, cfg.activations);
   Model out = write_qdq(fp32, plan, acts, &rep);
   out.metadata.emplace_back("tinyqat.quant_mode", "static");
-  out.metadata.emplace_back("tinyqat.qconfig",
-                            fmt::format("weights=int8-per-channel-symmetric,activations={},method={}{}",
-                                        name(cfg.activations), name(cfg.method),
-                                        cfg.range_margin > 0 ? fmt::format(",range_margin={:g}", cfg.range_margin)
-                                                             : ""));
+  out.metadata.emplace_back(
+      "tinyqat.qconfig",
+      fmt::format("weights=int8-per-channel-symmetric,activations={},method={}{}", name(cfg.activations),
+                  name(cfg.method),
+                  cfg.range_margin > 0 ? fmt::format(",range_margin={:g}", cfg.range_margin) : ""));
   return out;
 }
 

@@ -49,7 +49,8 @@ Sensitivity sensitivity(const Model& fp32, const NamedTensors& calibration, cons
   std::vector<const Node*> units;
   for (const auto& name : full.quantized)
     for (const auto& n : fp32.graph.nodes)
-      if (!name.empty() && n.name == name && (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+      if (!name.empty() && n.name == name &&
+          (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
         units.push_back(&n);
   const int total = 2 * static_cast<int>(units.size());
   int done = 0;
@@ -89,12 +90,13 @@ std::string sensitivity_text(const Sensitivity& s) {
                      u.without_drop, u.node);
   if (!s.units.empty()) {
     const auto& w = s.units.front();
-    t += fmt::format("most sensitive: {} (ptq --exclude {}: drop {:.3e} -> {:.3e})\n", w.node, w.node, s.full_drop,
-                     w.without_drop);
+    t += fmt::format("most sensitive: {} (ptq --exclude {}: drop {:.3e} -> {:.3e})\n", w.node, w.node,
+                     s.full_drop, w.without_drop);
     const auto& a = *worst_alone(s);
-    t += fmt::format("worst alone: {} (only this unit quantized: drop {:.3e}); a tensor it shares with a "
-                     "neighbouring unit stays quantized while either is\n",
-                     a.node, a.only_drop);
+    t += fmt::format(
+        "worst alone: {} (only this unit quantized: drop {:.3e}); a tensor it shares with a "
+        "neighbouring unit stays quantized while either is\n",
+        a.node, a.only_drop);
   }
   return t;
 }

@@ -31,8 +31,7 @@ QConfig qconfig_of(const Model& int8, bool* known);
 
 // `progress(done, total)` after each measured variant.
 Sensitivity sensitivity(const Model& fp32, const NamedTensors& calibration, const NamedTensors& eval,
-                        const QConfig& cfg, int threads,
-                        const std::function<void(int, int)>& progress = {});
+                        const QConfig& cfg, int threads, const std::function<void(int, int)>& progress = {});
 
 std::string sensitivity_text(const Sensitivity& s);
 std::string sensitivity_json(const Sensitivity& s);
