@@ -7,6 +7,7 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "io/model_data.h"
+#include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
 #include "quant/sensitivity.h"
@@ -56,6 +57,11 @@ std::function<int()> add_compare(CLI::App& app) {
     }
     std::string s = o->json ? quant::comparison_json(c) + "\n" : quant::comparison_text(c);
     if (o->sensitivity) {
+      const std::string form = summarize(b).quantization;
+      TQ_CHECK(form == "qdq",
+               "--sensitivity: {} is not a QDQ (static PTQ / QAT) model but {}; the sensitivity view "
+               "re-runs static PTQ",
+               o->quantized, form);
       bool known = false;
       quant::QConfig cfg = quant::qconfig_of(b, &known);
       if (!known)
