@@ -1,11 +1,16 @@
 #include <cstdio>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "io/model_data.h"
+#include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
+#include "quant/sensitivity.h"
 
 namespace tinyqat::cli {
 
@@ -13,8 +18,8 @@ std::function<int()> add_compare(CLI::App& app) {
   auto* sub =
       app.add_subcommand("compare", "Measure a quantized model against its fp32 original on evaluation data");
   struct Opts {
-    std::string fp32, quantized, data, target;
-    bool json = false, per_layer = false;
+    std::string fp32, quantized, data, target, calibration;
+    bool json = false, per_layer = false, sensitivity = false;
     int threads = 1;
   };
   auto o = std::make_shared<Opts>();
@@ -28,11 +33,20 @@ std::function<int()> add_compare(CLI::App& app) {
                   "Array in EVAL.npz to compare both models against (labels, clean images)");
   sub->add_flag("--per-layer", o->per_layer,
                 "SQNR and error of every quantized tensor against the fp32 graph");
+  sub->add_flag(
+      "--sensitivity", o->sensitivity,
+      "Per unit (Conv/Gemm/MatMul node): the PLCC drop with only that unit quantized and with all but that "
+      "one (ptq --exclude NODE), re-running static PTQ on --calibration with the quantized model's "
+      "configuration; most sensitive first");
+  auto* calibration = sub->add_option("--calibration", o->calibration,
+                                      "CALIB.npz the quantized model was calibrated on (with --sensitivity)");
   sub->add_flag("--json", o->json, "Print JSON");
   sub->add_option("--threads", o->threads, "Worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  return [o] {
+  return [o, calibration] {
+    if (!o->sensitivity) refuse_unused({calibration}, "without --sensitivity");
+    if (o->sensitivity) TQ_CHECK(!o->calibration.empty(), "--sensitivity needs --calibration CALIB.npz");
     Model a = import_onnx(o->fp32), b = import_onnx(o->quantized);
     NamedTensors data = read_model_data({o->data}, names_of(a.graph.inputs), "--data").all();
     quant::Comparison c;
@@ -42,6 +56,36 @@ std::function<int()> add_compare(CLI::App& app) {
       fail("{}: {}", o->data, e.what());
     }
     std::string s = o->json ? quant::comparison_json(c) + "\n" : quant::comparison_text(c);
+    if (o->sensitivity) {
+      const std::string form = summarize(b).quantization;
+      TQ_CHECK(form == "qdq",
+               "--sensitivity: {} is not a QDQ (static PTQ / QAT) model but {}; the sensitivity view "
+               "re-runs static PTQ",
+               o->quantized, form);
+      bool known = false;
+      quant::QConfig cfg = quant::qconfig_of(b, &known);
+      if (!known)
+        std::fprintf(stderr, "%s: no tinyqat.qconfig metadata; sensitivity uses ptq's defaults\n",
+                     o->quantized.c_str());
+      NamedTensors calib =
+          read_model_data({o->calibration}, names_of(a.graph.inputs), "--calibration").inputs;
+      quant::Sensitivity sens;
+      try {
+        sens = quant::sensitivity(a, calib, data, cfg, o->threads, [](int done, int total) {
+          std::fprintf(stderr, "\rsensitivity: %d/%d variants measured", done, total);
+          if (done == total) std::fprintf(stderr, "\n");
+        });
+      } catch (const Error& e) {
+        fail("{}: {}", o->calibration, e.what());
+      }
+      if (o->json) {
+        auto j = nlohmann::ordered_json::parse(s);
+        j["sensitivity"] = nlohmann::ordered_json::parse(quant::sensitivity_json(sens));
+        s = j.dump(2) + "\n";
+      } else {
+        s += quant::sensitivity_text(sens);
+      }
+    }
     std::fputs(s.c_str(), stdout);
     return 0;
   };

@@ -41,6 +41,7 @@ std::function<int()> add_measure(CLI::App& app) {
     std::string registry, plots, json_out, md_out;
     bool all = false, json = false, markdown = false, record = false;
     int threads = 1;
+    double clip_warn = handoff::GateOptions{}.clip_warn, confidence = 0;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("targets", o->targets, "Model ids or model files of the registry");
@@ -60,6 +61,17 @@ std::function<int()> add_measure(CLI::App& app) {
   sub->add_option("--json-out", o->json_out, "Also write the JSON report to this file");
   sub->add_option("--markdown-out", o->md_out, "Also write the Markdown report to this file");
   sub->add_option("--plots", o->plots, "Write a fp32-vs-int8 scatter plot per model: DIR/<id>.scatter.png");
+  sub->add_option("--clip-warn", o->clip_warn,
+                  "Warn about each quantized tensor whose fp32 values fall outside its calibrated range more "
+                  "often than this share (1 = never)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--confidence", o->confidence,
+                  fmt::format("Bootstrap the PLCC drop ({} resamples of the samples, fixed seed), print this "
+                              "interval (e.g. 0.95) and PASS only when its upper end is within the budget "
+                              "(default: the point estimate gates)",
+                              quant::kBootstrapResamples))
+      ->check(CLI::Range(0.5, 0.9999));
   return [o] {
     TQ_CHECK(o->all != !o->targets.empty(), "measure: give model ids / files, or --all");
     TQ_CHECK(!(o->json && o->markdown), "measure: --json and --markdown exclude each other");
@@ -68,6 +80,8 @@ std::function<int()> add_measure(CLI::App& app) {
     g.threads = o->threads;
     g.record = o->record;
     g.plots_dir = o->plots;
+    g.clip_warn = o->clip_warn;
+    g.confidence = o->confidence;
     for (const auto& d : o->data) {
       auto eq = d.find('=');
       if (eq == std::string::npos) {

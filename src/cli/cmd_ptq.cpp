@@ -13,6 +13,33 @@
 
 namespace tinyqat::cli {
 
+namespace {
+
+// What the calibration set covered, and warnings when it looks too thin for data it has not seen.
+void print_coverage(const quant::PtqReport& rep) {
+  const auto& c = rep.coverage;
+  std::fprintf(stderr, "calibration coverage: %lld samples\n", static_cast<long long>(rep.samples));
+  for (const auto& in : c.inputs)
+    std::fprintf(stderr, "  input %s: min %.6g, max %.6g\n", in.name.c_str(), in.min, in.max);
+  if (rep.samples < quant::kMinCalibrationSamples)
+    std::fprintf(stderr,
+                 "warning: only %lld calibration samples (fewer than %lld): ranges of values the set did not "
+                 "reach will clip\n",
+                 static_cast<long long>(rep.samples), static_cast<long long>(quant::kMinCalibrationSamples));
+  if (!c.growing.empty()) {
+    const auto& g = c.growing.front();
+    std::fprintf(stderr,
+                 "warning: the observed range was still growing over the last %lld of %lld calibration "
+                 "samples: %zu tensor(s) widened by more than %.0f %%, most %s ([%.4g, %.4g] -> [%.4g, "
+                 "%.4g], +%.0f %%); more (or shuffled) calibration data, or --range-margin\n",
+                 static_cast<long long>(rep.samples - c.early_samples), static_cast<long long>(rep.samples),
+                 c.growing.size(), 100 * quant::kGrowthWarn, g.tensor.c_str(), g.early_lo, g.early_hi, g.lo,
+                 g.hi, 100 * g.growth);
+  }
+}
+
+}  // namespace
+
 std::function<int()> add_ptq(CLI::App& app) {
   auto* sub =
       app.add_subcommand("ptq", "Post-training quantization: dynamic, or static with a calibration set");
@@ -22,6 +49,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     double percentile = quant::QConfig{}.percentile;
     std::vector<std::string> exclude;
     bool quantize_outputs = false;
+    double range_margin = 0;
   };
   auto o = std::make_shared<Opts>();
   const quant::QConfig seed = quant::preset("seed");
@@ -67,11 +95,20 @@ std::function<int()> add_ptq(CLI::App& app) {
       "--quantize-outputs", o->quantize_outputs,
       "Static: also re-quantize graph outputs computed by a weighted unit or residual Add (default: "
       "they stay float, so no calibrated range clips a score)");
+  auto* range_margin =
+      sub->add_option(
+             "--range-margin", o->range_margin,
+             "Static: widen every calibrated range by this fraction, [lo, hi] -> [(1+X)lo, (1+X)hi], "
+             "headroom for values the calibration set did not reach (docs/quantization.md)")
+          ->check(CLI::Range(0.0, 10.0))
+          ->capture_default_str();
   auto handoff = add_handoff_options(sub);
-  return [o, handoff, calibration, preset, method, percentile, activations, samples, quantize_outputs] {
+  return [o, handoff, calibration, preset, method, percentile, activations, samples, quantize_outputs,
+          range_margin] {
     if (o->mode == "dynamic")
-      refuse_unused({calibration, preset, method, percentile, activations, samples, quantize_outputs},
-                    "with --mode dynamic (it measures activations at run time: no calibration)");
+      refuse_unused(
+          {calibration, preset, method, percentile, activations, samples, quantize_outputs, range_margin},
+          "with --mode dynamic (it measures activations at run time: no calibration)");
     else
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
     quant::QConfig cfg = quant::preset(o->preset);
@@ -84,6 +121,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     cfg.max_samples = o->samples;
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
     cfg.quantize_outputs = o->quantize_outputs;
+    cfg.range_margin = o->range_margin;
     Model m = import_onnx(o->model);
     for (const auto& e : o->exclude)
       TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);
@@ -109,6 +147,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     if (o->mode == "static")
       std::fprintf(stderr, ", %lld calibration samples", static_cast<long long>(rep.samples));
     std::fprintf(stderr, "\n");
+    if (o->mode == "static") print_coverage(rep);
     for (const auto& [node, why] : rep.kept_fp32)
       std::fprintf(stderr, "  kept fp32: %s (%s)\n", node.c_str(), why.c_str());
     for (const auto& out : rep.float_outputs)

@@ -121,14 +121,22 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
             parse_model_data(ds.bytes, path, names_of(fp32.graph.inputs), "--data").inputs;
         quant::DropMeasurement d;
         try {
-          d = quant::measure_drop(fp32, int8, data, opts.threads);
+          const bool count_clipping = opts.clip_warn < 1.0;
+          d = quant::measure_drop(fp32, int8, data, opts.threads, count_clipping, opts.confidence > 0);
+          if (opts.confidence > 0)
+            r.interval = quant::bootstrap_drop(d.comparison.fp32_values, d.comparison.int8_values,
+                                               d.comparison.samples, opts.confidence);
         } catch (const Error& err) {
           fail("{}: {}", path, err.what());
         }
+        for (const auto* l : quant::clipping_over(d.comparison, opts.clip_warn)) r.clipping.push_back(*l);
+        d.comparison.fp32_values.clear();
+        d.comparison.int8_values.clear();
         r.comparison = d.comparison;
         r.drop = d.drop;
         r.worst_output = d.worst_output;
-        r.status = d.drop <= r.budget ? GateStatus::Pass : GateStatus::Fail;
+        const double gated = r.interval.confidence > 0 ? r.interval.high : d.drop;
+        r.status = gated <= r.budget ? GateStatus::Pass : GateStatus::Fail;
         if (!opts.plots_dir.empty()) {
           auto a = run_outputs(fp32, data, opts.threads), b = run_outputs(int8, data, opts.threads);
           size_t k = 0;
@@ -185,9 +193,22 @@ std::string gate_text(const GateReport& rep) {
         for (const auto& o : r.comparison.outputs)
           s += fmt::format("  {}: PLCC {:.6f}  SROCC {:.6f}  RMSE {:.6g}  max|diff| {:.6g}  drop {:.3e}\n",
                            o.name, o.plcc, o.srocc, o.rmse, o.max_abs, o.plcc_drop);
+        for (const auto& l : r.clipping)
+          s += fmt::format("  warning: clipping: {}\n", quant::clipping_line(l));
         if (!r.plot.empty()) s += fmt::format("  plot: {}\n", r.plot);
-        s += fmt::format("{}  {}: PLCC drop {:.3e} {} budget {}\n", name(r.status), r.id, r.drop,
-                         r.status == GateStatus::Pass ? "<=" : ">", budget_str(r));
+        if (r.interval.confidence > 0)
+          s += fmt::format(
+              "  PLCC drop {:.3e}, {:g} % interval [{:.3e}, {:.3e}] (bootstrap: {} resamples of "
+              "the {} samples, seed {})\n",
+              r.drop, 100 * r.interval.confidence, r.interval.low, r.interval.high, r.interval.resamples,
+              r.comparison.samples, r.interval.seed);
+        if (r.interval.confidence > 0)
+          s += fmt::format("{}  {}: upper end of the PLCC drop's interval {:.3e} {} budget {}\n",
+                           name(r.status), r.id, r.interval.high, r.status == GateStatus::Pass ? "<=" : ">",
+                           budget_str(r));
+        else
+          s += fmt::format("{}  {}: PLCC drop {:.3e} {} budget {}\n", name(r.status), r.id, r.drop,
+                           r.status == GateStatus::Pass ? "<=" : ">", budget_str(r));
     }
   }
   s += fmt::format("{} passed, {} failed, {} skipped, {} errors\n", counts[0], counts[1], counts[2],
@@ -222,6 +243,16 @@ std::string gate_json(const GateReport& rep) {
                                 {"rmse", o.rmse},
                                 {"max_abs_diff", o.max_abs},
                                 {"plcc_drop", o.plcc_drop}});
+      if (r.interval.confidence > 0)
+        m["drop_interval"] = {
+            {"confidence", r.interval.confidence}, {"low", r.interval.low},   {"high", r.interval.high},
+            {"resamples", r.interval.resamples},   {"seed", r.interval.seed}, {"gated_on", "high"}};
+      m["clipping_warnings"] = nlohmann::ordered_json::array();
+      for (const auto& l : r.clipping) {
+        nlohmann::ordered_json w{{"tensor", l.tensor}, {"node", l.node}};
+        w["clipping"] = quant::clipping_json(l.clipping);
+        m["clipping_warnings"].push_back(w);
+      }
       if (!r.plot.empty()) m["plot"] = r.plot;
     }
     j["models"].push_back(m);
@@ -246,6 +277,15 @@ std::string gate_markdown(const GateReport& rep) {
       std::replace(msg.begin(), msg.end(), '|', '/');
       s += fmt::format("| {} | {} | {} | {} | | | | | | |\n", r.id, r.quant_mode, name(r.status), msg);
     }
+  }
+  for (const auto& r : rep.results) {
+    if (r.interval.confidence > 0)
+      s += fmt::format(
+          "\n{}: PLCC drop {:g} % interval [{:.3e}, {:.3e}] (bootstrap, {} resamples, seed {}); "
+          "gated on its upper end\n",
+          r.id, 100 * r.interval.confidence, r.interval.low, r.interval.high, r.interval.resamples,
+          r.interval.seed);
+    for (const auto& l : r.clipping) s += fmt::format("\n- warning: {}: {}\n", r.id, quant::clipping_line(l));
   }
   for (const auto& r : rep.results)
     if (!r.plot.empty()) s += fmt::format("\n![{} fp32 vs int8]({})\n", r.id, r.plot);

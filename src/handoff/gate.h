@@ -1,13 +1,15 @@
 // The accuracy gate (the fork's measure_quant_drop contract): for each registry entry, fp32 vs int8 on
 // evaluation data — PLCC, SROCC, RMSE, max |diff| (quant::compare_models) — and PASS when the worst
-// output's PLCC drop is within the entry's budget. fp32-only and smoke entries are skipped. Exit code:
-// 0 all pass, 1 any over budget, 2 any error (an error wins).
+// output's PLCC drop (or, with a confidence, the upper end of its bootstrap interval) is within the
+// entry's budget; tensors whose values clip outside their calibrated range are named. fp32-only and smoke
+// entries are skipped. Exit code: 0 all pass, 1 any over budget, 2 any error (an error wins).
 #pragma once
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "quant/bootstrap.h"
 #include "quant/compare.h"
 #include "registry/registry.h"
 
@@ -19,6 +21,12 @@ struct GateOptions {
   int threads = 1;
   bool record = false;    // write the measurement into each measured model's sidecar
   std::string plots_dir;  // "" = no plots; else <dir>/<id>.scatter.png
+  // A warning per quantized tensor whose fp32 values fall outside its calibrated range more often than
+  // this share (quant::Clipping); > 1 turns the check off.
+  double clip_warn = 0.001;
+  // > 0: bootstrap interval of the drop at this confidence (quant::bootstrap_drop), and PASS only when its
+  // upper end is within the budget. 0: the point estimate gates.
+  double confidence = 0;
 };
 
 enum class GateStatus { Pass, Fail, Skip, Error };
@@ -33,8 +41,10 @@ struct GateResult {
   double drop = 0;  // worst output's 1 − PLCC
   std::string worst_output;
   quant::Comparison comparison;
-  std::string data;  // "EVAL.npz (sha256 …)"
-  std::string plot;  // written PNG, if any
+  std::vector<quant::LayerComparison> clipping;  // tensors over GateOptions::clip_warn
+  quant::DropInterval interval;                  // confidence 0 when not asked for
+  std::string data;                              // "EVAL.npz (sha256 …)"
+  std::string plot;                              // written PNG, if any
 };
 
 struct GateReport {

@@ -54,7 +54,8 @@ QuantPlan plan_static(const Graph& g, const QConfig& cfg, PtqReport* rep);
 // The calibrated range [lo, hi] of every planned tensor (tie groups share the union of their ranges).
 std::map<std::string, std::pair<float, float>> calibrate_ranges(const Model& fp32, const QuantPlan& plan,
                                                                 const NamedTensors& calibration,
-                                                                const QConfig& cfg, int64_t* used);
+                                                                const QConfig& cfg, int64_t* used,
+                                                                CalibrationCoverage* coverage = nullptr);
 
 // The QDQ graph for `fp32` with parameters `acts` for every planned tensor; weights are quantized from
 // fp32's initializers (weights.h), biases to int32 with input scale × weight scale. Adds no metadata.

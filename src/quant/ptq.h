@@ -14,12 +14,33 @@
 
 namespace tinyqat::quant {
 
+// What the calibration set covered (static PTQ): per graph input the min / max over the samples used,
+// and the quantized tensors whose min/max range still grew over the last quarter of the set (a sign that
+// the set is too small or ordered: values beyond it are likely in deployment, and they will clip).
+struct CalibrationCoverage {
+  struct Input {
+    std::string name;
+    double min = 0, max = 0;
+  };
+  struct Growth {
+    std::string tensor;
+    double early_lo = 0, early_hi = 0, lo = 0, hi = 0;  // min/max after the first part, after all
+    double growth = 0;                                  // (width − early width) / width
+  };
+  std::vector<Input> inputs;
+  int64_t early_samples = 0;    // the first part: the growth check compares against this prefix (0: none)
+  std::vector<Growth> growing;  // growth above kGrowthWarn, largest first
+};
+inline constexpr int64_t kMinCalibrationSamples = 32;  // fewer: ptq warns
+inline constexpr double kGrowthWarn = 0.05;            // range growth over the last quarter that warns
+
 struct PtqReport {
   std::vector<std::string> quantized;                          // node names (weighted ops and others)
   std::vector<std::pair<std::string, std::string>> kept_fp32;  // node name, why
   std::vector<std::string> float_outputs;                      // graph outputs not re-quantized (static)
   std::map<std::string, QParams> activations;                  // tensor → parameters (static)
   int64_t samples = 0;                                         // calibration samples used (static)
+  CalibrationCoverage coverage;                                // (static)
 };
 
 // Refuses a model that is already quantized (any Q/DQ, *Integer or QLinear* op).

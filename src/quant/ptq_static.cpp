@@ -106,7 +106,8 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
 // Runs the fp32 model over the calibration set with every planned tensor exposed, once for min/max
 // and, for distribution-based methods, once more into histograms.
 std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& plan, const NamedTensors& calib,
-                                             const QConfig& cfg, int64_t* used) {
+                                             const QConfig& cfg, int64_t* used,
+                                             CalibrationCoverage* coverage) {
   int64_t samples = check_calibration(m, calib);
   if (cfg.max_samples > 0) samples = std::min(samples, cfg.max_samples);
   *used = samples;
@@ -121,15 +122,51 @@ std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& pl
   std::map<std::string, RangeObserver> obs;
   for (const auto& t : watched) obs.emplace(t, RangeObserver(t));
   const bool need_hist = cfg.method != CalibMethod::MinMax;
+  // The min/max pass stops once after the first three quarters (rounded down to the runner's chunk, so
+  // every chunk holds the same samples as without the stop) to see whether the last quarter still widened
+  // the ranges.
+  int64_t early = coverage ? samples * 3 / 4 : 0;
+  early -= early % (chunk > 0 ? chunk : 16);
+  std::map<std::string, std::pair<float, float>> early_range;
   for (int pass = 0; pass < (need_hist ? 2 : 1); ++pass) {
-    runner.run(calib, samples, [&](const std::vector<Tensor>& res) {
+    auto fn = [&](const std::vector<Tensor>& res) {
       for (size_t i = 0; i < watched.size(); ++i) {
         if (pass == 0)
           obs.at(watched[i]).observe_minmax(res[index[i]]);
         else
           obs.at(watched[i]).observe_histogram(res[index[i]], cfg.activations);
       }
-    });
+    };
+    if (pass == 0 && early > 0 && early < samples) {
+      runner.run(calib, 0, early, fn);
+      for (const auto& t : watched) early_range[t] = {obs.at(t).min(), obs.at(t).max()};
+      runner.run(calib, early, samples, fn);
+    } else {
+      runner.run(calib, samples, fn);
+    }
+    if (pass == 0 && coverage) {
+      coverage->early_samples = early_range.empty() ? 0 : early;
+      for (const auto& [t, r] : early_range) {
+        const double lo = obs.at(t).min(), hi = obs.at(t).max(), width = hi - lo;
+        const double growth = width > 0 ? (width - (r.second - r.first)) / width : 0.0;
+        if (growth > kGrowthWarn) coverage->growing.push_back({t, r.first, r.second, lo, hi, growth});
+      }
+      std::stable_sort(coverage->growing.begin(), coverage->growing.end(),
+                       [](const auto& a, const auto& b) { return a.growth > b.growth; });
+      for (const auto& in : m.graph.inputs) {
+        auto it =
+            std::find_if(calib.begin(), calib.end(), [&](const auto& kv) { return kv.first == in.name; });
+        const Tensor& t = it->second;
+        const int64_t per = t.numel() / t.dim(0), n = samples * per;
+        CalibrationCoverage::Input ci{in.name, 0, 0};
+        for (int64_t i = 0; i < n; ++i) {
+          const double v = t.scalar_as_double(i);
+          ci.min = i == 0 ? v : std::min(ci.min, v);
+          ci.max = i == 0 ? v : std::max(ci.max, v);
+        }
+        coverage->inputs.push_back(ci);
+      }
+    }
     if (pass == 0 && need_hist) {
       // Tied tensors share one range: widen every member to the group's min/max before histograms.
       Ties ties = plan.ties;
@@ -149,8 +186,9 @@ std::map<std::string, RangeObserver> observe(const Model& m, const QuantPlan& pl
 
 std::map<std::string, std::pair<float, float>> calibrate_ranges(const Model& fp32, const QuantPlan& plan,
                                                                 const NamedTensors& calibration,
-                                                                const QConfig& cfg, int64_t* used) {
-  auto obs = observe(fp32, plan, calibration, cfg, used);
+                                                                const QConfig& cfg, int64_t* used,
+                                                                CalibrationCoverage* coverage) {
+  auto obs = observe(fp32, plan, calibration, cfg, used, coverage);
   // One range per tie group: the union of its members' ranges.
   std::map<std::string, std::pair<float, float>> group_range;
   for (const auto& t : plan.tensors) {
@@ -173,14 +211,20 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
   check_fp32(fp32, "static PTQ");
   QuantPlan plan = plan_static(fp32.graph, cfg, &rep);
   TQ_CHECK(!plan.units.empty(), "static PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
+  TQ_CHECK(cfg.range_margin >= 0 && std::isfinite(cfg.range_margin), "range margin {} is not >= 0",
+           cfg.range_margin);
   std::map<std::string, QParams> acts;
-  for (const auto& [t, r] : calibrate_ranges(fp32, plan, calibration, cfg, &rep.samples))
-    acts[t] = qparams_for_range(r.first, r.second, cfg.activations);
+  const float widen = static_cast<float>(1.0 + cfg.range_margin);
+  for (const auto& [t, r] : calibrate_ranges(fp32, plan, calibration, cfg, &rep.samples, &rep.coverage))
+    acts[t] = cfg.range_margin > 0 ? qparams_for_range(r.first * widen, r.second * widen, cfg.activations)
+                                   : qparams_for_range(r.first, r.second, cfg.activations);
   Model out = write_qdq(fp32, plan, acts, &rep);
   out.metadata.emplace_back("tinyqat.quant_mode", "static");
-  out.metadata.emplace_back("tinyqat.qconfig",
-                            fmt::format("weights=int8-per-channel-symmetric,activations={},method={}",
-                                        name(cfg.activations), name(cfg.method)));
+  out.metadata.emplace_back(
+      "tinyqat.qconfig",
+      fmt::format("weights=int8-per-channel-symmetric,activations={},method={}{}", name(cfg.activations),
+                  name(cfg.method),
+                  cfg.range_margin > 0 ? fmt::format(",range_margin={:g}", cfg.range_margin) : ""));
   return out;
 }
 

@@ -34,6 +34,9 @@ struct QConfig {
   // residual Add, through shape ops and Relu/Clip) are not re-quantized — the integer kernel writes
   // float, no calibrated range clips a score. true: every planned output gets a QuantizeLinear.
   bool quantize_outputs = false;
+  // Headroom for values the calibration set did not reach: every calibrated range [lo, hi] becomes
+  // [(1 + m)·lo, (1 + m)·hi] (the scale grows by 1 + m, 0 stays exact). 0 (default): ranges as calibrated.
+  double range_margin = 0;
 };
 
 // The presets by name: "default" (above) and "seed" (the seed's choice: symmetric int8 activations with

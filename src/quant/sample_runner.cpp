@@ -27,10 +27,10 @@ int SampleRunner::index_of(const std::string& name) const {
   return static_cast<int>(it - names_.begin());
 }
 
-void SampleRunner::run(const NamedTensors& data, int64_t n,
+void SampleRunner::run(const NamedTensors& data, int64_t begin, int64_t n,
                        const std::function<void(const std::vector<Tensor>&)>& fn) {
   const int64_t chunk = fixed_batch_ > 0 ? fixed_batch_ : 16;
-  for (int64_t b = 0; b < n; b += chunk) {
+  for (int64_t b = begin; b < n; b += chunk) {
     const int64_t e = std::min(n, b + chunk);
     std::vector<std::pair<std::string, Tensor>> feeds;
     for (const auto& name : inputs_)

@@ -22,7 +22,12 @@ class SampleRunner {
   const std::vector<std::string>& names() const { return names_; }
   int index_of(const std::string& name) const;
   // Runs samples [0, n) chunk by chunk; fn sees each chunk's values in names() order.
-  void run(const NamedTensors& data, int64_t n, const std::function<void(const std::vector<Tensor>&)>& fn);
+  void run(const NamedTensors& data, int64_t n, const std::function<void(const std::vector<Tensor>&)>& fn) {
+    run(data, 0, n, fn);
+  }
+  // Samples [begin, end) (begin a multiple of a fixed batch).
+  void run(const NamedTensors& data, int64_t begin, int64_t end,
+           const std::function<void(const std::vector<Tensor>&)>& fn);
 
  private:
   std::vector<std::string> inputs_, names_;
