@@ -2,7 +2,9 @@
 // names the file and what is wrong.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -136,6 +138,86 @@ TEST(BadModel, ExternalDataEscapingTheFolderIsRefused) {
     EXPECT_TRUE(e.find("escapes") != std::string::npos || e.find("absolute") != std::string::npos ||
                 e.find("outside") != std::string::npos)
         << loc << ": " << e;
+  }
+}
+
+// External data `offset` / `length` are text in ONNX: parsed strictly, checked against the tensor and the
+// file, and only the claimed range is read.
+TEST(BadModel, ExternalDataOffsetAndLengthParsedStrictly) {
+  fs::path dir = temp_dir("bad_ext_numbers");
+  fs::path p0 = dir / "m.onnx";
+  export_onnx(tiny_model(), p0.string(), ExportOptions{16});
+  ASSERT_TRUE(fs::exists(dir / "m.onnx.data"));
+  const auto good = read_file(p0.string());
+  const auto data_size = fs::file_size(dir / "m.onnx.data");
+  auto with = [&](const std::string& key, const std::string& value) {
+    onnx::ModelProto mp;
+    EXPECT_TRUE(mp.ParseFromArray(good.data(), static_cast<int>(good.size())));
+    for (auto& t : *mp.mutable_graph()->mutable_initializer()) {
+      if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
+      bool set = false;
+      for (auto& kv : *t.mutable_external_data())
+        if (kv.key() == key) kv.set_value(value), set = true;
+      if (!set) {
+        auto* kv = t.add_external_data();
+        kv->set_key(key);
+        kv->set_value(value);
+      }
+    }
+    fs::path p = dir / "edited.onnx";
+    write_file_atomic(p.string(), mp.SerializeAsString());
+    return p;
+  };
+  struct Case {
+    std::string key, value, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"offset", "abc", "offset 'abc' is not a non-negative decimal integer"},
+           {"offset", "-5", "offset '-5' is not"},
+           {"offset", "99999999999999999999999", "is not a non-negative decimal integer"},
+           {"offset", "12x", "offset '12x'"},
+           {"offset", "", "offset ''"},
+           {"offset", std::to_string(data_size), "beyond the end of the file"},
+           {"offset", "999999999999", "beyond the end of the file"},
+           {"length", "-5", "length '-5' is not"},
+           {"length", "7", "length 7 does not match"},
+           {"length", " 48", "length ' 48'"},
+       }) {
+    fs::path p = with(c.key, c.value);
+    std::string e = import_error(p);
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.key << "=" << c.value << ": " << e;
+    EXPECT_NE(e.find("'w'"), std::string::npos) << "names the initializer: " << e;
+    auto r = cli("inspect " + p.string(), dir);
+    EXPECT_EQ(r.code, 2) << c.key << "=" << c.value << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  // A valid explicit range still loads.
+  EXPECT_NO_THROW(import_onnx(with("offset", "0").string()));
+}
+
+// yaml-cpp throws on conversions (a complex key read as a string, a map where a list is expected): each is
+// one line naming the config file, exit 2.
+TEST(BadConfig, YamlComplexKeysAndBadConversionsNameTheFile) {
+  fs::path dir = temp_dir("bad_yaml");
+  struct Case {
+    std::string name, text;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"complex_key.yaml", "model: mlp\nmodel_args: {[1, 2]: 3}\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"complex_top.yaml", "{[1, 2]: 3}\n"},
+           {"map_value.yaml", "model: {a: 1}\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"list_in_data.yaml", "model: mlp\ndata: [1, 2]\n"},
+           {"bad_epochs.yaml", "model: mlp\nepochs: [1, {x: 2}]\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"deep.yaml", std::string(5000, '[') + std::string(5000, ']') + "\n"},
+       }) {
+    fs::path p = dir / c.name;
+    write_file_atomic(p.string(), c.text);
+    auto r = cli("train -c " + p.string(), dir);
+    if (r.err.find("train") != std::string::npos && r.err.find("did you mean") != std::string::npos)
+      GTEST_SKIP() << "this build has no trainer (TINYQAT_BUILD_TRAIN=OFF)";
+    EXPECT_EQ(r.code, 2) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(p.string()), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.name << ": " << r.err;
   }
 }
 

@@ -192,6 +192,7 @@ std::function<int()> add_qat(CLI::App& app) {
     if (resume->count() > 0)
       refuse_unused({epochs_fp32, checkpoint}, "with --resume (the fp32 phase is skipped)");
     train::TrainConfig c = configure(*o);
+    precheck_handoff(*handoff);
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume;
     r.output = o->output.empty() ? default_output(*o, c, ".int8.onnx") : o->output;
