@@ -2,7 +2,9 @@
 // names the file and what is wrong.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "io/zip.h"
 #include "ir/builder.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
@@ -137,6 +140,153 @@ TEST(BadModel, ExternalDataEscapingTheFolderIsRefused) {
                 e.find("outside") != std::string::npos)
         << loc << ": " << e;
   }
+}
+
+// External data `offset` / `length` are text in ONNX: parsed strictly, checked against the tensor and the
+// file, and only the claimed range is read.
+TEST(BadModel, ExternalDataOffsetAndLengthParsedStrictly) {
+  fs::path dir = temp_dir("bad_ext_numbers");
+  fs::path p0 = dir / "m.onnx";
+  export_onnx(tiny_model(), p0.string(), ExportOptions{16});
+  ASSERT_TRUE(fs::exists(dir / "m.onnx.data"));
+  const auto good = read_file(p0.string());
+  const auto data_size = fs::file_size(dir / "m.onnx.data");
+  auto with = [&](const std::string& key, const std::string& value) {
+    onnx::ModelProto mp;
+    EXPECT_TRUE(mp.ParseFromArray(good.data(), static_cast<int>(good.size())));
+    for (auto& t : *mp.mutable_graph()->mutable_initializer()) {
+      if (t.data_location() != onnx::TensorProto::EXTERNAL) continue;
+      bool set = false;
+      for (auto& kv : *t.mutable_external_data())
+        if (kv.key() == key) kv.set_value(value), set = true;
+      if (!set) {
+        auto* kv = t.add_external_data();
+        kv->set_key(key);
+        kv->set_value(value);
+      }
+    }
+    fs::path p = dir / "edited.onnx";
+    write_file_atomic(p.string(), mp.SerializeAsString());
+    return p;
+  };
+  struct Case {
+    std::string key, value, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"offset", "abc", "offset 'abc' is not a non-negative decimal integer"},
+           {"offset", "-5", "offset '-5' is not"},
+           {"offset", "99999999999999999999999", "is not a non-negative decimal integer"},
+           {"offset", "12x", "offset '12x'"},
+           {"offset", "", "offset ''"},
+           {"offset", std::to_string(data_size), "beyond the end of the file"},
+           {"offset", "999999999999", "beyond the end of the file"},
+           {"length", "-5", "length '-5' is not"},
+           {"length", "7", "length 7 does not match"},
+           {"length", " 48", "length ' 48'"},
+       }) {
+    fs::path p = with(c.key, c.value);
+    std::string e = import_error(p);
+    EXPECT_NE(e.find(c.want), std::string::npos) << c.key << "=" << c.value << ": " << e;
+    EXPECT_NE(e.find("'w'"), std::string::npos) << "names the initializer: " << e;
+    auto r = cli("inspect " + p.string(), dir);
+    EXPECT_EQ(r.code, 2) << c.key << "=" << c.value << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  // A valid explicit range still loads.
+  EXPECT_NO_THROW(import_onnx(with("offset", "0").string()));
+}
+
+// yaml-cpp throws on conversions (a complex key read as a string, a map where a list is expected): each is
+// one line naming the config file, exit 2.
+TEST(BadConfig, YamlComplexKeysAndBadConversionsNameTheFile) {
+  fs::path dir = temp_dir("bad_yaml");
+  struct Case {
+    std::string name, text;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"complex_key.yaml",
+            "model: mlp\nmodel_args: {[1, 2]: 3}\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"complex_top.yaml", "{[1, 2]: 3}\n"},
+           {"map_value.yaml", "model: {a: 1}\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"list_in_data.yaml", "model: mlp\ndata: [1, 2]\n"},
+           {"bad_epochs.yaml",
+            "model: mlp\nepochs: [1, {x: 2}]\ndata: {train: t.npz, input: x, target: y}\n"},
+           {"deep.yaml", std::string(5000, '[') + std::string(5000, ']') + "\n"},
+       }) {
+    fs::path p = dir / c.name;
+    write_file_atomic(p.string(), c.text);
+    auto r = cli("train -c " + p.string(), dir);
+    if (r.err.find("train") != std::string::npos && r.err.find("did you mean") != std::string::npos)
+      GTEST_SKIP() << "this build has no trainer (TINYQAT_BUILD_TRAIN=OFF)";
+    EXPECT_EQ(r.code, 2) << c.name << ": " << r.err;
+    EXPECT_NE(r.err.find(p.string()), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.name << ": " << r.err;
+  }
+}
+
+// Sets the central directory's uncompressed size of member `name` (a lie the reader must survive).
+void claim_size(std::vector<uint8_t>& zip, const std::string& name, uint32_t usize) {
+  for (size_t p = 0; p + 46 <= zip.size(); ++p) {
+    if (!(zip[p] == 0x50 && zip[p + 1] == 0x4b && zip[p + 2] == 0x01 && zip[p + 3] == 0x02)) continue;
+    const size_t nlen = zip[p + 28] | (zip[p + 29] << 8);
+    if (std::string(reinterpret_cast<const char*>(&zip[p + 46]), nlen) != name) continue;
+    std::memcpy(&zip[p + 24], &usize, 4);
+    return;
+  }
+  FAIL() << "no member " << name;
+}
+
+// A .npz member no one uses is never inflated, and what is inflated is bounded in total before any of it
+// is allocated.
+TEST(BadData, NpzMembersAreInflatedLazilyWithATotalCap) {
+  fs::path dir = temp_dir("bad_npz_lazy");
+  Model m = tiny_model();
+  const fs::path model = dir / "m.onnx";
+  export_onnx(m, model.string());
+  auto archive =
+      serialize_npz({{"x", Tensor::zeros(DType::F32, {3, 6})}, {"unused", Tensor::zeros(DType::F32, {4096})}},
+                    /*compress=*/true);
+  // The unused member lies about its size: inflating it would fail. It is not inflated.
+  claim_size(archive, "unused.npy", 20000);
+  const fs::path npz = dir / "lying.npz";
+  write_file_atomic(npz.string(), archive);
+  auto r = cli("run " + model.string() + " --input " + npz.string() + " -o " + (dir / "out").string(), dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Asked for, the same member is refused (exit 2, one line).
+  auto bytes = read_file(npz.string());
+  try {
+    parse_npz(bytes.data(), bytes.size(), "lying.npz");
+    ADD_FAILURE() << "the lying member was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unused.npy"), std::string::npos) << e.what();
+  }
+  // The members read may not claim more than the cap together: refused before inflating anything.
+  auto two = serialize_npz(
+      {{"a", Tensor::zeros(DType::F32, {20000})}, {"b", Tensor::zeros(DType::F32, {20000})}}, true);
+  int calls = 0;
+  try {
+    zip::read_members(
+        two.data(), two.size(), "two.npz", [&](const std::string&, const uint8_t*, size_t) { ++calls; },
+        nullptr, /*max_total=*/100000);
+    ADD_FAILURE() << "160 KB of members passed a 100 KB cap";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("refused before inflating"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls, 0) << "a member was inflated before the total was checked";
+  calls = 0;
+  zip::read_members(
+      two.data(), two.size(), "two.npz", [&](const std::string&, const uint8_t*, size_t) { ++calls; },
+      [](const std::string& n) { return n == "a.npy"; }, 100000);
+  EXPECT_EQ(calls, 1);
+  // No input among the members: named, exit 2.
+  auto other = serialize_npz({{"y", Tensor::zeros(DType::F32, {3, 6})}}, true);
+  write_file_atomic((dir / "other.npz").string(), other);
+  r = cli(
+      "run " + model.string() + " --input " + (dir / "other.npz").string() + " -o " + (dir / "out").string(),
+      dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no array named 'x'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("other arrays given: y"), std::string::npos) << r.err;
 }
 
 TEST(BadModel, AbsurdInitializerDimsRefusedBeforeAllocating) {

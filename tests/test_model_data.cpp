@@ -40,7 +40,13 @@ TEST(ModelData, EveryFormAndEveryRefusal) {
   write_npz(empty, {}, false);
 
   // A labelled set: the input by name, the label kept apart (and after the inputs in all()).
+  // Without read_others the label is only named (never inflated).
   ModelData d = read_model_data({npz}, {"a"}, "--data");
+  ASSERT_EQ(d.inputs.size(), 1u);
+  EXPECT_TRUE(d.others.empty());
+  ASSERT_EQ(d.other_names.size(), 1u);
+  EXPECT_EQ(d.other_names[0], "label");
+  d = read_model_data({npz}, {"a"}, "--data", true, /*read_others=*/true);
   ASSERT_EQ(d.inputs.size(), 1u);
   EXPECT_EQ(d.inputs[0].first, "a");
   EXPECT_EQ(d.inputs[0].second.data<float>()[5], 6.f);

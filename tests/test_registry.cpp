@@ -2,11 +2,13 @@
 // concurrency, the accuracy gate and the PTQ handoff — on registries built in temporary folders from
 // models the tests make, and, when ../shared exists, from the fork's own models and sidecars.
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -32,6 +34,7 @@
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "session/session.h"
+#include "tinyqat/session.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
 
@@ -727,6 +730,277 @@ TEST(Registry, ForkModelsFromTheirSidecars) {
   EXPECT_LT(rep.results[0].drop, 1e-3);
   EXPECT_EQ(rep.results[1].status, handoff::GateStatus::Skip);
   EXPECT_EQ(rep.exit_code(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hostile registries and sidecars: refused with a named violation, never a signal.
+
+std::string nested(int depth) {
+  return std::string(static_cast<size_t>(depth), '[') + std::string(static_cast<size_t>(depth), ']');
+}
+
+TEST(RegistryBadInput, DeepNestingIsRefusedWhileParsing) {
+  // 100 000 levels (200 KB): refused by the parser, before anything recurses over it.
+  std::string deep = R"({"schema_version": 1, "models": [{"id": "a", "notes": )" + nested(100000) + "}]}";
+  std::string e = all_errors(deep);
+  EXPECT_NE(e.find("nested deeper than 64 levels"), std::string::npos) << e.substr(0, 300);
+  EXPECT_NE(e.find("models[0].notes"), std::string::npos) << e.substr(0, 300);
+  // 64 levels is still JSON (the schema then refuses the value, printed without recursing).
+  std::string ok = R"({"schema_version": 1, "models": [{"id": "a", "notes": )" + nested(61) + "}]}";
+  e = all_errors(ok);
+  EXPECT_EQ(e.find("nested deeper"), std::string::npos) << e;
+  EXPECT_NE(e.find("models[0].notes: expected a string, got an array [[...]]"), std::string::npos) << e;
+
+  fs::path dir = temp_dir("registry-deep");
+  write_text(dir / "registry.json", deep);
+  std::string err;
+  for (const std::string& cmd : {fmt::format("registry validate '{}'", (dir / "registry.json").string()),
+                                 fmt::format("resolve --registry '{}' --id a", (dir / "registry.json").string())}) {
+    EXPECT_EQ(run_cli(cmd, &err), 2) << cmd;
+    EXPECT_NE(err.find("nested deeper than 64 levels"), std::string::npos) << err.substr(0, 300);
+  }
+
+  // Through the C API, on a 256 KiB thread stack, a 5 000-level registry is a status, not a crash.
+  write_text(dir / "r5000.json", R"({"schema_version": 1, "models": )" + nested(5000) + "}");
+  struct Arg {
+    std::string path;
+    tq_status st = TQ_OK;
+    std::string msg;
+  } arg;
+  arg.path = (dir / "r5000.json").string();
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  ASSERT_EQ(pthread_create(
+                &th, &attr,
+                [](void* p) -> void* {
+                  auto* a = static_cast<Arg*>(p);
+                  tq_session* s = nullptr;
+                  a->st = tq_session_open(a->path.c_str(), "a", nullptr, &s);
+                  a->msg = tq_last_error();
+                  if (s) tq_session_close(s);
+                  return nullptr;
+                },
+                &arg),
+            0);
+  pthread_join(th, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_EQ(arg.st, TQ_ERR_REGISTRY) << arg.msg;
+  EXPECT_NE(arg.msg.find("nested deeper"), std::string::npos) << arg.msg.substr(0, 300);
+
+  // A sidecar nested too deep: the measurement is unreadable (named), the runtime falls back.
+  Models m = make_models("registry-deep-models");
+  fs::path rp = dir / "models" / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  write_text(r.sidecar_path(r.at("lf")), R"({"x": )" + nested(100000) + "}");
+  EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable);
+  auto v = reg::check_files(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].message.find("sidecar: x[0][0]"), std::string::npos) << v[0].message;
+  EXPECT_NE(v[0].message.find("...: nested deeper than 64 levels"), std::string::npos) << v[0].message;
+}
+
+TEST(RegistryBadInput, DuplicateKeysAreRefused) {
+  std::string doc = R"({"schema_version": 1, "models": [{"id": "a", "kind": "fr", "onnx": "a.onnx",
+      "sha256": ")" + kHexA + R"(", "sha256": ")" + std::string(64, 'b') + R"(", "license": "MIT"}]})";
+  std::string e = all_errors(doc);
+  EXPECT_NE(e.find("models[0].sha256: duplicate key 'sha256'"), std::string::npos) << e;
+  e = all_errors(R"({"schema_version": 1, "schema_version": 1, "models": []})");
+  EXPECT_NE(e.find("schema_version: duplicate key"), std::string::npos) << e;
+  // The same key in two objects is fine.
+  EXPECT_TRUE(reg::validate_text(doc_with({minimal_entry("a"), minimal_entry("b")})).errors.empty());
+
+  Models m = make_models("registry-dupkey-models");
+  fs::path rp = temp_dir("registry-dupkey") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  const reg::Entry& en = r.at("lf");
+  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 0.5, "drop_plcc": 0.0, "int8_sha256": ")" +
+                                     *en.int8_sha256 + R"("}})");
+  EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable);
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 2);
+  EXPECT_NE(err.find("quant_measurement.drop_plcc: duplicate key 'drop_plcc'"), std::string::npos) << err;
+}
+
+TEST(RegistryBadInput, MeasurementOutsideZeroToTwoIsRefused) {
+  Models m = make_models("registry-drop-models");
+  fs::path rp = temp_dir("registry-drop") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  const reg::Entry& en = r.at("lf");
+  for (const std::string bad : {R"("drop_plcc": -1e300)", R"("drop_plcc": -0.001)", R"("drop_plcc": 2.5)",
+                                 R"("drop_plcc": 0.0, "budget_plcc": -1)"}) {
+    write_text(r.sidecar_path(en),
+               R"({"quant_measurement": {)" + bad + R"(, "int8_sha256": ")" + *en.int8_sha256 + R"("}})");
+    EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable) << bad;
+    auto v = reg::check_files(r);
+    ASSERT_EQ(v.size(), 1u) << bad;
+    EXPECT_NE(v[0].message.find("is outside [0, 2]"), std::string::npos) << v[0].message;
+  }
+  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 2e-5, "int8_sha256": ")" +
+                                     *en.int8_sha256 + R"("}})");
+  EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::Int8WithinBudget);
+}
+
+TEST(RegistryBadInput, ModelFileLinkingOutsideTheFolderIsRefused) {
+  Models m = make_models("registry-link-models");
+  fs::path dir = temp_dir("registry-link");
+  fs::path rp = dir / "models" / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  EXPECT_TRUE(reg::check_files(r).empty());
+  // The fp32 file replaced by a link to a copy outside the folder: same bytes, same digest, refused.
+  fs::copy_file(r.onnx_path(r.at("lf")), dir / "outside.onnx");
+  fs::remove(r.onnx_path(r.at("lf")));
+  fs::create_symlink(dir / "outside.onnx", r.onnx_path(r.at("lf")));
+  auto v = reg::check_files(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].message.find("outside the registry folder"), std::string::npos) << v[0].message;
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 2);
+  EXPECT_NE(err.find("outside the registry folder"), std::string::npos) << err;
+  // A link that stays inside the folder is fine.
+  fs::remove(r.onnx_path(r.at("lf")));
+  fs::copy_file(dir / "outside.onnx", rp.parent_path() / "real.onnx");
+  fs::create_symlink("real.onnx", r.onnx_path(r.at("lf")));
+  EXPECT_TRUE(reg::check_files(r).empty());
+}
+
+TEST(RegistryBadInput, RegistryFolderThatIsAFileIsRefusedBeforeAnyOutput) {
+  Models m = make_models("registry-notdir-models");
+  fs::path dir = temp_dir("registry-notdir");
+  write_text(dir / "plain", "a file, not a folder");
+  const std::string rp = (dir / "plain" / "registry.json").string();
+  const fs::path out = dir / "out.int8.onnx";
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("ptq '{}' --mode dynamic -o '{}' --register '{}' --id lf", m.fp32.string(),
+                                out.string(), rp),
+                    &err),
+            2);
+  EXPECT_NE(err.find("is not a folder"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(out)) << "the -o file was written before the registration was refused";
+  EXPECT_EQ(run_cli(fmt::format("registry add '{}' --id lf --onnx '{}'", rp, m.fp32.string()), &err), 2);
+  EXPECT_NE(err.find("is not a folder"), std::string::npos) << err;
+  EXPECT_EQ(run_cli(fmt::format("quantize '{}' --data '{}' --budget 0.01 -o '{}' --register '{}' --id lf",
+                                m.fp32.string(), m.data.string(), out.string(), rp),
+                    &err),
+            2);
+  EXPECT_FALSE(fs::exists(out));
+  // The registry path itself a folder.
+  fs::create_directories(dir / "adir.json");
+  EXPECT_EQ(run_cli(fmt::format("registry add '{}' --id lf --onnx '{}'", (dir / "adir.json").string(),
+                                m.fp32.string()),
+                    &err),
+            2);
+  EXPECT_NE(err.find("not a regular file"), std::string::npos) << err;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Replacing an entry is atomic: the process killed (TINYQAT_TEST_CRASH_AT) at every step of
+// `ptq --register` leaves the old entry or the new one, each valid, never a mix.
+
+struct EntryState {
+  std::string sha256, int8_sha256, mode;
+  bool operator==(const EntryState&) const = default;
+};
+EntryState state_of(const reg::Entry& e) {
+  return {e.sha256, e.int8_sha256.value_or(""), e.mode()};
+}
+
+TEST(RegistryAtomic, KilledAtEveryStepOfAReplacementLeavesOldOrNew) {
+  Models m = make_models("atomic-models");
+  const fs::path other_fp32 = m.dir / "lf2.onnx";
+  export_onnx(zoo::learned_filter(1, 8, 2, 6), other_fp32.string());  // another fp32 model
+  fs::path dir = temp_dir("atomic-reg");
+  const fs::path rp = dir / "models" / "registry.json";
+  const fs::path out = dir / "out" / "lf2.int8.onnx";
+  fs::create_directories(out.parent_path());
+  auto old_artifact = artifact(rp, "lf", m, m.statik, "static");
+  old_artifact.eval_data = m.data.string();
+  auto install_old = [&] {
+    handoff::register_artifact(old_artifact);
+    return state_of(reg::load_registry(rp.string()).at("lf"));
+  };
+  const EntryState old_state = install_old();
+  const std::string ptq = fmt::format("ptq '{}' --mode dynamic -o '{}' --register '{}' --id lf --eval '{}'",
+                                      other_fp32.string(), out.string(), rp.string(), m.data.string());
+  // The new state, from an uninterrupted run.
+  std::string err;
+  ASSERT_EQ(run_cli(ptq, &err), 0) << err;
+  const EntryState new_state = state_of(reg::load_registry(rp.string()).at("lf"));
+  ASSERT_NE(new_state, old_state);
+  auto files_in = [&](const fs::path& d) {
+    std::set<std::string> names;
+    for (const auto& f : fs::directory_iterator(d)) names.insert(f.path().filename().string());
+    return names;
+  };
+  // After a complete replacement only the new entry's files remain beside the registry.
+  const reg::Registry done = reg::load_registry(rp.string());
+  const std::string stem = onnx_stem(done.at("lf").onnx);
+  EXPECT_EQ(files_in(rp.parent_path()),
+            (std::set<std::string>{"registry.json", stem + ".onnx", stem + ".int8.onnx", stem + ".json"}));
+
+  struct Step {
+    const char* name;
+    bool new_expected;
+  };
+  for (const Step& step : std::vector<Step>{{"write:before-rename", false},
+                                            {"register:fp32", false},
+                                            {"register:int8", false},
+                                            {"register:sidecar", false},
+                                            {"register:registry", true},
+                                            {"register:removing", true}}) {
+    ASSERT_EQ(install_old(), old_state);
+    ::setenv("TINYQAT_TEST_CRASH_AT", step.name, 1);
+    int code = run_cli(ptq, &err);
+    ::unsetenv("TINYQAT_TEST_CRASH_AT");
+    EXPECT_EQ(code, 86) << step.name << ": the crash point was not reached: " << err;
+    EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 0) << step.name << ": " << err;
+    EXPECT_EQ(run_cli(fmt::format("resolve --registry '{}' --id lf", rp.string()), &err), 0)
+        << step.name << ": " << err;
+    reg::Registry r = reg::load_registry(rp.string());
+    EXPECT_EQ(state_of(r.at("lf")), step.new_expected ? new_state : old_state) << step.name;
+    reg::Resolved res = reg::resolve(r, "lf", false);
+    EXPECT_EQ(res.decision.variant, reg::Variant::Int8) << step.name << ": " << res.decision.text;
+    EXPECT_EQ(res.decision.reason, reg::Reason::Int8WithinBudget) << step.name << ": " << res.decision.text;
+    EXPECT_TRUE(reg::check_files(r).empty()) << step.name;
+  }
+  // The next registration removes what interrupted ones left of this id's pattern.
+  install_old();
+  const reg::Registry final_reg = reg::load_registry(rp.string());
+  const std::string final_stem = onnx_stem(final_reg.at("lf").onnx);
+  EXPECT_EQ(files_in(rp.parent_path()), (std::set<std::string>{"registry.json", final_stem + ".onnx",
+                                                                final_stem + ".int8.onnx", final_stem + ".json"}));
+}
+
+TEST(RegistryAtomic, StaleTemporaryFilesAreCleanedAtTheNextWrite) {
+  fs::path dir = temp_dir("atomic-stale");
+  const fs::path old_tmp = dir / ".model.onnx.tmp-Ab3xYz";
+  const fs::path fresh_tmp = dir / ".model.onnx.tmp-Qq1234";
+  const fs::path not_ours = dir / ".model.onnx.tmp-toolong1";
+  for (const auto& p : {old_tmp, fresh_tmp, not_ours}) write_text(p, "partial");
+  const auto past = fs::file_time_type::clock::now() - std::chrono::minutes(20);
+  fs::last_write_time(old_tmp, past);
+  fs::last_write_time(not_ours, past);
+  // A write by the command line (a new process) into that folder.
+  std::string err;
+  ASSERT_EQ(run_cli(fmt::format("zoo learned_filter -o '{}'", (dir / "m.onnx").string()), &err), 0) << err;
+  EXPECT_FALSE(fs::exists(old_tmp)) << "a stale temporary file was kept";
+  EXPECT_TRUE(fs::exists(fresh_tmp)) << "a recent temporary file (a write in progress?) was removed";
+  EXPECT_TRUE(fs::exists(not_ours));
+  // A killed write leaves its temporary file; it is of the pattern cleaned.
+  ::setenv("TINYQAT_TEST_CRASH_AT", "write:before-rename", 1);
+  EXPECT_EQ(run_cli(fmt::format("zoo learned_filter -o '{}'", (dir / "k.onnx").string()), &err), 86) << err;
+  ::unsetenv("TINYQAT_TEST_CRASH_AT");
+  EXPECT_FALSE(fs::exists(dir / "k.onnx"));
+  int left = 0;
+  for (const auto& f : fs::directory_iterator(dir))
+    if (f.path().filename().string().rfind(".k.onnx.tmp-", 0) == 0) ++left;
+  EXPECT_EQ(left, 1);
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ std::function<int()> add_compare(CLI::App& app) {
     if (!o->sensitivity) refuse_unused({calibration}, "without --sensitivity");
     if (o->sensitivity) TQ_CHECK(!o->calibration.empty(), "--sensitivity needs --calibration CALIB.npz");
     Model a = import_onnx(o->fp32), b = import_onnx(o->quantized);
-    NamedTensors data = read_model_data({o->data}, names_of(a.graph.inputs), "--data").all();
+    NamedTensors data =
+        read_model_data({o->data}, names_of(a.graph.inputs), "--data", true, /*read_others=*/true).all();
     quant::Comparison c;
     try {
       c = quant::compare_models(a, b, data, {o->per_layer, o->target, o->threads});

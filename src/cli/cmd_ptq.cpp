@@ -122,6 +122,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
     cfg.quantize_outputs = o->quantize_outputs;
     cfg.range_margin = o->range_margin;
+    precheck_handoff(*handoff);
     Model m = import_onnx(o->model);
     for (const auto& e : o->exclude)
       TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, o->model);

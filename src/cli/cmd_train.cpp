@@ -215,6 +215,7 @@ std::function<int()> add_qat(CLI::App& app) {
     if (auto code = start_ranks(*o)) return *code;
     train::TrainConfig c = configure(*o);
     train::dist::init(train::dist::read_env());
+    precheck_handoff(*handoff);
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume;
     r.output = o->output.empty() ? default_output(*o, c, ".int8.onnx") : o->output;

@@ -53,6 +53,12 @@ inline std::shared_ptr<HandoffOptions> add_handoff_options(CLI::App* sub, bool m
   return h;
 }
 
+// Before the command writes anything: the registry --register names can be written (see
+// handoff::check_registry_target).
+inline void precheck_handoff(const HandoffOptions& h) {
+  if (!h.registry.empty()) handoff::check_registry_target(h.registry);
+}
+
 inline void run_handoff(const HandoffOptions& h, const std::string& fp32, const std::string& int8,
                         const std::string& mode, const std::string& calibration = "") {
   if (h.registry.empty()) return;

@@ -1,6 +1,7 @@
 // Entry point: parses the command line and maps errors to exit codes (0 ok, 2 bad input or usage);
 // `tinyqat help [COMMAND]` and mistyped commands (did you mean …) are handled before CLI11 parses.
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "cli/commands.h"
@@ -56,6 +57,15 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "tinyqat: error: out of memory\n");
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {  // a library call that escaped its Error
+    std::fprintf(stderr, "tinyqat: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tinyqat: error: %s\n", e.what());
+    return 2;
+  } catch (...) {
+    std::fprintf(stderr, "tinyqat: error: unexpected failure\n");
     return 2;
   }
   return 2;

@@ -4,9 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "core/error.h"
 
@@ -35,14 +40,83 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return buf;
 }
 
+std::vector<uint8_t> read_file_range(const std::string& path, uint64_t offset, uint64_t length) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail("{}: not a regular file", path);
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset > size || length > size - offset) {
+    ::close(fd);
+    fail("{}: the range of {} bytes at offset {} lies beyond the end of the file ({} bytes)", path, length,
+         offset, size);
+  }
+  std::vector<uint8_t> buf(static_cast<size_t>(length));
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      fail("{}: read error: {}", path, n < 0 ? std::strerror(errno) : "unexpected end of file");
+    }
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return buf;
+}
+
+void crash_point(const char* step) {
+  const char* at = std::getenv("TINYQAT_TEST_CRASH_AT");
+  if (at && std::strcmp(at, step) == 0) ::_exit(86);
+}
+
+namespace {
+
+// `.NAME.tmp-XXXXXX`: mkstemp's six characters are letters and digits.
+bool is_our_temp_name(const std::string& n) {
+  const size_t k = n.size();
+  if (k < 1 + 1 + 5 + 6 || n[0] != '.' || n.compare(k - 11, 5, ".tmp-") != 0) return false;
+  for (size_t i = k - 6; i < k; ++i)
+    if (!std::isalnum(static_cast<unsigned char>(n[i]))) return false;
+  return true;
+}
+
+void clean_stale_temps_once(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  static std::mutex mu;
+  static std::set<std::string> done;
+  std::error_code ec;
+  fs::path key = fs::absolute(dir, ec);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!done.insert(key.string()).second) return;
+  }
+  const auto now = std::chrono::system_clock::now();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!is_our_temp_name(name)) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto mtime = std::chrono::system_clock::from_time_t(st.st_mtime);
+    if (now - mtime > std::chrono::seconds(kStaleTempSeconds)) ::unlink(it->path().c_str());
+  }
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string leaf = target.filename().string();
-  leaf.insert(leaf.begin(), '.');  // built in place: GCC 12's -Wrestrict misfires on "." + string + "..."
-  leaf.append(".tmp-XXXXXX");
-  std::string tmpl = (dir / leaf).string();
+  clean_stale_temps_once(dir);
+  std::string tmp_name = ".";  // built in steps: GCC 12 warns (-Wrestrict) on "." + std::string&&
+  tmp_name += target.filename().string();
+  tmp_name += ".tmp-XXXXXX";
+  std::string tmpl = (dir / tmp_name).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
@@ -66,6 +140,7 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     ::unlink(name.data());
     fail("{}: cannot flush: {}", path, std::strerror(errno));
   }
+  crash_point("write:before-rename");
   if (::rename(name.data(), path.c_str()) != 0) {
     int e = errno;
     ::unlink(name.data());

@@ -8,6 +8,9 @@
 namespace tinyqat {
 
 std::vector<uint8_t> read_file(const std::string& path);
+// Reads `length` bytes at `offset` (both checked against the file's size first: an Error naming the file
+// when the range does not lie inside it). Allocates only the range.
+std::vector<uint8_t> read_file_range(const std::string& path, uint64_t offset, uint64_t length);
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 inline void write_file_atomic(const std::string& path, const std::vector<uint8_t>& bytes) {
   write_file_atomic(path, bytes.data(), bytes.size());
@@ -15,5 +18,14 @@ inline void write_file_atomic(const std::string& path, const std::vector<uint8_t
 inline void write_file_atomic(const std::string& path, const std::string& bytes) {
   write_file_atomic(path, bytes.data(), bytes.size());
 }
+// write_file_atomic's temporary files are `.NAME.tmp-XXXXXX` beside NAME. A process killed between
+// mkstemp and rename leaves one behind: the first atomic write into a folder (once per process and
+// folder) removes those of this pattern older than kStaleTempSeconds.
+inline constexpr int kStaleTempSeconds = 600;
+
+// Crash injection for tests: when the environment variable TINYQAT_TEST_CRASH_AT equals `step`, the
+// process ends at once with _exit(86) (no destructors, no flush: as a kill would). Steps are named where
+// they are called ("register:fp32", ..., "write:before-rename").
+void crash_point(const char* step);
 
 }  // namespace tinyqat

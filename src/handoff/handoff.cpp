@@ -1,6 +1,12 @@
 #include "handoff/handoff.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -41,7 +47,10 @@ bool place(const std::vector<uint8_t>& bytes, const std::string& digest, const f
     } catch (const Error&) {
     }
   }
-  if (dest.has_parent_path()) fs::create_directories(dest.parent_path());
+  if (dest.has_parent_path()) {
+    fs::create_directories(dest.parent_path(), ec);
+    TQ_CHECK(!ec, "{}: cannot create the folder: {}", dest.parent_path().string(), ec.message());
+  }
   write_file_atomic(dest.string(), bytes);
   return true;
 }
@@ -70,6 +79,7 @@ std::string checked_mode(const Artifact& a) {
 
 // The registry to add to, or a new one (schema_version 1) when the file is not there yet.
 Registry open_registry(const std::string& path) {
+  check_registry_target(path);
   std::error_code ec;
   if (fs::exists(path, ec)) return load_registry(path);
   Registry reg;
@@ -162,26 +172,105 @@ std::optional<Measurement> measurement_for(const Artifact& a, const Entry& e, co
   return m;
 }
 
-// Copies the models beside the registry (unless already there) and seeds a new entry's sidecar from the
-// source model's (the fork's input names, features, normalisation...). Returns what was done.
-std::string place_files(const Registry& reg, const Entry& e, const ModelFile& fp32, const ModelFile* int8) {
+// The three registry-relative names an entry's files take: fp32, int8 twin, sidecar.
+std::vector<std::string> file_names(const std::string& onnx) {
+  return {onnx, int8_name(onnx), sidecar_name(onnx)};
+}
+std::set<std::string> referenced_names(const Registry& reg, const Entry* except) {
+  std::set<std::string> used;
+  for (const auto& m : reg.models)
+    if (&m != except)
+      for (auto& n : file_names(m.onnx)) used.insert(n);
+  return used;
+}
+
+// Replacing an entry's pinned files never writes over them: the new files go under a new,
+// content-addressed stem `<id>.<sha8>` (sha8: the first 8 hex digits of the sha256 of the two digests),
+// beside the old ones, and no other entry may use the name.
+std::string fresh_onnx_name(const Registry& reg, const Entry& old, const ModelFile& fp32, const ModelFile* int8) {
+  const std::string key = fp32.sha256 + ":" + (int8 ? int8->sha256 : std::string());
+  const std::string sha8 = sha256_hex(key.data(), key.size()).substr(0, 8);
+  const fs::path folder = fs::path(old.onnx).parent_path();
+  const std::set<std::string> used = referenced_names(reg, nullptr);
+  for (int n = 1;; ++n) {
+    const std::string stem = old.id + "." + sha8 + (n == 1 ? "" : fmt::format("-{}", n));
+    const std::string name = (folder / (stem + ".onnx")).generic_string();
+    bool free = true;
+    for (auto& f : file_names(name)) free = free && !used.count(f);
+    if (free) return name;
+  }
+}
+
+// Copies the models beside the registry (unless already there) and seeds the sidecar: from the entry's
+// previous sidecar when the files move to a new stem, else (a new entry) from the source model's (the
+// fork's input names, features, normalisation...). Returns what was done.
+std::string place_files(const Registry& reg, const Entry& e, const ModelFile& fp32, const ModelFile* int8,
+                        const Entry* moved_from) {
   std::string done;
   const fs::path fp32_dest = reg.onnx_path(e);
   if (place(fp32.bytes, fp32.sha256, fp32_dest))
     done += fmt::format("copied {} → {}\n", fp32.path, fp32_dest.string());
+  crash_point("register:fp32");
   if (int8) {
     const fs::path int8_dest = reg.int8_path(e);
     if (place(int8->bytes, int8->sha256, int8_dest))
       done += fmt::format("copied {} → {}\n", int8->path, int8_dest.string());
   }
+  crash_point("register:int8");
   const fs::path src_sidecar =
-      fs::path(fp32.path).parent_path() / sidecar_name(fs::path(fp32.path).filename().string());
+      moved_from ? reg.sidecar_path(*moved_from)
+                 : fs::path(fp32.path).parent_path() / sidecar_name(fs::path(fp32.path).filename().string());
   const fs::path dst_sidecar = reg.sidecar_path(e);
   std::error_code ec;
+  if (moved_from) fs::remove(dst_sidecar, ec);  // a leftover of an interrupted registration: unreferenced
   if (!fs::exists(dst_sidecar, ec) && fs::exists(src_sidecar, ec)) {
     write_file_atomic(dst_sidecar.string(), read_file(src_sidecar.string()));
-    done += fmt::format("sidecar from {}\n", src_sidecar.string());
+    if (!moved_from) done += fmt::format("sidecar from {}\n", src_sidecar.string());
   }
+  return done;
+}
+
+// After the registry is renamed into place: the replaced entry's files, and files of this id's own
+// pattern (`<id>.<8 hex>[-N].onnx|.int8.onnx|.json`) that an interrupted registration left, unless an
+// entry uses them. Best effort: a file that stays is unreferenced and harmless.
+std::string remove_unreferenced(const Registry& reg, const Entry& now, const Entry* old) {
+  const std::set<std::string> used = referenced_names(reg, nullptr);
+  std::string done;
+  std::error_code ec;
+  auto drop = [&](const std::string& name) {
+    if (used.count(name)) return;
+    if (fs::remove(reg.dir() / name, ec)) done += fmt::format("removed {}\n", (reg.dir() / name).string());
+    crash_point("register:removing");
+  };
+  if (old)
+    for (auto& n : file_names(old->onnx)) drop(n);
+  const std::string& id = now.id;
+  const fs::path folder = fs::path(now.onnx).parent_path();
+  auto ours = [&](std::string n) {
+    bool suffixed = false;
+    for (const std::string sfx : {".int8.onnx", ".onnx", ".json"}) {
+      if (n.size() > sfx.size() && n.compare(n.size() - sfx.size(), sfx.size(), sfx) == 0) {
+        n.resize(n.size() - sfx.size());
+        suffixed = true;
+        break;
+      }
+    }
+    if (!suffixed || n.size() < id.size() + 9 || n.compare(0, id.size() + 1, id + ".") != 0) return false;
+    std::string rest = n.substr(id.size() + 1);
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (auto dash = rest.find('-'); dash != std::string::npos) {
+      if (dash + 1 >= rest.size() || !std::all_of(rest.begin() + static_cast<long>(dash) + 1, rest.end(), digit))
+        return false;
+      rest.resize(dash);
+    }
+    return rest.size() == 8 &&
+           std::all_of(rest.begin(), rest.end(), [&](char c) { return digit(c) || (c >= 'a' && c <= 'f'); });
+  };
+  const fs::path dir = reg.dir() / folder;
+  std::vector<std::string> found;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (ours(it->path().filename().string())) found.push_back((folder / it->path().filename()).generic_string());
+  for (const auto& n : found) drop(n);
   return done;
 }
 
@@ -200,6 +289,32 @@ std::string summary_line(const Artifact& a, const Entry& e, bool updated,
 
 }  // namespace
 
+void check_registry_target(const std::string& registry) {
+  TQ_CHECK(!registry.empty(), "register: no registry file given");
+  std::error_code ec;
+  const fs::path p(registry);
+  fs::file_status st = fs::status(p, ec);
+  if (fs::exists(st)) {
+    TQ_CHECK(fs::is_regular_file(st), "{}: the registry is not a regular file", registry);
+    (void)load_registry(registry);  // readable and valid, or an Error naming each problem
+  }
+  // The first existing ancestor of the registry's folder must be a folder we may write to.
+  fs::path d = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  for (;;) {
+    st = fs::status(d, ec);
+    if (fs::is_directory(st)) break;
+    TQ_CHECK(!fs::exists(st), "{}: {} is not a folder, so the registry cannot be written there", registry,
+             d.string());
+    if (!d.has_parent_path() || d.parent_path() == d) {
+      d = ".";
+      break;
+    }
+    d = d.parent_path();
+  }
+  TQ_CHECK(::access(d.c_str(), W_OK | X_OK) == 0, "{}: cannot write in {}: {}", registry, d.string(),
+           std::strerror(errno));
+}
+
 Registered register_artifact(const Artifact& a) {
   const std::string mode = checked_mode(a);
   Registry reg = open_registry(a.registry);
@@ -217,17 +332,28 @@ Registered register_artifact(const Artifact& a) {
     out.summary += fmt::format("replacing the fp32 model of '{}' (sha256 {} → {})\n", a.id, existing->sha256,
                                fp32.sha256);
   const bool updated = existing != nullptr;
+  // Pinned files that change move to a new stem, so the registry on disk pins the files it names at every
+  // moment: the old ones until it is renamed, the new ones after.
+  std::optional<Entry> old;
+  if (existing && (existing->sha256 != out.entry.sha256 || existing->int8_sha256 != out.entry.int8_sha256)) {
+    old = *existing;
+    out.entry.onnx = fresh_onnx_name(reg, *existing, fp32, int8_file);
+  }
   if (existing)
     *existing = out.entry;
   else
     reg.models.push_back(out.entry);
 
-  // Everything is checked (and measured) before the first file is touched; the registry is written last.
+  // Everything is checked (and measured) before the first file is touched; the registry is written last,
+  // the replaced files are removed after it.
   check_would_be_valid(reg, a);
   out.measurement = measurement_for(a, out.entry, fp32, int8_file);
-  out.summary += place_files(reg, out.entry, fp32, int8_file);
+  out.summary += place_files(reg, out.entry, fp32, int8_file, old ? &*old : nullptr);
   write_sidecar(reg, out.entry, out.measurement);
+  crash_point("register:sidecar");
   save_registry(reg);
+  crash_point("register:registry");
+  if (updated) out.summary += remove_unreferenced(reg, out.entry, old ? &*old : nullptr);
   out.summary += summary_line(a, out.entry, updated, out.measurement);
   return out;
 }

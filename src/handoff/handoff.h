@@ -38,6 +38,12 @@ struct Registered {
 
 Registered register_artifact(const Artifact& a);
 
+// What `--register R.json` needs before anything is written: R.json is a file or absent, its folder a
+// writable folder (or creatable: the first existing ancestor is a writable folder), and an existing
+// registry readable and valid. A quantizing command calls it before writing its own output, so that a
+// registration bound to fail leaves nothing behind; register_artifact calls it too.
+void check_registry_target(const std::string& registry);
+
 // `registry set`: FIELD=VALUE on one entry (VALUE "" removes an optional field; for sha256 /
 // int8_sha256 the value "auto" recomputes the digest from the file). Validates; does not write.
 void set_field(registry::Registry& r, const std::string& id, const std::string& field,

@@ -45,6 +45,7 @@ Artifact outcome_artifact(const QuantizeJob& job, const QuantizeOutcome& out) {
 }  // namespace
 
 QuantizeOutcome quantize_model(const QuantizeJob& job) {
+  if (!job.registry.empty()) check_registry_target(job.registry);  // before anything is written
   const Model m = import_onnx(job.model);
   for (const auto& e : job.ladder.static_config.exclude)
     TQ_CHECK(m.graph.has_node(e), "--exclude '{}': {} has no node of that name", e, job.model);

@@ -29,8 +29,11 @@ class Binder {
   Binder(const std::vector<std::string>& inputs, const std::string& flag)
       : inputs_(inputs), flag_(flag), got_(inputs.size()), from_(inputs.size()) {}
 
-  void add_file(NamedTensors arrays, bool npy, const std::string& path, const std::string& name) {
+  // `skipped`: names of .npz members that name no input and were not read.
+  void add_file(NamedTensors arrays, std::vector<std::string> skipped, bool npy, const std::string& path,
+                const std::string& name) {
     files_.push_back(path);
+    other_names_.insert(other_names_.end(), skipped.begin(), skipped.end());
     if (!name.empty()) {
       TQ_CHECK(npy, "{} {}={}: NAME= takes a .npy (a .npz names its arrays itself)", flag_, name, path);
       give(name, std::move(arrays.at(0).second), path);
@@ -44,7 +47,7 @@ class Binder {
       give(inputs_[0], std::move(arrays.at(0).second), path);
       return;
     }
-    TQ_CHECK(!arrays.empty(), "{} {}: the file is empty (no arrays)", flag_, path);
+    TQ_CHECK(!arrays.empty() || !skipped.empty(), "{} {}: the file is empty (no arrays)", flag_, path);
     for (auto& [n, t] : arrays) {
       if (index(n) < inputs_.size())
         give(n, std::move(t), path);
@@ -61,13 +64,14 @@ class Binder {
         continue;
       }
       if (!require_all) continue;
-      std::vector<std::string> names;
+      std::vector<std::string> names = other_names_;
       for (const auto& [n, t] : others_) names.push_back(n);
       fail("{} {}: no array named '{}' (a model input; other arrays given: {})", flag_,
            fmt::join(files_, ", "), inputs_[i],
            names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
     }
     d.others = std::move(others_);
+    d.other_names = std::move(other_names_);
     return d;
   }
 
@@ -87,19 +91,23 @@ class Binder {
   const std::vector<std::string>& inputs_;
   const std::string& flag_;
   std::vector<std::optional<Tensor>> got_;
-  std::vector<std::string> from_, files_;
+  std::vector<std::string> from_, files_, other_names_;
   NamedTensors others_;
 };
 
-NamedTensors parse(const std::vector<uint8_t>& bytes, const std::string& path, bool npy) {
+// A .npz: every member with read_others, else only the inputs' (the others' names go to *skipped).
+NamedTensors parse(const std::vector<uint8_t>& bytes, const std::string& path, bool npy,
+                   const std::vector<std::string>& inputs, bool read_others,
+                   std::vector<std::string>* skipped) {
   if (npy) return {{"", parse_npy(bytes.data(), bytes.size(), path)}};
-  return parse_npz(bytes.data(), bytes.size(), path);
+  if (read_others) return parse_npz(bytes.data(), bytes.size(), path);
+  return parse_npz_only(bytes.data(), bytes.size(), path, inputs, skipped);
 }
 
 }  // namespace
 
 ModelData read_model_data(const std::vector<std::string>& specs, const std::vector<std::string>& inputs,
-                          const std::string& flag, bool require_all) {
+                          const std::string& flag, bool require_all, bool read_others) {
   Binder b(inputs, flag);
   for (const auto& spec : specs) {
     // NAME=FILE.npy, unless the whole spec is a file's name.
@@ -113,7 +121,9 @@ ModelData read_model_data(const std::vector<std::string>& specs, const std::vect
                spec);
     }
     const bool npy = is_npy(path);
-    b.add_file(parse(read_file(path), path, npy), npy, path, name);
+    std::vector<std::string> skipped;
+    NamedTensors arrays = parse(read_file(path), path, npy, inputs, read_others, &skipped);
+    b.add_file(std::move(arrays), std::move(skipped), npy, path, name);
   }
   return b.finish(require_all);
 }
@@ -122,7 +132,9 @@ ModelData parse_model_data(const std::vector<uint8_t>& bytes, const std::string&
                            const std::vector<std::string>& inputs, const std::string& flag) {
   Binder b(inputs, flag);
   const bool npy = is_npy(path);
-  b.add_file(parse(bytes, path, npy), npy, path, "");
+  std::vector<std::string> skipped;
+  NamedTensors arrays = parse(bytes, path, npy, inputs, false, &skipped);
+  b.add_file(std::move(arrays), std::move(skipped), npy, path, "");
   return b.finish(true);
 }
 

@@ -16,16 +16,19 @@
 namespace tinyqat {
 
 struct ModelData {
-  NamedTensors inputs;       // one array per model input given, in the model's input order
-  NamedTensors others;       // arrays of .npz files that name no input, in file order
-  NamedTensors all() const;  // inputs, then others (for measurements against a target array)
+  NamedTensors inputs;  // one array per model input given, in the model's input order
+  NamedTensors others;  // with read_others: arrays of .npz files that name no input, in file order
+  std::vector<std::string> other_names;  // without read_others: their names (not inflated, not parsed)
+  NamedTensors all() const;              // inputs, then others (for measurements against a target array)
 };
 
 // Errors name `flag` and the file: an unknown input NAME, an input given twice, a .npy for a model with
 // several inputs, a .npz without arrays and, with `require_all`, an input no file gives ("no array named
 // 'x'").
+// Arrays of a .npz that name no input are read only with `read_others` (else only listed in
+// other_names: a member that is not used is never inflated).
 ModelData read_model_data(const std::vector<std::string>& specs, const std::vector<std::string>& inputs,
-                          const std::string& flag, bool require_all = true);
+                          const std::string& flag, bool require_all = true, bool read_others = false);
 // The names of a model's inputs (Graph::inputs, Executor::inputs()) in the order the reader wants them.
 template <class ValueInfos>
 std::vector<std::string> names_of(const ValueInfos& values) {

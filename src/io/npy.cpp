@@ -418,6 +418,30 @@ NamedTensors parse_npz(const uint8_t* data, size_t size, const std::string& what
   return out;
 }
 
+NamedTensors parse_npz_only(const uint8_t* data, size_t size, const std::string& what,
+                            const std::vector<std::string>& names, std::vector<std::string>* skipped) {
+  NamedTensors out;
+  std::unordered_set<std::string> seen;
+  auto key_of = [](const std::string& name) {
+    return name.ends_with(".npy") ? name.substr(0, name.size() - 4) : name;
+  };
+  auto want = [&](const std::string& name) {
+    std::string key = key_of(name);
+    TQ_CHECK(seen.insert(key).second, "{}: duplicate member {}", what, zip::quoted(name));
+    if (std::find(names.begin(), names.end(), key) != names.end()) return true;
+    if (skipped) skipped->push_back(key);
+    return false;
+  };
+  zip::read_members(
+      data, size, what,
+      [&](const std::string& name, const uint8_t* p, size_t n) {
+        out.emplace_back(key_of(name),
+                         parse_npy(p, n, fmt::format("{}: member {}", what, zip::quoted(name))));
+      },
+      want, zip::default_total_limit());
+  return out;
+}
+
 std::vector<uint8_t> serialize_npz(const NamedTensors& arrays, bool compress) {
   zip::Writer w(compress);
   std::unordered_set<std::string> seen;

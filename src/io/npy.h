@@ -25,6 +25,11 @@ void write_npy(const std::string& path, const Tensor& t);  // atomic
 
 // Member names drop the ".npy" suffix, as numpy.load does.
 NamedTensors parse_npz(const uint8_t* data, size_t size, const std::string& what);
+// Only the arrays named in `names` are inflated and parsed (in file order); the other members' names go
+// to *skipped. Every member's header is still checked, and the wanted members' declared sizes are
+// bounded before anything is inflated (zip::read_members).
+NamedTensors parse_npz_only(const uint8_t* data, size_t size, const std::string& what,
+                            const std::vector<std::string>& names, std::vector<std::string>* skipped);
 std::vector<uint8_t> serialize_npz(const NamedTensors& arrays, bool compress);
 NamedTensors read_npz(const std::string& path);
 void write_npz(const std::string& path, const NamedTensors& arrays, bool compress);  // atomic

@@ -1,5 +1,6 @@
 #include "io/zip.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -21,6 +22,8 @@ constexpr uint32_t kMax32 = 0xFFFFFFFF;
 constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01, the earliest DOS date
 // An npy member is a header plus data; float64 data is twice the float32 tensor it becomes.
 constexpr uint64_t kMaxMemberBytes = 2 * uint64_t(kMaxTensorBytes) + (1 << 20);
+// All members read from one archive, inflated: at most this, and at most the machine's memory.
+constexpr uint64_t kMaxTotalBytes = 2 * kMaxMemberBytes;
 // zlib's avail_in/avail_out are 32-bit, so large buffers go through in pieces.
 constexpr size_t kChunk = size_t(1) << 30;
 
@@ -121,7 +124,18 @@ std::string quoted(std::string_view s) {
   return r + (s.size() > 80 ? "...'" : "'");
 }
 
+uint64_t default_total_limit() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t phys = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : kMaxTotalBytes;
+  return std::min<uint64_t>(kMaxTotalBytes, phys);
+}
+
 void read_members(const uint8_t* data, size_t size, const std::string& what, const MemberFn& fn) {
+  read_members(data, size, what, fn, nullptr, default_total_limit());
+}
+
+void read_members(const uint8_t* data, size_t size, const std::string& what, const MemberFn& fn,
+                  const WantFn& want, uint64_t max_total) {
   TQ_CHECK(size >= 22, "{}: not a zip archive (only {} bytes)", what, size);
   // The end record sits before an optional comment of up to 64 KiB.
   size_t eocd = SIZE_MAX, lowest = size - 22 > 0xFFFF ? size - 22 - 0xFFFF : 0;
@@ -151,6 +165,17 @@ void read_members(const uint8_t* data, size_t size, const std::string& what, con
   TQ_CHECK(cd_off <= cd_limit && cd_size <= cd_limit - cd_off,
            "{}: central directory ({} bytes at offset {}) lies outside the archive", what, cd_size, cd_off);
 
+  // First every header is checked and the wanted members' sizes are added up; only then is anything
+  // inflated, so an archive that claims more than max_total in the members used is refused before one
+  // byte is allocated for them.
+  struct Member {
+    std::string name, where;
+    uint16_t method;
+    uint32_t crc;
+    uint64_t csize, usize, start;
+  };
+  std::vector<Member> members;
+  uint64_t wanted_total = 0;
   const uint8_t* cd = data + cd_off;
   uint64_t pos = 0, used = 0;
   for (uint64_t i = 0; i < count; ++i) {
@@ -187,8 +212,6 @@ void read_members(const uint8_t* data, size_t size, const std::string& what, con
     used += 30 + lnlen + lxlen + csize;
     TQ_CHECK(used <= size, "{}: overlaps other members", where);
 
-    std::unique_ptr<uint8_t[]> inflated;
-    const uint8_t* bytes = data + start;
     if (method == 0) {
       TQ_CHECK(csize == usize, "{}: stored member has compressed size {} but size {}", where, csize, usize);
     } else {
@@ -196,12 +219,27 @@ void read_members(const uint8_t* data, size_t size, const std::string& what, con
       // Deflate cannot expand by more than ~1032x; a larger claim is a lie or a bomb.
       TQ_CHECK(usize <= csize * 1032 + 1024, "{}: declares {} bytes from only {} compressed bytes", where,
                usize, csize);
-      inflated = inflate_exact(bytes, csize, usize, where);
+    }
+    if (want && !want(name)) continue;
+    if (method != 0) {
+      wanted_total += usize;
+      TQ_CHECK(wanted_total <= max_total,
+               "{}: the members read declare more than {} bytes once inflated (at {}); refused before "
+               "inflating",
+               what, max_total, where);
+    }
+    members.push_back(Member{std::move(name), std::move(where), method, crc, csize, usize, start});
+  }
+  for (const Member& m : members) {
+    std::unique_ptr<uint8_t[]> inflated;
+    const uint8_t* bytes = data + m.start;
+    if (m.method != 0) {
+      inflated = inflate_exact(bytes, m.csize, m.usize, m.where);
       bytes = inflated.get();
     }
-    uint32_t got = crc_of(bytes, usize);
-    TQ_CHECK(got == crc, "{}: CRC-32 mismatch (stored {:08x}, data {:08x})", where, crc, got);
-    fn(name, bytes, usize);
+    uint32_t got = crc_of(bytes, m.usize);
+    TQ_CHECK(got == m.crc, "{}: CRC-32 mismatch (stored {:08x}, data {:08x})", m.where, m.crc, got);
+    fn(m.name, bytes, m.usize);
   }
 }
 

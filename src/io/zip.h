@@ -16,7 +16,15 @@ std::string quoted(std::string_view s);
 // Calls fn(name, bytes, size) for each member in central-directory order; the bytes are valid only
 // during the call. Errors are tinyqat::Error starting with `what`.
 using MemberFn = std::function<void(const std::string& name, const uint8_t* data, size_t size)>;
+// Inflated members together may not exceed min(32 GiB, the machine's memory).
 void read_members(const uint8_t* data, size_t size, const std::string& what, const MemberFn& fn);
+// The same for the members want(name) accepts (all when want is empty): the others' headers are checked
+// but they are neither inflated nor passed to fn. Before anything is inflated, the wanted members' declared
+// sizes must sum to at most max_total (an Error otherwise: a zip bomb is refused before allocating).
+using WantFn = std::function<bool(const std::string& name)>;
+void read_members(const uint8_t* data, size_t size, const std::string& what, const MemberFn& fn,
+                  const WantFn& want, uint64_t max_total);
+uint64_t default_total_limit();
 
 // Builds an archive in memory. Output bytes depend only on the inputs (fixed 1980-01-01 timestamps).
 class Writer {

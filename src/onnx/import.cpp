@@ -1,4 +1,5 @@
 // ONNX → IR. Validates as it goes: every problem is an Error naming the file and what is wrong.
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -40,19 +41,28 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
   return vi;
 }
 
-// Reads an initializer stored outside the model file. The location must stay inside the model's folder.
+// An external-data `offset` / `length`: decimal digits only, within int64 (ONNX stores them as text).
+int64_t external_number(const std::string& v, const char* key, const std::string& ctx) {
+  TQ_CHECK(!v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }),
+           "{}: external data {} '{}' is not a non-negative decimal integer below 10^18", ctx, key,
+           v.size() > 40 ? v.substr(0, 40) + "..." : v);
+  return std::stoll(v);
+}
+
+// Reads an initializer stored outside the model file. The location must stay inside the model's folder;
+// only the claimed range is read, after it is checked against the tensor's size and the file's.
 Tensor load_external(const onnx::TensorProto& p, const std::string& base_dir, const std::string& what) {
+  std::string ctx = fmt::format("{}: initializer '{}'", what, p.name());
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : p.external_data()) {
     if (kv.key() == "location")
       location = kv.value();
     else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
+      offset = external_number(kv.value(), "offset", ctx);
     else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+      length = external_number(kv.value(), "length", ctx);
   }
-  std::string ctx = fmt::format("{}: initializer '{}'", what, p.name());
   TQ_CHECK(!location.empty(), "{} is stored externally but names no location", ctx);
   fs::path rel(location);
   TQ_CHECK(!rel.is_absolute(),
@@ -60,23 +70,28 @@ Tensor load_external(const onnx::TensorProto& p, const std::string& base_dir, co
   for (const auto& part : rel)
     TQ_CHECK(part != "..", "{}: external data location '{}' escapes the model's folder ('..' is not allowed)",
              ctx, location);
-  fs::path base = fs::weakly_canonical(fs::path(base_dir.empty() ? "." : base_dir));
-  fs::path full = fs::weakly_canonical(base / rel);
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(fs::path(base_dir.empty() ? "." : base_dir), ec);
+  TQ_CHECK(!ec, "{}: cannot resolve the model's folder '{}': {}", ctx, base_dir, ec.message());
+  fs::path full = fs::weakly_canonical(base / rel, ec);
+  TQ_CHECK(!ec, "{}: cannot resolve external data location '{}': {}", ctx, location, ec.message());
   auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
   TQ_CHECK(b == base.end(), "{}: external data location '{}' resolves outside the model's folder", ctx,
            location);
-  TQ_CHECK(fs::exists(full), "{}: external data file '{}' is missing", ctx, full.string());
-  std::vector<uint8_t> bytes = read_file(full.string());
+  TQ_CHECK(fs::exists(full, ec), "{}: external data file '{}' is missing", ctx, full.string());
   DType t = dtype_of_onnx(p.data_type(), ctx);
   Shape shape(p.dims().begin(), p.dims().end());
   int64_t want = checked_numel(shape, t) * static_cast<int64_t>(dtype_size(t));
   if (length < 0) length = want;
-  TQ_CHECK(offset >= 0 && length == want, "{}: external data length {} does not match {} {} ({} bytes)", ctx,
-           length, dtype_name(t), shape_str(shape), want);
-  TQ_CHECK(static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) <= bytes.size(),
-           "{}: external data file '{}' is too short ({} bytes, need {} at offset {})", ctx, location,
-           bytes.size(), length, offset);
-  return tensor_from_raw(t, shape, bytes.data() + offset, static_cast<size_t>(length), ctx);
+  TQ_CHECK(length == want, "{}: external data length {} does not match {} {} ({} bytes)", ctx, length,
+           dtype_name(t), shape_str(shape), want);
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = read_file_range(full.string(), static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
+  } catch (const Error& e) {
+    fail("{}: external data file '{}': {}", ctx, location, e.what());
+  }
+  return tensor_from_raw(t, shape, bytes.data(), bytes.size(), ctx);
 }
 
 Tensor initializer_from_proto(const onnx::TensorProto& p, const std::string& base_dir,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <map>
 
@@ -12,6 +13,7 @@
 #include "core/file_util.h"
 #include "core/model_paths.h"
 #include "core/sha256.h"
+#include "registry/json_text.h"
 #include "registry/schema_errors.h"
 
 namespace tinyqat::registry {
@@ -157,11 +159,9 @@ Validation validate_text(const std::string& text) {
   Validation val;
   json doc;
   try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {  // parse errors, and numbers out of range (out_of_range)
-    std::string w = e.what();
-    auto p = w.find("] ");
-    val.errors.push_back({"", "not JSON: " + (p == std::string::npos ? w : w.substr(p + 2))});
+    doc = parse_json_text<json>(text);
+  } catch (const JsonTextError& e) {  // not JSON, nested too deep, a key repeated
+    val.errors.push_back({e.where, e.what()});
     return val;
   }
   val.errors = schema_violations(doc);
@@ -228,7 +228,7 @@ ojson entry_json(const Entry& e) {
 Registry parse_registry(const std::string& text, const std::string& path) {
   Validation val = validate_text(text);
   if (!val.errors.empty()) refuse(path, val.errors);
-  json doc = json::parse(text);
+  json doc = parse_json_text<json>(text);
   Registry r;
   r.path = path;
   if (doc.contains("$schema")) r.schema_uri = doc["$schema"].get<std::string>();
@@ -270,11 +270,9 @@ ojson read_sidecar(const fs::path& p, bool* exists) {
   std::vector<uint8_t> bytes = read_file(p.string());
   ojson j;
   try {
-    j = ojson::parse(bytes.begin(), bytes.end());
-  } catch (const ojson::exception& e) {  // parse errors, and numbers out of range
-    std::string w = e.what();
-    auto q = w.find("] ");
-    fail("{}: sidecar is not JSON: {}", p.string(), q == std::string::npos ? w : w.substr(q + 2));
+    j = parse_json_text<ojson>(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } catch (const JsonTextError& e) {  // not JSON, nested too deep, a key repeated
+    fail("{}: sidecar: {}", p.string(), e.located());
   }
   TQ_CHECK(j.is_object(), "{}: sidecar is not a JSON object", p.string());
   return j;
@@ -292,10 +290,17 @@ std::optional<Measurement> read_measurement(const Registry& r, const Entry& e) {
   if (!q.contains("drop_plcc") || !q["drop_plcc"].is_number()) bad("drop_plcc: missing or not a number");
   if (!q.contains("int8_sha256") || !q["int8_sha256"].is_string())
     bad("int8_sha256: missing or not a string");
+  // 1 − PLCC lies in [0, 2]; anything else (a negative drop always "within budget") is refused.
+  auto in_range = [&](const char* k) {
+    double v = q[k].get<double>();
+    if (!std::isfinite(v) || v < 0.0 || v > 2.0)
+      fail("{}: quant_measurement.{}: {} is outside [0, 2]", p.string(), k, v);
+    return v;
+  };
   Measurement m;
-  m.drop_plcc = q["drop_plcc"].get<double>();
+  m.drop_plcc = in_range("drop_plcc");
   m.int8_sha256 = q["int8_sha256"].get<std::string>();
-  if (q.contains("budget_plcc") && q["budget_plcc"].is_number()) m.budget = q["budget_plcc"].get<double>();
+  if (q.contains("budget_plcc") && q["budget_plcc"].is_number()) m.budget = in_range("budget_plcc");
   if (q.contains("measured_at") && q["measured_at"].is_string())
     m.measured_at = q["measured_at"].get<std::string>();
   if (q.contains("data") && q["data"].is_string()) m.data = q["data"].get<std::string>();
@@ -336,17 +341,40 @@ void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measur
   write_file_atomic(p.string(), j.dump(2) + "\n");
 }
 
+namespace {
+// A file the registry names must stay in its folder once links are followed: a symlink to a file outside
+// the folder would let the registry pin (and the runtime load) something it does not hold.
+std::optional<std::string> link_escape(const fs::path& dir, const fs::path& p) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(p, ec))) return std::nullopt;
+  fs::path base = fs::weakly_canonical(dir, ec);
+  if (ec) return fmt::format("{}: cannot resolve the registry folder: {}", p.string(), ec.message());
+  fs::path full = fs::weakly_canonical(p, ec);
+  if (ec) return fmt::format("{}: cannot resolve: {}", p.string(), ec.message());
+  auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+  if (b != base.end())
+    return fmt::format("{} resolves to {}, outside the registry folder (a link leaving the folder is refused)",
+                       p.string(), full.string());
+  return std::nullopt;
+}
+}  // namespace
+
 std::vector<Violation> check_files(const Registry& r) {
   std::vector<Violation> out;
   for (size_t i = 0; i < r.models.size(); ++i) {
     const Entry& e = r.models[i];
     const std::string at = fmt::format("models[{}] ({})", i, e.id);
     auto check = [&](const fs::path& p, const std::string& want, const char* what) {
+      if (auto why = link_escape(r.dir(), p)) {
+        out.push_back({at, fmt::format("{} file {}", what, *why)});
+        return;
+      }
       PinnedFile f = read_pinned(p.string(), want, "the registry");
       if (!f.ok()) out.push_back({at, fmt::format("{} file {}", what, f.problem)});
     };
     check(r.onnx_path(e), e.sha256, "fp32");
     if (e.quantized() && e.int8_sha256) check(r.int8_path(e), *e.int8_sha256, "int8");
+    if (auto why = link_escape(r.dir(), r.sidecar_path(e))) out.push_back({at, "sidecar " + *why});
     try {
       (void)read_measurement(r, e);
     } catch (const Error& err) {

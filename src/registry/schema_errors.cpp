@@ -31,8 +31,31 @@ const valijson::Schema& compiled_schema() {
   return *s;
 }
 
+// A value as it appears in a message, at most 80 characters. Never recurses: a container shows its
+// scalar members and "[...]" / "{...}" for nested ones, and stops once the text is long enough.
+std::string shown_scalar(const json& v) {
+  if (v.is_string()) {
+    const auto& str = v.get_ref<const std::string&>();
+    return json(str.size() > 80 ? str.substr(0, 80) : str).dump();
+  }
+  if (v.is_array()) return "[...]";
+  if (v.is_object()) return "{...}";
+  return v.dump();
+}
 std::string shown(const json& v) {
-  std::string s = v.dump();
+  std::string s;
+  if (v.is_array() || v.is_object()) {
+    s = v.is_array() ? "[" : "{";
+    bool first = true;
+    for (auto it = v.begin(); it != v.end() && s.size() <= 80; ++it, first = false) {
+      if (!first) s += ",";
+      if (v.is_object()) s += shown_scalar(json(it.key())) + ":";
+      s += shown_scalar(it.value());
+    }
+    s += v.is_array() ? "]" : "}";
+  } else {
+    s = shown_scalar(v);
+  }
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
 }

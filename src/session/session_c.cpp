@@ -30,8 +30,12 @@ namespace {
 
 thread_local std::string last_error;
 
-tq_status set_error(tq_status st, const std::string& msg) {
-  last_error = msg;
+tq_status set_error(tq_status st, const std::string& msg) noexcept {
+  try {
+    last_error = msg;
+  } catch (...) {  // no memory for the message: the status still says what failed
+    last_error.clear();
+  }
   return st;
 }
 
@@ -128,6 +132,8 @@ tq_status tq_session_open(const char* registry_path, const char* id, const tq_se
     return set_error(TQ_ERR_NO_MEMORY, "out of memory");
   } catch (const std::exception& e) {
     return set_error(TQ_ERR_MODEL, e.what());
+  } catch (...) {
+    return set_error(TQ_ERR_MODEL, "tq_session_open: unexpected failure");
   }
 }
 
@@ -235,6 +241,8 @@ tq_status tq_session_run(tq_session* s, const tq_tensor* inputs, size_t n_inputs
     return set_error(TQ_ERR_NO_MEMORY, "out of memory");
   } catch (const std::exception& e) {
     return set_error(TQ_ERR_RUN, e.what());
+  } catch (...) {
+    return set_error(TQ_ERR_RUN, "tq_session_run: unexpected failure");
   }
 }
 

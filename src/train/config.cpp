@@ -79,10 +79,9 @@ zoo::Arg to_arg(const YAML::Node& v, const Reader& r, const std::string& key) {
   return a;
 }
 
-}  // namespace
-
-TrainConfig load_config(const std::string& path) {
-  TQ_CHECK(std::filesystem::is_regular_file(path), "{}: no such config file", path);
+TrainConfig read_config(const std::string& path) {
+  std::error_code ec;
+  TQ_CHECK(std::filesystem::is_regular_file(path, ec), "{}: no such config file", path);
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
@@ -174,6 +173,20 @@ TrainConfig load_config(const std::string& path) {
   }
   validate(c);
   return c;
+}
+
+}  // namespace
+
+TrainConfig load_config(const std::string& path) {
+  // Every yaml-cpp failure past the parse (a complex key such as `{[1, 2]: 3}` read as a string, a node
+  // of the wrong kind) becomes one line naming the file and the place.
+  try {
+    return read_config(path);
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) fail("{}: {}", path, e.msg);
+    fail("{}: line {}, column {}: {} (a key or value of the wrong kind)", path, e.mark.line + 1,
+         e.mark.column + 1, e.msg);
+  }
 }
 
 void validate(const TrainConfig& c) {
