@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -460,7 +461,7 @@ TEST(VmafDnn, VerifySignatureFollowsTheForksContract) {
     EXPECT_EQ(vmaf_dnn_verify_signature(model.c_str(), nullptr), -EACCES);  // no cosign on PATH
     // A stand-in cosign: exits 0 only when called as verify-blob with the bundle and the model.
     write_text(bin / "cosign", "#!/bin/sh\n[ \"$1\" = verify-blob ] && [ \"$2\" = \"--bundle=" +
-                                   (dir / "lf.onnx.sigstore.json").string() + "\" ] && [ \"$8\" = \"" +
+                                   (dir / "lf.onnx.sigstore.json").string() + "\" ] && [ \"$7\" = \"" +
                                    model.string() + "\" ] && exit 0\nexit 1\n");
     fs::permissions(bin / "cosign", fs::perms::owner_all);
     EXPECT_EQ(vmaf_dnn_verify_signature(model.c_str(), (dir / "registry.json").c_str()), 0);
@@ -497,7 +498,7 @@ TEST(VmafDnn, ForksDynamicInt8LearnedFilterRuns) {
   ASSERT_EQ(vmaf_dnn_session_run_luma8(s, in.data(), w, w, h, out32.data(), w), 0);
   vmaf_dnn_session_close(s);
   // Against ONNX Runtime on the same normalised input: the fp32 file within one level (rounding at a
-  // .5 boundary), the int8 file within what its dynamic quantization moves (compared with ORT's int8).
+  // .5 boundary); the int8 file against ORT running the same int8 file, also within one level.
   Tensor x = Tensor::empty(DType::F32, {1, 1, h, w});
   for (size_t i = 0; i < in.size(); ++i) x.data<float>()[i] = in[i] * (1.f / 255.f);
   auto ort_plane = [&](const fs::path& model, const char* tag) {
@@ -515,8 +516,9 @@ TEST(VmafDnn, ForksDynamicInt8LearnedFilterRuns) {
     worst32 = std::max(worst32, std::abs(int(out32[i]) - ref32[i]));
     worst8 = std::max(worst8, std::abs(int(out8[i]) - ref8[i]));
   }
+  std::printf("learned_filter_v1 luma8 vs ONNX Runtime: fp32 max %d level(s), int8 max %d\n", worst32, worst8);
   EXPECT_LE(worst32, 1);
-  EXPECT_LE(worst8, 2);
+  EXPECT_LE(worst8, 1);
 }
 
 }  // namespace
