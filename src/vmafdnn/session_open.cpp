@@ -239,8 +239,9 @@ std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const
   if (dev < VMAF_DNN_DEVICE_AUTO || dev > VMAF_DNN_DEVICE_OPENVINO_GPU)
     throw Refusal(-EINVAL, fmt::format("unknown device {}", dev));
   if (c.threads < 0) throw Refusal(-EINVAL, fmt::format("threads must be >= 0, got {}", c.threads));
-  const int threads =
-      c.threads == 0 ? std::max(1, static_cast<int>(std::thread::hardware_concurrency())) : c.threads;
+  // 0: all cores (as ORT); more than the runtime's 256 workers runs on 256.
+  const int threads = std::min(
+      256, c.threads == 0 ? std::max(1, static_cast<int>(std::thread::hardware_concurrency())) : c.threads);
 
   const ModelFile fp32 = check_model_file(onnx_path);
   auto s = std::make_unique<VmafDnnSession>();
