@@ -364,6 +364,34 @@ TEST(VmafDnn, MissingOrUnpinnedInt8) {
   vmaf_dnn_session_close(s);
 }
 
+// An int8 twin that matches its pin but is refused later (an op outside the allowlist, bytes that do not
+// load) or is over the size cap: the session still opens, on the fp32 file, and says why.
+TEST(VmafDnn, Int8RefusedAfterItsDigestFallsBack) {
+  fs::path dir = temp_dir("vmafdnn_int8_refused");
+  Quantized q = quantized_filter(dir);
+  const std::vector<uint8_t> good = read_file(q.int8.string());
+  auto pin_and_open = [&](const std::string& want_ep) {
+    nlohmann::json j = nlohmann::json::parse(text_of(q.sidecar));
+    j["int8_sha256"] = sha256_file(q.int8.string());
+    write_text(q.sidecar, j.dump());
+    testing::internal::CaptureStderr();
+    VmafDnnSession* s = open_ok(q.fp32);
+    testing::internal::GetCapturedStderr();
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(std::string(vmaf_dnn_session_attached_ep(s)), want_ep);
+    vmaf_dnn_session_close(s);
+  };
+  onnx::ModelProto mp;
+  ASSERT_TRUE(mp.ParseFromArray(good.data(), int(good.size())));
+  mp.mutable_graph()->mutable_node(0)->set_op_type("Hardmax");
+  write_text(q.int8, mp.SerializeAsString());
+  pin_and_open("tinyqat-cpu fp32 (int8 op not allowed)");
+  write_file_atomic(q.int8.string(), good.data(), good.size() / 2);
+  pin_and_open("tinyqat-cpu fp32 (int8 not loadable)");
+  fs::resize_file(q.int8, 50u * 1024 * 1024 + 1);
+  pin_and_open("tinyqat-cpu fp32 (int8 over the size cap)");
+}
+
 TEST(VmafDnn, Fp32DigestMismatchIsRefused) {
   fs::path dir = temp_dir("vmafdnn_fp32_digest");
   Quantized q = quantized_filter(dir);
@@ -516,7 +544,8 @@ TEST(VmafDnn, ForksDynamicInt8LearnedFilterRuns) {
     worst32 = std::max(worst32, std::abs(int(out32[i]) - ref32[i]));
     worst8 = std::max(worst8, std::abs(int(out8[i]) - ref8[i]));
   }
-  std::printf("learned_filter_v1 luma8 vs ONNX Runtime: fp32 max %d level(s), int8 max %d\n", worst32, worst8);
+  std::printf("learned_filter_v1 luma8 vs ONNX Runtime: fp32 max %d level(s), int8 max %d\n", worst32,
+              worst8);
   EXPECT_LE(worst32, 1);
   EXPECT_LE(worst8, 1);
 }
