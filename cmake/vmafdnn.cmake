@@ -3,7 +3,10 @@
 # -fPIC: CMAKE_POSITION_INDEPENDENT_CODE). The version script exports exactly the eight vmaf_dnn_*
 # symbols. docs/vmaf.md. Also: its example program, install rules, pkg-config file and ABI test.
 file(GLOB TQ_VMAFDNN_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/vmafdnn/*.cpp)
-add_library(tinyqat_vmafdnn SHARED ${TQ_VMAFDNN_SOURCES})
+# Compiled once: the shared library and the CLI (`tinyqat frames`, src/vmafdnn/vmafdnn.h) share the objects.
+add_library(tinyqat_vmafdnn_objs OBJECT ${TQ_VMAFDNN_SOURCES})
+target_link_libraries(tinyqat_vmafdnn_objs PRIVATE tinyqat_rt)
+add_library(tinyqat_vmafdnn SHARED $<TARGET_OBJECTS:tinyqat_vmafdnn_objs>)
 target_link_libraries(tinyqat_vmafdnn PRIVATE tinyqat_rt)
 target_include_directories(tinyqat_vmafdnn PUBLIC
   "$<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>" "$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>")

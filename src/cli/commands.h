@@ -18,6 +18,7 @@ std::function<int()> add_registry(CLI::App& app);
 std::function<int()> add_measure(CLI::App& app);
 std::function<int()> add_resolve(CLI::App& app);
 std::function<int()> add_quantize(CLI::App& app);
+std::function<int()> add_frames(CLI::App& app);  // cmd_frames.cpp: vmaf models over raw YUV frames
 #ifdef TINYQAT_HAVE_TRAIN
 std::function<int()> add_train(CLI::App& app);  // cmd_train.cpp, built with the trainer
 std::function<int()> add_qat(CLI::App& app);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(tinyqat::cli::add_measure);
   add(tinyqat::cli::add_resolve);
   add(tinyqat::cli::add_quantize);
+  add(tinyqat::cli::add_frames);
 #ifdef TINYQAT_HAVE_TRAIN
   add(tinyqat::cli::add_train);
   add(tinyqat::cli::add_qat);

@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <utility>
 
+#include "core/atomic_file_writer.h"
 #include "core/error.h"
 
 namespace tinyqat {
@@ -108,9 +110,9 @@ void clean_stale_temps_once(const std::filesystem::path& dir) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, const void* data, size_t size) {
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   namespace fs = std::filesystem;
-  fs::path target(path);
+  fs::path target(path_);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   clean_stale_temps_once(dir);
   std::string tmp_name = ".";  // built in steps: GCC 12 warns (-Wrestrict) on "." + std::string&&
@@ -119,33 +121,46 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   std::string tmpl = (dir / tmp_name).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
-  int fd = ::mkstemp(name.data());
-  if (fd < 0) fail("{}: cannot create a temporary file in {}: {}", path, dir.string(), std::strerror(errno));
+  fd_ = ::mkstemp(name.data());
+  if (fd_ < 0) fail("{}: cannot create a temporary file in {}: {}", path_, dir.string(), std::strerror(errno));
+  tmp_ = name.data();
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+  if (fd_ < 0) fail("{}: write after the file was committed", path_);
   const char* p = static_cast<const char*>(data);
   size_t left = size;
   while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+    ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(name.data());
-      fail("{}: write error: {}", path, std::strerror(e));
-    }
+    if (n < 0) fail("{}: write error: {}", path_, std::strerror(errno));
     p += n;
     left -= static_cast<size_t>(n);
   }
-  ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(name.data());
-    fail("{}: cannot flush: {}", path, std::strerror(errno));
-  }
+}
+
+void AtomicFileWriter::commit() {
+  if (fd_ < 0) fail("{}: committed twice", path_);
+  ::fchmod(fd_, 0644);
+  const bool synced = ::fsync(fd_) == 0;
+  const bool closed = ::close(fd_) == 0;
+  fd_ = -1;
+  if (!synced || !closed) fail("{}: cannot flush: {}", path_, std::strerror(errno));
   crash_point("write:before-rename");
-  if (::rename(name.data(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(name.data());
-    fail("{}: cannot rename temporary file into place: {}", path, std::strerror(e));
-  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0)
+    fail("{}: cannot rename temporary file into place: {}", path_, std::strerror(errno));
+  tmp_.clear();
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  AtomicFileWriter w(path);
+  w.write(data, size);
+  w.commit();
 }
 
 }  // namespace tinyqat

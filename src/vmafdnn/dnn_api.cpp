@@ -30,10 +30,6 @@ int guarded(F&& f) noexcept {
   }
 }
 
-Norm norm_of(const VmafDnnSession& s) {
-  return s.meta.has_norm ? Norm{s.meta.norm_mean, s.meta.norm_std} : Norm{};
-}
-
 // The checks the plane entry points share, in the fork's order after the NULL checks.
 int check_plane(const VmafDnnSession& s, int w, int h, size_t in_stride, size_t out_stride, size_t sample) {
   if (!s.plane_model) return -ENOTSUP;
@@ -83,7 +79,7 @@ int vmaf_dnn_session_run_luma8(VmafDnnSession* sess, const uint8_t* in, size_t i
                                uint8_t* out, size_t out_stride) {
   if (sess == nullptr || in == nullptr || out == nullptr) return -EINVAL;
   if (int rc = check_plane(*sess, w, h, in_stride, out_stride, 1)) return rc;
-  const Norm n = norm_of(*sess);
+  const Norm n = tinyqat::vmafdnn::norm_of(sess->meta);
   return guarded([&] {
     return run_plane(
         *sess, w, h, [&](float* t) { tinyqat::vmafdnn::plane8_to_float(in, in_stride, w, h, n, t); },
@@ -96,7 +92,7 @@ int vmaf_dnn_session_run_plane16(VmafDnnSession* sess, const uint16_t* in, size_
   if (sess == nullptr || in == nullptr || out == nullptr) return -EINVAL;
   if (bpc < 9 || bpc > 16) return -EINVAL;
   if (int rc = check_plane(*sess, w, h, in_stride, out_stride, 2)) return rc;
-  const Norm n = norm_of(*sess);
+  const Norm n = tinyqat::vmafdnn::norm_of(sess->meta);
   return guarded([&] {
     return run_plane(
         *sess, w, h, [&](float* t) { tinyqat::vmafdnn::plane16_to_float(in, in_stride, w, h, bpc, n, t); },

@@ -68,6 +68,10 @@ bool op_allowed(const std::string& domain, const std::string& op_type);
 struct Norm {
   float mean = 0.f, std = 1.f;
 };
+// The sidecar's normalisation (identity without one).
+inline Norm norm_of(const Sidecar& m) {
+  return m.has_norm ? Norm{m.norm_mean, m.norm_std} : Norm{};
+}
 // Plane of `w`×`h` samples (stride in bytes) → float: v / max_value, then (x − mean) / std.
 void plane8_to_float(const uint8_t* in, size_t stride, int w, int h, Norm n, float* dst);
 void plane16_to_float(const uint16_t* in, size_t stride, int w, int h, int bpc, Norm n, float* dst);
