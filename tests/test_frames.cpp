@@ -62,8 +62,11 @@ std::vector<uint8_t> bytes_of(const fs::path& p) {
 }
 
 TEST(Frames, PlaneTilesKeepEverySampleOnceAwayFromInnerWindowEdges) {
-  for (auto [w, h, tw, th, halo] : std::vector<std::array<int64_t, 5>>{
-           {70, 50, 32, 32, 6}, {1920, 1080, 224, 224, 10}, {33, 32, 32, 32, 15}, {32, 32, 32, 32, 40}, {100, 41, 9, 41, 4}}) {
+  for (auto [w, h, tw, th, halo] : std::vector<std::array<int64_t, 5>>{{70, 50, 32, 32, 6},
+                                                                       {1920, 1080, 224, 224, 10},
+                                                                       {33, 32, 32, 32, 15},
+                                                                       {32, 32, 32, 32, 40},
+                                                                       {100, 41, 9, 41, 4}}) {
     SCOPED_TRACE(fmt::format("{}x{} tiles {}x{} halo {}", w, h, tw, th, halo));
     std::vector<int> seen(size_t(w * h), 0);
     for (const PlaneTile& t : plane_tiles(w, h, tw, th, halo)) {
@@ -159,8 +162,8 @@ TEST(Frames, ScoresOneRowPerFrameEqualToTheSessionRunOnEachFrame) {
   const int64_t w = 64, h = 48, n = 3;
   const std::vector<uint8_t> video = make_yuv(n, w, h, 1);
   write_file_atomic((dir / "in.yuv").string(), video);
-  CliResult r = cli(fmt::format("frames {0}/nr.onnx --yuv {0}/in.yuv --size {1}x{2} --scores {0}/s.csv", dir.string(),
-                                w, h),
+  CliResult r = cli(fmt::format("frames {0}/nr.onnx --yuv {0}/in.yuv --size {1}x{2} --scores {0}/s.csv",
+                                dir.string(), w, h),
                     dir);
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream csv(text_of(dir / "s.csv"));
@@ -188,9 +191,10 @@ TEST(Frames, ScoresOneRowPerFrameEqualToTheSessionRunOnEachFrame) {
   }
   EXPECT_EQ(rows, n);
   // --max-frames
-  r = cli(fmt::format("frames {0}/nr.onnx --yuv {0}/in.yuv --size {1}x{2} --scores {0}/s2.csv --max-frames 2 -q",
-                      dir.string(), w, h),
-          dir);
+  r = cli(
+      fmt::format("frames {0}/nr.onnx --yuv {0}/in.yuv --size {1}x{2} --scores {0}/s2.csv --max-frames 2 -q",
+                  dir.string(), w, h),
+      dir);
   ASSERT_EQ(r.code, 0) << r.err;
   std::string two = text_of(dir / "s2.csv");
   EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 3) << two;
@@ -276,9 +280,12 @@ TEST(Frames, BadInputExitsTwoWithOneLineAndWritesNothing) {
     std::string args, want;
   };
   const std::vector<Case> cases = {
-      {"frames D/lf.onnx --yuv D/cut.yuv --size 64x48 --out D/o.yuv", "cut.yuv: 9116 bytes is not a whole number"},
-      {"frames D/lf.onnx --yuv D/in.yuv --size 64x40 --out D/o.yuv", "in.yuv: 9216 bytes is not a whole number"},
-      {"frames D/lf.onnx --yuv D/in.yuv --size 64by48 --out D/o.yuv", "--size '64by48': expected WIDTHxHEIGHT"},
+      {"frames D/lf.onnx --yuv D/cut.yuv --size 64x48 --out D/o.yuv",
+       "cut.yuv: 9116 bytes is not a whole number"},
+      {"frames D/lf.onnx --yuv D/in.yuv --size 64x40 --out D/o.yuv",
+       "in.yuv: 9216 bytes is not a whole number"},
+      {"frames D/lf.onnx --yuv D/in.yuv --size 64by48 --out D/o.yuv",
+       "--size '64by48': expected WIDTHxHEIGHT"},
       {"frames D/lf.onnx --yuv D/in.yuv --size 0x48 --out D/o.yuv", "--size '0x48'"},
       {"frames D/lf.onnx --yuv D/in.yuv --size 63x48 --out D/o.yuv", "needs an even width and height"},
       {"frames D/lf.onnx --yuv D/in.yuv --size 64x48", "give exactly one of --scores"},
@@ -308,7 +315,8 @@ TEST(Frames, BadInputExitsTwoWithOneLineAndWritesNothing) {
   // A pinned filter on frames smaller than its input.
   write_file_atomic((dir / "small.yuv").string(), make_yuv(1, 16, 16, 1));
   fs::remove(dir / "o.yuv");
-  CliResult r = cli(fmt::format("frames {0}/lf32.onnx --yuv {0}/small.yuv --size 16x16 --out {0}/o.yuv", d), dir);
+  CliResult r =
+      cli(fmt::format("frames {0}/lf32.onnx --yuv {0}/small.yuv --size 16x16 --out {0}/o.yuv", d), dir);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("lf32.onnx: cannot run over 16x16 frames"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "o.yuv"));
@@ -330,10 +338,11 @@ TEST(Frames, ForkLearnedFilterTilesOverAFullHdFrame) {
   EXPECT_EQ(rf.halo, 10);  // ten 3×3 convs
   const int64_t w = 480, h = 270;
   write_file_atomic((dir / "in.yuv").string(), make_yuv(1, w, h, 1));
-  CliResult r = cli(fmt::format("frames {}/fork-models/learned_filter_v1.onnx --yuv {}/in.yuv --size {}x{} --out "
-                                "{}/out.yuv -q",
-                                shared.string(), dir.string(), w, h, dir.string()),
-                    dir);
+  CliResult r =
+      cli(fmt::format("frames {}/fork-models/learned_filter_v1.onnx --yuv {}/in.yuv --size {}x{} --out "
+                      "{}/out.yuv -q",
+                      shared.string(), dir.string(), w, h, dir.string()),
+          dir);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("6 tiles of 224x224 a frame, halo 10"), std::string::npos) << r.err;
   EXPECT_EQ(bytes_of(dir / "out.yuv").size(), size_t(w * h * 3 / 2));

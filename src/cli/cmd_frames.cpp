@@ -19,8 +19,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "core/error.h"
 #include "core/atomic_file_writer.h"
+#include "core/error.h"
 #include "core/file_util.h"
 #include "ir/receptive_field.h"
 #include "onnx/onnx_io.h"
@@ -54,10 +54,11 @@ Yuv parse_format(const std::string& size, const std::string& pix_fmt) {
   Yuv y;
   char x = 0, extra = 0;
   long long w = 0, h = 0;
-  if (std::sscanf(size.c_str(), "%lld%c%lld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') || w <= 0 ||
-      h <= 0 || w > 16384 || h > 16384)
+  if (std::sscanf(size.c_str(), "%lld%c%lld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
+      w <= 0 || h <= 0 || w > 16384 || h > 16384)
     fail("--size '{}': expected WIDTHxHEIGHT with sides 1..16384, e.g. 1920x1080", size);
-  if (w % 2 != 0 || h % 2 != 0) fail("--size {}: {} needs an even width and height (4:2:0 chroma)", size, pix_fmt);
+  if (w % 2 != 0 || h % 2 != 0)
+    fail("--size {}: {} needs an even width and height (4:2:0 chroma)", size, pix_fmt);
   y.w = w;
   y.h = h;
   if (pix_fmt == "yuv420p10le") {
@@ -100,7 +101,8 @@ void resize_area(const float* in, int64_t iw, int64_t ih, float* out, int64_t ow
     const auto& [first, ws] = wy[size_t(r)];
     for (int64_t c = 0; c < ow; ++c) {
       double acc = 0;
-      for (size_t k = 0; k < ws.size(); ++k) acc += double(ws[k]) * rows[size_t((first + int64_t(k)) * ow + c)];
+      for (size_t k = 0; k < ws.size(); ++k)
+        acc += double(ws[k]) * rows[size_t((first + int64_t(k)) * ow + c)];
       out[r * ow + c] = float(acc);
     }
   }
@@ -122,16 +124,17 @@ bool looks_like_metric(const VmafDnnSession& s) {
 }
 
 // A model's run through the C entry point, one [1,1,h,w] plane in, `n_out` floats out.
-void run_plane(VmafDnnSession* s, const std::string& model, int64_t frame, const float* in, int64_t w, int64_t h,
-               float* out, size_t n_out) {
+void run_plane(VmafDnnSession* s, const std::string& model, int64_t frame, const float* in, int64_t w,
+               int64_t h, float* out, size_t n_out) {
   const int64_t shape[4] = {1, 1, h, w};
   VmafDnnInput input{nullptr, in, shape, 4};
   VmafDnnOutput output{nullptr, out, n_out, 0};
   const int rc = vmaf_dnn_session_run(s, &input, 1, &output, 1);
   if (rc == -ENOSPC || (rc == 0 && output.written != n_out))
-    fail("{}: frame {}: the model gives {} values for a {}x{} plane, expected {}", model, frame, output.written, w,
-         h, n_out);
-  if (rc != 0) fail("{}: frame {}: the run failed on a {}x{} plane ({})", model, frame, w, h, std::strerror(-rc));
+    fail("{}: frame {}: the model gives {} values for a {}x{} plane, expected {}", model, frame,
+         output.written, w, h, n_out);
+  if (rc != 0)
+    fail("{}: frame {}: the run failed on a {}x{} plane ({})", model, frame, w, h, std::strerror(-rc));
 }
 
 int run_frames(const Opts& o) {
@@ -146,9 +149,11 @@ int run_frames(const Opts& o) {
   const uint64_t file_size = fs::file_size(o.yuv);
   if (file_size == 0) fail("{}: empty file, no frames", o.yuv);
   if (file_size % uint64_t(yuv.frame_bytes) != 0)
-    fail("{}: {} bytes is not a whole number of {}x{} {} frames ({} bytes each; {} frames and {} bytes left over)",
-         o.yuv, file_size, yuv.w, yuv.h, o.pix_fmt, yuv.frame_bytes, file_size / uint64_t(yuv.frame_bytes),
-         file_size % uint64_t(yuv.frame_bytes));
+    fail(
+        "{}: {} bytes is not a whole number of {}x{} {} frames ({} bytes each; {} frames and {} bytes left "
+        "over)",
+        o.yuv, file_size, yuv.w, yuv.h, o.pix_fmt, yuv.frame_bytes, file_size / uint64_t(yuv.frame_bytes),
+        file_size % uint64_t(yuv.frame_bytes));
   int64_t frames = int64_t(file_size / uint64_t(yuv.frame_bytes));
   if (o.max_frames > 0) frames = std::min(frames, o.max_frames);
 
@@ -166,13 +171,16 @@ int run_frames(const Opts& o) {
   const bool metric = s->meta.kind == "nr" || (s->meta.kind != "filter" && looks_like_metric(*s));
   const bool filter = !metric && s->plane_model;
   if (!metric && !filter)
-    fail("{}: neither a filter (one [1,1,H,W] plane in, the same plane out) nor a metric model (one score per "
-         "frame)",
-         o.model);
+    fail(
+        "{}: neither a filter (one [1,1,H,W] plane in, the same plane out) nor a metric model (one score per "
+        "frame)",
+        o.model);
   if (metric && !o.out.empty())
-    fail("{}: a metric model (one score per frame): write its scores with --scores OUT.csv, not --out", o.model);
+    fail("{}: a metric model (one score per frame): write its scores with --scores OUT.csv, not --out",
+         o.model);
   if (filter && !o.scores.empty())
-    fail("{}: a filter (plane in, plane out): write the filtered video with --out OUT.yuv, not --scores", o.model);
+    fail("{}: a filter (plane in, plane out): write the filtered video with --out OUT.yuv, not --scores",
+         o.model);
 
   // Geometry: the model's input size (a fixed side, or the frame's).
   const auto& in_shape = s->exec->inputs()[0].shape;
@@ -184,8 +192,8 @@ int run_frames(const Opts& o) {
     const Model fp32 = import_onnx(o.model);
     const ReceptiveField rf = receptive_field(fp32.graph, fp32.graph.inputs.at(0).name);
     if (!rf.nonlocal.empty())
-      fail("{}: takes {}x{} planes and cannot be tiled over {}x{} frames: {} mixes distant positions", o.model,
-           model_w, model_h, yuv.w, yuv.h, rf.nonlocal);
+      fail("{}: takes {}x{} planes and cannot be tiled over {}x{} frames: {} mixes distant positions",
+           o.model, model_w, model_h, yuv.w, yuv.h, rf.nonlocal);
     if (rf.stride != 1) fail("{}: cannot be tiled: its convolutions stride ({}x)", o.model, rf.stride);
     halo = rf.halo;
     size_t tiles = 0;
@@ -212,13 +220,15 @@ int run_frames(const Opts& o) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
   for (int64_t f = 0; f < frames; ++f) {
-    std::vector<uint8_t> frame = read_file_range(o.yuv, uint64_t(f * yuv.frame_bytes), uint64_t(yuv.frame_bytes));
+    std::vector<uint8_t> frame =
+        read_file_range(o.yuv, uint64_t(f * yuv.frame_bytes), uint64_t(yuv.frame_bytes));
     const size_t stride = size_t(yuv.w) * size_t(yuv.sample);
     if (yuv.sample == 1) {
       vmafdnn::plane8_to_float(frame.data(), stride, int(yuv.w), int(yuv.h), norm, plane.data());
     } else {
       std::memcpy(samples16.data(), frame.data(), size_t(yuv.luma_bytes));
-      vmafdnn::plane16_to_float(samples16.data(), stride, int(yuv.w), int(yuv.h), yuv.bpc, norm, plane.data());
+      vmafdnn::plane16_to_float(samples16.data(), stride, int(yuv.w), int(yuv.h), yuv.bpc, norm,
+                                plane.data());
     }
     if (filter) {
       run_tiled(
@@ -230,7 +240,8 @@ int run_frames(const Opts& o) {
       if (yuv.sample == 1) {
         vmafdnn::float_to_plane8(result.data(), int(yuv.w), int(yuv.h), norm, frame.data(), stride);
       } else {
-        vmafdnn::float_to_plane16(result.data(), int(yuv.w), int(yuv.h), yuv.bpc, norm, samples16.data(), stride);
+        vmafdnn::float_to_plane16(result.data(), int(yuv.w), int(yuv.h), yuv.bpc, norm, samples16.data(),
+                                  stride);
         std::memcpy(frame.data(), samples16.data(), size_t(yuv.luma_bytes));
       }
       video->write(frame.data(), frame.size());
@@ -271,7 +282,8 @@ std::function<int()> add_frames(CLI::App& app) {
   sub->add_option("model", o->model,
                   "ONNX model, opened as libtinyqat_vmafdnn opens it (sidecar <stem>.json, pins, int8 twin)")
       ->required();
-  sub->add_option("--yuv", o->yuv, "Raw planar 4:2:0 video (frames one after another, no header)")->required();
+  sub->add_option("--yuv", o->yuv, "Raw planar 4:2:0 video (frames one after another, no header)")
+      ->required();
   sub->add_option("--size", o->size, "Frame size WIDTHxHEIGHT, e.g. 1920x1080")->required();
   sub->add_option("--pix-fmt", o->pix_fmt, "Sample format")
       ->check(CLI::IsMember({"yuv420p", "yuv420p10le"}))

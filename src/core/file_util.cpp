@@ -122,7 +122,8 @@ AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   fd_ = ::mkstemp(name.data());
-  if (fd_ < 0) fail("{}: cannot create a temporary file in {}: {}", path_, dir.string(), std::strerror(errno));
+  if (fd_ < 0)
+    fail("{}: cannot create a temporary file in {}: {}", path_, dir.string(), std::strerror(errno));
   tmp_ = name.data();
 }
 

@@ -18,8 +18,9 @@ std::vector<Span> spans(int64_t n, int64_t t, int64_t halo, const char* axis) {
   TQ_CHECK(n > 0 && t > 0, "plane tiles: {} {} with windows of {}", axis, n, t);
   TQ_CHECK(t <= n, "plane tiles: the plane's {} ({}) is smaller than the model's ({})", axis, n, t);
   if (t == n) return {{0, 0, n}};
-  TQ_CHECK(2 * halo < t, "plane tiles: a receptive field of {} samples each side leaves nothing inside a window of {}",
-        halo, t);
+  TQ_CHECK(2 * halo < t,
+           "plane tiles: a receptive field of {} samples each side leaves nothing inside a window of {}",
+           halo, t);
   std::vector<Span> out;
   int64_t c = 0;
   while (c < n) {

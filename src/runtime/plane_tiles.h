@@ -11,7 +11,7 @@
 namespace tinyqat {
 
 struct PlaneTile {
-  int64_t x = 0, y = 0;                  // window origin in the plane (the window is tile_w × tile_h)
+  int64_t x = 0, y = 0;                    // window origin in the plane (the window is tile_w × tile_h)
   int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // the samples kept from it: [x0, x1) × [y0, y1), plane coordinates
 };
 
