@@ -69,9 +69,17 @@ int64_t sat_mul(int64_t a, int64_t b) {
 int64_t window_reach(const Graph& g, const Node& n, size_t weight_input) {
   std::vector<int64_t> kernel = n.get_ints("kernel_shape");
   if (kernel.empty() && weight_input != 0) {
-    if (auto w = n.input(weight_input))
-      if (const Tensor* t = g.initializer(*w); t != nullptr && t->shape().size() >= 3)
+    // The weight's shape: an initializer, or the inferred shape of a computed weight (QDQ: the output
+    // of a DequantizeLinear).
+    if (auto w = n.input(weight_input)) {
+      if (const Tensor* t = g.initializer(*w); t != nullptr && t->shape().size() >= 3) {
         kernel.assign(t->shape().begin() + 2, t->shape().end());
+      } else if (auto it = g.value_info.find(*w);
+                 it != g.value_info.end() && it->second.has_shape && it->second.shape.size() >= 3) {
+        for (size_t i = 2; i < it->second.shape.size(); ++i)
+          kernel.push_back(it->second.shape[i].is_known() ? it->second.shape[i].value : kMaxHalo);
+      }
+    }
   }
   if (kernel.empty()) return kMaxHalo;  // unknown: never tile on a guess
   const size_t r = kernel.size();
