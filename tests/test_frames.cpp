@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "ir/builder.h"
 #include "ir/receptive_field.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
@@ -94,6 +95,24 @@ TEST(Frames, ReceptiveFieldCountsConvReachAndRefusesMixingOps) {
   ReceptiveField rf = receptive_field(f.graph, f.graph.inputs[0].name);
   EXPECT_EQ(rf.halo, 6);
   EXPECT_EQ(rf.stride, 1);
+  EXPECT_EQ(rf.nonlocal, "");
+  // QDQ weights (a DequantizeLinear output: the kernel comes from the inferred shape) and dilation:
+  // 5×5 pad 2 reaches 2, then 5×5 dilation 2 pad 4 reaches 4.
+  GraphBuilder b;
+  const std::string x = b.input("x", DType::F32, {"N", 1, "H", "W"});
+  const std::string s = b.constant("s", Tensor::scalar_f32(0.1f));
+  const std::string w1 =
+      b.op("DequantizeLinear", {b.constant("w1", Tensor::zeros(DType::I8, {4, 1, 5, 5})), s});
+  const std::string w2 =
+      b.op("DequantizeLinear", {b.constant("w2", Tensor::zeros(DType::I8, {1, 4, 5, 5})), s});
+  const std::string y1 = b.op("Conv", {x, w1}, {{"pads", Attribute::of_ints({2, 2, 2, 2})}});
+  const std::string y2 =
+      b.op("Conv", {y1, w2},
+           {{"pads", Attribute::of_ints({4, 4, 4, 4})}, {"dilations", Attribute::of_ints({2, 2})}});
+  b.output(y2, "y");
+  const Model q = b.finish();
+  rf = receptive_field(q.graph, "x");
+  EXPECT_EQ(rf.halo, 6);
   EXPECT_EQ(rf.nonlocal, "");
   // nr_metric ends in a global pool and a Linear: not tileable.
   const Model m = zoo::nr_metric(1, 4, 1);
