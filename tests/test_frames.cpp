@@ -219,6 +219,41 @@ TEST(Frames, ScoresOneRowPerFrameEqualToTheSessionRunOnEachFrame) {
   EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 3) << two;
 }
 
+TEST(Frames, MetricPinnedToASmallerSizeScoresTheAreaResizedFrame) {
+  // nr_metric pinned to 32×32 on 64×64 frames: each model sample is the mean of a 2×2 block.
+  const fs::path dir = temp_dir("frames-resize");
+  export_onnx(pinned(zoo::nr_metric(1, 4, 2), 32, 32), (dir / "nr32.onnx").string());
+  const int64_t w = 64, h = 64, n = 2;
+  const std::vector<uint8_t> video = make_yuv(n, w, h, 1);
+  write_file_atomic((dir / "in.yuv").string(), video);
+  CliResult r =
+      cli(fmt::format("frames {0}/nr32.onnx --yuv {0}/in.yuv --size 64x64 --scores {0}/s.csv", dir.string()),
+          dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("frames resized to 32x32"), std::string::npos) << r.err;
+  std::istringstream csv(text_of(dir / "s.csv"));
+  std::string line;
+  std::getline(csv, line);
+  Planes p(dir / "nr32.onnx");
+  for (int64_t f = 0; f < n; ++f) {
+    ASSERT_TRUE(std::getline(csv, line));
+    const float score = std::stof(line.substr(line.find(',') + 1));
+    const uint8_t* y = video.data() + size_t(f * w * h * 3 / 2);
+    std::vector<float> small(32 * 32);
+    for (int64_t r2 = 0; r2 < 32; ++r2)
+      for (int64_t c = 0; c < 32; ++c)
+        small[size_t(r2 * 32 + c)] = (float(y[2 * r2 * w + 2 * c]) + y[2 * r2 * w + 2 * c + 1] +
+                                      y[(2 * r2 + 1) * w + 2 * c] + y[(2 * r2 + 1) * w + 2 * c + 1]) /
+                                     4.f / 255.f;
+    const int64_t shape[4] = {1, 1, 32, 32};
+    VmafDnnInput in{nullptr, small.data(), shape, 4};
+    float want = NAN;
+    VmafDnnOutput out{nullptr, &want, 1, 0};
+    ASSERT_EQ(vmaf_dnn_session_run(p.s, &in, 1, &out, 1), 0);
+    EXPECT_NEAR(score, want, 1e-5 * std::max(1.f, std::fabs(want))) << "frame " << f;
+  }
+}
+
 // The video through `frames --out` against run_luma8 / run_plane16 of `reference` on each whole frame.
 void check_filtered(const fs::path& dir, const std::string& model, const fs::path& reference, int sample,
                     int max_level_diff) {
