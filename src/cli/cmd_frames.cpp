@@ -168,7 +168,10 @@ int run_frames(const Opts& o) {
     fail("{}: {}", o.model, what);
   }
   VmafDnnSession* s = sess.get();
-  const bool metric = s->meta.kind == "nr" || (s->meta.kind != "filter" && looks_like_metric(*s));
+  const auto& ins = s->exec->inputs();
+  const bool one_plane_in = ins.size() == 1 && ins[0].has_shape && ins[0].shape.size() == 4;
+  const bool metric =
+      one_plane_in && (s->meta.kind == "nr" || (s->meta.kind != "filter" && looks_like_metric(*s)));
   const bool filter = !metric && s->plane_model;
   if (!metric && !filter)
     fail(
