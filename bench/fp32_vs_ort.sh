@@ -23,7 +23,7 @@ for c in "${cases[@]}"; do
   ours=() ort=()
   for ((r = 0; r < rounds; r++)); do
     ours+=("$("${TQ:-build/tinyqat}" bench "$dir/$model" --shape "$shape" --iterations "$iters" --warmup 5 --json |
-      sed -E 's/.*"median_ms": ([0-9.]+).*/\1/')")
+      sed -E 's/.*"median_ms": ?([0-9.eE+-]+).*/\1/')")
     ort+=("$(node tools/ort/ort_bench.js "$dir/$model" --shape "$shape" --iterations "$iters" --warmup 5 --json |
       sed -E 's/.*"median_ms": ?([0-9.]+).*/\1/')")
   done

@@ -16,7 +16,7 @@ cases=(
   "vmaf_tiny_v4 features=4096x6 100"
 )
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ours() { "${TQ:-build/tinyqat}" bench "$1" --shape "$2" --iterations "$3" --warmup 3 --json | sed -E 's/.*"median_ms": ([0-9.]+).*/\1/'; }
+ours() { "${TQ:-build/tinyqat}" bench "$1" --shape "$2" --iterations "$3" --warmup 3 --json | sed -E 's/.*"median_ms": ?([0-9.eE+-]+).*/\1/'; }
 ort() { node tools/ort/ort_bench.js "$1" --shape "$2" --iterations "$3" --warmup 3 --json | sed -E 's/.*"median_ms": ?([0-9.]+).*/\1/'; }
 echo "| model | input | tinyqat int8 ms | tinyqat fp32 ms | ORT fp32 ms | ORT int8 ms | ours int8 / ORT fp32 |"
 echo "|---|---|---|---|---|---|---|"

@@ -70,7 +70,7 @@ cases=(
   "learned_filter (zoo) int8, 1920×1080|$lfz8|$lfz|$(in_name "$lfz")=1x1x1080x1920|4"
 )
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ours() { "$tq" bench "$1" --shape "$2" --iterations "$3" --warmup 3 --threads "$4" --json | sed -E 's/.*"median_ms": ([0-9.]+).*/\1/'; }
+ours() { "$tq" bench "$1" --shape "$2" --iterations "$3" --warmup 3 --threads "$4" --json | sed -E 's/.*"median_ms": ?([0-9.eE+-]+).*/\1/'; }
 ort() { node tools/ort/ort_bench.js "$1" --shape "$2" --iterations "$3" --warmup 3 --threads "$4" --json | sed -E 's/.*"median_ms": ?([0-9.]+).*/\1/'; }
 
 t1=${threads[0]} tn=${threads[${#threads[@]}-1]}

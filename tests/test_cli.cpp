@@ -3,9 +3,11 @@
 // one default for quantization everywhere, shown by --help.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "onnx/onnx_io.h"
@@ -161,6 +163,85 @@ TEST(Cli, OneQuantizationDefaultAndTheSeedPresetByName) {
                 .code,
             0);
   EXPECT_EQ(text_of(a), text_of(spelled));
+}
+
+// `bench` reads like onnxruntime_perf_test: inputs made from the model's own shapes (free dimensions
+// from --dim), percentiles and standard deviation, a --threads sweep, one valid JSON document also with
+// --profile, and a Chrome trace with one event per node per timed run.
+TEST(Cli, BenchLikeOnnxruntimePerfTest) {
+  fs::path dir = temp_dir("cli-bench");
+  const std::string m = (dir / "mlp.onnx").string();
+  ASSERT_EQ(cli(fmt::format("zoo mlp -o {}", m), dir).code, 0);
+  const Model model = import_onnx(m);
+  ASSERT_EQ(model.graph.inputs.size(), 1u);
+  const ValueInfo& in = model.graph.inputs[0];
+  std::string free_dim;
+  for (const Dim& d : in.shape)
+    if (!d.is_known()) free_dim = d.param;
+  ASSERT_FALSE(free_dim.empty()) << "the mlp's batch dimension is expected to be symbolic";
+
+  // No --input: made from the declared shape, the free dimension 1 unless --dim sets it.
+  CliResult r = cli(fmt::format("bench {} --iterations 7 --warmup 1 --json", m), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* k : {"p50_ms", "p90_ms", "p99_ms", "stddev_ms", "min_ms", "max_ms", "mean_ms"})
+    ASSERT_TRUE(j.contains(k)) << k << "\n" << r.out;
+  EXPECT_LE(j["min_ms"].get<double>(), j["p50_ms"].get<double>());
+  EXPECT_LE(j["p50_ms"].get<double>(), j["p90_ms"].get<double>());
+  EXPECT_LE(j["p90_ms"].get<double>(), j["p99_ms"].get<double>());
+  EXPECT_LE(j["p99_ms"].get<double>(), j["max_ms"].get<double>());
+  EXPECT_GE(j["stddev_ms"].get<double>(), 0.0);
+  EXPECT_EQ(j["iterations"], 7);
+  std::vector<int64_t> shape;
+  for (const Dim& d : in.shape) shape.push_back(d.is_known() ? d.value : 1);
+  EXPECT_EQ(j["inputs"][in.name].get<std::vector<int64_t>>(), shape) << r.out;
+  r = cli(fmt::format("bench {} --iterations 2 --warmup 0 --json --dim {}=5", m, free_dim), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (size_t i = 0; i < in.shape.size(); ++i)
+    if (!in.shape[i].is_known()) shape[i] = 5;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["inputs"][in.name].get<std::vector<int64_t>>(), shape) << r.out;
+  r = cli(fmt::format("bench {} --dim nosuchdim=3", m), dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--dim nosuchdim: no input of"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = cli(fmt::format("bench {} --dim {}=0", m, free_dim), dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+
+  // A sweep: one entry per thread count, in the order given.
+  r = cli(fmt::format("bench {} --iterations 3 --warmup 0 --threads 1,2 --json", m), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["sweep"].size(), 2u) << r.out;
+  EXPECT_EQ(j["sweep"][0]["threads"], 1);
+  EXPECT_EQ(j["sweep"][1]["threads"], 2);
+  r = cli(fmt::format("bench {} --iterations 3 --warmup 0 --threads 1,2", m), dir);
+  EXPECT_NE(r.out.find("threads 2"), std::string::npos) << r.out;
+
+  // --profile keeps the output one JSON document; --trace writes one event per node per timed run.
+  const std::string trace = (dir / "trace.json").string();
+  r = cli(fmt::format("bench {} --iterations 4 --warmup 2 --json --profile --trace {}", m, trace), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);  // throws (fails the test) when text follows the object
+  ASSERT_TRUE(j["profile"].is_array()) << r.out;
+  const size_t nodes = j["profile"].size();
+  ASSERT_GT(nodes, 2u);
+  auto t = nlohmann::json::parse(text_of(trace));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  std::map<std::string, int> per_node;
+  for (const auto& e : t["traceEvents"])
+    if (e["ph"] == "X") {
+      ++per_node[e["name"].get<std::string>()];
+      EXPECT_GE(e["dur"].get<double>(), 0.0);
+      EXPECT_TRUE(e.contains("ts") && e.contains("pid") && e.contains("tid"));
+    }
+  EXPECT_EQ(per_node.size(), nodes);
+  for (const auto& p : j["profile"]) EXPECT_EQ(per_node[p["node"].get<std::string>()], 4) << p.dump();
+  // A path that needs escaping stays valid JSON.
+  const std::string odd = (dir / "a \"quoted\" name.onnx").string();
+  fs::copy_file(m, odd);
+  r = cli(fmt::format("bench '{}' --iterations 1 --warmup 0 --json", odd), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["model"], odd);
 }
 
 }  // namespace

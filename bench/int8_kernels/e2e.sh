@@ -14,7 +14,7 @@ declare -A ours ort
 for ((r = 0; r < rounds; r++)); do
   for m in "${models[@]}"; do
     ours[$m]+="$(build/tinyqat bench "$m" --shape degraded=1x1x224x224 --iterations "$iters" --warmup 3 --json |
-      sed -E 's/.*"median_ms": ([0-9.]+).*/\1/') "
+      sed -E 's/.*"median_ms": ?([0-9.eE+-]+).*/\1/') "
     ort[$m]+="$(node tools/ort/ort_bench.js "$m" --shape degraded=1x1x224x224 --iterations "$iters" --warmup 3 --json |
       sed -E 's/.*"median_ms": ?([0-9.]+).*/\1/') "
   done

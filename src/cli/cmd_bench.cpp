@@ -1,9 +1,11 @@
-// `tinyqat bench`: latency of one model on the runtime, printed like onnxruntime_perf_test so that the
-// numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
+// `tinyqat bench`: latency of one model on the runtime, like onnxruntime_perf_test (inputs made from the
+// model's own shapes when none are given, percentiles, thread sweeps, per-node profile, Chrome trace), so
+// that the numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
 
@@ -12,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/file_util.h"
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
@@ -46,14 +49,74 @@ Shape parse_shape(const std::string& text) {
   }
   return s;
 }
+
+// NAME=V of --dim: the value of a symbolic dimension.
+std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs) {
+  std::map<std::string, int64_t> dims;
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    const std::string v = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    TQ_CHECK(eq != std::string::npos && eq > 0 && !v.empty() && v.size() < 12 &&
+                 v.find_first_not_of("0123456789") == std::string::npos && std::stoll(v) > 0,
+             "--dim '{}': expected NAME=V with V a positive integer (e.g. N=1)", spec);
+    dims[spec.substr(0, eq)] = std::stoll(v);
+  }
+  return dims;
+}
+
+// An input no --input/--shape gave, made from its declared shape: symbolic dimensions from --dim
+// (1 when not given, as onnxruntime_perf_test does); floats from the generator, other types zeros.
+Tensor made_input(const ValueInfo& in, const std::map<std::string, int64_t>& dims, uint32_t& state) {
+  TQ_CHECK(in.has_shape, "input '{}' has no declared shape: give it with --input or --shape", in.name);
+  Shape shape;
+  for (const Dim& d : in.shape) {
+    if (d.is_known()) {
+      shape.push_back(d.value);
+      continue;
+    }
+    auto it = dims.find(d.param);
+    shape.push_back(it == dims.end() ? 1 : it->second);
+  }
+  if (in.dtype == DType::F32) return lcg_tensor(shape, state);
+  return Tensor::zeros(in.dtype, shape);
+}
+
+struct Stats {
+  int threads, threads_used;
+  double p50, p90, p99, min, max, mean, stddev;
+};
+
+Stats stats_of(std::vector<double> ms, int threads) {
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  // Percentiles interpolate between neighbours (numpy's default), so p50 is the median.
+  auto pct = [&](double q) {
+    const double pos = q / 100.0 * static_cast<double>(n - 1);
+    const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, n - 1);
+    return ms[lo] + (ms[hi] - ms[lo]) * (pos - static_cast<double>(lo));
+  };
+  const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(n);
+  double var = 0;
+  for (double v : ms) var += (v - mean) * (v - mean);
+  return Stats{threads,
+               ThreadPool::resolve_threads(threads),
+               pct(50),
+               pct(90),
+               pct(99),
+               ms.front(),
+               ms.back(),
+               mean,
+               n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0};
+}
 }  // namespace
 
 std::function<int()> add_bench(CLI::App& app) {
   auto* sub = app.add_subcommand("bench", "Measure a model's latency on the tinyqat runtime");
   struct Opts {
-    std::string model;
-    std::vector<std::string> inputs, shapes;
-    int threads = 1, iterations = 100, warmup = 10;
+    std::string model, trace;
+    std::vector<std::string> inputs, shapes, dims;
+    std::vector<int> threads{1};
+    int iterations = 100, warmup = 10;
     bool json = false, profile = false;
   };
   auto o = std::make_shared<Opts>();
@@ -63,7 +126,11 @@ std::function<int()> add_bench(CLI::App& app) {
       "FILE.npz (arrays named after the inputs), FILE.npy (a single-input model) or NAME=FILE.npy; "
       "repeatable");
   sub->add_option("--shape", o->shapes, "NAME=DxDx... : fill an input with deterministic data in [0,1)");
-  sub->add_option("--threads", o->threads, "Worker threads (0: all cores)")
+  sub->add_option("--dim", o->dims,
+                  "NAME=V : a symbolic dimension's value for the inputs made from the model's shapes (those "
+                  "no --input/--shape gives; free dimensions are 1 otherwise)");
+  sub->add_option("--threads", o->threads, "Worker threads (0: all cores); a list (1,2,4) sweeps them")
+      ->delimiter(',')
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   sub->add_option("--iterations", o->iterations, "Timed runs")
@@ -72,74 +139,131 @@ std::function<int()> add_bench(CLI::App& app) {
   sub->add_option("--warmup", o->warmup, "Untimed runs first")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
-  sub->add_flag("--json", o->json, "Print one JSON object (with --profile: the per-node times in it)");
-  sub->add_flag("--profile", o->profile, "Also print the time per node (median run share)");
+  sub->add_flag("--json", o->json,
+                "Print one JSON object (a sweep: {model, sweep: [one object per thread count]}; with "
+                "--profile the per-node times are in it)");
+  sub->add_flag("--profile", o->profile, "Also print the time per node (share of the timed runs)");
+  sub->add_option("--trace", o->trace,
+                  "Write a Chrome trace (chrome://tracing, Perfetto): one event per node per timed run");
   return [o] {
-    Executor ex(import_onnx(o->model), ExecutorOptions{o->threads, o->profile});
-    NamedTensors feeds =
-        read_model_data(o->inputs, names_of(ex.inputs()), "--input", /*require_all=*/o->shapes.empty())
-            .inputs;
+    const Model model = import_onnx(o->model);
+    const std::map<std::string, int64_t> dims = parse_dims(o->dims);
+    for (const auto& [name, v] : dims) {
+      bool used = false;
+      for (const ValueInfo& in : model.graph.inputs)
+        for (const Dim& d : in.shape) used = used || (!d.is_known() && d.param == name);
+      TQ_CHECK(used, "--dim {}: no input of {} has a dimension named '{}'", name, o->model, name);
+    }
+    NamedTensors feeds = read_model_data(o->inputs, names_of(model.graph.inputs), "--input",
+                                         /*require_all=*/!o->inputs.empty() && o->shapes.empty())
+                             .inputs;
     uint32_t state = 0x2545f491u;
     for (const auto& spec : o->shapes) {
       auto eq = spec.find('=');
       TQ_CHECK(eq != std::string::npos, "--shape '{}': expected NAME=DxD...", spec);
       feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1)), state));
     }
-    TQ_CHECK(!feeds.empty(),
-             "give each model input with --input FILE.npz|NAME=FILE.npy or --shape NAME=DxD...");
-    for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
-    std::vector<double> ms(o->iterations);
-    for (int i = 0; i < o->iterations; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      ex.run(feeds);
-      ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (const ValueInfo& in : model.graph.inputs) {
+      const bool given =
+          std::any_of(feeds.begin(), feeds.end(), [&](const auto& f) { return f.first == in.name; });
+      if (!given) feeds.emplace_back(in.name, made_input(in, dims, state));
     }
-    std::vector<double> sorted = ms;
-    std::sort(sorted.begin(), sorted.end());
-    size_t n = sorted.size();
-    // Percentiles interpolate between neighbours (numpy's default), so p50 is the median.
-    auto pct = [&](double q) {
-      const double pos = q / 100.0 * static_cast<double>(n - 1);
-      const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, n - 1);
-      return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
-    };
-    double median = pct(50);
-    double p90 = pct(90), p99 = pct(99);
-    double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
-    double var = 0;
-    for (double v : ms) var += (v - mean) * (v - mean);
-    double stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0;
-    const int threads_used = ThreadPool::resolve_threads(o->threads);
-    double total = 0;
-    for (const auto& p : ex.profile()) total += p.total_ms;
-    auto per_run = [](const NodeProfile& p) { return p.total_ms / std::max<int64_t>(p.runs, 1); };
-    if (o->json) {  // one JSON object on one line; with --profile it holds the per-node times too
-      std::string line = fmt::format(
-          "{{\"model\": {}, \"threads\": {}, \"iterations\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, "
-          "\"mean_ms\": {:.4f}, \"isa\": \"{}\", \"p50_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"p99_ms\": {:.4f}, "
-          "\"max_ms\": {:.4f}, \"stddev_ms\": {:.4f}, \"threads_used\": {}",
-          nlohmann::json(o->model).dump(), o->threads, o->iterations, median, sorted[0], mean,
-          isa_name(cpu_isa()), median, p90, p99, sorted[n - 1], stddev, threads_used);
+    const bool per_node = o->profile || !o->trace.empty();
+    nlohmann::ordered_json trace_events = nlohmann::ordered_json::array();
+    nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
+    std::string text;
+    for (size_t k = 0; k < o->threads.size(); ++k) {
+      Executor ex(model, ExecutorOptions{o->threads[k], per_node, !o->trace.empty()});
+      for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
+      ex.reset_profile();  // the profile and the trace cover the timed runs only
+      std::vector<double> ms(o->iterations);
+      for (int i = 0; i < o->iterations; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        ex.run(feeds);
+        ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      }
+      const Stats st = stats_of(ms, o->threads[k]);
+      const auto profile = ex.profile();
+      double total = 0;
+      for (const auto& p : profile) total += p.total_ms;
+      auto per_run = [](const NodeProfile& p) { return p.total_ms / std::max<int64_t>(p.runs, 1); };
+      if (!o->trace.empty()) {
+        // One process per thread count; events in µs since the executor was built, run index in args.
+        const auto events = ex.node_events();
+        const size_t nodes = events.size() / static_cast<size_t>(o->iterations);
+        trace_events.push_back(
+            {{"name", "process_name"},
+             {"ph", "M"},
+             {"pid", k + 1},
+             {"args", {{"name", fmt::format("tinyqat bench, threads {}", st.threads_used)}}}});
+        for (size_t e = 0; e < events.size(); ++e)
+          trace_events.push_back(
+              {{"name", events[e].node},
+               {"cat", events[e].op_type},
+               {"ph", "X"},
+               {"ts", events[e].start_us},
+               {"dur", events[e].dur_us},
+               {"pid", k + 1},
+               {"tid", 1},
+               {"args", {{"op_type", events[e].op_type}, {"run", nodes ? e / nodes : 0}}}});
+      }
+      nlohmann::ordered_json j;
+      j["model"] = o->model;
+      j["threads"] = st.threads;
+      j["threads_used"] = st.threads_used;
+      j["iterations"] = o->iterations;
+      j["warmup"] = o->warmup;
+      j["isa"] = isa_name(cpu_isa());
+      j["median_ms"] = st.p50;
+      j["min_ms"] = st.min;
+      j["mean_ms"] = st.mean;
+      j["p50_ms"] = st.p50;
+      j["p90_ms"] = st.p90;
+      j["p99_ms"] = st.p99;
+      j["max_ms"] = st.max;
+      j["stddev_ms"] = st.stddev;
+      j["throughput_per_s"] = 1000.0 / st.p50;
+      nlohmann::ordered_json in = nlohmann::ordered_json::object();
+      for (const auto& [name, t] : feeds) {
+        std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
+        in[name] = shape;
+      }
+      j["inputs"] = in;
       if (o->profile) {
         nlohmann::ordered_json prof = nlohmann::ordered_json::array();
-        for (const auto& p : ex.profile())
+        for (const auto& p : profile)
           prof.push_back({{"node", p.node},
                           {"op_type", p.op_type},
                           {"ms_per_run", per_run(p)},
                           {"share", p.total_ms / std::max(total, 1e-9)}});
-        line += ", \"profile\": " + prof.dump();
+        j["profile"] = prof;
       }
-      std::printf("%s}\n", line.c_str());
-      return 0;
+      sweep.push_back(j);
+      text += fmt::format(
+          "{}  threads {}  iterations {}  isa {}\nmedian: {:.3f} ms  min: {:.3f} ms  mean: {:.3f} ms  "
+          "throughput: {:.1f} runs/s\np50: {:.3f} ms  p90: {:.3f} ms  p99: {:.3f} ms  max: {:.3f} ms  "
+          "stddev: "
+          "{:.3f} ms\n",
+          o->model, st.threads_used, o->iterations, isa_name(cpu_isa()), st.p50, st.min, st.mean,
+          1000.0 / st.p50, st.p50, st.p90, st.p99, st.max, st.stddev);
+      if (o->profile)
+        for (const auto& p : profile)
+          text += fmt::format("  {:<32} {:<20} {:8.3f} ms/run  {:5.1f}%\n", p.node, p.op_type, per_run(p),
+                              100.0 * p.total_ms / std::max(total, 1e-9));
     }
-    std::printf(
-        "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
-        "%.1f runs/s\np50: %.3f ms  p90: %.3f ms  p99: %.3f ms  max: %.3f ms  stddev: %.3f ms\n",
-        o->model.c_str(), threads_used, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
-        1000.0 / median, median, p90, p99, sorted[n - 1], stddev);
-    for (const auto& p : ex.profile())
-      std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(), per_run(p),
-                  100.0 * p.total_ms / std::max(total, 1e-9));
+    if (!o->trace.empty()) {
+      nlohmann::ordered_json doc;
+      doc["traceEvents"] = trace_events;
+      doc["displayTimeUnit"] = "ms";
+      write_file_atomic(o->trace, doc.dump() + "\n");
+    }
+    if (o->json) {  // one JSON object on one line
+      nlohmann::ordered_json out =
+          sweep.size() == 1 ? sweep[0] : nlohmann::ordered_json{{"model", o->model}, {"sweep", sweep}};
+      std::printf("%s\n", out.dump().c_str());
+    } else {
+      std::fputs(text.c_str(), stdout);
+    }
     return 0;
   };
 }

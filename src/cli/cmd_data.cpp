@@ -71,10 +71,7 @@ void write_preview(const std::string& path, const std::vector<Tensor>& rows) {
 }  // namespace
 
 std::function<int()> add_data(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "data",
-      "Build training/eval sets (.npz) from real photos and feature CSVs; show or convert data files (see "
-      "docs/data.md)");
+  auto* cmd = app.add_subcommand(kDataCommand.name, kDataCommand.description);
   cmd->require_subcommand(1);
   const std::string photos_help = "Folder of photos (scripts/fetch_photos.sh fills .cache/photos)";
 

@@ -32,10 +32,7 @@ std::string target_id(const registry::Registry& r, const std::string& t) {
 }  // namespace
 
 std::function<int()> add_measure(CLI::App& app) {
-  auto* sub =
-      app.add_subcommand("measure",
-                         "Accuracy gate: fp32 vs int8 for registry entries (PLCC, SROCC, RMSE, max |diff|, "
-                         "PASS/FAIL against the budget); exit 0 all pass, 1 any over budget, 2 any error");
+  auto* sub = app.add_subcommand(kMeasureCommand.name, kMeasureCommand.description);
   struct Opts {
     std::vector<std::string> targets, data;
     std::string registry, plots, json_out, md_out;

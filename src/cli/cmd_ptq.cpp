@@ -41,8 +41,7 @@ void print_coverage(const quant::PtqReport& rep) {
 }  // namespace
 
 std::function<int()> add_ptq(CLI::App& app) {
-  auto* sub =
-      app.add_subcommand("ptq", "Post-training quantization: dynamic, or static with a calibration set");
+  auto* sub = app.add_subcommand(kPtqCommand.name, kPtqCommand.description);
   struct Opts {
     std::string model, out, mode = "static", calibration, preset = "default", method, activations;
     int64_t samples = -1;

@@ -18,10 +18,7 @@
 namespace tinyqat::cli {
 
 std::function<int()> add_quantize(CLI::App& app) {
-  auto* sub = app.add_subcommand("quantize",
-                                 "Quantization ladder: dynamic → static → QAT, keeps the cheapest rung "
-                                 "within the PLCC budget (exit 0 kept "
-                                 "one, 1 none fits: the model stays fp32, 2 error)");
+  auto* sub = app.add_subcommand(kQuantizeCommand.name, kQuantizeCommand.description);
   struct Opts {
     std::string model, out, data, calibration, preset = "default", method, activations;
     double budget = -1;

@@ -125,8 +125,7 @@ int cmd_show(const std::string& path, const std::string& id, bool json) {
 }  // namespace
 
 std::function<int()> add_registry(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "registry", "The model registry (registry.json, the fork's schema): validate, add, set, show");
+  auto* sub = app.add_subcommand(kRegistryCommand.name, kRegistryCommand.description);
   sub->require_subcommand(1);
   struct Opts {
     std::string path, id, onnx, int8, mode, kind, eval, calibration, license, notes, description;

@@ -167,8 +167,7 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
 }  // namespace
 
 std::function<int()> add_train(CLI::App& app) {
-  auto* sub =
-      app.add_subcommand("train", "Train the fp32 model of a config and write its checkpoint (.onnx)");
+  auto* sub = app.add_subcommand(kTrainCommand.name, kTrainCommand.description);
   auto o = std::make_shared<TrainOpts>();
   add_common(sub, *o, false);
   sub->add_option(
@@ -192,8 +191,7 @@ std::function<int()> add_train(CLI::App& app) {
 }
 
 std::function<int()> add_qat(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "qat", "Quantization-aware training: fp32 phase, fake-quant, QAT fine-tune, QDQ export (every phase)");
+  auto* sub = app.add_subcommand(kQatCommand.name, kQatCommand.description);
   auto o = std::make_shared<TrainOpts>();
   add_common(sub, *o, true);
   auto fp32_path = std::make_shared<std::string>();

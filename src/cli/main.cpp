@@ -1,11 +1,14 @@
 // Entry point: parses the command line and maps errors to exit codes (0 ok, 2 bad input or usage);
 // `tinyqat help [COMMAND]` and mistyped commands (did you mean …) are handled before CLI11 parses.
+// Built twice: `tinyqat` (the runtime commands; the others are listed and handed to tinyqat-train by
+// exec, tools_exec.h) and tinyqat-train (TINYQAT_CLI_TOOLS: every command, LibTorch and OpenCV loaded).
 #include <cstdio>
 #include <filesystem>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/tools_exec.h"
 #include "core/error.h"
 #include "core/version.h"
 
@@ -19,24 +22,36 @@ int main(int argc, char** argv) {
     auto action = f(app);
     cmds.emplace_back(app.get_subcommands({})[before], action);
   };
+#ifdef TINYQAT_CLI_TOOLS
+#define TQ_TOOL(add_fn, command) add(add_fn)
+#else
+  // Listed (help, did-you-mean) but run by tinyqat-train: run_tools_command execs it before parsing.
+#define TQ_TOOL(add_fn, command) app.add_subcommand((command).name, (command).description)
+#endif
   add(tinyqat::cli::add_inspect);
   add(tinyqat::cli::add_run);
   add(tinyqat::cli::add_zoo);
   add(tinyqat::cli::add_bench);
-  add(tinyqat::cli::add_ptq);
+  TQ_TOOL(tinyqat::cli::add_ptq, tinyqat::cli::kPtqCommand);
   add(tinyqat::cli::add_compare);
-  add(tinyqat::cli::add_data);
-  add(tinyqat::cli::add_registry);
-  add(tinyqat::cli::add_measure);
+  TQ_TOOL(tinyqat::cli::add_data, tinyqat::cli::kDataCommand);
+  TQ_TOOL(tinyqat::cli::add_registry, tinyqat::cli::kRegistryCommand);
+  TQ_TOOL(tinyqat::cli::add_measure, tinyqat::cli::kMeasureCommand);
   add(tinyqat::cli::add_resolve);
-  add(tinyqat::cli::add_quantize);
+  TQ_TOOL(tinyqat::cli::add_quantize, tinyqat::cli::kQuantizeCommand);
   add(tinyqat::cli::add_frames);
 #ifdef TINYQAT_HAVE_TRAIN
-  add(tinyqat::cli::add_train);
-  add(tinyqat::cli::add_qat);
+  TQ_TOOL(tinyqat::cli::add_train, tinyqat::cli::kTrainCommand);
+  TQ_TOOL(tinyqat::cli::add_qat, tinyqat::cli::kQatCommand);
 #endif
+#undef TQ_TOOL
   app.footer(
       "Run 'tinyqat help COMMAND' (or 'tinyqat COMMAND --help') for a command's options and defaults.");
+#ifndef TINYQAT_CLI_TOOLS
+  std::vector<const CLI::App*> local;
+  for (auto& c : cmds) local.push_back(c.first);
+  if (int code = tinyqat::cli::run_tools_command(app, local, argc, argv); code >= 0) return code;
+#endif
   if (int code = tinyqat::cli::pre_parse(app, argc, argv); code >= 0) return code;
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@ Executor::~Executor() = default;
 Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model)) {
   pool_ = std::make_unique<ThreadPool>(opts.threads);
   profile_ = opts.profile;
+  trace_ = opts.profile && opts.trace;
   fuse_qdq_for_runtime(model_.graph);
   fuse_for_runtime(model_.graph);
   const Graph& g = model_.graph;
@@ -120,9 +121,11 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
       st.kernel->run(ctx, in, out);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double start_us = std::chrono::duration<double, std::micro>(t0 - epoch_).count();
       std::lock_guard<std::mutex> lock(profile_mu_);
       st.total_ms += ms;
       ++st.runs;
+      if (trace_) events_.push_back({&st, start_us, ms * 1000.0});
     } else {
       st.kernel->run(ctx, in, out);
     }
@@ -164,6 +167,24 @@ std::vector<NodeProfile> Executor::profile() const {
   std::lock_guard<std::mutex> lock(profile_mu_);
   for (const auto& st : steps_) r.push_back({st.node->name, st.node->op_type, st.total_ms, st.runs});
   return r;
+}
+
+std::vector<NodeEvent> Executor::node_events() const {
+  std::lock_guard<std::mutex> lock(profile_mu_);
+  std::vector<NodeEvent> r;
+  r.reserve(events_.size());
+  for (const Event& e : events_)
+    r.push_back({e.step->node->name, e.step->node->op_type, e.start_us, e.dur_us});
+  return r;
+}
+
+void Executor::reset_profile() {
+  std::lock_guard<std::mutex> lock(profile_mu_);
+  events_.clear();
+  for (auto& st : steps_) {
+    st.total_ms = 0;
+    st.runs = 0;
+  }
 }
 
 }  // namespace tinyqat

@@ -2,6 +2,7 @@
 // times, with any batch size the graph's symbolic dims allow. Deterministic for a fixed thread count.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,12 +17,19 @@ namespace tinyqat {
 struct ExecutorOptions {
   int threads = 1;       // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
   bool profile = false;  // accumulate time per node (see profile())
+  bool trace = false;    // with profile: also keep every node run (see node_events())
 };
 
 struct NodeProfile {
   std::string node, op_type;
   double total_ms = 0;
   int64_t runs = 0;
+};
+
+// One node of one run (ExecutorOptions::profile): start and duration in µs since the executor was built.
+struct NodeEvent {
+  std::string node, op_type;
+  double start_us = 0, dur_us = 0;
 };
 
 class Executor {
@@ -40,6 +48,10 @@ class Executor {
   int64_t plans_made() const { return plans_made_.load(); }
   // Per-node times accumulated over runs (empty unless ExecutorOptions::profile).
   std::vector<NodeProfile> profile() const;
+  // Every node run since the last reset_profile(), in the order they ran (empty unless profiling).
+  std::vector<NodeEvent> node_events() const;
+  // Forgets the times and events so far (e.g. those of warm-up runs).
+  void reset_profile();
 
  private:
   // The plan a step's kernel made for the input shapes it last saw (Kernel::prepare).
@@ -57,8 +69,14 @@ class Executor {
     double total_ms = 0;          // guarded by profile_mu_
     int64_t runs = 0;             // guarded by profile_mu_
   };
-  bool profile_ = false;
+  bool profile_ = false, trace_ = false;
   mutable std::mutex profile_mu_;  // concurrent runs add their node times under it
+  struct Event {
+    const Step* step;
+    double start_us, dur_us;
+  };
+  std::vector<Event> events_;  // guarded by profile_mu_
+  std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
   Model model_;
   std::unique_ptr<ThreadPool> pool_;
   std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();  // reused across runs
