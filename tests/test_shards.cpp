@@ -2,10 +2,12 @@
 // order (every row once per epoch, deterministic, ranks follow the 1-rank order) and its flat memory.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <regex>
 
+#include "core/error.h"
 #include "core/file_util.h"
 #include "data/shards.h"
 #include "support/test_support.h"
@@ -22,7 +24,8 @@ NamedTensors rows_set(int64_t n) {
     y.push_back(2.f * static_cast<float>(i));
     id.push_back(i);
   }
-  return {{"x", Tensor::from_f32({n, 3}, x)}, {"y", Tensor::from_f32({n}, y)}, {"id", Tensor::from_i64({n}, id)}};
+  return {
+      {"x", Tensor::from_f32({n, 3}, x)}, {"y", Tensor::from_f32({n}, y)}, {"id", Tensor::from_i64({n}, id)}};
 }
 
 std::vector<int64_t> ids_of(const Tensor& t) {
@@ -71,8 +74,8 @@ TEST(DataShard, SplitsEveryArrayAlikeAndWritesTheManifest) {
     EXPECT_TRUE(c.mean[2].empty());  // int64: no statistics
   }
   // Re-sharding into the same folder with fewer shards leaves no stale shard behind.
-  CliResult r = cli(fmt::format("data shard {} -o {} --rows-per-shard 6", (s.parent_path() / "set.npz").string(),
-                                s.string()),
+  CliResult r = cli(fmt::format("data shard {} -o {} --rows-per-shard 6",
+                                (s.parent_path() / "set.npz").string(), s.string()),
                     s.parent_path());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(fs::exists(s / "shard-00002.npz"));
@@ -109,7 +112,8 @@ TEST(DataShard, BadCorporaExitTwoNamingTheFile) {
   EXPECT_NE(r.err.find("nope.npz"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("missing.txt"), std::string::npos) << r.err;
 
-  write_file_atomic((d / "glob.txt").string(), std::string("# all of them\nshards/shard-*.npz\nshards/x-*.npz\n"));
+  write_file_atomic((d / "glob.txt").string(),
+                    std::string("# all of them\nshards/shard-*.npz\nshards/x-*.npz\n"));
   r = show(d / "glob.txt");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("x-*.npz"), std::string::npos) << r.err;
@@ -213,7 +217,8 @@ TEST(DataShardLoader, RanksTakeTheirShareOfTheOneRankOrder) {
         ASSERT_EQ(parts[static_cast<size_t>(r)].size(), one.size());
         const auto& p = parts[static_cast<size_t>(r)][k];
         const int64_t n = static_cast<int64_t>(one[k].size());
-        EXPECT_EQ(static_cast<int64_t>(p.size()), n * (r + 1) / world - n * r / world);  // the trainer's share
+        EXPECT_EQ(static_cast<int64_t>(p.size()),
+                  n * (r + 1) / world - n * r / world);  // the trainer's share
         joined.insert(joined.end(), p.begin(), p.end());
       }
       EXPECT_EQ(joined, one[k]) << "batch " << k << ", " << world << " ranks";
@@ -252,7 +257,8 @@ double stream_peak_mib(const fs::path& d, int shards) {
     manifest += fmt::format("s{:03d}.npz\n", k);
   }
   write_file_atomic((dir / "manifest.txt").string(), manifest);
-  CliResult r = cli(fmt::format("data stream {} --batch-size 48 --prefetch 2", (dir / "manifest.txt").string()), d);
+  CliResult r =
+      cli(fmt::format("data stream {} --batch-size 48 --prefetch 2", (dir / "manifest.txt").string()), d);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find(fmt::format("{} rows in", 64 * shards)), std::string::npos) << r.out;
   std::smatch m;

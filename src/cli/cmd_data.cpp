@@ -134,10 +134,11 @@ std::function<int()> add_data(CLI::App& app) {
   add_out_options(ft, o->ft_out, "features");
 
   auto show_file = std::make_shared<std::string>();
-  auto* show = cmd->add_subcommand(
-      "show",
-      "Describe a data file: a sharded corpus (folder or manifest .txt), .parquet/.pq (columns, types, nulls, rows, row groups, codecs, encodings; "
-      "reads only the footer), .npz/.npy (arrays, dtypes, shapes) or a feature CSV");
+  auto* show =
+      cmd->add_subcommand("show",
+                          "Describe a data file: a sharded corpus (folder or manifest .txt), .parquet/.pq "
+                          "(columns, types, nulls, rows, row groups, codecs, encodings; "
+                          "reads only the footer), .npz/.npy (arrays, dtypes, shapes) or a feature CSV");
   show->add_option("file", *show_file, "The file")->required();
 
   struct ConvertOpts {
@@ -188,8 +189,12 @@ std::function<int()> add_data(CLI::App& app) {
   stream->add_option("--batch-size", st->batch, "Global batch size")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
-  stream->add_option("--epochs", st->epochs, "Epochs to stream")->capture_default_str()->check(CLI::Range(1, 1000));
-  stream->add_option("--prefetch", st->prefetch, "Shards read ahead")->capture_default_str()->check(CLI::Range(1, 64));
+  stream->add_option("--epochs", st->epochs, "Epochs to stream")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  stream->add_option("--prefetch", st->prefetch, "Shards read ahead")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   stream->add_option("--seed", st->seed, "Shuffle seed")->capture_default_str();
 
   return [o, photos, fp, nr, ft, show, show_file, convert, cv, shard, so, stream, st] {
@@ -212,8 +217,8 @@ std::function<int()> add_data(CLI::App& app) {
             checksum += static_cast<double>(rows + r + 1) * t.scalar_as_double(r * per);
           rows += t.dim(0), ++batches;
         }
-        std::printf("epoch %d: %lld rows in %lld batches, checksum %.17g\n", e + 1, static_cast<long long>(rows),
-                    static_cast<long long>(batches), checksum);
+        std::printf("epoch %d: %lld rows in %lld batches, checksum %.17g\n", e + 1,
+                    static_cast<long long>(rows), static_cast<long long>(batches), checksum);
       }
       std::printf("peak RSS %.1f MiB\n", static_cast<double>(data::peak_rss_bytes()) / (1 << 20));
       return 0;

@@ -299,16 +299,17 @@ std::vector<std::pair<int64_t, int64_t>> epoch_order(const ShardCorpus& c, const
   std::vector<std::pair<int64_t, int64_t>> out;
   for (int64_t s :
        permutation(static_cast<int64_t>(c.shards.size()), o.shuffle, shard_order_seed(o.seed, o.epoch)))
-    for (int64_t r : permutation(c.rows[static_cast<size_t>(s)], o.shuffle, row_order_seed(o.seed, o.epoch, s)))
+    for (int64_t r :
+         permutation(c.rows[static_cast<size_t>(s)], o.shuffle, row_order_seed(o.seed, o.epoch, s)))
       out.emplace_back(s, r);
   return out;
 }
 
 ShardLoader::ShardLoader(const ShardCorpus& corpus, LoaderOptions opt) : c_(corpus), o_(std::move(opt)) {
-  TQ_CHECK(o_.batch_size >= 1 && o_.prefetch >= 1 && o_.world_size >= 1 && o_.rank >= 0 &&
-               o_.rank < o_.world_size,
-           "{}: bad loader options (batch {}, prefetch {}, rank {} of {})", c_.source, o_.batch_size,
-           o_.prefetch, o_.rank, o_.world_size);
+  TQ_CHECK(
+      o_.batch_size >= 1 && o_.prefetch >= 1 && o_.world_size >= 1 && o_.rank >= 0 && o_.rank < o_.world_size,
+      "{}: bad loader options (batch {}, prefetch {}, rank {} of {})", c_.source, o_.batch_size, o_.prefetch,
+      o_.rank, o_.world_size);
   if (o_.arrays.empty())
     for (const auto& a : c_.arrays) o_.arrays.push_back(a.name);
   for (const auto& name : o_.arrays) c_.array(name);  // Error naming the corpus when absent
