@@ -167,7 +167,8 @@ std::function<int()> add_data(CLI::App& app) {
   auto* shard = cmd->add_subcommand(
       "shard",
       "Split a training set (.npz, or .parquet/.pq as one array per column) by rows into DIR/shard-00000.npz "
-      "... and DIR/manifest.txt: a corpus data.train streams (docs/shards.md)");
+      "... and DIR/manifest.txt: a corpus data.train streams (docs/training.md, Corpora streamed from "
+      "shards)");
   shard->add_option("input", so->in, "The .npz / .parquet / .pq file")->required();
   shard->add_option("--out,-o", so->dir, "The folder to write the shards and manifest.txt into")->required();
   shard->add_option("--rows-per-shard", so->rows, "Rows per shard (the last shard holds the rest)")
@@ -184,7 +185,7 @@ std::function<int()> add_data(CLI::App& app) {
   auto* stream = cmd->add_subcommand(
       "stream",
       "Read a sharded corpus (folder or manifest) through the training loader: rows, batches and a checksum "
-      "per epoch, and the process's peak resident memory (docs/shards.md)");
+      "per epoch, and the process's peak resident memory (docs/training.md, Corpora streamed from shards)");
   stream->add_option("corpus", st->corpus, "A folder of .npz shards or a manifest .txt")->required();
   stream->add_option("--batch-size", st->batch, "Global batch size")
       ->capture_default_str()

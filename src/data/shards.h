@@ -1,6 +1,6 @@
 // Sharded corpora: a training set split by rows into .npz shards (`tinyqat data shard`), described by a
 // folder of shards or a text manifest, and streamed by a background loader that never holds the corpus
-// whole (docs/shards.md).
+// whole (docs/training.md, "Corpora streamed from shards").
 //
 // Order of an epoch: the shard order is shuffled (seed, epoch), then the rows within each shard (seed,
 // epoch, shard); the epoch's sample stream is those shards' rows one after another. Global batches of

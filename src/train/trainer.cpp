@@ -127,7 +127,7 @@ void check_finite(const torch::Tensor& t, const std::string& file, const std::st
 
 // A sharded corpus: whole shards are held out, val then test, by a seeded permutation of the shards
 // (round(val_frac · shards) and round(test_frac · shards) of them, read into memory); the other shards are
-// the training split, streamed every epoch (docs/shards.md).
+// the training split, streamed every epoch (docs/training.md, "Corpora streamed from shards").
 DataSet load_streamed(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const Source& src,
                       const std::function<void(const std::string&)>& say) {
   const data::ShardCorpus& c = *src.corpus;
