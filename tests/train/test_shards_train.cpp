@@ -8,6 +8,7 @@
 
 #include "core/file_util.h"
 #include "data/shards.h"
+#include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
 #include "train/config.h"
@@ -96,6 +97,30 @@ TEST(ShardTrain, MlpStatisticsFromTheStreamingPassMatchTheWholeFile) {
   ASSERT_EQ(a.numel(), b.numel());
   for (int64_t i = 0; i < a.numel(); ++i)
     EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5 * std::max(1.f, std::fabs(a.data<float>()[i])));
+}
+
+// Two ranks take their shares of the 1-rank order of the stream: the same checkpoint up to summation order.
+TEST(ShardTrain, TwoRanksTrainWhatOneRankTrains) {
+  const Corpus c = features_corpus("shard_train_ranks");
+  config(c, c.manifest);
+  const std::string cfg = (c.dir / "c.yaml").string();
+  CliResult r = cli(fmt::format("train -q -c {} -o {}", cfg, (c.dir / "one.onnx").string()), c.dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = cli(fmt::format("train -q -c {} -o {} --nproc 2", cfg, (c.dir / "two.onnx").string()), c.dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Model a = import_onnx((c.dir / "one.onnx").string()), b = import_onnx((c.dir / "two.onnx").string());
+  ASSERT_EQ(a.graph.initializers.size(), b.graph.initializers.size());
+  for (const auto& [name, ta] : a.graph.initializers) {
+    if (ta.dtype() != DType::F32) continue;
+    const Tensor& tb = b.graph.initializers.at(name);
+    ASSERT_EQ(ta.numel(), tb.numel()) << name;
+    double diff = 0, scale = 1e-6;
+    for (int64_t i = 0; i < ta.numel(); ++i) {
+      diff = std::max(diff, double(std::fabs(ta.data<float>()[i] - tb.data<float>()[i])));
+      scale = std::max(scale, double(std::fabs(ta.data<float>()[i])));
+    }
+    EXPECT_LE(diff, 1e-5 * scale) << name;
+  }
 }
 
 TEST(ShardTrain, BadCorpusStopsTrainWithExitTwo) {
