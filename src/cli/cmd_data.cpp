@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "data/caches.h"
 #include "data/corpus.h"
+#include "data/shards.h"
 #include "io/npy.h"
 
 namespace tinyqat::cli {
@@ -130,10 +131,11 @@ std::function<int()> add_data(CLI::App& app) {
   add_out_options(ft, o->ft_out, "features");
 
   auto show_file = std::make_shared<std::string>();
-  auto* show = cmd->add_subcommand(
-      "show",
-      "Describe a data file: .parquet/.pq (columns, types, nulls, rows, row groups, codecs, encodings; "
-      "reads only the footer), .npz/.npy (arrays, dtypes, shapes) or a feature CSV");
+  auto* show =
+      cmd->add_subcommand("show",
+                          "Describe a data file: a sharded corpus (folder or manifest .txt), .parquet/.pq "
+                          "(columns, types, nulls, rows, row groups, codecs, encodings; "
+                          "reads only the footer), .npz/.npy (arrays, dtypes, shapes) or a feature CSV");
   show->add_option("file", *show_file, "The file")->required();
 
   struct ConvertOpts {
@@ -154,7 +156,89 @@ std::function<int()> add_data(CLI::App& app) {
   convert->add_option("--columns", cv->columns, "Only these columns (layout columns), in this order")
       ->delimiter(',');
 
-  return [o, photos, fp, nr, ft, show, show_file, convert, cv] {
+  struct ShardOpts {
+    std::string in, dir;
+    int64_t rows = 4096;
+  };
+  auto so = std::make_shared<ShardOpts>();
+  auto* shard = cmd->add_subcommand(
+      "shard",
+      "Split a training set (.npz, or .parquet/.pq as one array per column) by rows into DIR/shard-00000.npz "
+      "... and DIR/manifest.txt: a corpus data.train streams (docs/training.md, Corpora streamed from "
+      "shards)");
+  shard->add_option("input", so->in, "The .npz / .parquet / .pq file")->required();
+  shard->add_option("--out,-o", so->dir, "The folder to write the shards and manifest.txt into")->required();
+  shard->add_option("--rows-per-shard", so->rows, "Rows per shard (the last shard holds the rest)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+
+  struct StreamOpts {
+    std::string corpus;
+    int64_t batch = 64;
+    int epochs = 1, prefetch = 2;
+    uint64_t seed = 0;
+  };
+  auto st = std::make_shared<StreamOpts>();
+  auto* stream = cmd->add_subcommand(
+      "stream",
+      "Read a sharded corpus (folder or manifest) through the training loader: rows, batches and a checksum "
+      "per epoch, and the process's peak resident memory (docs/training.md, Corpora streamed from shards)");
+  stream->add_option("corpus", st->corpus, "A folder of .npz shards or a manifest .txt")->required();
+  stream->add_option("--batch-size", st->batch, "Global batch size")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
+  stream->add_option("--epochs", st->epochs, "Epochs to stream")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  stream->add_option("--prefetch", st->prefetch, "Shards read ahead")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  stream->add_option("--seed", st->seed, "Shuffle seed")->capture_default_str();
+
+  return [o, photos, fp, nr, ft, show, show_file, convert, cv, shard, so, stream, st] {
+    if (stream->parsed()) {
+      const data::ShardCorpus c = data::open_shard_corpus(st->corpus);
+      std::printf("%s: %zu shard(s), %lld rows\n", st->corpus.c_str(), c.shards.size(),
+                  static_cast<long long>(c.total_rows));
+      for (int e = 0; e < st->epochs; ++e) {
+        data::LoaderOptions lo;
+        lo.batch_size = st->batch, lo.seed = st->seed, lo.epoch = static_cast<uint64_t>(e);
+        lo.prefetch = st->prefetch;
+        data::ShardLoader loader(c, lo);
+        NamedTensors b;
+        int64_t rows = 0, batches = 0;
+        double checksum = 0;  // Σ (position in the epoch + 1) · first value of the row: order-sensitive
+        while (loader.next(&b)) {
+          const Tensor& t = b[0].second;
+          const int64_t per = t.dim(0) ? t.numel() / t.dim(0) : 0;
+          for (int64_t r = 0; r < t.dim(0) && per > 0; ++r)
+            checksum += static_cast<double>(rows + r + 1) * t.scalar_as_double(r * per);
+          rows += t.dim(0), ++batches;
+        }
+        std::printf("epoch %d: %lld rows in %lld batches, checksum %.17g\n", e + 1,
+                    static_cast<long long>(rows), static_cast<long long>(batches), checksum);
+      }
+      std::printf("peak RSS %.1f MiB\n", static_cast<double>(data::peak_rss_bytes()) / (1 << 20));
+      return 0;
+    }
+    if (shard->parsed()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const data::ShardWriteResult r = data::write_shards(so->in, so->dir, so->rows, progress_line);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "wrote %zu shard(s) of up to %lld rows (%lld rows) and %s in %.2f s\n",
+                   r.shards.size(), static_cast<long long>(so->rows), static_cast<long long>(r.rows),
+                   r.manifest.c_str(), s);
+      return 0;
+    }
+    if (show->parsed() && data::is_shard_corpus(*show_file)) {
+      const data::ShardCorpus c = data::open_shard_corpus(*show_file);
+      std::printf("%s: a sharded corpus, %zu shard(s), %lld rows\n", show_file->c_str(), c.shards.size(),
+                  static_cast<long long>(c.total_rows));
+      for (const auto& a : c.arrays)
+        std::printf("  %s %s [N%s%s]\n", a.name.c_str(), dtype_name(a.dtype), a.row_shape.empty() ? "" : ",",
+                    fmt::format("{}", fmt::join(a.row_shape, ",")).c_str());
+      return 0;
+    }
     if (show->parsed()) {
       std::printf("%s", data::describe_data_file(*show_file).c_str());
       return 0;

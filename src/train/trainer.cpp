@@ -19,6 +19,7 @@
 #include "core/version.h"
 #include "data/caches.h"
 #include "data/rng.h"
+#include "data/shards.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
@@ -38,7 +39,11 @@ using Clock = std::chrono::steady_clock;
 
 struct Split {
   torch::Tensor x, y;  // y: labels or teacher outputs (undefined until set for distill)
-  int64_t size() const { return x.defined() ? x.size(0) : 0; }
+  // A sharded corpus (data/shards.h) streamed instead of x / y: its first stream_rows rows per epoch.
+  std::shared_ptr<const data::ShardCorpus> stream;
+  std::string x_name, y_name;
+  int64_t stream_rows = 0;
+  int64_t size() const { return stream ? stream_rows : x.defined() ? x.size(0) : 0; }
 };
 
 struct DataSet {
@@ -50,10 +55,11 @@ struct DataSet {
 // fork's cache: (data/caches.h), the in-memory arrays of the quantize ladder, or synthetic samples for
 // --smoke without the cache (as the fork's QAT driver does).
 struct Source {
-  std::string file, x_name, y_name;  // for messages
-  Tensor x, y;                       // y undefined with loss distill
-  std::vector<std::string> keys;     // the cache's row keys (empty: none)
-  bool synthetic = false;            // to be made from the model's shapes (begin())
+  std::string file, x_name, y_name;                 // for messages
+  Tensor x, y;                                      // y undefined with loss distill
+  std::vector<std::string> keys;                    // the cache's row keys (empty: none)
+  bool synthetic = false;                           // to be made from the model's shapes (begin())
+  std::shared_ptr<const data::ShardCorpus> corpus;  // data.train is a sharded corpus: x / y stay empty
 };
 
 const Tensor& find_array(const NamedTensors& arrays, const std::string& name, const std::string& file,
@@ -90,6 +96,17 @@ Source read_source(const TrainConfig& cfg, bool smoke, const NamedTensors* given
     return s;
   }
   NamedTensors arrays;
+  if (!given && data::is_shard_corpus(cfg.train_data)) {  // streamed: one pass checks it, counts its rows
+    s.file = cfg.train_data;
+    s.x_name = cfg.input_array, s.y_name = cfg.target_array;
+    auto c = std::make_shared<data::ShardCorpus>(data::open_shard_corpus(cfg.train_data));
+    c->array(cfg.input_array);
+    if (cfg.loss != "distill") c->array(cfg.target_array);
+    say(fmt::format("data.train {}: a sharded corpus, {} shards, {} rows (streamed)", cfg.train_data,
+                    c->shards.size(), c->total_rows));
+    s.corpus = std::move(c);
+    return s;
+  }
   if (!given) {
     TQ_CHECK(std::filesystem::is_regular_file(cfg.train_data), "{}: data.train: no such file '{}'", cfg.path,
              cfg.train_data);
@@ -104,10 +121,94 @@ Source read_source(const TrainConfig& cfg, bool smoke, const NamedTensors* given
   return s;
 }
 
+void check_finite(const torch::Tensor& t, const std::string& file, const std::string& name) {
+  TQ_CHECK(torch::isfinite(t).all().item<bool>(), "{}: array '{}' holds NaN or Inf", file, name);
+}
+
+// A sharded corpus: whole shards are held out, val then test, by a seeded permutation of the shards
+// (round(val_frac · shards) and round(test_frac · shards) of them, read into memory); the other shards are
+// the training split, streamed every epoch (docs/training.md, "Corpora streamed from shards").
+DataSet load_streamed(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const Source& src,
+                      const std::function<void(const std::string&)>& say) {
+  const data::ShardCorpus& c = *src.corpus;
+  TQ_CHECK(cfg.loss != "distill",
+           "{}: loss distill needs the training inputs in memory; data.train '{}' is a sharded corpus",
+           cfg.path, src.file);
+  const data::ShardArray &xa = c.array(src.x_name), &ya = c.array(src.y_name);
+  TQ_CHECK(xa.dtype == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", src.file,
+           src.x_name, dtype_name(xa.dtype), input.name);
+  bool fits = input.has_shape && xa.row_shape.size() + 1 == input.shape.size();
+  for (size_t d = 1; fits && d < input.shape.size(); ++d)
+    fits = !input.shape[d].is_known() || input.shape[d].value == xa.row_shape[d - 1];
+  TQ_CHECK(fits, "{}: array '{}' has rows of shape {}, which do not fit the model input '{}' {}", src.file,
+           src.x_name, shape_str(xa.row_shape), input.name, input.shape_str());
+  TQ_CHECK(ya.dtype == DType::F32, "{}: array '{}' must be float32, it is {}", src.file, src.y_name,
+           dtype_name(ya.dtype));
+  const int64_t n = static_cast<int64_t>(c.shards.size());
+  const int64_t nv = std::llround(cfg.val_frac * static_cast<double>(n)),
+                nt = std::llround(cfg.test_frac * static_cast<double>(n));
+  TQ_CHECK(n - nv - nt >= 1,
+           "{}: holding out {} validation and {} test shards (val_frac {}, test_frac {}) leaves no training "
+           "shard of {}",
+           cfg.path, nv, nt, cfg.val_frac, cfg.test_frac, n);
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[static_cast<size_t>(i)] = i;
+  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5a4d0003, 0));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint64_t>(i + 1))]);
+  auto held = [&](int64_t from, int64_t count) {
+    Split s;
+    if (count == 0) return s;
+    std::vector<int64_t> ks(perm.begin() + from, perm.begin() + from + count);
+    std::sort(ks.begin(), ks.end());
+    std::vector<torch::Tensor> xs, ys;
+    for (int64_t k : ks) {
+      const std::string& f = c.shards[static_cast<size_t>(k)];
+      NamedTensors a = read_npz(f);
+      xs.push_back(to_torch(find_array(a, src.x_name, f, "data.input")).clone());
+      ys.push_back(to_torch(find_array(a, src.y_name, f, "data.target")).clone());
+    }
+    s.x = torch::cat(xs, 0), s.y = torch::cat(ys, 0);
+    check_finite(s.x, c.source, src.x_name), check_finite(s.y, c.source, src.y_name);
+    return s;
+  };
+  DataSet d{{}, held(0, nv), held(nv, nt), false};
+  auto train = std::make_shared<data::ShardCorpus>(c);
+  train->shards.clear(), train->rows.clear(), train->total_rows = 0;
+  for (int64_t k = 0; k < n; ++k)
+    if (std::find(perm.begin() + nv + nt, perm.end(), k) != perm.end()) {
+      train->shards.push_back(c.shards[static_cast<size_t>(k)]);
+      train->rows.push_back(c.rows[static_cast<size_t>(k)]);
+      train->total_rows += c.rows[static_cast<size_t>(k)];
+    }
+  d.train.stream = train;
+  d.train.x_name = src.x_name, d.train.y_name = src.y_name;
+  d.train.stream_rows = smoke ? std::min<int64_t>(train->total_rows, 2 * cfg.batch_size) : train->total_rows;
+  for (Split* s : {&d.val, &d.test})
+    if (smoke && s->size() > cfg.batch_size) {
+      s->x = s->x.slice(0, 0, cfg.batch_size);
+      s->y = s->y.slice(0, 0, cfg.batch_size);
+    }
+  say(fmt::format("split by shard: {} training shards ({} rows, streamed), {} validation, {} test",
+                  n - nv - nt, train->total_rows, nv, nt));
+  return d;
+}
+
+// The first n training rows in corpus order (calibration).
+torch::Tensor first_inputs(const Split& s, int64_t n) {
+  if (!s.stream) return s.x.slice(0, 0, n);
+  data::LoaderOptions o;
+  o.arrays = {s.x_name}, o.batch_size = std::max<int64_t>(n, 1), o.shuffle = false;
+  data::ShardLoader l(*s.stream, o);
+  NamedTensors b;
+  TQ_CHECK(l.next(&b), "{}: no rows", s.stream->source);
+  return to_torch(b[0].second).clone();
+}
+
 // Checks the arrays against the model input and splits them: by the cache's keys (the fork's rule) when
 // it has them, else by a seeded permutation (data/caches.h).
 DataSet load_data(const TrainConfig& cfg, const ValueInfo& input, bool smoke, const Source& src,
                   const std::function<void(const std::string&)>& say) {
+  if (src.corpus) return load_streamed(cfg, input, smoke, src, say);
   const Tensor& xin = src.x;
   TQ_CHECK(xin.dtype() == DType::F32, "{}: array '{}' is {}, the model input '{}' is float32", src.file,
            src.x_name, dtype_name(xin.dtype()), input.name);
@@ -407,14 +508,11 @@ double evaluate(TrainableModel& m, const TrainConfig& cfg, const Split& s, Mixed
 // One optimizer step on several ranks: this rank's share of the global batch order[i, j); the gradients
 // and the loss summed across ranks in one bucket, so every rank steps with the single-process gradient
 // (up to summation order) and sees the same loss (the same decision to stop).
+// x / y: this rank's share of a global batch of `global` samples.
 double distributed_step(TrainableModel& m, torch::optim::Optimizer& optim, const TrainConfig& cfg,
-                        const Split& s, const std::vector<int64_t>& order, int64_t i, int64_t j,
-                        const Phase& ph, int epoch, int64_t batch, const std::string& on_nan) {
-  const auto [lo, hi] = dist::share(j - i);
-  auto idx =
-      torch::tensor(std::vector<int64_t>(order.begin() + i + lo, order.begin() + i + hi), torch::kInt64);
-  auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
-  auto loss = loss_share(cfg, forward_in(m, x, ph.mixed), y, j - i);
+                        const torch::Tensor& x, const torch::Tensor& y, int64_t global, const Phase& ph,
+                        int epoch, int64_t batch, const std::string& on_nan) {
+  auto loss = loss_share(cfg, forward_in(m, x, ph.mixed), y, global);
   auto value = loss.detach().to(torch::kCPU, torch::kFloat).reshape({1}).clone();
   if (ph.drift > 0 && dist::rank() == 0) {  // the penalty's gradient once, not once per rank
     auto p = m.weight_parameters();
@@ -451,31 +549,26 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
                    const Phase& ph, int epoch, Progress& prog, const std::string& on_nan) {
   m.set_training(true);
   const int64_t n = s.size();
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  data::SplitMix64 rng(
-      data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, static_cast<uint64_t>(epoch)));
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
   const auto params = m.parameter_names();
   double total = 0;
   int64_t batch = 0;
-  for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
-    const int64_t j = std::min(n, i + cfg.batch_size);
+  // The global batch [i, j) of the epoch's order; x / y: this rank's share of it (all of it on one rank).
+  auto step = [&](int64_t i, int64_t j, const torch::Tensor& xs, const torch::Tensor& ys) {
     if (dist::active()) {
-      total += distributed_step(m, optim, cfg, s, order, i, j, ph, epoch, batch, on_nan) *
+      total += distributed_step(m, optim, cfg, xs.to(m.device()), ys.to(m.device()), j - i, ph, epoch, batch,
+                                on_nan) *
                static_cast<double>(j - i);
       prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
-      continue;
+      return;
     }
-    auto idx = torch::tensor(std::vector<int64_t>(order.begin() + i, order.begin() + j), torch::kInt64);
-    auto x = s.x.index_select(0, idx).to(m.device()), y = s.y.index_select(0, idx).to(m.device());
+    auto x = xs.to(m.device()), y = ys.to(m.device());
     auto out = forward_in(m, x, ph.mixed);
     auto loss = loss_of(cfg, out, y);
     const double value = loss.item<double>();
     LossScaler* sc = ph.scaler;
     if (!std::isfinite(value) && sc && ++sc->skipped_in_a_row < 50) {  // fp16 overflow: skip, scale down
       sc->scale /= 2, sc->good_steps = 0;
-      continue;
+      return;
     }
     if (!std::isfinite(value))
       fail("training stopped: the loss became {} in {} epoch {}, batch {}; {}", value, ph.name, epoch,
@@ -503,7 +596,7 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
               "precision: "
               "32-true or bf16-mixed",
               ph.name, epoch);
-        continue;
+        return;
       }
       sc->skipped_in_a_row = 0;
       if (++sc->good_steps == 2000) sc->scale *= 2, sc->good_steps = 0;
@@ -513,6 +606,32 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
     optim.step();
     total += value * static_cast<double>(j - i);
     prog.batch(ph.name, epoch, ph.epochs, j, n, total / static_cast<double>(j));
+  };
+  if (s.stream) {  // the loader's order (data/shards.h): shards shuffled, then rows within each shard
+    data::LoaderOptions lo;
+    lo.arrays = {s.x_name, s.y_name};
+    lo.batch_size = cfg.batch_size;
+    lo.seed = data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, 0);
+    lo.epoch = static_cast<uint64_t>(epoch);
+    lo.rank = dist::rank(), lo.world_size = dist::world_size();
+    data::ShardLoader loader(*s.stream, lo);
+    NamedTensors b;
+    int64_t global = 0;
+    for (int64_t i = 0; i < n && loader.next(&b, &global); i += global, ++batch)
+      step(i, std::min(n, i + global), to_torch(b[0].second), to_torch(b[1].second));
+    return total / static_cast<double>(std::max<int64_t>(n, 1));
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  data::SplitMix64 rng(
+      data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, static_cast<uint64_t>(epoch)));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+  for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
+    const int64_t j = std::min(n, i + cfg.batch_size);
+    const auto [lo, hi] = dist::share(j - i);
+    auto idx =
+        torch::tensor(std::vector<int64_t>(order.begin() + i + lo, order.begin() + i + hi), torch::kInt64);
+    step(i, j, s.x.index_select(0, idx), s.y.index_select(0, idx));
   }
   return total / static_cast<double>(std::max<int64_t>(n, 1));
 }
@@ -718,7 +837,7 @@ void report_test(Progress& prog, const TestMetrics& t, const std::string& split)
 
 }  // namespace
 
-Model initial_model(const TrainConfig& cfg, const Tensor* inputs) {
+Model initial_model(const TrainConfig& cfg, const Tensor* inputs, const data::ShardCorpus* corpus) {
   if (!cfg.init.empty()) {
     TQ_CHECK(std::filesystem::is_regular_file(cfg.init), "{}: init: no such file '{}'", cfg.path, cfg.init);
     Model m = import_onnx(cfg.init);
@@ -729,7 +848,23 @@ Model initial_model(const TrainConfig& cfg, const Tensor* inputs) {
   if (cfg.model == "mlp" && (!args.count("input_mean") || !args.count("input_std")) &&
       (inputs || cfg.cache.empty())) {
     // Bake in the training set's per-feature mean and standard deviation (a synthetic --smoke run keeps the
-    // zoo's 0 / 1).
+    // zoo's 0 / 1); a sharded corpus's from its opening pass.
+    std::optional<data::ShardCorpus> opened;
+    if (!corpus && !inputs && data::is_shard_corpus(cfg.train_data))
+      corpus = &opened.emplace(data::open_shard_corpus(cfg.train_data));
+    if (corpus) {
+      const data::ShardArray& a = corpus->array(cfg.input_array);
+      TQ_CHECK(a.row_shape.size() == 1 && a.dtype == DType::F32,
+               "{}: array '{}' must be float32 [samples, features] for mlp", cfg.train_data, cfg.input_array);
+      const size_t k = static_cast<size_t>(&a - corpus->arrays.data());
+      zoo::Arg am, as;
+      am.numbers = corpus->mean[k];
+      for (double v : corpus->stddev[k]) as.numbers.push_back(std::max(v, 1e-6));
+      args.emplace("input_mean", am);
+      args.emplace("input_std", as);
+      if (!args.count("in_features")) args["in_features"].numbers = {static_cast<double>(a.row_shape[0])};
+      return zoo::build(cfg.model, args, cfg.seed);
+    }
     NamedTensors arrays;
     if (!inputs) arrays = read_npz(cfg.train_data);
     const Tensor& x = inputs ? *inputs : find_array(arrays, cfg.input_array, cfg.train_data, "data.input");
@@ -836,7 +971,7 @@ std::function<void(const std::string&)> say_of(const RunOptions& opt) {
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.checkpoint.empty(), "train: no checkpoint path given");
   Source src = read_source(cfg, opt.smoke, opt.data, say_of(opt));
-  const Model start = initial_model(cfg, src.synthetic ? nullptr : &src.x);
+  const Model start = initial_model(cfg, src.synthetic || src.corpus ? nullptr : &src.x, src.corpus.get());
   Setup s = begin(cfg, opt, start, std::move(src));
   fp32_phase(s, opt);
   if (s.data.test.size() > 0 && dist::rank() == 0) {
@@ -858,7 +993,8 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     quant::check_fp32(start, opt.resume);
   }
   Source src = read_source(cfg_in, opt.smoke, opt.data, say_of(opt));
-  if (!opt.start && opt.resume.empty()) start = initial_model(cfg_in, src.synthetic ? nullptr : &src.x);
+  if (!opt.start && opt.resume.empty())
+    start = initial_model(cfg_in, src.synthetic || src.corpus ? nullptr : &src.x, src.corpus.get());
   Setup s = begin(cfg_in, opt, start, std::move(src));
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
@@ -893,7 +1029,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   m.prepare_qat(qo);
   {
     const int64_t nc = std::min<int64_t>(cfg.qat.n_calibration, s.data.train.size());
-    NamedTensors calib{{m.inputs()[0].name, from_torch(s.data.train.x.slice(0, 0, nc))}};
+    NamedTensors calib{{m.inputs()[0].name, from_torch(first_inputs(s.data.train, nc))}};
     qo.qconfig.max_samples = nc;
     int64_t used = 0;
     m.set_ranges(quant::calibrate_ranges(folded, m.plan(), calib, qo.qconfig, &used));

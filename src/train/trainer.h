@@ -14,6 +14,10 @@
 #include "quant/ladder.h"
 #include "train/config.h"
 
+namespace tinyqat::data {
+struct ShardCorpus;
+}
+
 namespace tinyqat::train {
 
 struct RunOptions {
@@ -88,7 +92,9 @@ TrainConfig distill_recipe(const std::string& input_array);
 quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx). `inputs`: the
-// training inputs (mlp bakes their mean / std in); null reads data.train.
-Model initial_model(const TrainConfig& cfg, const Tensor* inputs = nullptr);
+// training inputs (mlp bakes their mean / std in); null reads data.train (`corpus`: a sharded data.train
+// already opened, whose opening pass gave the statistics).
+Model initial_model(const TrainConfig& cfg, const Tensor* inputs = nullptr,
+                    const data::ShardCorpus* corpus = nullptr);
 
 }  // namespace tinyqat::train
