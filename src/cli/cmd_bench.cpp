@@ -1,11 +1,8 @@
 // `tinyqat bench`: latency of one model on the runtime, printed like onnxruntime_perf_test so that the
 // numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <memory>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +13,7 @@
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/latency.h"
 #include "runtime/thread_pool.h"
 
 namespace tinyqat::cli {
@@ -87,28 +85,7 @@ std::function<int()> add_bench(CLI::App& app) {
     }
     TQ_CHECK(!feeds.empty(),
              "give each model input with --input FILE.npz|NAME=FILE.npy or --shape NAME=DxD...");
-    for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
-    std::vector<double> ms(o->iterations);
-    for (int i = 0; i < o->iterations; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      ex.run(feeds);
-      ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    }
-    std::vector<double> sorted = ms;
-    std::sort(sorted.begin(), sorted.end());
-    size_t n = sorted.size();
-    // Percentiles interpolate between neighbours (numpy's default), so p50 is the median.
-    auto pct = [&](double q) {
-      const double pos = q / 100.0 * static_cast<double>(n - 1);
-      const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, n - 1);
-      return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
-    };
-    double median = pct(50);
-    double p90 = pct(90), p99 = pct(99);
-    double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / n;
-    double var = 0;
-    for (double v : ms) var += (v - mean) * (v - mean);
-    double stddev = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0;
+    const Latency l = time_runs(ex, feeds, o->warmup, o->iterations);
     const int threads_used = ThreadPool::resolve_threads(o->threads);
     double total = 0;
     for (const auto& p : ex.profile()) total += p.total_ms;
@@ -118,8 +95,8 @@ std::function<int()> add_bench(CLI::App& app) {
           "{{\"model\": {}, \"threads\": {}, \"iterations\": {}, \"median_ms\": {:.4f}, \"min_ms\": {:.4f}, "
           "\"mean_ms\": {:.4f}, \"isa\": \"{}\", \"p50_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"p99_ms\": {:.4f}, "
           "\"max_ms\": {:.4f}, \"stddev_ms\": {:.4f}, \"threads_used\": {}",
-          nlohmann::json(o->model).dump(), o->threads, o->iterations, median, sorted[0], mean,
-          isa_name(cpu_isa()), median, p90, p99, sorted[n - 1], stddev, threads_used);
+          nlohmann::json(o->model).dump(), o->threads, o->iterations, l.median, l.min, l.mean,
+          isa_name(cpu_isa()), l.median, l.p90, l.p99, l.max, l.stddev, threads_used);
       if (o->profile) {
         nlohmann::ordered_json prof = nlohmann::ordered_json::array();
         for (const auto& p : ex.profile())
@@ -135,8 +112,8 @@ std::function<int()> add_bench(CLI::App& app) {
     std::printf(
         "%s  threads %d  iterations %d  isa %s\nmedian: %.3f ms  min: %.3f ms  mean: %.3f ms  throughput: "
         "%.1f runs/s\np50: %.3f ms  p90: %.3f ms  p99: %.3f ms  max: %.3f ms  stddev: %.3f ms\n",
-        o->model.c_str(), threads_used, o->iterations, isa_name(cpu_isa()), median, sorted[0], mean,
-        1000.0 / median, median, p90, p99, sorted[n - 1], stddev);
+        o->model.c_str(), threads_used, o->iterations, isa_name(cpu_isa()), l.median, l.min, l.mean,
+        1000.0 / l.median, l.median, l.p90, l.p99, l.max, l.stddev);
     for (const auto& p : ex.profile())
       std::printf("  %-32s %-20s %8.3f ms/run  %5.1f%%\n", p.node.c_str(), p.op_type.c_str(), per_run(p),
                   100.0 * p.total_ms / std::max(total, 1e-9));
