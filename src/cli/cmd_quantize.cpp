@@ -32,7 +32,7 @@ std::function<int()> add_quantize(CLI::App& app) {
     int64_t samples = -1;
     std::vector<std::string> exclude;
     int qat_epochs = 10;
-    int latency_iterations = quant::LadderOptions{}.latency_iterations;
+    int latency_iterations = quant::kLatencyIterations;
     bool no_qat = false, no_mixed = false, json = false, markdown = false;
   };
   auto o = std::make_shared<Opts>();

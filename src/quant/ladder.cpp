@@ -190,10 +190,9 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
     r.samples = d.comparison.samples;
     r.size_bytes = static_cast<int64_t>(export_onnx_bytes(q).size());
     r.latency_ms = latency_of(q);
-    r.message =
-        fmt::format("PLCC drop {:.3e} ({} output '{}', {} samples)", d.drop,
-                    r.within ? "within budget," : "over budget,", d.worst_output, d.comparison.samples);
-    say(fmt::format("{} rung: {}", r.mode, r.message));
+    r.message = fmt::format("worst output '{}', {} samples", d.worst_output, d.comparison.samples);
+    say(fmt::format("{} rung: PLCC drop {:.3e} ({} budget), {}", r.mode, d.drop, r.within ? "within" : "over",
+                    r.latency_ms ? fmt::format("{:.3f} ms", *r.latency_ms) : "latency not measured"));
     res.rungs.push_back(std::move(r));
     models.push_back(q);
   };
@@ -246,8 +245,10 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
       fail("mixed rung: {}", e.what());
     }
     const int n = static_cast<int>(s.units.size());
-    if (n == 0) {
-      skip("mixed", "skipped: static PTQ quantizes no Conv / Gemm / MatMul unit");
+    if (n < 2) {
+      skip("mixed", fmt::format("skipped: static PTQ quantizes {} Conv / Gemm / MatMul unit{} (keeping every "
+                                "unit in float leaves nothing to quantize)",
+                                n, n == 1 ? "" : "s"));
     } else {
       Rung r;
       r.mode = "mixed";
@@ -262,11 +263,13 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
         say(fmt::format("mixed rung: {} of {} units in float: PLCC drop {:.3e}", k, n, by_k[k].second.drop));
         return by_k[k].second.drop <= opts.budget;
       };
-      int k = smallest_k(n, meets);
-      if (k == 0) k = n;  // none meets: report the most float one tried
+      // At least one unit stays quantized: a model with every unit in float is not an int8 model.
+      int k = smallest_k(n - 1, meets);
+      if (k == 0) k = n - 1;  // none meets: report the one with the most units in float
       for (int i = 0; i < k; ++i) r.kept_fp32.push_back(s.units[i].node);
       add(r, by_k[k].first, by_k[k].second);
-      res.rungs.back().message += fmt::format("; {} of {} units in float: {}", k, n, fmt::join(r.kept_fp32, ", "));
+      res.rungs.back().message +=
+          fmt::format("; {} of {} units in float: {}", k, n, fmt::join(res.rungs.back().kept_fp32, ", "));
     }
   }
 

@@ -39,6 +39,8 @@ enum class Objective {
 Objective parse_objective(const std::string& s);  // latency | accuracy | size | effort
 const char* name(Objective o);
 
+inline constexpr int kLatencyIterations = 20;  // timed runs per rung (quantize --latency-iterations)
+
 struct LadderOptions {
   double budget = 0.01;
   QConfig static_config;  // method / activations / samples / exclude for the static and mixed rungs
@@ -49,7 +51,7 @@ struct LadderOptions {
   bool mixed = true;  // false: the mixed rung is skipped
   // Latency of fp32 and each rung tried: median of this many timed runs after `latency_warmup`, on the
   // first sample of the evaluation data; 0 measures none (the rungs then compare as equally fast).
-  int latency_iterations = 20, latency_warmup = 3;
+  int latency_iterations = kLatencyIterations, latency_warmup = 3;
   std::function<void(const std::string&)> progress;  // one line per step (may be empty)
 };
 
