@@ -509,7 +509,8 @@ TEST(LadderChoice, LatencyKeepsTheFasterRungAndNeverOneSlowerThanFp32) {
 // when a later one is faster; latency takes the faster one.
 TEST(LadderChoice, EffortKeepsTheOldOrder) {
   using quant::Objective;
-  const std::vector<quant::Rung> t = {row("dynamic", 1e-3, true, 9.0, 30000), row("static", 2e-3, true, 4.0, 33000),
+  const std::vector<quant::Rung> t = {row("dynamic", 1e-3, true, 9.0, 30000),
+                                      row("static", 2e-3, true, 4.0, 33000),
                                       row("mixed", 5e-4, true, 6.0, 40000)};
   EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Effort), 0);
   EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Latency), 1);
@@ -523,12 +524,13 @@ TEST(LadderChoice, EffortKeepsTheOldOrder) {
 
   // Which rungs the ladder goes on to try.
   const std::vector<quant::Rung> dyn = {t[0]};
-  EXPECT_NE(quant::reason_to_skip(dyn, 10.0, Objective::Effort, "static"), "");  // dynamic settles it
+  EXPECT_NE(quant::reason_to_skip(dyn, 10.0, Objective::Effort, "static"), "");   // dynamic settles it
   EXPECT_EQ(quant::reason_to_skip(dyn, 10.0, Objective::Latency, "static"), "");  // static may be faster
   EXPECT_EQ(quant::reason_to_skip(dyn, 8.0, Objective::Effort, "static"), "")
       << "dynamic is slower than fp32: effort goes on";
   const std::vector<quant::Rung> two = {t[0], t[1]};
-  EXPECT_NE(quant::reason_to_skip(two, 10.0, Objective::Latency, "mixed"), "") << "static is the fastest form";
+  EXPECT_NE(quant::reason_to_skip(two, 10.0, Objective::Latency, "mixed"), "")
+      << "static is the fastest form";
   EXPECT_NE(quant::reason_to_skip(two, 10.0, Objective::Latency, "qat"), "");
   EXPECT_EQ(quant::reason_to_skip(two, 10.0, Objective::Accuracy, "qat"), "") << "accuracy tries every rung";
   std::vector<quant::Rung> static_over = two;
@@ -539,13 +541,19 @@ TEST(LadderChoice, EffortKeepsTheOldOrder) {
 
 TEST(LadderChoice, SmallestKDoublesThenBisects) {
   std::vector<int> asked;
-  EXPECT_EQ(quant::smallest_k(11, [](int k) { return k >= 5; }, &asked), 5);
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int k) { return k >= 5; }, &asked),
+            5);
   EXPECT_EQ(asked, (std::vector<int>{1, 2, 4, 8, 6, 5}));
   asked.clear();
-  EXPECT_EQ(quant::smallest_k(11, [](int) { return false; }, &asked), 0);
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int) { return false; }, &asked),
+            0);
   EXPECT_EQ(asked, (std::vector<int>{1, 2, 4, 8, 11}));
   asked.clear();
-  EXPECT_EQ(quant::smallest_k(11, [](int) { return true; }, &asked), 1);
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int) { return true; }, &asked),
+            1);
   EXPECT_EQ(asked, (std::vector<int>{1}));
   EXPECT_EQ(quant::smallest_k(3, [](int k) { return k >= 3; }), 3);
   EXPECT_EQ(quant::smallest_k(0, [](int) { return true; }), 0);
@@ -561,8 +569,9 @@ TEST(Ladder, MixedRungKeepsTheSmallestSetOfSensitiveUnitsInFloat) {
   auto x = b.input("features", DType::F32, {"N", 4});
   Tensor w1 = random_tensor({8, 4}, r, -1.f, 1.f);
   for (int o = 0; o < 8; ++o) w1.data<float>()[o * 4] *= 1e-4f;
-  auto h1 = b.op("Relu", {b.op("Gemm", {x, b.constant("w1", w1), b.constant("b1", random_tensor({8}, r, 0.f, 0.5f))},
-                               {{"transB", Attribute::of_int(1)}})});
+  auto h1 = b.op("Relu",
+                 {b.op("Gemm", {x, b.constant("w1", w1), b.constant("b1", random_tensor({8}, r, 0.f, 0.5f))},
+                       {{"transB", Attribute::of_int(1)}})});
   auto h2 = b.op("Relu", {b.op("Gemm",
                                {h1, b.constant("w2", random_tensor({8, 8}, r, -1.f, 1.f)),
                                 b.constant("b2", random_tensor({8}, r, 0.f, 0.5f))},

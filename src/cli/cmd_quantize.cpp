@@ -139,7 +139,8 @@ std::function<int()> add_quantize(CLI::App& app) {
 #endif
     }
     handoff::QuantizeOutcome res = handoff::quantize_model(job);
-    if (!o->json_out.empty()) write_file_atomic(o->json_out, quant::ladder_json(res.ladder, o->budget) + "\n");
+    if (!o->json_out.empty())
+      write_file_atomic(o->json_out, quant::ladder_json(res.ladder, o->budget) + "\n");
     if (!o->md_out.empty()) write_file_atomic(o->md_out, quant::ladder_markdown(res.ladder, o->budget));
     if (o->json) {
       std::printf("%s\n", quant::ladder_json(res.ladder, o->budget).c_str());
@@ -151,7 +152,8 @@ std::function<int()> add_quantize(CLI::App& app) {
     }
     // With --json / --markdown stdout holds the table alone; what was written goes to stderr.
     std::FILE* notes = o->json || o->markdown ? stderr : stdout;
-    if (!res.written.empty()) std::fprintf(notes, "wrote %s (%s)\n", res.written.c_str(), res.ladder.chosen.c_str());
+    if (!res.written.empty())
+      std::fprintf(notes, "wrote %s (%s)\n", res.written.c_str(), res.ladder.chosen.c_str());
     if (res.registered) std::fputs(res.registered->summary.c_str(), notes);
     return res.ladder.chosen.empty() ? 1 : 0;
   };

@@ -26,10 +26,14 @@ Objective parse_objective(const std::string& s) {
 
 const char* name(Objective o) {
   switch (o) {
-    case Objective::Latency: return "latency";
-    case Objective::Accuracy: return "accuracy";
-    case Objective::Size: return "size";
-    case Objective::Effort: return "effort";
+    case Objective::Latency:
+      return "latency";
+    case Objective::Accuracy:
+      return "accuracy";
+    case Objective::Size:
+      return "size";
+    case Objective::Effort:
+      return "effort";
   }
   return "?";
 }
@@ -40,26 +44,36 @@ bool slower_than_fp32(const Rung& r, std::optional<double> fp32_ms) {
   return fp32_ms && r.latency_ms && *r.latency_ms > *fp32_ms;
 }
 
-bool kept_candidate(const Rung& r) { return r.tried && r.within && r.drop; }
+bool kept_candidate(const Rung& r) {
+  return r.tried && r.within && r.drop;
+}
 
 // The value `objective` minimises (latency and size: +inf when unknown).
 double key_of(const Rung& r, Objective o) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   switch (o) {
-    case Objective::Latency: return r.latency_ms.value_or(inf);
-    case Objective::Size: return r.size_bytes ? static_cast<double>(*r.size_bytes) : inf;
-    case Objective::Accuracy: return r.drop.value_or(inf);
-    case Objective::Effort: return 0;
+    case Objective::Latency:
+      return r.latency_ms.value_or(inf);
+    case Objective::Size:
+      return r.size_bytes ? static_cast<double>(*r.size_bytes) : inf;
+    case Objective::Accuracy:
+      return r.drop.value_or(inf);
+    case Objective::Effort:
+      return 0;
   }
   return 0;
 }
 
 const char* objective_rule(Objective o) {
   switch (o) {
-    case Objective::Latency: return "the fastest rung within the budget";
-    case Objective::Accuracy: return "the smallest drop within the budget";
-    case Objective::Size: return "the smallest file within the budget";
-    case Objective::Effort: return "the first rung within the budget, in ladder order";
+    case Objective::Latency:
+      return "the fastest rung within the budget";
+    case Objective::Accuracy:
+      return "the smallest drop within the budget";
+    case Objective::Size:
+      return "the smallest file within the budget";
+    case Objective::Effort:
+      return "the first rung within the budget, in ladder order";
   }
   return "";
 }
@@ -71,9 +85,8 @@ int choose_rung(const std::vector<Rung>& rungs, std::optional<double> fp32_laten
   for (size_t i = 0; i < rungs.size(); ++i)
     if (kept_candidate(rungs[i])) cand.push_back(static_cast<int>(i));
   if (cand.empty()) return -1;
-  const bool any_fast = std::any_of(cand.begin(), cand.end(), [&](int i) {
-    return !slower_than_fp32(rungs[i], fp32_latency_ms);
-  });
+  const bool any_fast = std::any_of(cand.begin(), cand.end(),
+                                    [&](int i) { return !slower_than_fp32(rungs[i], fp32_latency_ms); });
   if (any_fast)
     cand.erase(std::remove_if(cand.begin(), cand.end(),
                               [&](int i) { return slower_than_fp32(rungs[i], fp32_latency_ms); }),
@@ -88,8 +101,8 @@ std::string reason_to_skip(const std::vector<Rung>& rungs, std::optional<double>
                            Objective objective, const std::string& next) {
   if (objective == Objective::Accuracy) return "";
   auto settled = [&](const Rung& r) { return kept_candidate(r) && !slower_than_fp32(r, fp32_latency_ms); };
-  const auto stat = std::find_if(rungs.begin(), rungs.end(),
-                                 [](const Rung& r) { return r.mode == "static" && r.tried; });
+  const auto stat =
+      std::find_if(rungs.begin(), rungs.end(), [](const Rung& r) { return r.mode == "static" && r.tried; });
   const bool metric_known = objective == Objective::Size || fp32_latency_ms.has_value();
   if (objective == Objective::Effort || next == "static" || stat == rungs.end() || !metric_known) {
     if (next == "static" && objective != Objective::Effort) return "";  // cheap, and the fast form
@@ -101,8 +114,9 @@ std::string reason_to_skip(const std::vector<Rung>& rungs, std::optional<double>
   const double bound = key_of(*stat, objective);
   for (const Rung& r : rungs)
     if (settled(r) && key_of(r, objective) <= bound)
-      return fmt::format("not needed: {} is within the budget and {} as the static form this rung has at best",
-                         r.mode, objective == Objective::Latency ? "as fast" : "as small");
+      return fmt::format(
+          "not needed: {} is within the budget and {} as the static form this rung has at best", r.mode,
+          objective == Objective::Latency ? "as fast" : "as small");
   return "";
 }
 
@@ -304,7 +318,9 @@ LadderResult run_ladder(const Model& fp32, const NamedTensors& eval, const Named
 
 namespace {
 
-std::string ms_text(std::optional<double> ms) { return ms ? fmt::format("{:.3f}", *ms) : "-"; }
+std::string ms_text(std::optional<double> ms) {
+  return ms ? fmt::format("{:.3f}", *ms) : "-";
+}
 std::string ratio_text(std::optional<double> ms, std::optional<double> fp32) {
   return ms && fp32 && *fp32 > 0 ? fmt::format("{:.2f}x", *ms / *fp32) : "-";
 }
@@ -313,7 +329,8 @@ std::string kib_text(std::optional<int64_t> b) {
 }
 
 std::string decision_text(const LadderResult& r, double budget) {
-  if (r.chosen.empty()) return fmt::format("no rung within the budget {:.6g}: the model stays fp32\n", budget);
+  if (r.chosen.empty())
+    return fmt::format("no rung within the budget {:.6g}: the model stays fp32\n", budget);
   std::string s = fmt::format("kept {}: PLCC drop {:.3e} within the budget {:.6g} (objective {}: {})\n",
                               r.chosen, r.drop, budget, name(r.objective), objective_rule(r.objective));
   if (!r.kept_fp32.empty()) s += fmt::format("kept in float: {}\n", fmt::join(r.kept_fp32, ", "));
@@ -326,8 +343,7 @@ std::string ladder_text(const LadderResult& r, double budget) {
   std::string s = fmt::format("  {:<8} {:>10} {:>7} {:>11} {:>8} {:>9}  {}\n", "rung", "PLCC drop", "budget",
                               "latency ms", "vs fp32", "size KiB", "");
   s += fmt::format("  {:<8} {:>10} {:>7} {:>11} {:>8} {:>9}\n", "fp32", "-", "-", ms_text(r.fp32_latency_ms),
-                   r.fp32_latency_ms ? "1.00x" : "-",
-                   kib_text(std::optional<int64_t>(r.fp32_size_bytes)));
+                   r.fp32_latency_ms ? "1.00x" : "-", kib_text(std::optional<int64_t>(r.fp32_size_bytes)));
   for (const auto& g : r.rungs) {
     if (!g.tried) {
       s += fmt::format("  {:<8} {:>10} {:>7} {:>11} {:>8} {:>9}  {}\n", g.mode, "-", "-", "-", "-", "-",
@@ -335,8 +351,8 @@ std::string ladder_text(const LadderResult& r, double budget) {
       continue;
     }
     s += fmt::format("  {:<8} {:>10.3e} {:>7} {:>11} {:>8} {:>9}  {}\n", g.mode, *g.drop,
-                     g.within ? "within" : "over", ms_text(g.latency_ms), ratio_text(g.latency_ms, r.fp32_latency_ms),
-                     kib_text(g.size_bytes), g.message);
+                     g.within ? "within" : "over", ms_text(g.latency_ms),
+                     ratio_text(g.latency_ms, r.fp32_latency_ms), kib_text(g.size_bytes), g.message);
     if (!g.k_tried.empty()) {
       std::vector<std::string> ks;
       for (const auto& [k, d] : g.k_tried) ks.push_back(fmt::format("k={}: {:.3e}", k, d));
@@ -383,8 +399,8 @@ std::string ladder_json(const LadderResult& r, double budget) {
 }
 
 std::string ladder_markdown(const LadderResult& r, double budget) {
-  std::string s = fmt::format("| rung | PLCC drop | budget {:.6g} | latency (ms) | vs fp32 | size (KiB) | note |\n",
-                              budget);
+  std::string s = fmt::format(
+      "| rung | PLCC drop | budget {:.6g} | latency (ms) | vs fp32 | size (KiB) | note |\n", budget);
   s += "|---|---|---|---|---|---|---|\n";
   s += fmt::format("| fp32 | - | - | {} | {} | {} | |\n", ms_text(r.fp32_latency_ms),
                    r.fp32_latency_ms ? "1.00x" : "-", kib_text(std::optional<int64_t>(r.fp32_size_bytes)));
@@ -394,9 +410,9 @@ std::string ladder_markdown(const LadderResult& r, double budget) {
       s += fmt::format("| {} | - | - | - | - | - | {} |\n", mode, g.message);
       continue;
     }
-    s += fmt::format("| {} | {:.3e} | {} | {} | {} | {} | {} |\n", mode, *g.drop, g.within ? "within" : "over",
-                     ms_text(g.latency_ms), ratio_text(g.latency_ms, r.fp32_latency_ms), kib_text(g.size_bytes),
-                     g.message);
+    s += fmt::format("| {} | {:.3e} | {} | {} | {} | {} | {} |\n", mode, *g.drop,
+                     g.within ? "within" : "over", ms_text(g.latency_ms),
+                     ratio_text(g.latency_ms, r.fp32_latency_ms), kib_text(g.size_bytes), g.message);
   }
   return s + "\n" + decision_text(r, budget);
 }
