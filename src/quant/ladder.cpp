@@ -114,9 +114,8 @@ std::string reason_to_skip(const std::vector<Rung>& rungs, std::optional<double>
   const double bound = key_of(*stat, objective);
   for (const Rung& r : rungs)
     if (settled(r) && key_of(r, objective) <= bound)
-      return fmt::format(
-          "not needed: {} is within the budget and {} as the static form this rung has at best", r.mode,
-          objective == Objective::Latency ? "as fast" : "as small");
+      return fmt::format("not needed: {} is within the budget, and this rung is at best {}", r.mode,
+                         objective == Objective::Latency ? "as fast as static" : "as small as static");
   return "";
 }
 
