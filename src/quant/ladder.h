@@ -91,8 +91,8 @@ int choose_rung(const std::vector<Rung>& rungs, std::optional<double> fp32_laten
 // "" when the ladder should try rung `next` (static, mixed or qat) given the rungs so far, else why not:
 // effort stops at the first rung within the budget that is not slower than fp32; accuracy tries every
 // rung; latency and size skip mixed and QAT once a rung within the budget is at least as fast (small)
-// as the static rung — the mixed rung keeps units in float, the QAT rung has the static rung's form, so
-// neither can do better.
+// as the static rung — the QAT rung has the static rung's form, and the mixed rung (units in float, so
+// slower) exists to bring static within the budget.
 std::string reason_to_skip(const std::vector<Rung>& rungs, std::optional<double> fp32_latency_ms,
                            Objective objective, const std::string& next);
 
