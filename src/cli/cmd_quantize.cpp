@@ -99,7 +99,7 @@ std::function<int()> add_quantize(CLI::App& app) {
     TQ_CHECK(!(o->json && o->markdown), "quantize: --json and --markdown exclude each other");
     if (o->calibration.empty())
       refuse_unused({preset, method, activations, samples, epochs, no_mixed},
-                    "without --calibration (the static and QAT rungs calibrate on it)");
+                    "without --calibration (the static, mixed and QAT rungs calibrate on it)");
     if (o->no_qat) refuse_unused({epochs}, "with --no-qat");
 #ifndef TINYQAT_HAVE_TRAIN
     refuse_unused({epochs}, "in this build: it has no trainer (TINYQAT_BUILD_TRAIN=OFF), no QAT rung");
