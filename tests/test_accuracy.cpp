@@ -16,6 +16,7 @@
 #include "onnx/onnx_io.h"
 #include "quant/bootstrap.h"
 #include "quant/compare.h"
+#include "quant/ladder.h"
 #include "quant/ptq.h"
 #include "quant/sensitivity.h"
 #include "registry/registry.h"
@@ -454,6 +455,189 @@ TEST(Sensitivity, NamesTheUnitWhoseExclusionHelps) {
       << quant::sensitivity_text(s);
   EXPECT_EQ(json::parse(quant::sensitivity_json(s))["most_sensitive"], "head");
   EXPECT_EQ(json::parse(quant::sensitivity_json(s))["worst_alone"], "head");
+}
+
+// The ladder's selection rule on a given table (no timing in the test: the numbers are the table's).
+quant::Rung row(const std::string& mode, double drop, bool within, double ms, int64_t bytes) {
+  quant::Rung r;
+  r.mode = mode;
+  r.tried = true;
+  r.drop = drop;
+  r.within = within;
+  r.latency_ms = ms;
+  r.size_bytes = bytes;
+  return r;
+}
+
+quant::Rung skipped(const std::string& mode) {
+  quant::Rung r;
+  r.mode = mode;
+  r.message = "skipped";
+  return r;
+}
+
+// learned_filter_v1 as issue 11 measured it: dynamic PTQ within the budget but slower than fp32 (15.3 ms
+// against 13.7 ms), static within and 3× faster.
+TEST(LadderChoice, LatencyKeepsTheFasterRungAndNeverOneSlowerThanFp32) {
+  using quant::Objective;
+  const std::vector<quant::Rung> t = {row("dynamic", 1.5e-4, true, 15.3, 30000),
+                                      row("static", 3.7e-4, true, 4.8, 33000), skipped("mixed"),
+                                      skipped("qat")};
+  EXPECT_EQ(quant::choose_rung(t, 13.7, Objective::Latency), 1);
+  // Slower than fp32 is dropped whatever the objective, while a rung that is not also meets the budget.
+  EXPECT_EQ(quant::choose_rung(t, 13.7, Objective::Accuracy), 1);
+  EXPECT_EQ(quant::choose_rung(t, 13.7, Objective::Effort), 1);
+  EXPECT_EQ(quant::choose_rung(t, 13.7, Objective::Size), 1);
+  // Without that constraint (fp32 slower than both) accuracy and size pick on their own numbers.
+  EXPECT_EQ(quant::choose_rung(t, 20.0, Objective::Accuracy), 0);
+  EXPECT_EQ(quant::choose_rung(t, 20.0, Objective::Size), 0);
+  EXPECT_EQ(quant::choose_rung(t, 20.0, Objective::Latency), 1);
+  // Static over the budget: the slow dynamic rung is all there is, and it is kept.
+  std::vector<quant::Rung> over = t;
+  over[1].within = false;
+  EXPECT_EQ(quant::choose_rung(over, 13.7, Objective::Latency), 0);
+  // Nothing within: -1 (the model stays fp32).
+  over[0].within = false;
+  EXPECT_EQ(quant::choose_rung(over, 13.7, Objective::Latency), -1);
+  // A rung skipped never counts, even with numbers in it.
+  std::vector<quant::Rung> untried = t;
+  untried[1].tried = false;
+  EXPECT_EQ(quant::choose_rung(untried, 13.7, Objective::Latency), 0);
+}
+
+// Effort keeps the seed's order: the first rung within the budget (that is not slower than fp32), even
+// when a later one is faster; latency takes the faster one.
+TEST(LadderChoice, EffortKeepsTheOldOrder) {
+  using quant::Objective;
+  const std::vector<quant::Rung> t = {row("dynamic", 1e-3, true, 9.0, 30000),
+                                      row("static", 2e-3, true, 4.0, 33000),
+                                      row("mixed", 5e-4, true, 6.0, 40000)};
+  EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Effort), 0);
+  EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Latency), 1);
+  EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Accuracy), 2);
+  EXPECT_EQ(quant::choose_rung(t, 10.0, Objective::Size), 0);
+  // Latency not measured: every rung counts as fast, effort's order decides ties.
+  std::vector<quant::Rung> unknown = t;
+  for (auto& r : unknown) r.latency_ms.reset();
+  EXPECT_EQ(quant::choose_rung(unknown, std::nullopt, Objective::Effort), 0);
+  EXPECT_EQ(quant::choose_rung(unknown, std::nullopt, Objective::Latency), 0);
+
+  // Which rungs the ladder goes on to try.
+  const std::vector<quant::Rung> dyn = {t[0]};
+  EXPECT_NE(quant::reason_to_skip(dyn, 10.0, Objective::Effort, "static"), "");   // dynamic settles it
+  EXPECT_EQ(quant::reason_to_skip(dyn, 10.0, Objective::Latency, "static"), "");  // static may be faster
+  EXPECT_EQ(quant::reason_to_skip(dyn, 8.0, Objective::Effort, "static"), "")
+      << "dynamic is slower than fp32: effort goes on";
+  const std::vector<quant::Rung> two = {t[0], t[1]};
+  EXPECT_NE(quant::reason_to_skip(two, 10.0, Objective::Latency, "mixed"), "")
+      << "static is the fastest form";
+  EXPECT_NE(quant::reason_to_skip(two, 10.0, Objective::Latency, "qat"), "");
+  EXPECT_EQ(quant::reason_to_skip(two, 10.0, Objective::Accuracy, "qat"), "") << "accuracy tries every rung";
+  std::vector<quant::Rung> static_over = two;
+  static_over[1].within = false;
+  EXPECT_EQ(quant::reason_to_skip(static_over, 8.0, Objective::Latency, "mixed"), "");
+  EXPECT_NE(quant::reason_to_skip(static_over, 10.0, Objective::Effort, "mixed"), "");
+}
+
+TEST(LadderChoice, SmallestKDoublesThenBisects) {
+  std::vector<int> asked;
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int k) { return k >= 5; }, &asked),
+            5);
+  EXPECT_EQ(asked, (std::vector<int>{1, 2, 4, 8, 6, 5}));
+  asked.clear();
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int) { return false; }, &asked),
+            0);
+  EXPECT_EQ(asked, (std::vector<int>{1, 2, 4, 8, 11}));
+  asked.clear();
+  EXPECT_EQ(quant::smallest_k(
+                11, [](int) { return true; }, &asked),
+            1);
+  EXPECT_EQ(asked, (std::vector<int>{1}));
+  EXPECT_EQ(quant::smallest_k(3, [](int k) { return k >= 3; }), 3);
+  EXPECT_EQ(quant::smallest_k(0, [](int) { return true; }), 0);
+}
+
+// features[N, 4] → "wide" Gemm → Relu → Gemm → Relu → Gemm → score, where feature 0 arrives 1e4 times
+// larger than the others and "wide" divides its weights on it by 1e4: the fp32 function is ordinary, but
+// quantizing "wide" (its input per tensor, its weights per output channel) loses the small features to
+// the large one's range and the large one's weights to rounding. Keeping that one unit in float is enough.
+TEST(Ladder, MixedRungKeepsTheSmallestSetOfSensitiveUnitsInFloat) {
+  Rng r(11);
+  GraphBuilder b("wide");
+  auto x = b.input("features", DType::F32, {"N", 4});
+  Tensor w1 = random_tensor({8, 4}, r, -1.f, 1.f);
+  for (int o = 0; o < 8; ++o) w1.data<float>()[o * 4] *= 1e-4f;
+  auto h1 = b.op("Relu",
+                 {b.op("Gemm", {x, b.constant("w1", w1), b.constant("b1", random_tensor({8}, r, 0.f, 0.5f))},
+                       {{"transB", Attribute::of_int(1)}})});
+  auto h2 = b.op("Relu", {b.op("Gemm",
+                               {h1, b.constant("w2", random_tensor({8, 8}, r, -1.f, 1.f)),
+                                b.constant("b2", random_tensor({8}, r, 0.f, 0.5f))},
+                               {{"transB", Attribute::of_int(1)}})});
+  b.output(b.op("Gemm", {h2, b.constant("w3", random_tensor({1, 8}, r, -1.f, 1.f))},
+                {{"transB", Attribute::of_int(1)}}),
+           "score");
+  Model fp32 = b.finish();
+  fp32.graph.nodes[0].name = "wide";
+  auto features = [&](int64_t n) {
+    Tensor t = random_tensor({n, 4}, r, 0.f, 1.f);
+    for (int64_t i = 0; i < n; ++i) t.data<float>()[i * 4] *= 1e4f;
+    return NamedTensors{{"features", t}};
+  };
+  const NamedTensors cal = features(64), eval = features(64);
+  quant::LadderOptions lo;
+  lo.budget = 1e-3;
+  lo.latency_iterations = 2;
+  lo.latency_warmup = 0;
+  quant::LadderResult res = quant::run_ladder(fp32, eval, cal, lo);
+  const std::string table = quant::ladder_text(res, lo.budget);
+  ASSERT_EQ(res.rungs.size(), 4u) << table;
+  EXPECT_FALSE(res.rungs[0].within) << table;
+  ASSERT_TRUE(res.rungs[1].tried) << table;
+  EXPECT_FALSE(res.rungs[1].within) << table;
+  const quant::Rung& mixed = res.rungs[2];
+  ASSERT_TRUE(mixed.tried) << table;
+  EXPECT_TRUE(mixed.within) << table;
+  EXPECT_EQ(mixed.kept_fp32, std::vector<std::string>{"wide"}) << table;
+  EXPECT_EQ(mixed.units, 3);
+  ASSERT_EQ(mixed.k_tried.size(), 1u) << "k = 1 meets the budget: the search stops there\n" << table;
+  EXPECT_EQ(mixed.k_tried[0].first, 1);
+  EXPECT_EQ(res.chosen, "mixed") << table;
+  EXPECT_EQ(res.kept_fp32, std::vector<std::string>{"wide"});
+  EXPECT_NE(table.find("kept in float: wide"), std::string::npos) << table;
+  for (const auto& g : res.rungs)
+    if (g.tried) {
+      EXPECT_TRUE(g.latency_ms.has_value()) << g.mode;
+      EXPECT_GT(*g.size_bytes, 0) << g.mode;
+    }
+  EXPECT_TRUE(res.fp32_latency_ms.has_value());
+  // The kept file is exactly `ptq --exclude wide`: no measured number (latency) reaches its bytes.
+  quant::QConfig cfg = lo.static_config;
+  cfg.exclude = {"wide"};
+  EXPECT_EQ(export_onnx_bytes(res.int8), export_onnx_bytes(quant::ptq_static(fp32, cal, cfg, nullptr)));
+  const json j = json::parse(quant::ladder_json(res, lo.budget));
+  EXPECT_EQ(j["chosen"], "mixed");
+  EXPECT_EQ(j["rungs"][2]["kept_fp32"][0], "wide");
+  EXPECT_TRUE(j["rungs"][1]["latency_ms"].is_number());
+  EXPECT_TRUE(j["rungs"][1]["size_bytes"].is_number());
+  EXPECT_NE(quant::ladder_markdown(res, lo.budget).find("| **mixed** |"), std::string::npos);
+
+  // Effort, latency not measured (a deterministic ladder): with a budget every rung meets (dynamic's
+  // output is constant here: drop 1) the old order holds — dynamic is kept and nothing above it is tried.
+  lo.budget = 1;
+  lo.objective = quant::Objective::Effort;
+  lo.latency_iterations = 0;
+  res = quant::run_ladder(fp32, eval, cal, lo);
+  EXPECT_EQ(res.chosen, "dynamic") << quant::ladder_text(res, lo.budget);
+  for (size_t i = 1; i < res.rungs.size(); ++i) EXPECT_FALSE(res.rungs[i].tried) << res.rungs[i].mode;
+  // --no-mixed, budget 0: static is followed by the QAT rung's report alone.
+  lo.budget = 0;
+  lo.mixed = false;
+  res = quant::run_ladder(fp32, eval, cal, lo);
+  EXPECT_EQ(res.chosen, "");
+  EXPECT_EQ(res.rungs[2].message, "skipped (--no-mixed)");
 }
 
 }  // namespace

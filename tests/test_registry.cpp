@@ -529,16 +529,21 @@ TEST(Ladder, KeepsTheCheapestRungWithinBudgetAndReportsQat) {
   NamedTensors calib = {{"degraded", luma_images(8, 32, 32, 22)}};
   quant::LadderOptions lo;
   lo.budget = 0.01;
+  lo.objective = quant::Objective::Effort;  // the seed's order, and no timing: a deterministic ladder
+  lo.latency_iterations = 0;
   quant::LadderResult r = quant::run_ladder(fp32, eval, calib, lo);
   EXPECT_EQ(r.chosen, "dynamic");
-  ASSERT_EQ(r.rungs.size(), 1u);
+  ASSERT_EQ(r.rungs.size(), 4u);
+  for (size_t i = 1; i < 4; ++i) EXPECT_FALSE(r.rungs[i].tried) << r.rungs[i].mode << " is not needed";
   lo.budget = 0.0;
   r = quant::run_ladder(fp32, eval, calib, lo);
   EXPECT_EQ(r.chosen, "");
-  ASSERT_EQ(r.rungs.size(), 3u);
+  ASSERT_EQ(r.rungs.size(), 4u);
   EXPECT_TRUE(r.rungs[1].tried);
-  EXPECT_EQ(r.rungs[2].mode, "qat");
-  EXPECT_FALSE(r.rungs[2].tried);
+  EXPECT_EQ(r.rungs[2].mode, "mixed");
+  EXPECT_TRUE(r.rungs[2].tried);
+  EXPECT_EQ(r.rungs[3].mode, "qat");
+  EXPECT_FALSE(r.rungs[3].tried);
   EXPECT_NE(quant::ladder_text(r, 0.0).find("stays fp32"), std::string::npos);
   r = quant::run_ladder(fp32, eval, {}, lo);
   EXPECT_FALSE(r.rungs[1].tried);  // no calibration: static skipped
@@ -563,6 +568,9 @@ TEST(Quantize, RunsTheLadderWritesTheTwinAndRegisters) {
   job.registry = rp.string();
   job.id = "lq";
   job.license = "MIT";
+  job.ladder.objective = quant::Objective::Effort;  // the seed's order, no timing: deterministic choices
+  job.ladder.latency_iterations = 0;
+  job.ladder.mixed = false;
   job.ladder.budget = 0.0;  // no PTQ rung fits: only the injected "QAT" (the fp32 model itself) does
   int64_t seen = 0;
   quant::QatRung rung;
@@ -574,8 +582,8 @@ TEST(Quantize, RunsTheLadderWritesTheTwinAndRegisters) {
   job.ladder.qat = rung;
   handoff::QuantizeOutcome out = handoff::quantize_model(job);
   EXPECT_EQ(seen, 8);
-  ASSERT_EQ(out.ladder.rungs.size(), 3u);
-  EXPECT_TRUE(out.ladder.rungs[2].tried);
+  ASSERT_EQ(out.ladder.rungs.size(), 4u);
+  EXPECT_TRUE(out.ladder.rungs[3].tried);
   // The dynamic model's drop is not 0: even the injected rung misses a zero budget.
   EXPECT_EQ(out.ladder.chosen, "");
   EXPECT_TRUE(out.written.empty());
@@ -600,12 +608,12 @@ TEST(Quantize, RunsTheLadderWritesTheTwinAndRegisters) {
   rung.refuses = [](const Model&) { return std::string("not this one"); };
   job.ladder.qat = rung;
   out = handoff::quantize_model(job);
-  EXPECT_FALSE(out.ladder.rungs[2].tried);
-  EXPECT_EQ(out.ladder.rungs[2].message, "skipped: not this one");
+  EXPECT_FALSE(out.ladder.rungs[3].tried);
+  EXPECT_EQ(out.ladder.rungs[3].message, "skipped: not this one");
   job.calibration.clear();
   out = handoff::quantize_model(job);
   EXPECT_FALSE(out.ladder.rungs[1].tried);
-  EXPECT_NE(out.ladder.rungs[2].message.find("no --calibration"), std::string::npos);
+  EXPECT_NE(out.ladder.rungs[3].message.find("no --calibration"), std::string::npos);
 }
 
 TEST(RegistryCli, ExitCodesAndMessages) {
@@ -655,6 +663,23 @@ TEST(RegistryCli, ExitCodesAndMessages) {
   EXPECT_EQ(reg::load_registry(rp).at("lq").mode(), "fp32");
   EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 -o " + (dir / "lq.int8.onnx").string(), &err), 0) << err;
   EXPECT_EQ(reg::load_registry(rp).at("lq").mode(), "dynamic");
+  // The table as JSON: the objective, fp32's and each rung's latency and size.
+  const fs::path jo = dir / "ladder.json";
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 --objective effort --latency-iterations 1 --json-out " +
+                        jo.string() + " -o " + (dir / "lq.int8.onnx").string(),
+                    &err),
+            0)
+      << err;
+  const json lj = json::parse(text_of(jo));
+  EXPECT_EQ(lj["objective"], "effort");
+  EXPECT_EQ(lj["chosen"], "dynamic");
+  EXPECT_TRUE(lj["fp32"]["latency_ms"].is_number());
+  EXPECT_GT(lj["fp32"]["size_bytes"].get<int64_t>(), 0);
+  EXPECT_TRUE(lj["rungs"][0]["latency_ms"].is_number());
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 --objective fastest", &err), 2);
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 --json --markdown", &err), 2);
+  EXPECT_EQ(run_cli(q + "--id lq --budget 0.01 --no-mixed", &err), 2);  // without --calibration
+  EXPECT_NE(err.find("--no-mixed: not used without --calibration"), std::string::npos) << err;
   EXPECT_EQ(run_cli(q + "--id lq --budget 2", &err), 2);
   // Files altered after registration: validate names them.
   write_text(dir / "lf.onnx", "x");

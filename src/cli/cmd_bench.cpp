@@ -2,12 +2,9 @@
 // model's own shapes when none are given, percentiles, thread sweeps, per-node profile, Chrome trace), so
 // that the numbers in docs/benchmarks.md can be reproduced (tools/ort/ort_bench.js is the ORT side).
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +15,7 @@
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
+#include "runtime/latency.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/thread_pool.h"
 
@@ -81,33 +79,6 @@ Tensor made_input(const ValueInfo& in, const std::map<std::string, int64_t>& dim
   return Tensor::zeros(in.dtype, shape);
 }
 
-struct Stats {
-  int threads, threads_used;
-  double p50, p90, p99, min, max, mean, stddev;
-};
-
-Stats stats_of(std::vector<double> ms, int threads) {
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  // Percentiles interpolate between neighbours (numpy's default), so p50 is the median.
-  auto pct = [&](double q) {
-    const double pos = q / 100.0 * static_cast<double>(n - 1);
-    const size_t lo = static_cast<size_t>(pos), hi = std::min(lo + 1, n - 1);
-    return ms[lo] + (ms[hi] - ms[lo]) * (pos - static_cast<double>(lo));
-  };
-  const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(n);
-  double var = 0;
-  for (double v : ms) var += (v - mean) * (v - mean);
-  return Stats{threads,
-               ThreadPool::resolve_threads(threads),
-               pct(50),
-               pct(90),
-               pct(99),
-               ms.front(),
-               ms.back(),
-               mean,
-               n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0.0};
-}
 }  // namespace
 
 std::function<int()> add_bench(CLI::App& app) {
@@ -174,15 +145,8 @@ std::function<int()> add_bench(CLI::App& app) {
     std::string text;
     for (size_t k = 0; k < o->threads.size(); ++k) {
       Executor ex(model, ExecutorOptions{o->threads[k], per_node, !o->trace.empty()});
-      for (int i = 0; i < o->warmup; ++i) ex.run(feeds);
-      ex.reset_profile();  // the profile and the trace cover the timed runs only
-      std::vector<double> ms(o->iterations);
-      for (int i = 0; i < o->iterations; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        ex.run(feeds);
-        ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      }
-      const Stats st = stats_of(ms, o->threads[k]);
+      const Latency st = time_runs(ex, feeds, o->warmup, o->iterations);  // the profile covers the timed runs
+      const int threads_used = ThreadPool::resolve_threads(o->threads[k]);
       const auto profile = ex.profile();
       double total = 0;
       for (const auto& p : profile) total += p.total_ms;
@@ -195,7 +159,7 @@ std::function<int()> add_bench(CLI::App& app) {
             {{"name", "process_name"},
              {"ph", "M"},
              {"pid", k + 1},
-             {"args", {{"name", fmt::format("tinyqat bench, threads {}", st.threads_used)}}}});
+             {"args", {{"name", fmt::format("tinyqat bench, threads {}", threads_used)}}}});
         for (size_t e = 0; e < events.size(); ++e)
           trace_events.push_back(
               {{"name", events[e].node},
@@ -209,20 +173,20 @@ std::function<int()> add_bench(CLI::App& app) {
       }
       nlohmann::ordered_json j;
       j["model"] = o->model;
-      j["threads"] = st.threads;
-      j["threads_used"] = st.threads_used;
+      j["threads"] = o->threads[k];
+      j["threads_used"] = threads_used;
       j["iterations"] = o->iterations;
       j["warmup"] = o->warmup;
       j["isa"] = isa_name(cpu_isa());
-      j["median_ms"] = st.p50;
+      j["median_ms"] = st.median;
       j["min_ms"] = st.min;
       j["mean_ms"] = st.mean;
-      j["p50_ms"] = st.p50;
+      j["p50_ms"] = st.median;
       j["p90_ms"] = st.p90;
       j["p99_ms"] = st.p99;
       j["max_ms"] = st.max;
       j["stddev_ms"] = st.stddev;
-      j["throughput_per_s"] = 1000.0 / st.p50;
+      j["throughput_per_s"] = 1000.0 / st.median;
       nlohmann::ordered_json in = nlohmann::ordered_json::object();
       for (const auto& [name, t] : feeds) {
         std::vector<int64_t> shape(t.shape().begin(), t.shape().end());
@@ -244,8 +208,8 @@ std::function<int()> add_bench(CLI::App& app) {
           "throughput: {:.1f} runs/s\np50: {:.3f} ms  p90: {:.3f} ms  p99: {:.3f} ms  max: {:.3f} ms  "
           "stddev: "
           "{:.3f} ms\n",
-          o->model, st.threads_used, o->iterations, isa_name(cpu_isa()), st.p50, st.min, st.mean,
-          1000.0 / st.p50, st.p50, st.p90, st.p99, st.max, st.stddev);
+          o->model, threads_used, o->iterations, isa_name(cpu_isa()), st.median, st.min, st.mean,
+          1000.0 / st.median, st.median, st.p90, st.p99, st.max, st.stddev);
       if (o->profile)
         for (const auto& p : profile)
           text += fmt::format("  {:<32} {:<20} {:8.3f} ms/run  {:5.1f}%\n", p.node, p.op_type, per_run(p),

@@ -1,5 +1,6 @@
-// tinyqat quantize: the ladder dynamic → static → QAT, keeping the cheapest rung within the budget
-// (handoff::quantize_model). This file only reads options and, in a build with the trainer, plugs in the
+// tinyqat quantize: the ladder dynamic → static → mixed → QAT, each rung measured (drop, latency, size),
+// keeping the rung the objective picks within the budget (handoff::quantize_model). This file only reads
+// options, prints the table (text, JSON, Markdown) and, in a build with the trainer, plugs in the
 // trainer's QAT rung.
 #include <cstdio>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "cli/handoff_options.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/file_util.h"
 #include "handoff/quantize.h"
 #ifdef TINYQAT_HAVE_TRAIN
 #include "train/trainer.h"
@@ -21,12 +23,14 @@ std::function<int()> add_quantize(CLI::App& app) {
   auto* sub = app.add_subcommand(kQuantizeCommand.name, kQuantizeCommand.description);
   struct Opts {
     std::string model, out, data, calibration, preset = "default", method, activations;
+    std::string objective = "latency", json_out, md_out;
     double budget = -1;
     int threads = 1;
     int64_t samples = -1;
     std::vector<std::string> exclude;
     int qat_epochs = 10;
-    bool no_qat = false;
+    int latency_iterations = quant::kLatencyIterations;
+    bool no_qat = false, no_mixed = false, json = false, markdown = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "fp32 ONNX model")->required();
@@ -62,17 +66,37 @@ std::function<int()> add_quantize(CLI::App& app) {
                                  "Epochs of the QAT rung (distillation on the --calibration inputs)")
                      ->check(CLI::Range(1, 10000))
                      ->capture_default_str();
-  sub->add_flag("--no-qat", o->no_qat, "Stop after the static rung");
+  sub->add_flag("--no-qat", o->no_qat, "Skip the QAT rung");
+  auto* no_mixed = sub->add_flag(
+      "--no-mixed", o->no_mixed,
+      "Skip the mixed rung (static PTQ with the k most sensitive units kept in float, k the smallest that "
+      "meets the budget)");
+  sub->add_option("--objective", o->objective,
+                  "Which rung within the budget to keep: latency (the fastest in our runtime), accuracy (the "
+                  "smallest drop), size (the smallest file) or effort (the first in ladder order); a rung "
+                  "slower than fp32 is never kept when one that is not also meets the budget")
+      ->check(CLI::IsMember({"latency", "accuracy", "size", "effort"}))
+      ->capture_default_str();
+  sub->add_option("--latency-iterations", o->latency_iterations,
+                  "Timed runs per rung (and fp32) on the first --data sample, as `tinyqat bench`; 0 measures "
+                  "no latency (the rungs then count as equally fast)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "Print the ladder's table as JSON");
+  sub->add_flag("--markdown", o->markdown, "Print the ladder's table as Markdown");
+  sub->add_option("--json-out", o->json_out, "Also write the JSON table to this file");
+  sub->add_option("--markdown-out", o->md_out, "Also write the Markdown table to this file");
   sub->add_option("--exclude", o->exclude, "Node names to keep in fp32 (every rung)");
   sub->add_option("--output,-o", o->out, "int8 model to write (default: MODEL.int8.onnx beside MODEL.onnx)");
   sub->add_option("--threads", o->threads, "Worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   auto handoff = add_handoff_options(sub, /*measured=*/false);
-  return [o, handoff, preset, method, activations, samples, epochs] {
+  return [o, handoff, preset, method, activations, samples, epochs, no_mixed] {
+    TQ_CHECK(!(o->json && o->markdown), "quantize: --json and --markdown exclude each other");
     if (o->calibration.empty())
-      refuse_unused({preset, method, activations, samples, epochs},
-                    "without --calibration (the static and QAT rungs calibrate on it)");
+      refuse_unused({preset, method, activations, samples, epochs, no_mixed},
+                    "without --calibration (the static, mixed and QAT rungs calibrate on it)");
     if (o->no_qat) refuse_unused({epochs}, "with --no-qat");
 #ifndef TINYQAT_HAVE_TRAIN
     refuse_unused({epochs}, "in this build: it has no trainer (TINYQAT_BUILD_TRAIN=OFF), no QAT rung");
@@ -89,6 +113,10 @@ std::function<int()> add_quantize(CLI::App& app) {
     quant::LadderOptions& lo = job.ladder;
     lo.budget = o->budget;
     lo.threads = o->threads;
+    lo.objective = quant::parse_objective(o->objective);
+    lo.mixed = !o->no_mixed;
+    lo.latency_iterations = o->latency_iterations;
+    lo.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     lo.static_config = quant::preset(o->preset);
     if (!o->method.empty()) lo.static_config.method = quant::parse_method(o->method);
     if (!o->activations.empty()) lo.static_config.activations = quant::parse_act_scheme(o->activations);
@@ -108,10 +136,22 @@ std::function<int()> add_quantize(CLI::App& app) {
 #endif
     }
     handoff::QuantizeOutcome res = handoff::quantize_model(job);
-    std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
-    std::fputs(quant::ladder_text(res.ladder, o->budget).c_str(), stdout);
-    if (!res.written.empty()) std::printf("wrote %s (%s)\n", res.written.c_str(), res.ladder.chosen.c_str());
-    if (res.registered) std::fputs(res.registered->summary.c_str(), stdout);
+    if (!o->json_out.empty())
+      write_file_atomic(o->json_out, quant::ladder_json(res.ladder, o->budget) + "\n");
+    if (!o->md_out.empty()) write_file_atomic(o->md_out, quant::ladder_markdown(res.ladder, o->budget));
+    if (o->json) {
+      std::printf("%s\n", quant::ladder_json(res.ladder, o->budget).c_str());
+    } else if (o->markdown) {
+      std::fputs(quant::ladder_markdown(res.ladder, o->budget).c_str(), stdout);
+    } else {
+      std::printf("%s: ladder against the budget %.6g on %s\n", o->model.c_str(), o->budget, o->data.c_str());
+      std::fputs(quant::ladder_text(res.ladder, o->budget).c_str(), stdout);
+    }
+    // With --json / --markdown stdout holds the table alone; what was written goes to stderr.
+    std::FILE* notes = o->json || o->markdown ? stderr : stdout;
+    if (!res.written.empty())
+      std::fprintf(notes, "wrote %s (%s)\n", res.written.c_str(), res.ladder.chosen.c_str());
+    if (res.registered) std::fputs(res.registered->summary.c_str(), notes);
     return res.ladder.chosen.empty() ? 1 : 0;
   };
 }

@@ -28,9 +28,9 @@ inline constexpr ToolCommand kMeasureCommand{
     "PASS/FAIL against the budget); exit 0 all pass, 1 any over budget, 2 any error"};
 inline constexpr ToolCommand kQuantizeCommand{
     "quantize",
-    "Quantization ladder: dynamic → static → QAT, keeps the cheapest rung "
-    "within the PLCC budget (exit 0 kept "
-    "one, 1 none fits: the model stays fp32, 2 error)"};
+    "Quantization ladder: dynamic → static → mixed → QAT, each rung measured (PLCC drop, latency, size); "
+    "keeps the rung --objective picks within the PLCC budget (exit 0 kept one, 1 none fits: the model stays "
+    "fp32, 2 error)"};
 inline constexpr ToolCommand kTrainCommand{
     "train", "Train the fp32 model of a config and write its checkpoint (.onnx)"};
 inline constexpr ToolCommand kQatCommand{

@@ -30,7 +30,10 @@ Artifact outcome_artifact(const QuantizeJob& job, const QuantizeOutcome& out) {
     a.notes = "tinyqat quantize: no rung within the budget; kept fp32";
     return a;
   }
-  a.quant_mode = res.chosen;
+  // The mixed rung's file is static PTQ with some units kept in float (the registry knows four modes).
+  a.quant_mode = res.chosen == "mixed" ? "static" : res.chosen;
+  if (!res.kept_fp32.empty())
+    a.notes = fmt::format("tinyqat quantize: mixed rung, kept in float: {}", fmt::join(res.kept_fp32, ", "));
   a.int8 = out.written;
   if (res.chosen != "dynamic" && !job.calibration.empty()) a.calibration_set = job.calibration;
   registry::Measurement m;
