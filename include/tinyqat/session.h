@@ -48,7 +48,8 @@ typedef enum tq_reason {
   TQ_REASON_INT8_DIGEST_MISMATCH = 5,  /* fallback: the int8 file does not match int8_sha256 */
   TQ_REASON_INT8_OVER_BUDGET = 6,      /* fallback: recorded PLCC drop over the budget */
   TQ_REASON_INT8_UNLOADABLE = 7,       /* fallback: verified but not loadable by this runtime */
-  TQ_REASON_MEASUREMENT_UNREADABLE = 8 /* fallback: the sidecar with the measurement is unreadable */
+  TQ_REASON_MEASUREMENT_UNREADABLE = 8, /* fallback: the sidecar with the measurement is unreadable */
+  TQ_REASON_INT8_INTERFACE_MISMATCH = 9 /* fallback: the int8 file's inputs/outputs are not the fp32 model's */
 } tq_reason;
 
 /* Element types: the ONNX TensorProto codes. */

@@ -325,6 +325,9 @@ Registered register_artifact(const Artifact& a) {
   std::optional<ModelFile> int8;
   if (!a.int8.empty()) int8 = read_model_file(a.int8);
   const ModelFile* int8_file = int8 ? &*int8 : nullptr;
+  if (int8)
+    if (auto why = twin_interface_difference(fp32.bytes, int8->bytes, a.int8))
+      fail("{}: registering '{}': {} (nothing written)", a.registry, a.id, *why);
 
   Registered out;
   out.entry = entry_for(a, existing, fp32, int8_file, mode);

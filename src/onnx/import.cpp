@@ -129,8 +129,8 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string&
 
 }  // namespace
 
-Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
-                        const std::string& what) {
+namespace {
+onnx::ModelProto parse_model_proto(const uint8_t* data, size_t size, const std::string& what) {
   onnx::ModelProto mp;
   google::protobuf::io::CodedInputStream in(data, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
   in.SetRecursionLimit(64);
@@ -139,6 +139,25 @@ Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& bas
            "{}: not a valid ONNX model (the protobuf does not parse: truncated or corrupt file?)", what);
   TQ_CHECK(mp.ir_version() > 0 && mp.has_graph() && mp.opset_import_size() > 0,
            "{}: not an ONNX model (no ir_version, graph or opset_import)", what);
+  return mp;
+}
+}  // namespace
+
+Interface read_onnx_interface(const uint8_t* data, size_t size, const std::string& what) {
+  const onnx::ModelProto mp = parse_model_proto(data, size, what);
+  const auto& g = mp.graph();
+  std::set<std::string> constants;
+  for (const auto& t : g.initializer()) constants.insert(t.name());
+  Interface io;
+  for (const auto& v : g.input())
+    if (!constants.count(v.name())) io.inputs.push_back(value_info_from_proto(v, what));
+  for (const auto& v : g.output()) io.outputs.push_back(value_info_from_proto(v, what));
+  return io;
+}
+
+Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
+                        const std::string& what) {
+  const onnx::ModelProto mp = parse_model_proto(data, size, what);
 
   Model m;
   m.ir_version = mp.ir_version();

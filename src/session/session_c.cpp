@@ -158,7 +158,7 @@ const char* tq_session_model_sha256(const tq_session* s) {
   return s ? s->impl->decision().sha256.c_str() : "";
 }
 const char* tq_reason_name(tq_reason r) {
-  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_MEASUREMENT_UNREADABLE) return "unknown";
+  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_INT8_INTERFACE_MISMATCH) return "unknown";
   return tinyqat::registry::name(static_cast<tinyqat::registry::Reason>(r));
 }
 const char* tq_variant_name(tq_variant v) {
