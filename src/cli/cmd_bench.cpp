@@ -32,20 +32,6 @@ Tensor lcg_tensor(const Shape& shape, uint32_t& s) {
   return t;
 }
 
-Shape parse_shape(const std::string& text) {
-  Shape s;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t e = text.find_first_of("x,", pos);
-    std::string d = text.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
-    TQ_CHECK(!d.empty() && d.find_first_not_of("0123456789") == std::string::npos && d.size() < 12,
-             "--shape: bad shape '{}' (use e.g. 1x1x224x224)", text);
-    s.push_back(std::stoll(d));
-    if (e == std::string::npos) break;
-    pos = e + 1;
-  }
-  return s;
-}
 }  // namespace
 
 std::function<int()> add_bench(CLI::App& app) {
@@ -83,7 +69,7 @@ std::function<int()> add_bench(CLI::App& app) {
     for (const auto& spec : o->shapes) {
       auto eq = spec.find('=');
       TQ_CHECK(eq != std::string::npos, "--shape '{}': expected NAME=DxD...", spec);
-      feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1)), state));
+      feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1), "--shape"), state));
     }
     TQ_CHECK(!feeds.empty(),
              "give each model input with --input FILE.npz|NAME=FILE.npy or --shape NAME=DxD...");
