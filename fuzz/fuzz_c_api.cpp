@@ -32,7 +32,8 @@ Sessions open_sessions() {
   tinyqat::Model lf = tinyqat::zoo::learned_filter(1, 4, 1, 5);
   tinyqat::export_onnx(mlp, dir + "/mlp.onnx");
   tinyqat::export_onnx(lf, dir + "/lf.onnx");
-  tinyqat::export_onnx(tinyqat::quant::ptq_dynamic(lf, tinyqat::quant::QConfig{}, nullptr), dir + "/lf8.onnx");
+  tinyqat::export_onnx(tinyqat::quant::ptq_dynamic(lf, tinyqat::quant::QConfig{}, nullptr),
+                       dir + "/lf8.onnx");
   tinyqat::handoff::Artifact a;
   a.registry = reg;
   a.license = "MIT";

@@ -35,8 +35,8 @@
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "session/session.h"
-#include "tinyqat/session.h"
 #include "support/test_support.h"
+#include "tinyqat/session.h"
 #include "zoo/zoo.h"
 
 namespace tinyqat::test {
@@ -755,8 +755,9 @@ TEST(RegistryBadInput, DeepNestingIsRefusedWhileParsing) {
   fs::path dir = temp_dir("registry-deep");
   write_text(dir / "registry.json", deep);
   std::string err;
-  for (const std::string& cmd : {fmt::format("registry validate '{}'", (dir / "registry.json").string()),
-                                 fmt::format("resolve --registry '{}' --id a", (dir / "registry.json").string())}) {
+  for (const std::string& cmd :
+       {fmt::format("registry validate '{}'", (dir / "registry.json").string()),
+        fmt::format("resolve --registry '{}' --id a", (dir / "registry.json").string())}) {
     EXPECT_EQ(run_cli(cmd, &err), 2) << cmd;
     EXPECT_NE(err.find("nested deeper than 64 levels"), std::string::npos) << err.substr(0, 300);
   }
@@ -805,7 +806,8 @@ TEST(RegistryBadInput, DeepNestingIsRefusedWhileParsing) {
 
 TEST(RegistryBadInput, DuplicateKeysAreRefused) {
   std::string doc = R"({"schema_version": 1, "models": [{"id": "a", "kind": "fr", "onnx": "a.onnx",
-      "sha256": ")" + kHexA + R"(", "sha256": ")" + std::string(64, 'b') + R"(", "license": "MIT"}]})";
+      "sha256": ")" +
+                    kHexA + R"(", "sha256": ")" + std::string(64, 'b') + R"(", "license": "MIT"}]})";
   std::string e = all_errors(doc);
   EXPECT_NE(e.find("models[0].sha256: duplicate key 'sha256'"), std::string::npos) << e;
   e = all_errors(R"({"schema_version": 1, "schema_version": 1, "models": []})");
@@ -818,8 +820,9 @@ TEST(RegistryBadInput, DuplicateKeysAreRefused) {
   handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& en = r.at("lf");
-  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 0.5, "drop_plcc": 0.0, "int8_sha256": ")" +
-                                     *en.int8_sha256 + R"("}})");
+  write_text(r.sidecar_path(en),
+             R"({"quant_measurement": {"drop_plcc": 0.5, "drop_plcc": 0.0, "int8_sha256": ")" +
+                 *en.int8_sha256 + R"("}})");
   EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable);
   std::string err;
   EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 2);
@@ -833,7 +836,7 @@ TEST(RegistryBadInput, MeasurementOutsideZeroToTwoIsRefused) {
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& en = r.at("lf");
   for (const std::string bad : {R"("drop_plcc": -1e300)", R"("drop_plcc": -0.001)", R"("drop_plcc": 2.5)",
-                                 R"("drop_plcc": 0.0, "budget_plcc": -1)"}) {
+                                R"("drop_plcc": 0.0, "budget_plcc": -1)"}) {
     write_text(r.sidecar_path(en),
                R"({"quant_measurement": {)" + bad + R"(, "int8_sha256": ")" + *en.int8_sha256 + R"("}})");
     EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable) << bad;
@@ -841,8 +844,8 @@ TEST(RegistryBadInput, MeasurementOutsideZeroToTwoIsRefused) {
     ASSERT_EQ(v.size(), 1u) << bad;
     EXPECT_NE(v[0].message.find("is outside [0, 2]"), std::string::npos) << v[0].message;
   }
-  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 2e-5, "int8_sha256": ")" +
-                                     *en.int8_sha256 + R"("}})");
+  write_text(r.sidecar_path(en),
+             R"({"quant_measurement": {"drop_plcc": 2e-5, "int8_sha256": ")" + *en.int8_sha256 + R"("}})");
   EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::Int8WithinBudget);
 }
 
@@ -960,7 +963,8 @@ TEST(RegistryAtomic, KilledAtEveryStepOfAReplacementLeavesOldOrNew) {
     int code = run_cli(ptq, &err);
     ::unsetenv("TINYQAT_TEST_CRASH_AT");
     EXPECT_EQ(code, 86) << step.name << ": the crash point was not reached: " << err;
-    EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 0) << step.name << ": " << err;
+    EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 0)
+        << step.name << ": " << err;
     EXPECT_EQ(run_cli(fmt::format("resolve --registry '{}' --id lf", rp.string()), &err), 0)
         << step.name << ": " << err;
     reg::Registry r = reg::load_registry(rp.string());
@@ -974,8 +978,9 @@ TEST(RegistryAtomic, KilledAtEveryStepOfAReplacementLeavesOldOrNew) {
   install_old();
   const reg::Registry final_reg = reg::load_registry(rp.string());
   const std::string final_stem = onnx_stem(final_reg.at("lf").onnx);
-  EXPECT_EQ(files_in(rp.parent_path()), (std::set<std::string>{"registry.json", final_stem + ".onnx",
-                                                                final_stem + ".int8.onnx", final_stem + ".json"}));
+  EXPECT_EQ(files_in(rp.parent_path()),
+            (std::set<std::string>{"registry.json", final_stem + ".onnx", final_stem + ".int8.onnx",
+                                   final_stem + ".json"}));
 }
 
 TEST(RegistryAtomic, StaleTemporaryFilesAreCleanedAtTheNextWrite) {
@@ -1004,7 +1009,6 @@ TEST(RegistryAtomic, StaleTemporaryFilesAreCleanedAtTheNextWrite) {
   EXPECT_EQ(left, 1);
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // An int8 twin must keep its fp32 model's interface (ir/interface.h).
 
@@ -1017,7 +1021,8 @@ TEST(TwinInterface, NamesDtypesAndShapesCompare) {
   EXPECT_FALSE(interface_difference(want, want));
   Interface other = want;
   other.inputs[0].shape[0] = Dim::symbol("batch");  // symbols compare by name
-  EXPECT_EQ(interface_difference(want, other).value_or(""), "input 'x' has shape [batch,3,?] instead of [N,3,?]");
+  EXPECT_EQ(interface_difference(want, other).value_or(""),
+            "input 'x' has shape [batch,3,?] instead of [N,3,?]");
   other = want;
   other.inputs[0].shape[2] = Dim::known(7);  // a free dim matches only a free dim
   EXPECT_TRUE(interface_difference(want, other));
@@ -1051,9 +1056,10 @@ TEST(TwinInterface, RegisteringATwinOfAnotherModelIsRefused) {
     handoff::register_artifact(artifact(rp, "lf", m, other, "dynamic"));
     FAIL() << "a twin of another model was registered";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("does not keep the fp32 model's interface: input 'degraded' has shape "
-                                         "[N,3,H,W] instead of [N,1,H,W]"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("does not keep the fp32 model's interface: input 'degraded' has shape "
+                                   "[N,3,H,W] instead of [N,1,H,W]"),
+        std::string::npos)
         << e.what();
   }
   EXPECT_FALSE(fs::exists(rp));  // nothing written

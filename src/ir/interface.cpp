@@ -15,17 +15,16 @@ bool same_dim(const Dim& a, const Dim& b) {
   return a.param == b.param;  // the same symbol, or both free
 }
 
-std::optional<std::string> values_differ(const std::vector<ValueInfo>& want, const std::vector<ValueInfo>& got,
-                                         const char* what) {
-  if (want.size() != got.size())
-    return fmt::format("{} {}s instead of {}", got.size(), what, want.size());
+std::optional<std::string> values_differ(const std::vector<ValueInfo>& want,
+                                         const std::vector<ValueInfo>& got, const char* what) {
+  if (want.size() != got.size()) return fmt::format("{} {}s instead of {}", got.size(), what, want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     const ValueInfo& w = want[i];
     const ValueInfo& g = got[i];
-    if (w.name != g.name)
-      return fmt::format("{} {} is '{}' instead of '{}'", what, i, g.name, w.name);
+    if (w.name != g.name) return fmt::format("{} {} is '{}' instead of '{}'", what, i, g.name, w.name);
     if (w.dtype != g.dtype)
-      return fmt::format("{} '{}' is {} instead of {}", what, w.name, dtype_name(g.dtype), dtype_name(w.dtype));
+      return fmt::format("{} '{}' is {} instead of {}", what, w.name, dtype_name(g.dtype),
+                         dtype_name(w.dtype));
     if (!w.has_shape || !g.has_shape) continue;
     bool same = w.shape.size() == g.shape.size();
     for (size_t d = 0; same && d < w.shape.size(); ++d) same = same_dim(w.shape[d], g.shape[d]);

@@ -43,7 +43,8 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
 
 // An external-data `offset` / `length`: decimal digits only, within int64 (ONNX stores them as text).
 int64_t external_number(const std::string& v, const char* key, const std::string& ctx) {
-  TQ_CHECK(!v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }),
+  TQ_CHECK(!v.empty() && v.size() <= 18 &&
+               std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }),
            "{}: external data {} '{}' is not a non-negative decimal integer below 10^18", ctx, key,
            v.size() > 40 ? v.substr(0, 40) + "..." : v);
   return std::stoll(v);

@@ -354,8 +354,9 @@ std::optional<std::string> link_escape(const fs::path& dir, const fs::path& p) {
   if (ec) return fmt::format("{}: cannot resolve: {}", p.string(), ec.message());
   auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
   if (b != base.end())
-    return fmt::format("{} resolves to {}, outside the registry folder (a link leaving the folder is refused)",
-                       p.string(), full.string());
+    return fmt::format(
+        "{} resolves to {}, outside the registry folder (a link leaving the folder is refused)", p.string(),
+        full.string());
   return std::nullopt;
 }
 }  // namespace
@@ -393,7 +394,8 @@ std::vector<Violation> check_files(const Registry& r) {
     if (e.quantized() && e.int8_sha256) {
       const std::vector<uint8_t> int8 = check(r.int8_path(e), *e.int8_sha256, "int8");
       if (!fp32.empty() && !int8.empty())
-        if (auto why = twin_interface_difference(fp32, int8, r.int8_path(e).string())) out.push_back({at, *why});
+        if (auto why = twin_interface_difference(fp32, int8, r.int8_path(e).string()))
+          out.push_back({at, *why});
     }
     if (auto why = link_escape(r.dir(), r.sidecar_path(e))) out.push_back({at, "sidecar " + *why});
     try {
