@@ -6,6 +6,7 @@
 // past a caller's buffer is the caller's bug; negative or overflowing dims are passed with a small buffer
 // (the API must refuse them before reading).
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <vector>

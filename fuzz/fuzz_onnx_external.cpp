@@ -3,6 +3,7 @@
 // "w.bin"), so the loader runs past the existence check into the location, offset and length checks and
 // the read of the claimed range. Models that import are planned by the runtime too.
 // Input layout: bytes 0–1 = data file length (little endian, capped at what follows), the data, the model.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 

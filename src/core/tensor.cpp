@@ -72,7 +72,10 @@ Shape parse_shape(const std::string& text, const std::string& what) {
 
 std::string shape_str(const Shape& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';  // appended apart: GCC 12's -Wrestrict misfires on "," + string
+    s += std::to_string(shape[i]);
+  }
   return s + "]";
 }
 
