@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t how = in.byte();
     tq_tensor& t = tensors[i];
     t.name = (how & 7) == 7 ? nullptr : names[(how & 7) % 5];
-    t.dtype = static_cast<tq_dtype>(dtypes[in.byte() % 10]);
+    std::memcpy(&t.dtype, &dtypes[in.byte() % 10], sizeof(int));  // as a C caller may: any int
     t.rank = in.byte() % 20;
     bool refused = false;  // a dim the API must refuse before reading the data
     unsigned __int128 numel = 1;

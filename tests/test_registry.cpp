@@ -1115,5 +1115,27 @@ TEST(TwinInterface, ATwinSwappedAndRepinnedFailsValidateAndFallsBack) {
   tq_session_close(s);
 }
 
+// A C caller may put any int in tq_tensor.dtype: a code outside the enum is refused by status (found by
+// fuzz/fuzz_c_api.cpp: reading it as the enum in C++ was undefined behaviour).
+TEST(CApi, DtypeCodeOutsideTheEnumIsAStatus) {
+  Models m = make_models("capi-dtype");
+  fs::path rp = temp_dir("capi-dtype-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  tq_session* s = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
+  const std::vector<int64_t> shape = {1, 1, 4, 4};
+  std::vector<float> x(16, 0.5f);
+  for (int code : {255, -1, 4, 1000}) {
+    tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), x.data()};
+    std::memcpy(&in.dtype, &code, sizeof code);
+    tq_outputs* out = nullptr;
+    EXPECT_EQ(tq_session_run(s, &in, 1, &out), TQ_ERR_INVALID_ARGUMENT) << code;
+    EXPECT_EQ(out, nullptr);
+    EXPECT_NE(std::string(tq_last_error()).find("unknown dtype code " + std::to_string(code)), std::string::npos)
+        << tq_last_error();
+  }
+  tq_session_close(s);
+}
+
 }  // namespace
 }  // namespace tinyqat::test
