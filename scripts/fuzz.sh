@@ -23,14 +23,16 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 all=(onnx_import:onnx npy:npy registry:registry parquet:parquet onnx_external:onnx_external shape:shape
   sidecar:sidecar features_csv:features_csv c_api:c_api train_config:train_config vmafdnn_open:vmafdnn_open)
-targets=()
+targets=() binaries=()
 for t in "${all[@]}"; do
-  [[ -z "${FUZZ_TARGETS:-}" || " $FUZZ_TARGETS " == *" ${t%%:*} "* ]] && targets+=("$t")
+  if [[ -z "${FUZZ_TARGETS:-}" || " $FUZZ_TARGETS " == *" ${t%%:*} "* ]]; then
+    targets+=("$t") binaries+=("fuzz_${t%%:*}")
+  fi
 done
 echo "fuzz: building with clang (build-fuzz/)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DTINYQAT_BUILD_FUZZ=ON -DTINYQAT_BUILD_TRAIN=OFF -DTINYQAT_BUILD_TESTS=OFF -DTINYQAT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz --target "${targets[@]/#/fuzz_}" -- -j"${JOBS:-2}" >/dev/null
+cmake --build build-fuzz --target "${binaries[@]}" -- -j"${JOBS:-2}" >/dev/null
 summary=build-fuzz/long-summary.txt
 ((long)) && echo "# fuzz --long $(date -u +%FT%TZ) seed $seed, at most ${secs}s or ${FUZZ_RUNS:-10000000} runs per target" >"$summary"
 for t in "${targets[@]}"; do
