@@ -1137,5 +1137,28 @@ TEST(CApi, DtypeCodeOutsideTheEnumIsAStatus) {
   tq_session_close(s);
 }
 
+// An empty plane ([1,1,0,0]) through the int8 convolution: an empty output or a status, never a signal
+// (fuzz/fuzz_c_api.cpp: the int8 drivers divided by a zero tile width).
+TEST(CApi, EmptyPlaneOnAnInt8ConvolutionIsNoSignal) {
+  Models m = make_models("capi-empty");
+  fs::path rp = temp_dir("capi-empty-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  tq_session* s = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
+  ASSERT_EQ(tq_session_variant(s), TQ_VARIANT_INT8);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 1, 0, 0}, {1, 1, 0, 5}, {1, 1, 5, 0}}) {
+    tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), nullptr};
+    tq_outputs* out = nullptr;
+    const tq_status st = tq_session_run(s, &in, 1, &out);
+    if (st == TQ_OK) {
+      EXPECT_EQ(tq_outputs_count(out), 1u);
+    } else {
+      EXPECT_NE(std::string(tq_last_error()), "");
+    }
+    tq_outputs_free(out);
+  }
+  tq_session_close(s);
+}
+
 }  // namespace
 }  // namespace tinyqat::test
