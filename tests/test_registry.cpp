@@ -1146,7 +1146,8 @@ TEST(CApi, EmptyPlaneOnAnInt8ConvolutionIsNoSignal) {
   tq_session* s = nullptr;
   ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
   ASSERT_EQ(tq_session_variant(s), TQ_VARIANT_INT8);
-  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 1, 0, 0}, {1, 1, 0, 5}, {1, 1, 5, 0}}) {
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{1, 1, 0, 0}, {1, 1, 0, 5}, {1, 1, 5, 0}, {0, 1, 37, int64_t(1) << 57}}) {
     tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), nullptr};
     tq_outputs* out = nullptr;
     const tq_status st = tq_session_run(s, &in, 1, &out);
