@@ -1,23 +1,57 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for FUZZ_SECONDS (default 30)
-# on its seed corpus with a fixed seed (FUZZ_SEED, default 1) so a CI run is repeatable. Exit non-zero
-# when a target finds a crash.
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for FUZZ_SECONDS (default 15: with
+# 11 targets the run stays under 3 minutes, the whole CI fuzz step with the build under 4) on its seed
+# corpus with a fixed seed (FUZZ_SEED, default 1) so a CI run is repeatable. Exit non-zero when a target
+# finds a crash. FUZZ_TARGETS="npy shape" runs only those.
+#
+# --long: the nightly-style campaign (docs/reliability.md): each target until FUZZ_RUNS executions
+# (default 10 000 000) or FUZZ_SECONDS (default 3600) pass, whichever comes first, with a new seed
+# (FUZZ_SEED, default: the time) and inputs up to 1 MiB; one summary line per target (executions,
+# seconds, executions per second) also goes to build-fuzz/long-summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs="${FUZZ_SECONDS:-30}"
+long=0
+[[ "${1:-}" == "--long" ]] && long=1
+if ((long)); then
+  secs="${FUZZ_SECONDS:-3600}" seed="${FUZZ_SEED:-$(date +%s)}" max_len=1048576
+  limits=(-runs="${FUZZ_RUNS:-10000000}")
+else
+  secs="${FUZZ_SECONDS:-15}" seed="${FUZZ_SEED:-1}" max_len=65536
+  limits=()
+fi
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+all=(onnx_import:onnx npy:npy registry:registry parquet:parquet onnx_external:onnx_external shape:shape
+  sidecar:sidecar features_csv:features_csv c_api:c_api train_config:train_config vmafdnn_open:vmafdnn_open)
+targets=() binaries=()
+for t in "${all[@]}"; do
+  if [[ -z "${FUZZ_TARGETS:-}" || " $FUZZ_TARGETS " == *" ${t%%:*} "* ]]; then
+    targets+=("$t") binaries+=("fuzz_${t%%:*}")
+  fi
+done
 echo "fuzz: building with clang (build-fuzz/)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   -DTINYQAT_BUILD_FUZZ=ON -DTINYQAT_BUILD_TRAIN=OFF -DTINYQAT_BUILD_TESTS=OFF -DTINYQAT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_onnx_import fuzz_npy fuzz_registry fuzz_parquet -- -j2 >/dev/null
-for t in onnx_import:onnx npy:npy registry:registry parquet:parquet; do
+cmake --build build-fuzz --target "${binaries[@]}" -- -j"${JOBS:-2}" >/dev/null
+summary=build-fuzz/long-summary.txt
+((long)) && echo "# fuzz --long $(date -u +%FT%TZ) seed $seed, at most ${secs}s or ${FUZZ_RUNS:-10000000} runs per target" >"$summary"
+for t in "${targets[@]}"; do
   name="${t%%:*}" corpus="${t##*:}"
   work="build-fuzz/corpus-$corpus"
   mkdir -p "$work"
   dict=()
   [[ -f "fuzz/$corpus.dict" ]] && dict=(-dict="fuzz/$corpus.dict")
   echo "fuzz: fuzz_$name for ${secs}s"
+  log="build-fuzz/fuzz_$name.log"
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-    "build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 -max_len=65536 \
-    "${dict[@]}" -artifact_prefix="build-fuzz/crash-$name-" "$work" "fuzz/corpus/$corpus" 2>&1 | tail -n 3
+    "build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" "${limits[@]}" -seed="$seed" -rss_limit_mb=2048 \
+    -max_len="$max_len" -print_final_stats=1 "${dict[@]}" -artifact_prefix="build-fuzz/crash-$name-" \
+    "$work" "fuzz/corpus/$corpus" >"$log" 2>&1 || { tail -n 40 "$log"; echo "fuzz: fuzz_$name FAILED"; exit 1; }
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
+  line="fuzz_$name: ${runs:-?} execs in ${took:-?} s, ${rate:-?} execs/s"
+  echo "  $line"
+  ((long)) && echo "$line" >>"$summary"
 done
 echo "fuzz: no crashes"

@@ -402,5 +402,26 @@ TEST(BadPtq, CliErrorsLeaveNoOutput) {
   EXPECT_EQ(cli("bench --help", dir).code, 0);
 }
 
+// `--shape` (bench): digits separated by x or commas; anything else, and a size over the tensor cap, is an
+// Error (fuzz/fuzz_shape.cpp fuzzes the same path).
+TEST(BadShape, ShapeTextIsParsedStrictlyAndSizeChecked) {
+  EXPECT_EQ(parse_shape("1x3x224x224", "--shape"), (Shape{1, 3, 224, 224}));
+  EXPECT_EQ(parse_shape("2,0", "--shape"), (Shape{2, 0}));
+  for (const char* bad : {"", "x", "1x", "1xx2", "-1", "1x2y", "123456789012", " 1"}) {
+    try {
+      parse_shape(bad, "--shape");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--shape: bad shape"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(checked_numel(parse_shape("99999999999x99999999999", "--shape"), DType::F32), Error);
+  fs::path dir = temp_dir("bad_shape_cli");
+  export_onnx(tiny_model(), (dir / "tiny.onnx").string());
+  auto r = cli("bench " + (dir / "tiny.onnx").string() + " --shape x=99999999999x99999999999", dir);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 }  // namespace
 }  // namespace tinyqat::test

@@ -28,14 +28,15 @@
 #include "handoff/gate.h"
 #include "handoff/handoff.h"
 #include "handoff/quantize.h"
+#include "ir/interface.h"
 #include "onnx/onnx_io.h"
 #include "quant/ladder.h"
 #include "quant/ptq.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "session/session.h"
-#include "tinyqat/session.h"
 #include "support/test_support.h"
+#include "tinyqat/session.h"
 #include "zoo/zoo.h"
 
 namespace tinyqat::test {
@@ -779,8 +780,9 @@ TEST(RegistryBadInput, DeepNestingIsRefusedWhileParsing) {
   fs::path dir = temp_dir("registry-deep");
   write_text(dir / "registry.json", deep);
   std::string err;
-  for (const std::string& cmd : {fmt::format("registry validate '{}'", (dir / "registry.json").string()),
-                                 fmt::format("resolve --registry '{}' --id a", (dir / "registry.json").string())}) {
+  for (const std::string& cmd :
+       {fmt::format("registry validate '{}'", (dir / "registry.json").string()),
+        fmt::format("resolve --registry '{}' --id a", (dir / "registry.json").string())}) {
     EXPECT_EQ(run_cli(cmd, &err), 2) << cmd;
     EXPECT_NE(err.find("nested deeper than 64 levels"), std::string::npos) << err.substr(0, 300);
   }
@@ -829,7 +831,8 @@ TEST(RegistryBadInput, DeepNestingIsRefusedWhileParsing) {
 
 TEST(RegistryBadInput, DuplicateKeysAreRefused) {
   std::string doc = R"({"schema_version": 1, "models": [{"id": "a", "kind": "fr", "onnx": "a.onnx",
-      "sha256": ")" + kHexA + R"(", "sha256": ")" + std::string(64, 'b') + R"(", "license": "MIT"}]})";
+      "sha256": ")" +
+                    kHexA + R"(", "sha256": ")" + std::string(64, 'b') + R"(", "license": "MIT"}]})";
   std::string e = all_errors(doc);
   EXPECT_NE(e.find("models[0].sha256: duplicate key 'sha256'"), std::string::npos) << e;
   e = all_errors(R"({"schema_version": 1, "schema_version": 1, "models": []})");
@@ -842,8 +845,9 @@ TEST(RegistryBadInput, DuplicateKeysAreRefused) {
   handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& en = r.at("lf");
-  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 0.5, "drop_plcc": 0.0, "int8_sha256": ")" +
-                                     *en.int8_sha256 + R"("}})");
+  write_text(r.sidecar_path(en),
+             R"({"quant_measurement": {"drop_plcc": 0.5, "drop_plcc": 0.0, "int8_sha256": ")" +
+                 *en.int8_sha256 + R"("}})");
   EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable);
   std::string err;
   EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 2);
@@ -857,7 +861,7 @@ TEST(RegistryBadInput, MeasurementOutsideZeroToTwoIsRefused) {
   reg::Registry r = reg::load_registry(rp.string());
   const reg::Entry& en = r.at("lf");
   for (const std::string bad : {R"("drop_plcc": -1e300)", R"("drop_plcc": -0.001)", R"("drop_plcc": 2.5)",
-                                 R"("drop_plcc": 0.0, "budget_plcc": -1)"}) {
+                                R"("drop_plcc": 0.0, "budget_plcc": -1)"}) {
     write_text(r.sidecar_path(en),
                R"({"quant_measurement": {)" + bad + R"(, "int8_sha256": ")" + *en.int8_sha256 + R"("}})");
     EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::MeasurementUnreadable) << bad;
@@ -865,8 +869,8 @@ TEST(RegistryBadInput, MeasurementOutsideZeroToTwoIsRefused) {
     ASSERT_EQ(v.size(), 1u) << bad;
     EXPECT_NE(v[0].message.find("is outside [0, 2]"), std::string::npos) << v[0].message;
   }
-  write_text(r.sidecar_path(en), R"({"quant_measurement": {"drop_plcc": 2e-5, "int8_sha256": ")" +
-                                     *en.int8_sha256 + R"("}})");
+  write_text(r.sidecar_path(en),
+             R"({"quant_measurement": {"drop_plcc": 2e-5, "int8_sha256": ")" + *en.int8_sha256 + R"("}})");
   EXPECT_EQ(reg::resolve(r, "lf", false).decision.reason, reg::Reason::Int8WithinBudget);
 }
 
@@ -984,7 +988,8 @@ TEST(RegistryAtomic, KilledAtEveryStepOfAReplacementLeavesOldOrNew) {
     int code = run_cli(ptq, &err);
     ::unsetenv("TINYQAT_TEST_CRASH_AT");
     EXPECT_EQ(code, 86) << step.name << ": the crash point was not reached: " << err;
-    EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 0) << step.name << ": " << err;
+    EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 0)
+        << step.name << ": " << err;
     EXPECT_EQ(run_cli(fmt::format("resolve --registry '{}' --id lf", rp.string()), &err), 0)
         << step.name << ": " << err;
     reg::Registry r = reg::load_registry(rp.string());
@@ -998,8 +1003,9 @@ TEST(RegistryAtomic, KilledAtEveryStepOfAReplacementLeavesOldOrNew) {
   install_old();
   const reg::Registry final_reg = reg::load_registry(rp.string());
   const std::string final_stem = onnx_stem(final_reg.at("lf").onnx);
-  EXPECT_EQ(files_in(rp.parent_path()), (std::set<std::string>{"registry.json", final_stem + ".onnx",
-                                                                final_stem + ".int8.onnx", final_stem + ".json"}));
+  EXPECT_EQ(files_in(rp.parent_path()),
+            (std::set<std::string>{"registry.json", final_stem + ".onnx", final_stem + ".int8.onnx",
+                                   final_stem + ".json"}));
 }
 
 TEST(RegistryAtomic, StaleTemporaryFilesAreCleanedAtTheNextWrite) {
@@ -1026,6 +1032,158 @@ TEST(RegistryAtomic, StaleTemporaryFilesAreCleanedAtTheNextWrite) {
   for (const auto& f : fs::directory_iterator(dir))
     if (f.path().filename().string().rfind(".k.onnx.tmp-", 0) == 0) ++left;
   EXPECT_EQ(left, 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// An int8 twin must keep its fp32 model's interface (ir/interface.h).
+
+TEST(TwinInterface, NamesDtypesAndShapesCompare) {
+  auto vi = [](std::string name, DType t, std::vector<Dim> shape) {
+    return ValueInfo{std::move(name), t, true, std::move(shape)};
+  };
+  const Interface want{{vi("x", DType::F32, {Dim::symbol("N"), Dim::known(3), Dim::symbol("")})},
+                       {vi("y", DType::F32, {Dim::symbol("N")})}};
+  EXPECT_FALSE(interface_difference(want, want));
+  Interface other = want;
+  other.inputs[0].shape[0] = Dim::symbol("batch");  // symbols compare by name
+  EXPECT_EQ(interface_difference(want, other).value_or(""),
+            "input 'x' has shape [batch,3,?] instead of [N,3,?]");
+  other = want;
+  other.inputs[0].shape[2] = Dim::known(7);  // a free dim matches only a free dim
+  EXPECT_TRUE(interface_difference(want, other));
+  other = want;
+  other.outputs[0].dtype = DType::I8;  // a quantized twin keeps float I/O
+  EXPECT_EQ(interface_difference(want, other).value_or(""), "output 'y' is int8 instead of float32");
+  other = want;
+  other.inputs[0].name = "features";
+  EXPECT_EQ(interface_difference(want, other).value_or(""), "input 0 is 'features' instead of 'x'");
+  other = want;
+  other.outputs.push_back(want.outputs[0]);
+  EXPECT_EQ(interface_difference(want, other).value_or(""), "2 outputs instead of 1");
+  other = want;
+  other.inputs[0].has_shape = false;  // rank not declared: not compared by shape
+  other.inputs[0].shape.clear();
+  EXPECT_FALSE(interface_difference(want, other));
+}
+
+// The int8 twin of another model (3 channels where the fp32 model takes 1), pinned by its digest: the
+// registry refuses it, validate names it, the runtimes fall back to fp32 and say why.
+Model other_twin() {
+  return quant::ptq_dynamic(zoo::learned_filter(3, 8, 2, 5), quant::QConfig{}, nullptr);
+}
+
+TEST(TwinInterface, RegisteringATwinOfAnotherModelIsRefused) {
+  Models m = make_models("twin-iface-register");
+  const fs::path other = m.dir / "other.int8.onnx";
+  export_onnx(other_twin(), other.string());
+  fs::path rp = temp_dir("twin-iface-register-reg") / "registry.json";
+  try {
+    handoff::register_artifact(artifact(rp, "lf", m, other, "dynamic"));
+    FAIL() << "a twin of another model was registered";
+  } catch (const Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("does not keep the fp32 model's interface: input 'degraded' has shape "
+                                   "[N,3,H,W] instead of [N,1,H,W]"),
+        std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(rp));  // nothing written
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("registry add '{}' --id lf --onnx '{}' --int8 '{}' --license MIT",
+                                rp.string(), m.fp32.string(), other.string()),
+                    &err),
+            2)
+      << err;
+  EXPECT_NE(err.find("does not keep the fp32 model's interface"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(rp));
+}
+
+TEST(TwinInterface, ATwinSwappedAndRepinnedFailsValidateAndFallsBack) {
+  Models m = make_models("twin-iface-swap");
+  fs::path rp = temp_dir("twin-iface-swap-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  reg::Registry r = reg::load_registry(rp.string());
+  const fs::path int8 = r.int8_path(r.at("lf"));
+  export_onnx(other_twin(), int8.string());
+  handoff::set_field(r, "lf", "int8_sha256", "auto");  // re-pinned: the digest check passes
+  reg::save_registry(r);
+
+  const std::vector<reg::Violation> v = reg::check_files(r);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(reg::format(v[0]).find("does not keep the fp32 model's interface"), std::string::npos)
+      << reg::format(v[0]);
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("registry validate '{}'", rp.string()), &err), 2) << err;
+  EXPECT_NE(err.find("input 'degraded' has shape [N,3,H,W] instead of [N,1,H,W]"), std::string::npos) << err;
+
+  const reg::Resolved res = reg::resolve(r, "lf", false);
+  EXPECT_EQ(res.decision.variant, reg::Variant::Fp32);
+  EXPECT_EQ(res.decision.reason, reg::Reason::Int8InterfaceMismatch);
+  EXPECT_TRUE(reg::is_fallback(res.decision.reason));
+  EXPECT_EQ(sha256_hex(res.bytes), r.at("lf").sha256);
+
+  tq_session* s = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
+  EXPECT_EQ(tq_session_variant(s), TQ_VARIANT_FP32);
+  EXPECT_EQ(tq_session_reason(s), TQ_REASON_INT8_INTERFACE_MISMATCH);
+  EXPECT_STREQ(tq_reason_name(tq_session_reason(s)), "int8-interface-mismatch");
+  EXPECT_EQ(tq_reason_is_fallback(TQ_REASON_INT8_INTERFACE_MISMATCH), 1);
+  EXPECT_NE(std::string(tq_session_reason_text(s)).find("interface"), std::string::npos);
+  // The fp32 model runs on what the caller was promised: one channel.
+  const std::vector<int64_t> shape = {1, 1, 8, 8};
+  std::vector<float> x(64, 0.5f);
+  tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), x.data()};
+  tq_outputs* out = nullptr;
+  EXPECT_EQ(tq_session_run(s, &in, 1, &out), TQ_OK) << tq_last_error();
+  tq_outputs_free(out);
+  tq_session_close(s);
+}
+
+// A C caller may put any int in tq_tensor.dtype: a code outside the enum is refused by status (found by
+// fuzz/fuzz_c_api.cpp: reading it as the enum in C++ was undefined behaviour).
+TEST(CApi, DtypeCodeOutsideTheEnumIsAStatus) {
+  Models m = make_models("capi-dtype");
+  fs::path rp = temp_dir("capi-dtype-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  tq_session* s = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
+  const std::vector<int64_t> shape = {1, 1, 4, 4};
+  std::vector<float> x(16, 0.5f);
+  for (int code : {255, -1, 4, 1000}) {
+    tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), x.data()};
+    std::memcpy(&in.dtype, &code, sizeof code);
+    tq_outputs* out = nullptr;
+    EXPECT_EQ(tq_session_run(s, &in, 1, &out), TQ_ERR_INVALID_ARGUMENT) << code;
+    EXPECT_EQ(out, nullptr);
+    EXPECT_NE(std::string(tq_last_error()).find("unknown dtype code " + std::to_string(code)), std::string::npos)
+        << tq_last_error();
+  }
+  tq_session_close(s);
+}
+
+// An empty plane ([1,1,0,0]) through the int8 convolution: an empty output or a status, never a signal
+// (fuzz/fuzz_c_api.cpp: the int8 drivers divided by a zero tile width).
+TEST(CApi, EmptyPlaneOnAnInt8ConvolutionIsNoSignal) {
+  Models m = make_models("capi-empty");
+  fs::path rp = temp_dir("capi-empty-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  tq_session* s = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s), TQ_OK) << tq_last_error();
+  ASSERT_EQ(tq_session_variant(s), TQ_VARIANT_INT8);
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{1, 1, 0, 0}, {1, 1, 0, 5}, {1, 1, 5, 0}, {0, 1, 37, int64_t(1) << 57}}) {
+    tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), nullptr};
+    tq_outputs* out = nullptr;
+    const tq_status st = tq_session_run(s, &in, 1, &out);
+    if (st == TQ_OK) {
+      EXPECT_EQ(tq_outputs_count(out), 1u);
+    } else {
+      EXPECT_NE(std::string(tq_last_error()), "");
+    }
+    tq_outputs_free(out);
+  }
+  tq_session_close(s);
 }
 
 }  // namespace

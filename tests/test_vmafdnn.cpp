@@ -392,6 +392,43 @@ TEST(VmafDnn, Int8RefusedAfterItsDigestFallsBack) {
   pin_and_open("tinyqat-cpu fp32 (int8 over the size cap)");
 }
 
+// An int8 twin of another model (3 input channels where the fp32 model takes 1), pinned by the sidecar or
+// by a registry beside the model: the session opens on the fp32 file and says why.
+TEST(VmafDnn, Int8TwinOfAnotherInterfaceFallsBack) {
+  fs::path dir = temp_dir("vmafdnn_int8_iface");
+  Quantized q = quantized_filter(dir);
+  write_model(quant::ptq_dynamic(zoo::learned_filter(3, 8, 1, 7), quant::QConfig{}, nullptr), dir,
+              "lf.int8.onnx");
+  nlohmann::json j = nlohmann::json::parse(text_of(q.sidecar));
+  j["int8_sha256"] = sha256_file(q.int8.string());
+  write_text(q.sidecar, j.dump());
+  testing::internal::CaptureStderr();
+  VmafDnnSession* s = open_ok(q.fp32);
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_NE(s, nullptr);
+  EXPECT_STREQ(vmaf_dnn_session_attached_ep(s), "tinyqat-cpu fp32 (int8 interface differs)");
+  EXPECT_NE(err.find("input 'degraded' has shape [N,3,H,W] instead of [N,1,H,W]"), std::string::npos) << err;
+  std::vector<uint8_t> in = luma_frame(16, 16, 9), out(in.size());
+  EXPECT_EQ(vmaf_dnn_session_run_luma8(s, in.data(), 16, 16, 16, out.data(), 16), 0);
+  vmaf_dnn_session_close(s);
+
+  nlohmann::json e = {{"id", "lf"},
+                      {"kind", "filter"},
+                      {"onnx", "lf.onnx"},
+                      {"sha256", sha256_file(q.fp32.string())},
+                      {"opset", 17},
+                      {"quant_mode", "dynamic"},
+                      {"int8_sha256", sha256_file(q.int8.string())}};
+  write_text(dir / "registry.json", nlohmann::json{{"schema_version", 1}, {"models", {e}}}.dump(2));
+  testing::internal::CaptureStderr();
+  s = open_ok(q.fp32);
+  err = testing::internal::GetCapturedStderr();
+  ASSERT_NE(s, nullptr);
+  EXPECT_STREQ(vmaf_dnn_session_attached_ep(s), "tinyqat-cpu fp32 (int8 interface differs)");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  vmaf_dnn_session_close(s);
+}
+
 TEST(VmafDnn, Fp32DigestMismatchIsRefused) {
   fs::path dir = temp_dir("vmafdnn_fp32_digest");
   Quantized q = quantized_filter(dir);

@@ -40,15 +40,17 @@ typedef enum tq_variant { TQ_VARIANT_FP32 = 0, TQ_VARIANT_INT8 = 1 } tq_variant;
 
 /* Why it runs that file. The TQ_REASON_INT8_* values from 4 on are fallbacks to fp32. */
 typedef enum tq_reason {
-  TQ_REASON_FP32_ENTRY = 0,            /* the entry's quant_mode is fp32 */
-  TQ_REASON_FP32_PREFERRED = 1,        /* the options asked for fp32 */
-  TQ_REASON_INT8_WITHIN_BUDGET = 2,    /* int8 verified; its recorded drop is within budget */
-  TQ_REASON_INT8_UNMEASURED = 3,       /* int8 verified; no drop recorded for this file */
-  TQ_REASON_INT8_MISSING = 4,          /* fallback: the int8 file is missing */
-  TQ_REASON_INT8_DIGEST_MISMATCH = 5,  /* fallback: the int8 file does not match int8_sha256 */
-  TQ_REASON_INT8_OVER_BUDGET = 6,      /* fallback: recorded PLCC drop over the budget */
-  TQ_REASON_INT8_UNLOADABLE = 7,       /* fallback: verified but not loadable by this runtime */
-  TQ_REASON_MEASUREMENT_UNREADABLE = 8 /* fallback: the sidecar with the measurement is unreadable */
+  TQ_REASON_FP32_ENTRY = 0,             /* the entry's quant_mode is fp32 */
+  TQ_REASON_FP32_PREFERRED = 1,         /* the options asked for fp32 */
+  TQ_REASON_INT8_WITHIN_BUDGET = 2,     /* int8 verified; its recorded drop is within budget */
+  TQ_REASON_INT8_UNMEASURED = 3,        /* int8 verified; no drop recorded for this file */
+  TQ_REASON_INT8_MISSING = 4,           /* fallback: the int8 file is missing */
+  TQ_REASON_INT8_DIGEST_MISMATCH = 5,   /* fallback: the int8 file does not match int8_sha256 */
+  TQ_REASON_INT8_OVER_BUDGET = 6,       /* fallback: recorded PLCC drop over the budget */
+  TQ_REASON_INT8_UNLOADABLE = 7,        /* fallback: verified but not loadable by this runtime */
+  TQ_REASON_MEASUREMENT_UNREADABLE = 8, /* fallback: the sidecar with the measurement is unreadable */
+  TQ_REASON_INT8_INTERFACE_MISMATCH =
+      9 /* fallback: the int8 file's inputs/outputs are not the fp32 model's */
 } tq_reason;
 
 /* Element types: the ONNX TensorProto codes. */

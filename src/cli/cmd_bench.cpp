@@ -15,8 +15,8 @@
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
-#include "runtime/latency.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/latency.h"
 #include "runtime/thread_pool.h"
 
 namespace tinyqat::cli {
@@ -31,21 +31,6 @@ Tensor lcg_tensor(const Shape& shape, uint32_t& s) {
     t.data<float>()[i] = static_cast<float>(static_cast<double>(s) / 4294967296.0);
   }
   return t;
-}
-
-Shape parse_shape(const std::string& text) {
-  Shape s;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t e = text.find_first_of("x,", pos);
-    std::string d = text.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
-    TQ_CHECK(!d.empty() && d.find_first_not_of("0123456789") == std::string::npos && d.size() < 12,
-             "--shape: bad shape '{}' (use e.g. 1x1x224x224)", text);
-    s.push_back(std::stoll(d));
-    if (e == std::string::npos) break;
-    pos = e + 1;
-  }
-  return s;
 }
 
 // NAME=V of --dim: the value of a symbolic dimension.
@@ -132,7 +117,7 @@ std::function<int()> add_bench(CLI::App& app) {
     for (const auto& spec : o->shapes) {
       auto eq = spec.find('=');
       TQ_CHECK(eq != std::string::npos, "--shape '{}': expected NAME=DxD...", spec);
-      feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1)), state));
+      feeds.emplace_back(spec.substr(0, eq), lcg_tensor(parse_shape(spec.substr(eq + 1), "--shape"), state));
     }
     for (const ValueInfo& in : model.graph.inputs) {
       const bool given =

@@ -55,9 +55,27 @@ int64_t checked_numel(const Shape& shape, DType t) {
   return static_cast<int64_t>(n);
 }
 
+Shape parse_shape(const std::string& text, const std::string& what) {
+  Shape s;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t e = text.find_first_of("x,", pos);
+    std::string d = text.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+    TQ_CHECK(!d.empty() && d.find_first_not_of("0123456789") == std::string::npos && d.size() < 12,
+             "{}: bad shape '{}' (use e.g. 1x1x224x224)", what, text);
+    s.push_back(std::stoll(d));
+    if (e == std::string::npos) break;
+    pos = e + 1;
+  }
+  return s;
+}
+
 std::string shape_str(const Shape& shape) {
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';  // appended apart: GCC 12's -Wrestrict misfires on "," + string
+    s += std::to_string(shape[i]);
+  }
   return s + "]";
 }
 

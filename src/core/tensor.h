@@ -25,6 +25,9 @@ constexpr size_t kMaxTensorBytes = size_t(8) << 30;
 // numel of a shape; throws Error for negative dims or when the byte size would exceed kMaxTensorBytes.
 int64_t checked_numel(const Shape& shape, DType t);
 std::string shape_str(const Shape& shape);  // "[1,3,224,224]"
+// "1x3x224x224" (or with commas) → {1, 3, 224, 224}: decimal dims of at most 11 digits, nothing else;
+// an Error naming `what` otherwise. The tensor's size is checked where it is made (checked_numel).
+Shape parse_shape(const std::string& text, const std::string& what);
 
 // Recycles tensor storage by size so that repeated runs of a model reuse their buffers instead of
 // returning them to the OS (each fresh page costs a fault). Thread-safe. A Tensor allocated while a

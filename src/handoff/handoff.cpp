@@ -187,7 +187,8 @@ std::set<std::string> referenced_names(const Registry& reg, const Entry* except)
 // Replacing an entry's pinned files never writes over them: the new files go under a new,
 // content-addressed stem `<id>.<sha8>` (sha8: the first 8 hex digits of the sha256 of the two digests),
 // beside the old ones, and no other entry may use the name.
-std::string fresh_onnx_name(const Registry& reg, const Entry& old, const ModelFile& fp32, const ModelFile* int8) {
+std::string fresh_onnx_name(const Registry& reg, const Entry& old, const ModelFile& fp32,
+                            const ModelFile* int8) {
   const std::string key = fp32.sha256 + ":" + (int8 ? int8->sha256 : std::string());
   const std::string sha8 = sha256_hex(key.data(), key.size()).substr(0, 8);
   const fs::path folder = fs::path(old.onnx).parent_path();
@@ -259,7 +260,8 @@ std::string remove_unreferenced(const Registry& reg, const Entry& now, const Ent
     std::string rest = n.substr(id.size() + 1);
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
     if (auto dash = rest.find('-'); dash != std::string::npos) {
-      if (dash + 1 >= rest.size() || !std::all_of(rest.begin() + static_cast<long>(dash) + 1, rest.end(), digit))
+      if (dash + 1 >= rest.size() ||
+          !std::all_of(rest.begin() + static_cast<long>(dash) + 1, rest.end(), digit))
         return false;
       rest.resize(dash);
     }
@@ -269,7 +271,8 @@ std::string remove_unreferenced(const Registry& reg, const Entry& now, const Ent
   const fs::path dir = reg.dir() / folder;
   std::vector<std::string> found;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (ours(it->path().filename().string())) found.push_back((folder / it->path().filename()).generic_string());
+    if (ours(it->path().filename().string()))
+      found.push_back((folder / it->path().filename()).generic_string());
   for (const auto& n : found) drop(n);
   return done;
 }
@@ -325,6 +328,9 @@ Registered register_artifact(const Artifact& a) {
   std::optional<ModelFile> int8;
   if (!a.int8.empty()) int8 = read_model_file(a.int8);
   const ModelFile* int8_file = int8 ? &*int8 : nullptr;
+  if (int8)
+    if (auto why = twin_interface_difference(fp32.bytes, int8->bytes, a.int8))
+      fail("{}: registering '{}': {} (nothing written)", a.registry, a.id, *why);
 
   Registered out;
   out.entry = entry_for(a, existing, fp32, int8_file, mode);

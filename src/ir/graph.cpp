@@ -18,7 +18,10 @@ std::string Dim::str() const {
 std::string ValueInfo::shape_str() const {
   if (!has_shape) return "?";
   std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + shape[i].str();
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';  // appended apart: GCC 12's -Wrestrict misfires on "," + string
+    s += shape[i].str();
+  }
   return s + "]";
 }
 

@@ -145,8 +145,9 @@ std::string nodes_text(const Model& m) {
   std::string o;
   for (const auto& n : g.nodes) {
     std::string ins, outs, attrs;
-    for (const auto& i : n.inputs) ins += (ins.empty() ? "" : " ") + shape_of(i);
-    for (const auto& x : n.outputs) outs += (outs.empty() ? "" : " ") + shape_of(x);
+    // Separators appended apart: GCC 12's -Wrestrict misfires on "literal" + string.
+    for (const auto& i : n.inputs) (ins.empty() ? ins : ins += ' ') += shape_of(i);
+    for (const auto& x : n.outputs) (outs.empty() ? outs : outs += ' ') += shape_of(x);
     for (const auto& [k, a] : n.attrs) {
       if (a.kind == Attribute::Kind::Int)
         attrs += fmt::format(" {}={}", k, a.i);

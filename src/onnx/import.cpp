@@ -43,7 +43,8 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
 
 // An external-data `offset` / `length`: decimal digits only, within int64 (ONNX stores them as text).
 int64_t external_number(const std::string& v, const char* key, const std::string& ctx) {
-  TQ_CHECK(!v.empty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }),
+  TQ_CHECK(!v.empty() && v.size() <= 18 &&
+               std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }),
            "{}: external data {} '{}' is not a non-negative decimal integer below 10^18", ctx, key,
            v.size() > 40 ? v.substr(0, 40) + "..." : v);
   return std::stoll(v);
@@ -129,8 +130,8 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string&
 
 }  // namespace
 
-Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
-                        const std::string& what) {
+namespace {
+onnx::ModelProto parse_model_proto(const uint8_t* data, size_t size, const std::string& what) {
   onnx::ModelProto mp;
   google::protobuf::io::CodedInputStream in(data, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
   in.SetRecursionLimit(64);
@@ -139,6 +140,25 @@ Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& bas
            "{}: not a valid ONNX model (the protobuf does not parse: truncated or corrupt file?)", what);
   TQ_CHECK(mp.ir_version() > 0 && mp.has_graph() && mp.opset_import_size() > 0,
            "{}: not an ONNX model (no ir_version, graph or opset_import)", what);
+  return mp;
+}
+}  // namespace
+
+Interface read_onnx_interface(const uint8_t* data, size_t size, const std::string& what) {
+  const onnx::ModelProto mp = parse_model_proto(data, size, what);
+  const auto& g = mp.graph();
+  std::set<std::string> constants;
+  for (const auto& t : g.initializer()) constants.insert(t.name());
+  Interface io;
+  for (const auto& v : g.input())
+    if (!constants.count(v.name())) io.inputs.push_back(value_info_from_proto(v, what));
+  for (const auto& v : g.output()) io.outputs.push_back(value_info_from_proto(v, what));
+  return io;
+}
+
+Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
+                        const std::string& what) {
+  const onnx::ModelProto mp = parse_model_proto(data, size, what);
 
   Model m;
   m.ir_version = mp.ir_version();

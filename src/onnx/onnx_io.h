@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/interface.h"
 #include "ir/op_list.h"  // kMinOpset, kMaxOpset: the opsets import reads
 
 namespace tinyqat {
@@ -17,6 +18,9 @@ constexpr int64_t kExportOpset = 17;
 Model import_onnx_bytes(const uint8_t* data, size_t size, const std::string& base_dir,
                         const std::string& what);
 Model import_onnx(const std::string& path);
+// The interface the file declares (graph inputs that are not initializers, graph outputs), read from the
+// protobuf alone: nothing else is checked and external data is not read.
+Interface read_onnx_interface(const uint8_t* data, size_t size, const std::string& what);
 
 struct ExportOptions {
   // Initializers of at least this many bytes go to an external data file "<model file>.data"

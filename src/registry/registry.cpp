@@ -13,6 +13,7 @@
 #include "core/file_util.h"
 #include "core/model_paths.h"
 #include "core/sha256.h"
+#include "onnx/onnx_io.h"
 #include "registry/json_text.h"
 #include "registry/schema_errors.h"
 
@@ -353,27 +354,49 @@ std::optional<std::string> link_escape(const fs::path& dir, const fs::path& p) {
   if (ec) return fmt::format("{}: cannot resolve: {}", p.string(), ec.message());
   auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
   if (b != base.end())
-    return fmt::format("{} resolves to {}, outside the registry folder (a link leaving the folder is refused)",
-                       p.string(), full.string());
+    return fmt::format(
+        "{} resolves to {}, outside the registry folder (a link leaving the folder is refused)", p.string(),
+        full.string());
   return std::nullopt;
 }
 }  // namespace
+
+std::optional<std::string> twin_interface_difference(const std::vector<uint8_t>& fp32,
+                                                     const std::vector<uint8_t>& int8,
+                                                     const std::string& int8_path) {
+  Interface want, got;
+  try {
+    want = read_onnx_interface(fp32.data(), fp32.size(), "fp32");
+    got = read_onnx_interface(int8.data(), int8.size(), int8_path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::optional<std::string> why = interface_difference(want, got);
+  if (!why) return std::nullopt;
+  return fmt::format("int8 file {} does not keep the fp32 model's interface: {}", int8_path, *why);
+}
 
 std::vector<Violation> check_files(const Registry& r) {
   std::vector<Violation> out;
   for (size_t i = 0; i < r.models.size(); ++i) {
     const Entry& e = r.models[i];
     const std::string at = fmt::format("models[{}] ({})", i, e.id);
-    auto check = [&](const fs::path& p, const std::string& want, const char* what) {
+    auto check = [&](const fs::path& p, const std::string& want, const char* what) -> std::vector<uint8_t> {
       if (auto why = link_escape(r.dir(), p)) {
         out.push_back({at, fmt::format("{} file {}", what, *why)});
-        return;
+        return {};
       }
       PinnedFile f = read_pinned(p.string(), want, "the registry");
       if (!f.ok()) out.push_back({at, fmt::format("{} file {}", what, f.problem)});
+      return std::move(f.bytes);
     };
-    check(r.onnx_path(e), e.sha256, "fp32");
-    if (e.quantized() && e.int8_sha256) check(r.int8_path(e), *e.int8_sha256, "int8");
+    const std::vector<uint8_t> fp32 = check(r.onnx_path(e), e.sha256, "fp32");
+    if (e.quantized() && e.int8_sha256) {
+      const std::vector<uint8_t> int8 = check(r.int8_path(e), *e.int8_sha256, "int8");
+      if (!fp32.empty() && !int8.empty())
+        if (auto why = twin_interface_difference(fp32, int8, r.int8_path(e).string()))
+          out.push_back({at, *why});
+    }
     if (auto why = link_escape(r.dir(), r.sidecar_path(e))) out.push_back({at, "sidecar " + *why});
     try {
       (void)read_measurement(r, e);

@@ -110,6 +110,13 @@ void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measur
 // measurement readable. One violation per problem, named "models[i] (id)".
 std::vector<Violation> check_files(const Registry& r);
 
+// Why an int8 twin does not keep its fp32 model's interface (ir/interface.h: the same input/output names,
+// dtypes and shapes), as one phrase naming the twin, or nothing when it does. Bytes that do not parse as
+// ONNX are not compared here: loading them says what is wrong.
+std::optional<std::string> twin_interface_difference(const std::vector<uint8_t>& fp32,
+                                                     const std::vector<uint8_t>& int8,
+                                                     const std::string& int8_path);
+
 std::string utc_now_iso8601();
 
 }  // namespace tinyqat::registry

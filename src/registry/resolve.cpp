@@ -32,13 +32,16 @@ const char* name(Reason r) {
       return "int8-unloadable";
     case Reason::MeasurementUnreadable:
       return "measurement-unreadable";
+    case Reason::Int8InterfaceMismatch:
+      return "int8-interface-mismatch";
   }
   return "?";
 }
 
 bool is_fallback(Reason r) {
   return r == Reason::Int8Missing || r == Reason::Int8DigestMismatch || r == Reason::Int8OverBudget ||
-         r == Reason::Int8Unloadable || r == Reason::MeasurementUnreadable;
+         r == Reason::Int8Unloadable || r == Reason::MeasurementUnreadable ||
+         r == Reason::Int8InterfaceMismatch;
 }
 
 Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
@@ -74,6 +77,8 @@ Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
     return choose_fp32(
         int8_file.status == PinnedFile::Status::Mismatch ? Reason::Int8DigestMismatch : Reason::Int8Missing,
         fmt::format("falling back to fp32: int8 file {}", int8_file.problem));
+  if (auto why = twin_interface_difference(fp32_file.bytes, int8_file.bytes, int8))
+    return choose_fp32(Reason::Int8InterfaceMismatch, fmt::format("falling back to fp32: {}", *why));
   const std::string& got8 = int8_file.sha256;
   std::optional<Measurement> m;
   try {

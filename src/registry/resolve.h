@@ -1,7 +1,8 @@
 // Which file the runtime runs for a registry entry, and why (the fork's vmaf_dnn_session_open rule):
 // the fp32 file must match its sha256 or nothing loads; a quantized entry runs its int8 twin only when
-// that file is present, matches int8_sha256, and its recorded PLCC drop (the sidecar's measurement for
-// exactly that file) is within budget — otherwise it falls back to fp32 on its own.
+// that file is present, matches int8_sha256, keeps the fp32 model's interface (ir/interface.h), and its
+// recorded PLCC drop (the sidecar's measurement for exactly that file) is within budget — otherwise it falls
+// back to fp32 on its own.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -23,8 +24,9 @@ enum class Reason {
   Int8Missing = 4,       // fallback: the int8 file is not there
   Int8DigestMismatch = 5,
   Int8OverBudget = 6,
-  Int8Unloadable = 7,        // fallback: verified, but the runtime could not load it
-  MeasurementUnreadable = 8  // fallback: the sidecar holding the measurement is not readable
+  Int8Unloadable = 7,         // fallback: verified, but the runtime could not load it
+  MeasurementUnreadable = 8,  // fallback: the sidecar holding the measurement is not readable
+  Int8InterfaceMismatch = 9   // fallback: the int8 file's inputs/outputs are not the fp32 model's
 };
 const char* name(Variant v);  // "fp32", "int8"
 const char* name(Reason r);   // "fp32-entry", "int8-digest-mismatch", ...

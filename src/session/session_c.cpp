@@ -158,7 +158,7 @@ const char* tq_session_model_sha256(const tq_session* s) {
   return s ? s->impl->decision().sha256.c_str() : "";
 }
 const char* tq_reason_name(tq_reason r) {
-  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_MEASUREMENT_UNREADABLE) return "unknown";
+  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_INT8_INTERFACE_MISMATCH) return "unknown";
   return tinyqat::registry::name(static_cast<tinyqat::registry::Reason>(r));
 }
 const char* tq_variant_name(tq_variant v) {
@@ -202,9 +202,14 @@ tq_status tq_session_run(tq_session* s, const tq_tensor* inputs, size_t n_inputs
       if (!t.name)
         return set_error(TQ_ERR_INVALID_ARGUMENT,
                          "tq_session_run: input " + std::to_string(i) + " has no name");
-      if (!to_dtype(t.dtype, &dt))
+      // A C caller may store any int in the enum; reading it as tq_dtype in C++ would be undefined for a
+      // value outside the enum's range (UBSan: fuzz/fuzz_c_api.cpp), so the code is read as an int.
+      static_assert(sizeof(tq_dtype) == sizeof(int));
+      int code = 0;
+      std::memcpy(&code, &t.dtype, sizeof code);
+      if (!to_dtype(code, &dt))
         return set_error(TQ_ERR_INVALID_ARGUMENT, std::string("tq_session_run: input '") + t.name +
-                                                      "': unknown dtype code " + std::to_string(t.dtype));
+                                                      "': unknown dtype code " + std::to_string(code));
       if (t.rank > 16)
         return set_error(TQ_ERR_INVALID_ARGUMENT, std::string("tq_session_run: input '") + t.name +
                                                       "': rank " + std::to_string(t.rank) + " (at most 16)");

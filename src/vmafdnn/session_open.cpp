@@ -2,7 +2,8 @@
 // fp32, allowlist) with what the fork lacks: the pinned digests checked at load — from a registry.json
 // beside the model or named by VMAF_TINY_REGISTRY (the registry's own rule, registry/resolve.h), else from
 // the sidecar's mirrored sha256 / int8_sha256 — and the fallback to fp32 its comment promises when the
-// int8 twin is missing, altered, over its budget, outside the allowlist or not loadable (one stderr line).
+// int8 twin is missing, altered, over its budget, of another interface than the fp32 model (ir/interface.h),
+// outside the allowlist or not loadable (one stderr line).
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -97,6 +98,8 @@ const char* reason_phrase(registry::Reason r) {
       return "int8 over budget";
     case Reason::MeasurementUnreadable:
       return "int8 measurement unreadable";
+    case Reason::Int8InterfaceMismatch:
+      return "int8 interface differs";
     default:
       return "int8 not loadable";
   }
@@ -199,6 +202,8 @@ Choice choose_by_sidecar(const Sidecar& meta, const ModelFile& fp32, std::vector
       return fallback("int8 unreadable", r.what());
     }
   }
+  if (auto why = registry::twin_interface_difference(fp.bytes, c.bytes, c.path))
+    return fallback("int8 interface differs", *why);
   return c;
 }
 

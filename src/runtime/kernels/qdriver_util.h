@@ -9,8 +9,9 @@
 
 namespace tinyqat::qdriver {
 
+// b == 0 (a plane of width 0: an empty input) gives 0, no tile (fuzz/fuzz_c_api.cpp found the division).
 inline int64_t ceil_div(int64_t a, int64_t b) {
-  return (a + b - 1) / b;
+  return b > 0 ? (a + b - 1) / b : 0;
 }
 
 // Scratch bytes from the executor's buffer pool when one is active (no page faults per run).

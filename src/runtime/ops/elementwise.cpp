@@ -42,6 +42,9 @@ void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& y, F f) {
   const T* ap = a.data<T>();
   const T* bp = b.data<T>();
   T* yp = y.data<T>();
+  // Nothing to compute; the stride products below could overflow on a zero-size shape with huge dims
+  // (UBSan in fuzz/fuzz_c_api.cpp: [0,1,37,2^57]).
+  if (y.numel() == 0) return;
   if (a.shape() == b.shape()) {
     for (int64_t i = 0; i < y.numel(); ++i) yp[i] = f(ap[i], bp[i]);
     return;
