@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/resource.h>
+
 #include <onnx/onnx_pb.h>
 
 #include "core/error.h"
@@ -301,6 +303,45 @@ TEST(BadModel, AbsurdInitializerDimsRefusedBeforeAllocating) {
   write_file_atomic(p.string(), mp.SerializeAsString());
   std::string e = import_error(p);
   EXPECT_NE(e.find("too large"), std::string::npos) << e;
+}
+
+// Dims under the size cap but with a handful of stored values: the count is compared before the
+// tensor is allocated. The child runs with its address space capped 1 GiB above what it uses, so
+// allocating the claimed 2 GiB first would end in std::bad_alloc (exit 1), not in the Error (exit 0).
+TEST(BadModel, StoredValueCountCheckedBeforeAllocating) {
+  onnx::ModelProto mp;
+  auto bytes = export_onnx_bytes(tiny_model());
+  ASSERT_TRUE(mp.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+  for (bool as_double : {false, true}) {
+    auto* t = mp.mutable_graph()->mutable_initializer(0);
+    t->clear_dims();
+    t->clear_raw_data();
+    t->add_dims(int64_t(1) << 29);
+    t->set_data_type(as_double ? onnx::TensorProto::DOUBLE : onnx::TensorProto::FLOAT);
+    for (int i = 0; i < 12; ++i) as_double ? t->add_double_data(1.0) : t->add_float_data(1.f);
+    const std::string model = mp.SerializeAsString();
+    auto import_capped = [&model] {
+      std::ifstream status("/proc/self/status");
+      std::string line;
+      rlim_t used_kib = 0;
+      while (std::getline(status, line))
+        if (line.rfind("VmSize:", 0) == 0) used_kib = std::stoull(line.substr(7));
+      const rlim_t cap = (used_kib + (rlim_t(1) << 20)) * 1024;
+      rlimit lim{cap, cap};
+      setrlimit(RLIMIT_AS, &lim);
+      try {
+        import_onnx_bytes(reinterpret_cast<const uint8_t*>(model.data()), model.size(), "/nonexistent",
+                          "claims.onnx");
+      } catch (const Error& e) {
+        std::_Exit(std::string(e.what()).find("12 values stored") != std::string::npos ? 0 : 3);
+      } catch (const std::bad_alloc&) {
+        std::_Exit(1);
+      }
+      std::_Exit(4);
+    };
+    EXPECT_EXIT(import_capped(), ::testing::ExitedWithCode(0), "")
+        << (as_double ? "double_data" : "float_data");
+  }
 }
 
 TEST(BadRun, InputShapeAndTypeMismatch) {

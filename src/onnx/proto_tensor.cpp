@@ -65,18 +65,22 @@ Tensor tensor_from_raw(DType t, const Shape& shape, const void* data, size_t siz
 Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& context) {
   if (p.data_type() == onnx::TensorProto::DOUBLE) {
     // Rare in our models but legal: keep the graph float32 throughout.
+    // The stored count is checked against the dims before anything is allocated: the dims are only
+    // a claim (a 40-byte tensor may say 2^31 elements).
     Shape shape = dims_of(p);
+    const int64_t n = checked_numel(shape, DType::F32);
+    const size_t stored =
+        p.raw_data().empty() ? static_cast<size_t>(p.double_data_size()) : p.raw_data().size() / 8;
+    TQ_CHECK(stored == static_cast<size_t>(n) && p.raw_data().size() % 8 == 0,
+             "{}: {} values stored for float64 {} (expected {})", context, stored, shape_str(shape), n);
     Tensor r = Tensor::empty(DType::F32, shape);
     if (!p.raw_data().empty()) {
-      TQ_CHECK(p.raw_data().size() == static_cast<size_t>(r.numel()) * 8, "{}: double data size mismatch",
-               context);
       for (int64_t i = 0; i < r.numel(); ++i) {
         double d;
         std::memcpy(&d, p.raw_data().data() + i * 8, 8);
         r.data<float>()[i] = static_cast<float>(d);
       }
     } else {
-      TQ_CHECK(p.double_data_size() == r.numel(), "{}: double data size mismatch", context);
       for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = static_cast<float>(p.double_data(i));
     }
     return r;
@@ -84,32 +88,28 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& context)
   DType t = dtype_of_onnx(p.data_type(), context);
   Shape shape = dims_of(p);
   if (p.has_raw_data()) return tensor_from_raw(t, shape, p.raw_data().data(), p.raw_data().size(), context);
+  const int64_t n = checked_numel(shape, t);
+  const int64_t stored = t == DType::F32   ? p.float_data_size()
+                         : t == DType::I64 ? p.int64_data_size()
+                                           : p.int32_data_size();
+  TQ_CHECK(stored == n, "{}: {} values stored for {} {} (expected {})", context, stored, dtype_name(t),
+           shape_str(shape), n);
   Tensor r = Tensor::empty(t, shape);
-  const int64_t n = r.numel();
-  auto expect = [&](int64_t got) {
-    TQ_CHECK(got == n, "{}: {} values stored for {} {} (expected {})", context, got, dtype_name(t),
-             shape_str(shape), n);
-  };
   switch (t) {
     case DType::F32:
-      expect(p.float_data_size());
       for (int64_t i = 0; i < n; ++i) r.data<float>()[i] = p.float_data(i);
       break;
     case DType::I64:
-      expect(p.int64_data_size());
       for (int64_t i = 0; i < n; ++i) r.data<int64_t>()[i] = p.int64_data(i);
       break;
     case DType::I32:
-      expect(p.int32_data_size());
       for (int64_t i = 0; i < n; ++i) r.data<int32_t>()[i] = p.int32_data(i);
       break;
     case DType::I8:
-      expect(p.int32_data_size());
       for (int64_t i = 0; i < n; ++i) r.data<int8_t>()[i] = static_cast<int8_t>(p.int32_data(i));
       break;
     case DType::U8:
     case DType::Bool:
-      expect(p.int32_data_size());
       for (int64_t i = 0; i < n; ++i) r.data<uint8_t>()[i] = static_cast<uint8_t>(p.int32_data(i));
       break;
   }
