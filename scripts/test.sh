@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds, runs every test (ctest), then a short libFuzzer
-# run of each fuzz target (FUZZ_SECONDS, default 30; 0 skips fuzzing).
+# run of each fuzz target (a fixed seed and execution count, scripts/fuzz.sh; FUZZ_SECONDS=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
