@@ -18,8 +18,9 @@
 namespace tinyqat::test {
 namespace {
 
-const std::vector<std::string> kCommands = {"inspect", "run",      "zoo",     "bench",   "ptq",     "compare",
-                                            "data",    "registry", "measure", "resolve", "quantize"};
+const std::vector<std::string> kCommands = {"inspect", "run",     "zoo",      "bench",
+                                            "ptq",     "compare", "data",     "registry",
+                                            "measure", "resolve", "quantize", "frames"};
 
 TEST(Cli, HelpListsEveryCommandAndShowsEachCommandsHelp) {
   fs::path dir = temp_dir("cli-help");
