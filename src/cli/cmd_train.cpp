@@ -24,7 +24,7 @@ namespace tinyqat::cli {
 namespace {
 
 struct TrainOpts {
-  std::string config, output, checkpoint, resume, report, device;
+  std::string config, output, checkpoint, resume, init, report, device;
   int epochs_fp32 = -1, epochs_qat = -1, n_calibration = -1, threads = -1, nproc = 1;
   double lr_qat = -1;
   int64_t seed = -1;
@@ -44,8 +44,18 @@ void add_common(CLI::App* sub, TrainOpts& o, bool qat) {
     sub->add_option("--lr-qat", o.lr_qat, "Override qat.lr_qat")->check(CLI::PositiveNumber);
     sub->add_option("--n-calibration", o.n_calibration, "Override qat.n_calibration")
         ->check(CLI::Range(1, 1 << 30));
-    sub->add_option("--resume", o.resume, "Start from this fp32 checkpoint (.onnx) and skip the fp32 phase");
+    sub->add_option(
+        "--init", o.init,
+        "Start QAT from this fp32 model (.onnx, e.g. a `train` checkpoint) and skip the fp32 phase");
   }
+  auto* resume = sub->add_option(
+      "--resume", o.resume,
+      std::string(
+          "Continue an interrupted run where it stopped: the resume state it rewrote after every epoch (") +
+          (qat ? "OUT.resume" : "CKPT.resume") +
+          ", removed when the run ends). Same config, seed and threads: the same files as an uninterrupted "
+          "run");
+  if (qat) resume->excludes("--init");
   sub->add_option("--seed", o.seed, "Override seed")->check(CLI::Range(int64_t(0), INT64_MAX));
   sub->add_option("--device", o.device, "cpu (default), cuda or cuda:N (needs a CUDA LibTorch)");
   sub->add_option("--threads", o.threads,
@@ -181,6 +191,8 @@ std::function<int()> add_train(CLI::App& app) {
     train::RunOptions r;
     r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke;
     r.checkpoint = o->output.empty() ? default_output(*o, c, ".onnx") : o->output;
+    r.state = train::resume_state_path(r.checkpoint);
+    r.resume = o->resume;
     auto res = train::run_train(c, r);
     write_report(report_path(*o, c), c, res);
     if (train::dist::rank() != 0) return 0;
@@ -206,20 +218,21 @@ std::function<int()> add_qat(CLI::App& app) {
       "fp32-phase checkpoint, rewritten after every epoch (default: OUT with .int8.onnx → .ckpt.onnx)");
   auto handoff = add_handoff_options(sub);
   const CLI::Option* epochs_fp32 = sub->get_option("--epochs-fp32");
-  const CLI::Option* resume = sub->get_option("--resume");
-  return [o, fp32_path, handoff, checkpoint, epochs_fp32, resume] {
-    if (resume->count() > 0)
-      refuse_unused({epochs_fp32, checkpoint}, "with --resume (the fp32 phase is skipped)");
+  const CLI::Option* init = sub->get_option("--init");
+  return [o, fp32_path, handoff, checkpoint, epochs_fp32, init] {
+    if (init->count() > 0)
+      refuse_unused({epochs_fp32, checkpoint}, "with --init (the fp32 phase is skipped)");
     if (auto code = start_ranks(*o)) return *code;
     train::TrainConfig c = configure(*o);
     train::dist::init(train::dist::read_env());
     precheck_handoff(*handoff);
     train::RunOptions r;
-    r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume;
+    r.quiet = o->quiet, r.smoke = o->smoke || c.qat.smoke, r.resume = o->resume, r.init = o->init;
     r.output = o->output.empty() ? default_output(*o, c, ".int8.onnx") : o->output;
     r.fp32_output = *fp32_path;
     r.checkpoint = o->checkpoint;
-    if (r.checkpoint.empty() && r.resume.empty()) r.checkpoint = int8_sibling(r.output, ".ckpt.onnx");
+    if (r.checkpoint.empty() && r.init.empty()) r.checkpoint = int8_sibling(r.output, ".ckpt.onnx");
+    r.state = train::resume_state_path(r.output);
     auto res = train::run_qat(c, r);
     write_report(report_path(*o, c), c, res);
     if (train::dist::rank() != 0) return 0;  // rank 0 alone reports and hands off

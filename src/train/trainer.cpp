@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <optional>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "data/caches.h"
 #include "data/rng.h"
@@ -27,6 +29,7 @@
 #include "quant/plan.h"
 #include "quant/sample_runner.h"
 #include "train/distributed.h"
+#include "train/resume.h"
 #include "train/trainable.h"
 
 namespace tinyqat::train {
@@ -686,7 +689,134 @@ struct Setup {
   TrainResult result;
   Mixed mixed = Mixed::None;
   LossScaler scaler;
+  std::string command;       // "train" | "qat": which run a resume state belongs to
+  std::string start_digest;  // SHA-256 of the model the run started from
 };
+
+// ---------------------------------------------------------------- resume
+
+// Every rank's CPU generator state (a collective with several ranks): dropout draws from it.
+torch::Tensor rng_states() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  torch::Tensor mine;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    mine = gen.get_state();
+  }
+  if (!dist::active()) return mine.unsqueeze(0);
+  auto all = torch::zeros({dist::world_size(), mine.numel()}, torch::kFloat64);
+  all[dist::rank()] = mine.to(torch::kFloat64);
+  dist::all_reduce_sum(all);  // one row from each rank, the others zero: exact
+  return all.to(torch::kUInt8);
+}
+
+void set_rng_state(const torch::Tensor& states) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  const int64_t row = dist::rank() < states.size(0) ? dist::rank() : 0;
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(states[row].contiguous());
+}
+
+// The QAT phase's bookkeeping a resume state also carries.
+struct QatBook {
+  const TrainableModel::State* fp32_end = nullptr;
+  const TrainableModel::State* best_state = nullptr;
+  double best = 0;
+  int best_epoch = 0;
+};
+
+// After a finished epoch (every rank calls it): rank 0 rewrites the resume state.
+void save_resume(Setup& s, const RunOptions& opt, const std::string& phase, int epoch,
+                 torch::optim::Optimizer& optim, const QatBook* qat) {
+  if (opt.state.empty()) return;
+  ResumeState st;
+  st.rng = rng_states();
+  if (dist::rank() == 0) {
+    st.command = s.command, st.config_hash = s.result.config_hash, st.start_digest = s.start_digest;
+    st.device = s.cfg.device, st.threads = s.cfg.threads, st.world_size = dist::world_size();
+    st.smoke = opt.smoke;
+    st.train_samples = s.result.train_samples, st.val_samples = s.result.val_samples;
+    st.test_samples = s.result.test_samples;
+    st.phase = phase, st.epoch = epoch;
+    st.model = s.model->snapshot();
+    if (qat) {
+      st.has_qat = true;
+      st.fp32_end = *qat->fp32_end, st.best_state = *qat->best_state;
+      st.best = qat->best, st.best_epoch = qat->best_epoch;
+    }
+    st.optimizer = optimizer_bytes(optim);
+    st.loss_scale = s.scaler.scale, st.good_steps = s.scaler.good_steps;
+    st.skipped_in_a_row = s.scaler.skipped_in_a_row;
+    st.epochs = s.result.epochs;
+    write_resume_state(opt.state, st);
+  }
+  crash_point(fmt::format("train:{}:{}", phase, epoch).c_str());
+}
+
+// The run finished and its files are written: its resume state has nothing left to continue.
+void drop_resume_state(const RunOptions& opt) {
+  std::error_code ec;
+  if (!opt.state.empty() && dist::rank() == 0) std::filesystem::remove(opt.state, ec);
+}
+
+// A resume state belongs to this run: the same command, config (overrides included), start model and
+// data. Another thread count, device or world size continues, but not to the same bytes: said once.
+void check_resume(Setup& s, const ResumeState& r, const RunOptions& opt) {
+  const std::string& file = opt.resume;
+  TQ_CHECK(r.command == s.command, "{}: the state of a `tinyqat {}` run; resume it with `tinyqat {}`", file,
+           r.command, r.command);
+  TQ_CHECK(r.config_hash == s.result.config_hash,
+           "{}: written by a run with another config (hash {}, this run {}): resume with the same config "
+           "and overrides (epochs, learning rate, seed, ...)",
+           file, r.config_hash.substr(0, 12), s.result.config_hash.substr(0, 12));
+  TQ_CHECK(r.start_digest == s.start_digest,
+           "{}: the run started from another model (its init: file or --init model changed)", file);
+  TQ_CHECK(r.train_samples == s.result.train_samples && r.val_samples == s.result.val_samples &&
+               r.test_samples == s.result.test_samples,
+           "{}: the data differs: {}/{}/{} training/validation/test samples when written, {}/{}/{} now", file,
+           r.train_samples, r.val_samples, r.test_samples, s.result.train_samples, s.result.val_samples,
+           s.result.test_samples);
+  TQ_CHECK(r.smoke == opt.smoke, "{}: --smoke differs from the run that wrote it", file);
+  std::vector<std::string> differ;
+  if (r.threads != s.cfg.threads)
+    differ.push_back(fmt::format("{} threads (then {})", s.cfg.threads, r.threads));
+  if (r.device != s.cfg.device) differ.push_back(fmt::format("device {} (then {})", s.cfg.device, r.device));
+  if (r.world_size != dist::world_size())
+    differ.push_back(fmt::format("{} ranks (then {})", dist::world_size(), r.world_size));
+  if (!differ.empty())
+    s.prog.line(fmt::format("resume: {}: continues, but the files will not equal an uninterrupted run's",
+                            fmt::join(differ, ", ")));
+}
+
+// The model's values and observers as the state holds them: the same names, shapes and count.
+void restore_model(TrainableModel& m, const TrainableModel::State& st, const std::string& file) {
+  const TrainableModel::State now = m.snapshot();
+  TQ_CHECK(now.values.size() == st.values.size() && now.quants.size() == st.quants.size(),
+           "{}: resume state: {} values and {} observers, the model has {} and {}", file, st.values.size(),
+           st.quants.size(), now.values.size(), now.quants.size());
+  for (const auto& [name, t] : now.values) {
+    auto it = st.values.find(name);
+    TQ_CHECK(it != st.values.end(), "{}: resume state: the model's value '{}' is missing", file, name);
+    TQ_CHECK(it->second.sizes() == t.sizes() && it->second.scalar_type() == t.scalar_type(),
+             "{}: resume state: value '{}' has another shape or type than the model's", file, name);
+  }
+  for (size_t i = 0; i < st.quants.size(); ++i)
+    TQ_CHECK(st.quants[i].learnable == now.quants[i].learnable &&
+                 (!st.quants[i].learnable ||
+                  (st.quants[i].scale.numel() == 1 && st.quants[i].zero_point.numel() == 1)),
+             "{}: resume state: observer {} does not match the model's", file, i);
+  m.restore(st);
+}
+
+// What every phase restores: the model, optimizer, random generators, loss scaler and the epoch log.
+void restore_common(Setup& s, torch::optim::Optimizer& optim, const ResumeState& r, const std::string& file) {
+  restore_model(*s.model, r.model, file);
+  load_optimizer(optim, r.optimizer, file);
+  set_rng_state(r.rng);
+  s.scaler.scale = r.loss_scale, s.scaler.good_steps = r.good_steps;
+  s.scaler.skipped_in_a_row = r.skipped_in_a_row;
+  s.result.epochs = r.epochs;
+}
 
 // Training allocates and frees the same few-MB activation buffers every step. glibc serves blocks that
 // large with fresh mmap()s by default, so every step pays page faults on memory it just returned;
@@ -701,7 +831,7 @@ void keep_buffers_in_heap() {
 
 Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start, Source src) {
   keep_buffers_in_heap();
-  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet || dist::rank() != 0), {}, Mixed::None, {}};
+  Setup s{cfg_in, nullptr, {}, Progress(opt.quiet || dist::rank() != 0), {}, Mixed::None, {}, {}, {}};
   TrainConfig& cfg = s.cfg;
   if (opt.smoke) {
     cfg.qat.epochs_fp32 = std::min(cfg.qat.epochs_fp32, 1);
@@ -713,6 +843,7 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   TQ_CHECK(start.graph.inputs.size() == 1 && start.graph.outputs.size() >= 1,
            "the trainer needs a model with one input (this one has {})", start.graph.inputs.size());
   s.model = std::make_unique<TrainableModel>(start);
+  s.start_digest = sha256_hex(export_onnx_bytes(start));
   const torch::Device dev = device_of(cfg);
   s.model->to(dev);
   if (dist::active()) {  // every rank starts from rank 0's weights
@@ -741,7 +872,8 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   return s;
 }
 
-void fp32_phase(Setup& s, const RunOptions& opt) {
+// from: a resume state of this phase (nullptr: from the first epoch).
+void fp32_phase(Setup& s, const RunOptions& opt, const ResumeState* from) {
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
   if (cfg.loss == "distill") {
@@ -753,7 +885,15 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
       "fp32", cfg.qat.epochs_fp32, cfg.lr, 0, {}, s.mixed, s.mixed == Mixed::CudaF16 ? &s.scaler : nullptr};
   auto optim = make_optimizer(cfg, m, ph.lr);
   std::optional<int> saved;
-  for (int e = 1; e <= ph.epochs; ++e) {
+  int first = 1;
+  if (from) {
+    restore_common(s, *optim, *from, opt.resume);
+    first = from->epoch + 1;
+    if (!opt.checkpoint.empty() && from->epoch > 0) saved = from->epoch, s.result.checkpoint = opt.checkpoint;
+    s.prog.line(fmt::format("resume: {}: fp32 epoch {} of {} was the last finished", opt.resume, from->epoch,
+                            ph.epochs));
+  }
+  for (int e = first; e <= ph.epochs; ++e) {
     const auto t0 = Clock::now();
     const std::string on_nan =
         saved ? fmt::format("the last good checkpoint is {} (epoch {})", opt.checkpoint, *saved)
@@ -779,6 +919,7 @@ void fp32_phase(Setup& s, const RunOptions& opt) {
     if (!opt.checkpoint.empty()) saved = e, s.result.checkpoint = opt.checkpoint;
     s.prog.epoch(log, ph.epochs, "");
     s.result.epochs.push_back(log);
+    save_resume(s, opt, "fp32", e, *optim, nullptr);
   }
   if (ph.epochs == 0 && !opt.checkpoint.empty() && dist::rank() == 0) {
     Model ck = m.checkpoint_model();
@@ -972,13 +1113,18 @@ TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.checkpoint.empty(), "train: no checkpoint path given");
   Source src = read_source(cfg, opt.smoke, opt.data, say_of(opt));
   const Model start = initial_model(cfg, src.synthetic || src.corpus ? nullptr : &src.x, src.corpus.get());
+  std::optional<ResumeState> from;
+  if (!opt.resume.empty()) from = read_resume_state(opt.resume);
   Setup s = begin(cfg, opt, start, std::move(src));
-  fp32_phase(s, opt);
+  s.command = "train";
+  if (from) check_resume(s, *from, opt);
+  fp32_phase(s, opt, from ? &*from : nullptr);
   if (s.data.test.size() > 0 && dist::rank() == 0) {
     Progress summary(false);
     s.result.test.push_back(test_metrics(s.model->fp32_model(), s.cfg, s.data.test, "fp32"));
     report_test(summary, s.result.test.back(), s.result.split);
   }
+  drop_resume_state(opt);
   return s.result;
 }
 
@@ -987,23 +1133,33 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   if (opt.start) {
     start = *opt.start;
     quant::check_fp32(start, "QAT");
-  } else if (!opt.resume.empty()) {
-    TQ_CHECK(std::filesystem::is_regular_file(opt.resume), "--resume: no such checkpoint '{}'", opt.resume);
-    start = import_onnx(opt.resume);
-    quant::check_fp32(start, opt.resume);
+  } else if (!opt.init.empty()) {
+    TQ_CHECK(std::filesystem::is_regular_file(opt.init), "--init: no such model '{}'", opt.init);
+    start = import_onnx(opt.init);
+    quant::check_fp32(start, opt.init);
   }
+  std::optional<ResumeState> from;
+  if (!opt.resume.empty()) from = read_resume_state(opt.resume);
   Source src = read_source(cfg_in, opt.smoke, opt.data, say_of(opt));
-  if (!opt.start && opt.resume.empty())
+  if (!opt.start && opt.init.empty())
     start = initial_model(cfg_in, src.synthetic || src.corpus ? nullptr : &src.x, src.corpus.get());
   Setup s = begin(cfg_in, opt, start, std::move(src));
+  s.command = "qat";
+  if (from) check_resume(s, *from, opt);
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
-  if (opt.resume.empty() && !opt.start)
-    fp32_phase(s, opt);
-  else if (opt.start)
+  const ResumeState* qat_from = from && from->phase == "qat" ? &*from : nullptr;
+  if (qat_from) {  // the fp32 phase had finished: the model where it ended
+    restore_model(m, qat_from->fp32_end, opt.resume);
+    if (!opt.checkpoint.empty() && cfg.qat.epochs_fp32 > 0) s.result.checkpoint = opt.checkpoint;
+  } else if (opt.init.empty() && !opt.start) {
+    fp32_phase(s, opt, from ? &*from : nullptr);
+  } else if (opt.start) {
     s.prog.line("fp32 phase skipped: starting from the given fp32 model");
-  else
-    s.prog.line(fmt::format("fp32 phase skipped: resuming from {}", opt.resume));
+  } else {
+    s.prog.line(fmt::format("fp32 phase skipped: starting from {}", opt.init));
+  }
+  const TrainableModel::State fp32_end = m.snapshot();
 
   // Teacher for distillation: the fp32 model as it is now, before any fake-quant.
   if (cfg.loss == "distill") {
@@ -1046,13 +1202,23 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   if (ph.drift > 0)
     for (const auto& p : m.weight_parameters()) ph.anchor.push_back(p.detach().clone());
   auto optim = make_optimizer(cfg, m, ph.lr);
-  EpochLog start_log{"qat", 0, std::nan(""), evaluate(m, cfg, s.data.val), 0};
-  s.prog.epoch(start_log, ph.epochs, "  (after calibration)");
-  s.result.epochs.push_back(start_log);
-  double best = start_log.val_loss;
-  int best_epoch = 0;
-  auto best_state = m.snapshot();
-  for (int e = 1; e <= ph.epochs; ++e) {
+  double best = 0;
+  int best_epoch = 0, first = 1;
+  TrainableModel::State best_state;
+  if (qat_from) {
+    restore_common(s, *optim, *qat_from, opt.resume);
+    best = qat_from->best, best_epoch = qat_from->best_epoch, best_state = qat_from->best_state;
+    first = qat_from->epoch + 1;
+    s.prog.line(fmt::format("resume: {}: QAT epoch {} of {} was the last finished", opt.resume,
+                            qat_from->epoch, ph.epochs));
+  } else {
+    EpochLog start_log{"qat", 0, std::nan(""), evaluate(m, cfg, s.data.val), 0};
+    s.prog.epoch(start_log, ph.epochs, "  (after calibration)");
+    s.result.epochs.push_back(start_log);
+    best = start_log.val_loss;
+    best_state = m.snapshot();
+  }
+  for (int e = first; e <= ph.epochs; ++e) {
     if (cfg.qat.freeze_bn_epoch >= 0 && e - 1 >= cfg.qat.freeze_bn_epoch && !m.bn_frozen()) m.freeze_bn();
     if (cfg.qat.freeze_observers_epoch >= 0 && e - 1 >= cfg.qat.freeze_observers_epoch) m.freeze_observers();
     const auto t0 = Clock::now();
@@ -1073,6 +1239,8 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
     }
     s.prog.epoch(log, ph.epochs, note);
     s.result.epochs.push_back(log);
+    const QatBook book{&fp32_end, &best_state, best, best_epoch};
+    save_resume(s, opt, "qat", e, *optim, &book);
   }
   if (cfg.qat.keep_best && best_epoch != ph.epochs && s.data.val.size() > 0) {
     m.restore(best_state);
@@ -1152,6 +1320,7 @@ TrainResult qat_impl(const TrainConfig& cfg, const RunOptions& opt) {
   check_onnx(q.fp32);
   write_file_atomic(q.result.fp32_path, fp32_bytes);
   write_file_atomic(q.result.int8_path, int8_bytes);
+  drop_resume_state(opt);
   return q.result;
 }
 

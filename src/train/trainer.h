@@ -23,7 +23,9 @@ namespace tinyqat::train {
 struct RunOptions {
   bool quiet = false;       // no progress bar, no per-epoch lines
   bool smoke = false;       // wiring only: 1 epoch per phase, 2 batches, 8 calibration samples
-  std::string resume;       // an fp32 checkpoint (.onnx): skips the fp32 phase
+  std::string init;         // qat: an fp32 model (.onnx, e.g. a `train` checkpoint) to start QAT from
+  std::string resume;       // a resume state (train/resume.h): continue that run where it stopped
+  std::string state;        // where the resume state is rewritten after every epoch ("" = not written)
   std::string checkpoint;   // where the fp32 phase writes its checkpoint after every epoch
   std::string output;       // qat: the .int8.onnx; its QAT-conditioned fp32 model goes beside it
   std::string fp32_output;  // "" → OUTPUT with .int8.onnx replaced by .fp32.onnx
@@ -66,6 +68,9 @@ struct TrainResult {
   int64_t eval_samples = 0;
   double eval_plcc_drop = NAN, eval_fp32_target_psnr = NAN, eval_int8_target_psnr = NAN;
 };
+
+// Where a run writes its resume state (train/resume.h): OUT.int8.onnx → OUT.resume, CKPT.onnx → CKPT.resume.
+std::string resume_state_path(const std::string& output);
 
 // `train`: the fp32 phase only; writes opt.checkpoint.
 TrainResult run_train(const TrainConfig& cfg, const RunOptions& opt);

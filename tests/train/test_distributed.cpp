@@ -148,7 +148,7 @@ void expect_same_int8(const fs::path& a, const fs::path& b, const std::string& m
 }
 
 // Every phase on 1 and on 2 ranks: the fp32 phase's checkpoints agree (SyncBN for nr_metric); QAT from
-// that same checkpoint (--resume) on 1 and on 2 ranks gives the same QAT-conditioned weights and int8
+// that same checkpoint (--init) on 1 and on 2 ranks gives the same QAT-conditioned weights and int8
 // outputs. For the mlp the whole pipeline agrees too; for nr_metric the fp32 phase's 1e-5 differences
 // change where a few weights round in QAT, so its whole-pipeline models are not compared.
 TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
@@ -157,8 +157,8 @@ TEST_P(DistributedEquivalence, TwoRanksTrainTheModelOneRankTrains) {
   const fs::path cfg = write_config(dir, model, 2);
   auto r =
       sh(dir, fmt::format("$TQ qat -q -c {0} -o one.int8.onnx && $TQ qat -q -c {0} -o two.int8.onnx --nproc "
-                          "2 --report two.json && $TQ qat -q -c {0} --resume one.ckpt.onnx -o r1.int8.onnx "
-                          "&& $TQ qat -q -c {0} --resume one.ckpt.onnx -o r2.int8.onnx --nproc 2",
+                          "2 --report two.json && $TQ qat -q -c {0} --init one.ckpt.onnx -o r1.int8.onnx "
+                          "&& $TQ qat -q -c {0} --init one.ckpt.onnx -o r2.int8.onnx --nproc 2",
                           cfg.string()));
   ASSERT_EQ(r.code, 0) << r.err;
   expect_same_weights(dir / "one.ckpt.onnx", dir / "two.ckpt.onnx", 1e-5);  // after the fp32 phase

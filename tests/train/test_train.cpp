@@ -349,10 +349,10 @@ TEST(Qat, ResumeSkipsTheFp32PhaseAndDistillNeedsNoLabels) {
   c.target_array.clear();
   train::RunOptions q;
   q.quiet = true;
-  q.resume = o.checkpoint;
+  q.init = o.checkpoint;
   q.output = (w.dir / "d.int8.onnx").string();
   auto r = train::run_qat(c, q);
-  for (const auto& e : r.epochs) EXPECT_EQ(e.phase, "qat") << "no fp32 epoch after --resume";
+  for (const auto& e : r.epochs) EXPECT_EQ(e.phase, "qat") << "no fp32 epoch after --init";
   // Distillation starts from the teacher itself: the fp32 loss at the start is the quantization error only.
   EXPECT_LT(r.epochs[0].val_loss, 1e-3);
   EXPECT_TRUE(fs::exists(r.int8_path));
