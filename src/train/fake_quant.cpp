@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/numerics.h"
+#include "core/target_clones.h"
 
 namespace tinyqat::train {
 
@@ -19,9 +20,7 @@ struct Params {
 };
 
 // Built for AVX-512, AVX2 and baseline x86-64; the loader picks the best the CPU has.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_forward(const float* x, float* y,
-                                                                             uint8_t* pass, int64_t n,
-                                                                             Params p) {
+TQ_TARGET_CLONES void fq_forward(const float* x, float* y, uint8_t* pass, int64_t n, Params p) {
   for (int64_t i = 0; i < n; ++i) {
     const float c = std::min(std::max(x[i], p.a), p.b);
     const float v = std::nearbyint(c / p.s) + p.zp;
@@ -31,9 +30,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void fq_forward(con
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void fq_backward(const uint8_t* pass,
-                                                                              const float* g, float* gx,
-                                                                              int64_t n) {
+TQ_TARGET_CLONES void fq_backward(const uint8_t* pass, const float* g, float* gx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gx[i] = pass[i] ? g[i] : 0.f;
 }
 

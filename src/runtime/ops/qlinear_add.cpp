@@ -4,17 +4,17 @@
 #include <cmath>
 
 #include "core/numerics.h"
+#include "core/target_clones.h"
 #include "runtime/kernel.h"
 
 namespace tinyqat {
 namespace {
 
 // Round half to even by the float adder (valid for |v| < 2^22, guaranteed by clamping first), so the
-// loop vectorises; target_clones builds it for AVX-512 and AVX2 too and picks one at load time.
+// loop vectorises; TQ_TARGET_CLONES builds it for AVX-512 and AVX2 too and picks one at load time.
 #define TQ_QADD(NAME, T)                                                                                \
-  __attribute__((target_clones("avx512f", "avx2", "default"))) void NAME(                               \
-      const T* a, const T* b, T* y, int64_t n, float sa, float za, float sb, float zb, float inv_sy,    \
-      float zy, float lo, float hi) {                                                                   \
+  TQ_TARGET_CLONES void NAME(const T* a, const T* b, T* y, int64_t n, float sa, float za, float sb,     \
+                             float zb, float inv_sy, float zy, float lo, float hi) {                    \
     for (int64_t i = 0; i < n; ++i) {                                                                   \
       float v = ((static_cast<float>(a[i]) - za) * sa + (static_cast<float>(b[i]) - zb) * sb) * inv_sy; \
       v = std::min(std::max(v, lo - zy - 1.f), hi - zy + 1.f);                                          \
