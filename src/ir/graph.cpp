@@ -223,7 +223,7 @@ std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const N
   std::pair<float, float> b{n.get_float("min", -kInf), n.get_float("max", kInf)};
   for (size_t i = 1; i <= 2; ++i) {
     if (!n.input(i)) continue;
-    const std::string& v = *n.input(i);
+    const std::string v = *n.input(i);  // a copy: input() returns by value
     Tensor t;
     if (const Tensor* init = g.initializer(v)) {
       t = *init;
