@@ -9,8 +9,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "data/corpus.h"
-#include "data/rng.h"
 
 namespace tinyqat::data {
 

@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "data/corpus.h"
-#include "data/rng.h"
 
 namespace tinyqat::data {
 

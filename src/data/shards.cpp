@@ -12,8 +12,8 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/rng.h"
 #include "data/caches.h"
-#include "data/rng.h"
 #include "io/parquet.h"
 #include "io/zip.h"
 

@@ -5,9 +5,9 @@
 #include <set>
 
 #include "core/error.h"
-#include "data/caches.h"
-#include "data/rng.h"
+#include "core/rng.h"
 #include "core/sha256.h"
+#include "data/caches.h"
 
 namespace tinyqat::data {
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace tinyqat::quant {
 
@@ -25,18 +26,6 @@ struct Sums {
     const double r = cov / std::sqrt(va * vb);
     return std::isnan(r) ? 2.0 : 1.0 - r;
   }
-};
-
-// splitmix64: a small generator whose sequence is fixed by its definition (std:: distributions are not).
-struct SplitMix {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }  // bias < n / 2^64
 };
 
 double quantile(const std::vector<double>& sorted, double p) {
@@ -81,11 +70,11 @@ DropInterval bootstrap_drop(const std::vector<std::vector<double>>& fp32,
       }
     }
   }
-  SplitMix rng{seed};
+  SplitMix64 rng(seed);
   std::vector<double> drops(static_cast<size_t>(resamples));
   std::vector<size_t> pick(n);
   for (auto& d : drops) {
-    for (auto& p : pick) p = static_cast<size_t>(rng.below(n));
+    for (auto& p : pick) p = static_cast<size_t>(rng.next() % n);  // bias < n / 2^64
     d = -INFINITY;
     for (const auto& out : per) {
       Sums tot;

@@ -17,10 +17,10 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/model_paths.h"
+#include "core/rng.h"
 #include "core/sha256.h"
 #include "core/version.h"
 #include "data/caches.h"
-#include "data/rng.h"
 #include "data/shards.h"
 #include "io/npy.h"
 #include "onnx/onnx_io.h"
@@ -156,7 +156,7 @@ DataSet load_streamed(const TrainConfig& cfg, const ValueInfo& input, bool smoke
            cfg.path, nv, nt, cfg.val_frac, cfg.test_frac, n);
   std::vector<int64_t> perm(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) perm[static_cast<size_t>(i)] = i;
-  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5a4d0003, 0));
+  SplitMix64 rng(stream_seed(cfg.seed, 0x5a4d0003, 0));
   for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint64_t>(i + 1))]);
   auto held = [&](int64_t from, int64_t count) {
     Split s;
@@ -303,7 +303,7 @@ Source synthetic_source(const TrainConfig& cfg, TrainableModel& m) {
   s.file = "(synthetic)";
   s.x_name = in.name, s.y_name = "target";
   s.x = Tensor::empty(DType::F32, shape);
-  data::SplitMix64 rng(data::stream_seed(cfg.seed, 0x5e0e, 0));
+  SplitMix64 rng(stream_seed(cfg.seed, 0x5e0e, 0));
   for (int64_t i = 0; i < s.x.numel(); ++i)
     s.x.data<float>()[i] = static_cast<float>(rng.next() >> 40) / 16777216.f;
   torch::NoGradGuard ng;
@@ -614,7 +614,7 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
     data::LoaderOptions lo;
     lo.arrays = {s.x_name, s.y_name};
     lo.batch_size = cfg.batch_size;
-    lo.seed = data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, 0);
+    lo.seed = stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, 0);
     lo.epoch = static_cast<uint64_t>(epoch);
     lo.rank = dist::rank(), lo.world_size = dist::world_size();
     data::ShardLoader loader(*s.stream, lo);
@@ -626,8 +626,7 @@ double train_epoch(TrainableModel& m, torch::optim::Optimizer& optim, const Trai
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[i] = i;
-  data::SplitMix64 rng(
-      data::stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, static_cast<uint64_t>(epoch)));
+  SplitMix64 rng(stream_seed(cfg.seed, ph.name == "fp32" ? 0xf32 : 0x9a7, static_cast<uint64_t>(epoch)));
   for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
   for (int64_t i = 0; i < n; i += cfg.batch_size, ++batch) {
     const int64_t j = std::min(n, i + cfg.batch_size);

@@ -1,10 +1,10 @@
-// SplitMix64: the data builders' only source of randomness. Written out here (not <random>'s
-// distributions, whose algorithms differ between standard libraries) so that a seed means the same
-// samples on every machine.
+// SplitMix64: the project's one source of randomness (data builders, shuffles, the bootstrap, the input
+// recorder's reservoir). Written out here (not <random>'s distributions, whose algorithms differ between
+// standard libraries) so that a seed means the same samples on every machine.
 #pragma once
 #include <cstdint>
 
-namespace tinyqat::data {
+namespace tinyqat {
 
 class SplitMix64 {
  public:
@@ -32,4 +32,4 @@ inline uint64_t stream_seed(uint64_t seed, uint64_t purpose, uint64_t index) {
   return b.next();
 }
 
-}  // namespace tinyqat::data
+}  // namespace tinyqat
