@@ -10,7 +10,10 @@
 #include <cstring>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/file_util.h"
+#include "io/npy.h"
 #include "ir/builder.h"
 #include "ir/receptive_field.h"
 #include "onnx/onnx_io.h"
@@ -217,6 +220,47 @@ TEST(Frames, ScoresOneRowPerFrameEqualToTheSessionRunOnEachFrame) {
   ASSERT_EQ(r.code, 0) << r.err;
   std::string two = text_of(dir / "s2.csv");
   EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 3) << two;
+}
+
+// TINYQAT_RECORD through the libvmaf layer: the planes the model was fed (normalised, as it sees them)
+// land in an .npz that calibrates static PTQ; a bad TINYQAT_RECORD_SAMPLES refuses the open.
+TEST(Frames, RecordedPlanesCalibrateStaticPtq) {
+  const fs::path dir = temp_dir("frames-record");
+  export_onnx(zoo::nr_metric(1, 4, 2), (dir / "nr.onnx").string());
+  const int64_t w = 64, h = 48, n = 5;
+  const std::vector<uint8_t> video = make_yuv(n, w, h, 1);
+  write_file_atomic((dir / "in.yuv").string(), video);
+  const std::string args = fmt::format(
+      "frames {0}/nr.onnx --yuv {0}/in.yuv --size {1}x{2} --scores {0}/s.csv -q", dir.string(), w, h);
+  ::setenv("TINYQAT_RECORD", (dir / "rec.npz").c_str(), 1);
+  ::setenv("TINYQAT_RECORD_SAMPLES", "3", 1);
+  CliResult r = cli(args, dir);
+  ::setenv("TINYQAT_RECORD_SAMPLES", "many", 1);
+  CliResult bad = cli(args, dir);
+  ::unsetenv("TINYQAT_RECORD");
+  ::unsetenv("TINYQAT_RECORD_SAMPLES");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const NamedTensors rec = read_npz((dir / "rec.npz").string());
+  ASSERT_GE(rec.size(), 1u);
+  EXPECT_EQ(rec[0].second.shape(), (Shape{3, 1, h, w})) << "3 of the 5 frames";
+  for (int64_t k = 0; k < 3; ++k) {  // each is one frame's luma / 255
+    const float* row = rec[0].second.data<float>() + k * w * h;
+    int match = -1;
+    for (int64_t f = 0; f < n && match < 0; ++f) {
+      bool same = true;
+      for (int64_t i = 0; i < w * h && same; ++i)
+        same = row[i] == float(video[size_t(f * w * h * 3 / 2 + i)]) * (1.f / 255.f);
+      if (same) match = int(f);
+    }
+    EXPECT_GE(match, 0) << "recorded plane " << k << " is no frame's luma";
+  }
+  CliResult ptq =
+      cli(fmt::format("ptq {0}/nr.onnx --mode static --calibration {0}/rec.npz -o {0}/nr.int8.onnx",
+                      dir.string()),
+          dir);
+  EXPECT_EQ(ptq.code, 0) << ptq.err;
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("TINYQAT_RECORD_SAMPLES='many'"), std::string::npos) << bad.err;
 }
 
 TEST(Frames, MetricPinnedToASmallerSizeScoresTheAreaResizedFrame) {

@@ -1156,7 +1156,8 @@ TEST(CApi, DtypeCodeOutsideTheEnumIsAStatus) {
     tq_outputs* out = nullptr;
     EXPECT_EQ(tq_session_run(s, &in, 1, &out), TQ_ERR_INVALID_ARGUMENT) << code;
     EXPECT_EQ(out, nullptr);
-    EXPECT_NE(std::string(tq_last_error()).find("unknown dtype code " + std::to_string(code)), std::string::npos)
+    EXPECT_NE(std::string(tq_last_error()).find("unknown dtype code " + std::to_string(code)),
+              std::string::npos)
         << tq_last_error();
   }
   tq_session_close(s);
@@ -1184,6 +1185,145 @@ TEST(CApi, EmptyPlaneOnAnInt8ConvolutionIsNoSignal) {
     tq_outputs_free(out);
   }
   tq_session_close(s);
+}
+
+// The opt-in input recorder (tq_session_record): results are bitwise those of a session that does not
+// record, also with runs from several threads; the file holds a sample of what was fed, the range of
+// all of it and the count, and `ptq --calibration` takes it as it is.
+TEST(CApi, RecordingChangesNoResultAndItsFileCalibratesStaticPtq) {
+  Models m = make_models("capi-record");
+  fs::path rp = temp_dir("capi-record-reg") / "registry.json";
+  handoff::register_artifact(artifact(rp, "lf", m, m.dynamic, "dynamic"));
+  tq_session *rec = nullptr, *plain = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &rec), TQ_OK) << tq_last_error();
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &plain), TQ_OK) << tq_last_error();
+  EXPECT_EQ(tq_session_record_flush(plain), TQ_ERR_INVALID_ARGUMENT) << "not recording";
+  EXPECT_EQ(tq_session_record(rec, nullptr, 0), TQ_ERR_INVALID_ARGUMENT);
+  const fs::path npz = m.dir / "recorded.npz";
+  ASSERT_EQ(tq_session_record(rec, npz.c_str(), 12), TQ_OK) << tq_last_error();
+  EXPECT_EQ(tq_session_record(rec, npz.c_str(), 12), TQ_ERR_INVALID_ARGUMENT) << "once per session";
+  EXPECT_EQ(tq_session_record_flush(rec), TQ_ERR_RUN) << "nothing recorded yet";
+  EXPECT_NE(std::string(tq_last_error()).find("no sample yet"), std::string::npos) << tq_last_error();
+
+  const std::vector<int64_t> shape = {1, 1, 16, 16};
+  auto input = [](int k) {
+    std::vector<float> x(256);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float((i * 7 + size_t(k) * 13) % 97) / 96.f * float(1 + k % 3);
+    return x;
+  };
+  auto run = [&](tq_session* s, const std::vector<float>& x) {
+    tq_tensor in{"degraded", TQ_FLOAT32, 4, shape.data(), x.data()};
+    tq_outputs* out = nullptr;
+    EXPECT_EQ(tq_session_run(s, &in, 1, &out), TQ_OK) << tq_last_error();
+    const tq_tensor* y = tq_outputs_get(out, 0);
+    std::vector<float> v(static_cast<const float*>(y->data), static_cast<const float*>(y->data) + 256);
+    tq_outputs_free(out);
+    return v;
+  };
+  constexpr int kThreads = 4, kRuns = 10;
+  std::vector<std::thread> th;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < kThreads; ++t)
+    th.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        const auto x = input(t * kRuns + r);
+        if (run(rec, x) != run(plain, x)) ++mismatches;
+      }
+    });
+  for (auto& t : th) t.join();
+  EXPECT_EQ(mismatches.load(), 0) << "recording changed a result";
+  ASSERT_EQ(tq_session_record_flush(rec), TQ_OK) << tq_last_error();
+
+  const NamedTensors got = read_npz(npz.string());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].first, "degraded");
+  EXPECT_EQ(got[0].second.shape(), (Shape{12, 1, 16, 16})) << "12 of the 40 rows, as asked";
+  float lo = INFINITY, hi = -INFINITY;
+  std::set<int> which;
+  for (int k = 0; k < kThreads * kRuns; ++k)
+    for (float v : input(k)) lo = std::min(lo, v), hi = std::max(hi, v);
+  for (int64_t r = 0; r < 12; ++r) {  // every kept row is one of the inputs, none twice
+    const float* row = got[0].second.data<float>() + r * 256;
+    int found = -1;
+    for (int k = 0; k < kThreads * kRuns && found < 0; ++k)
+      if (input(k) == std::vector<float>(row, row + 256)) found = k;
+    EXPECT_GE(found, 0) << "row " << r << " was never fed";
+    EXPECT_TRUE(which.insert(found).second) << "input " << found << " kept twice";
+  }
+  EXPECT_EQ(got[1].first, "degraded.min_max");
+  EXPECT_EQ(got[1].second.data<float>()[0], lo);
+  EXPECT_EQ(got[1].second.data<float>()[1], hi);
+  EXPECT_EQ(got[2].first, "recorder.seen");
+  EXPECT_EQ(got[2].second.data<int64_t>()[0], kThreads * kRuns);
+
+  std::string err;
+  EXPECT_EQ(run_cli(fmt::format("ptq '{}' --mode static --calibration '{}' -o '{}'", m.fp32.string(),
+                                npz.string(), (m.dir / "from-recording.int8.onnx").string()),
+                    &err),
+            0)
+      << err;
+  // Close writes what was recorded since.
+  const fs::path npz2 = m.dir / "at-close.npz";
+  tq_session* s3 = nullptr;
+  ASSERT_EQ(tq_session_open(rp.c_str(), "lf", nullptr, &s3), TQ_OK);
+  ASSERT_EQ(tq_session_record(s3, npz2.c_str(), 0), TQ_OK);
+  run(s3, input(3));
+  tq_session_close(s3);
+  EXPECT_EQ(read_npz(npz2.string()).at(0).second.dim(0), 1);
+  tq_session_close(rec);
+  tq_session_close(plain);
+}
+
+// The reservoir: a uniform sample of the rows fed (fixed seed: the same rows for the same sequence),
+// bounded by rows and by bytes; rows of another shape count in the range, not in the sample.
+TEST(InputRecorder, ReservoirIsUniformBoundedAndKeepsOneShape) {
+  const fs::path dir = temp_dir("recorder-unit");
+  RecorderOptions o;
+  o.path = (dir / "r.npz").string();
+  o.samples = 50;
+  InputRecorder rec(o, {"x"});
+  for (int b = 0; b < 250; ++b) {  // 1000 rows in batches of 4; row i holds i
+    Tensor x = Tensor::empty(DType::F32, {4, 2});
+    for (int i = 0; i < 8; ++i) x.data<float>()[i] = float(b * 4 + i / 2);
+    rec.add({{"x", x}});
+  }
+  Tensor odd = Tensor::empty(DType::F32, {1, 3});
+  for (int i = 0; i < 3; ++i) odd.data<float>()[i] = -5.f;
+  rec.add({{"x", odd}});
+  rec.add({{"y", odd}});  // the model's input is missing: the run is not recorded
+  const RecorderStats st = rec.stats();
+  EXPECT_EQ(st.seen, 1001);
+  EXPECT_EQ(st.kept, 50);
+  EXPECT_EQ(st.other_shape, 1);
+  rec.flush();
+  const NamedTensors got = read_npz(o.path);
+  ASSERT_EQ(got[0].second.shape(), (Shape{50, 2}));
+  double mean = 0;
+  std::set<float> rows;
+  for (int r = 0; r < 50; ++r) {
+    const float v = got[0].second.data<float>()[r * 2];
+    EXPECT_EQ(got[0].second.data<float>()[r * 2 + 1], v);
+    rows.insert(v);
+    mean += v / 50.0;
+  }
+  EXPECT_EQ(rows.size(), 50u);
+  EXPECT_NEAR(mean, 499.5, 120) << "a uniform sample of 0..999, not the first or last rows";
+  EXPECT_EQ(got[1].second.data<float>()[0], -5.f) << "the range covers the row that was not sampled";
+  EXPECT_EQ(got[1].second.data<float>()[1], 999.f);
+
+  RecorderOptions small = o;
+  small.path = (dir / "s.npz").string();
+  small.max_bytes = 3 * 2 * 4;  // three rows of two floats
+  InputRecorder bounded(small, {"x"});
+  Tensor x = Tensor::empty(DType::F32, {10, 2});
+  for (int i = 0; i < 20; ++i) x.data<float>()[i] = float(i);
+  bounded.add({{"x", x}});
+  EXPECT_EQ(bounded.stats().capacity, 3);
+  EXPECT_EQ(bounded.stats().kept, 3);
+  RecorderOptions bad = o;
+  bad.samples = 0;
+  EXPECT_THROW(InputRecorder(bad, {"x"}), Error);
 }
 
 }  // namespace

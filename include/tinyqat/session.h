@@ -115,6 +115,17 @@ size_t tq_outputs_count(const tq_outputs* o);
 const tq_tensor* tq_outputs_get(const tq_outputs* o, size_t i); /* NULL when out of range */
 void tq_outputs_free(tq_outputs* o);                            /* NULL is fine */
 
+/* Calibration from deployment (docs/quantization.md): from this call on, the session keeps a uniform
+ * sample of at most `max_samples` (0: 256) of the rows it is fed (axis 0 of every input; a 1 GiB memory
+ * bound) and every input's min/max, and writes them to `npz_path` — a file `tinyqat ptq --calibration`,
+ * `quantize` and `measure --data` take as it is — at tq_session_record_flush and at tq_session_close
+ * (best effort there: a failure only sets tq_last_error). Off by default; never changes a result; safe
+ * while other threads run. Once per session: a second call is TQ_ERR_INVALID_ARGUMENT. */
+tq_status tq_session_record(tq_session* s, const char* npz_path, size_t max_samples);
+/* Writes the recording now (atomically); TQ_ERR_RUN when nothing was recorded yet or the file cannot be
+ * written, TQ_ERR_INVALID_ARGUMENT when the session does not record. */
+tq_status tq_session_record_flush(tq_session* s);
+
 /* The message of the last failed call on this thread ("" when none). */
 const char* tq_last_error(void);
 const char* tq_version(void);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 
@@ -80,7 +81,16 @@ const std::vector<ValueInfo>& Session::outputs() const {
 }
 
 std::vector<Tensor> Session::run(const std::vector<std::pair<std::string, Tensor>>& inputs) const {
+  if (InputRecorder* r = recorder()) r->add(inputs);
   return exec_->run(inputs);
+}
+
+InputRecorder& Session::record(const RecorderOptions& opt) {
+  std::lock_guard<std::mutex> lock(record_mu_);
+  TQ_CHECK(!owned_recorder_, "{}: this session already records to {}", opt.path, owned_recorder_->path());
+  owned_recorder_ = std::make_unique<InputRecorder>(opt, names_of(inputs()));
+  recorder_.store(owned_recorder_.get(), std::memory_order_release);
+  return *owned_recorder_;
 }
 
 }  // namespace tinyqat

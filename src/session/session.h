@@ -3,6 +3,7 @@
 // kernels hold no per-run state; its thread pool queues concurrent parallel sections). The C API in
 // include/tinyqat/session.h wraps this class.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "registry/resolve.h"
+#include "session/input_recorder.h"
 
 namespace tinyqat {
 
@@ -43,10 +45,18 @@ class Session {
   const std::vector<ValueInfo>& outputs() const;
   std::vector<Tensor> run(const std::vector<std::pair<std::string, Tensor>>& inputs) const;
 
+  // Opt-in: every later run's inputs go to an input recorder (session/input_recorder.h). Once per
+  // session (Error otherwise); may be called while other threads run.
+  InputRecorder& record(const RecorderOptions& opt);
+  InputRecorder* recorder() const { return recorder_.load(std::memory_order_acquire); }
+
  private:
   Session() = default;
   registry::Decision decision_;
   std::unique_ptr<Executor> exec_;
+  std::unique_ptr<InputRecorder> owned_recorder_;
+  std::atomic<InputRecorder*> recorder_{nullptr};
+  std::mutex record_mu_;
 };
 
 }  // namespace tinyqat

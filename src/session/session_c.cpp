@@ -138,7 +138,45 @@ tq_status tq_session_open(const char* registry_path, const char* id, const tq_se
 }
 
 void tq_session_close(tq_session* s) {
+  if (s && s->impl->recorder() && s->impl->recorder()->stats().kept > 0) tq_session_record_flush(s);
   delete s;
+}
+
+tq_status tq_session_record(tq_session* s, const char* npz_path, size_t max_samples) {
+  if (!s || !npz_path || !*npz_path)
+    return set_error(TQ_ERR_INVALID_ARGUMENT,
+                     "tq_session_record: session and npz_path must not be NULL or empty");
+  if (max_samples > static_cast<size_t>(tinyqat::kMaxRecorderSamples))
+    return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record: max_samples must be at most " +
+                                                  std::to_string(tinyqat::kMaxRecorderSamples));
+  try {
+    tinyqat::RecorderOptions o;
+    o.path = npz_path;
+    if (max_samples > 0) o.samples = static_cast<int64_t>(max_samples);
+    o.max_bytes = int64_t(1) << 30;
+    s->impl->record(o);
+    last_error.clear();
+    return TQ_OK;
+  } catch (const std::bad_alloc&) {
+    return set_error(TQ_ERR_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(TQ_ERR_INVALID_ARGUMENT, e.what());
+  }
+}
+
+tq_status tq_session_record_flush(tq_session* s) {
+  if (!s) return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record_flush: session must not be NULL");
+  tinyqat::InputRecorder* r = s->impl->recorder();
+  if (!r) return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record_flush: the session does not record");
+  try {
+    r->flush();
+    last_error.clear();
+    return TQ_OK;
+  } catch (const std::bad_alloc&) {
+    return set_error(TQ_ERR_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(TQ_ERR_RUN, e.what());
+  }
 }
 
 tq_variant tq_session_variant(const tq_session* s) {

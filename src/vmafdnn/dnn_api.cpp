@@ -2,6 +2,7 @@
 // session. Nothing throws across the boundary: a Refusal is its errno, any other exception -EIO (or
 // -ENOMEM). Runs are thread-safe (the executor is; scratch tensors are per call).
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -48,7 +49,9 @@ int run_plane(VmafDnnSession& s, int w, int h, Fill fill, Drain drain) {
   fill(in.data<float>());
   std::vector<Tensor> out;
   try {
-    out = s.exec->run({{s.input_names[0], std::move(in)}});
+    const std::vector<std::pair<std::string, Tensor>> feed{{s.input_names[0], std::move(in)}};
+    if (s.recorder) s.recorder->add(feed);
+    out = s.exec->run(feed);
   } catch (const tinyqat::Error&) {
     return -ERANGE;  // the graph does not take this size (the runtime names why)
   }
@@ -140,6 +143,7 @@ int vmaf_dnn_session_run(VmafDnnSession* sess, const VmafDnnInput* inputs, size_
       outputs[i].written = 0;
     }
     std::vector<Tensor> got;
+    if (sess->recorder) sess->recorder->add(feed);
     try {
       got = sess->exec->run(feed);
     } catch (const tinyqat::Error&) {
@@ -161,7 +165,7 @@ int vmaf_dnn_session_run(VmafDnnSession* sess, const VmafDnnInput* inputs, size_
 }
 
 void vmaf_dnn_session_close(VmafDnnSession* sess) {
-  delete sess;
+  delete sess;  // a recording session writes its file (~VmafDnnSession)
 }
 
 const char* vmaf_dnn_session_attached_ep(VmafDnnSession* sess) {

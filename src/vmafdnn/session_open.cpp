@@ -19,7 +19,16 @@
 #include "runtime/executor.h"
 #include "vmafdnn/vmafdnn.h"
 
-VmafDnnSession::~VmafDnnSession() = default;
+// A recording session writes its file when it closes. libvmaf has no error channel there: one line on
+// stderr.
+VmafDnnSession::~VmafDnnSession() {
+  if (!recorder || recorder->stats().seen == 0) return;
+  try {
+    recorder->flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vmaf_dnn: TINYQAT_RECORD: %s\n", e.what());
+  }
+}
 
 namespace tinyqat::vmafdnn {
 
@@ -236,6 +245,30 @@ void describe_planes(VmafDnnSession& s) {
   s.plane_w = d[3].is_known() ? d[3].value : -1;
 }
 
+// TINYQAT_RECORD / TINYQAT_RECORD_SAMPLES: a bad value refuses the open (-EINVAL) rather than record
+// nothing without a word.
+void start_recorder(VmafDnnSession& s) {
+  const char* path = std::getenv("TINYQAT_RECORD");
+  if (path == nullptr || *path == '\0') return;
+  RecorderOptions o;
+  o.path = path;
+  if (const char* n = std::getenv("TINYQAT_RECORD_SAMPLES")) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(n, &end, 10);
+    if (errno != 0 || end == n || *end != '\0' || v < 1 || v > kMaxRecorderSamples)
+      throw Refusal(-EINVAL, fmt::format("TINYQAT_RECORD_SAMPLES='{}' is not a count in 1..{}", n,
+                                         kMaxRecorderSamples));
+    o.samples = v;
+  }
+  o.max_bytes = int64_t(1) << 30;
+  try {
+    s.recorder = std::make_unique<InputRecorder>(o, s.input_names);
+  } catch (const Error& e) {
+    throw Refusal(-EINVAL, e.what());
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const VmafDnnConfig* cfg) {
@@ -294,6 +327,7 @@ std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const
   if (!choice.fallback.empty()) s->ep += fmt::format(" ({})", choice.fallback);
   if (const char* want = device_name(c.device)) s->ep += fmt::format("; {} requested, running on CPU", want);
   describe_planes(*s);
+  start_recorder(*s);
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "session/input_recorder.h"
 #include "tinyqat/vmaf_dnn.h"
 
 namespace tinyqat {
@@ -93,6 +94,9 @@ struct VmafDnnSession {
   bool plane_model = false;
   int64_t plane_h = -1, plane_w = -1;
   std::vector<std::string> input_names, output_names;
+  // TINYQAT_RECORD=FILE.npz (TINYQAT_RECORD_SAMPLES=N, default 256): the inputs the model is fed, as
+  // calibration data (session/input_recorder.h); written when the session closes.
+  std::unique_ptr<tinyqat::InputRecorder> recorder;
   ~VmafDnnSession();
 };
 

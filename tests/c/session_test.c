@@ -1,7 +1,8 @@
 /* The runtime session's C API from a C99 program (tests/c/run_c_test.sh drives it).
  *   session_test open REGISTRY ID VARIANT REASON [prefer-fp32]
  *       opens ID, checks which file runs and why, runs a 1x1x16x16 image once, then from 4 threads at
- *       once (25 runs each) and checks every result is bit-identical to the first.
+ *       once (25 runs each; TQ_TEST_THREADS and TQ_TEST_RUNS change these, scripts/sanitize.sh runs
+ *       8 x 200 under TSan) and checks every result is bit-identical to the first.
  *   session_test refuse REGISTRY ID STATUS
  *       the open must fail with that tq_status code and a message. */
 #include <math.h>
@@ -14,8 +15,9 @@
 
 #define H 16
 #define W 16
-#define THREADS 4
-#define RUNS 25
+#define MAX_THREADS 64
+
+static int threads = 4, runs = 25;
 
 static float image[H * W];
 static const int64_t image_shape[4] = {1, 1, H, W};
@@ -56,7 +58,7 @@ static int run_once(tq_session* s, float** out, size_t* n) {
 static void* worker(void* p) {
   worker_arg* a = (worker_arg*)p;
   int r;
-  for (r = 0; r < RUNS; ++r) {
+  for (r = 0; r < runs; ++r) {
     float* got = NULL;
     size_t n = 0;
     if (run_once(a->s, &got, &n) != 0 || n != a->n || memcmp(got, a->expect, n * sizeof(float)) != 0)
@@ -73,9 +75,10 @@ static int cmd_open(const char* registry, const char* id, const char* variant, c
   tq_status st;
   float* first = NULL;
   size_t n = 0, i;
-  pthread_t th[THREADS];
-  worker_arg args[THREADS];
+  pthread_t th[MAX_THREADS];
+  worker_arg args[MAX_THREADS];
   int failures = 0, t;
+  const char* record = getenv("TQ_TEST_RECORD");
   tq_session_options_init(&o);
   o.prefer_fp32 = prefer;
   o.threads = 2;
@@ -97,6 +100,13 @@ static int cmd_open(const char* registry, const char* id, const char* variant, c
     tq_session_close(s);
     return 1;
   }
+  /* TQ_TEST_RECORD=FILE.npz: every run below also goes through the input recorder (the TSan run of
+   * scripts/sanitize.sh sets it: recording must not race or change a result). */
+  if (record && tq_session_record(s, record, 64) != TQ_OK) {
+    fprintf(stderr, "tq_session_record failed: %s\n", tq_last_error());
+    tq_session_close(s);
+    return 1;
+  }
   for (i = 0; i < H * W; ++i) image[i] = (float)(0.5 + 0.4 * sin(0.37 * (double)i));
   if (run_once(s, &first, &n) != 0) {
     tq_session_close(s);
@@ -108,18 +118,26 @@ static int cmd_open(const char* registry, const char* id, const char* variant, c
       ++failures;
       break;
     }
-  for (t = 0; t < THREADS; ++t) {
+  for (t = 0; t < threads; ++t) {
     args[t].s = s;
     args[t].expect = first;
     args[t].n = n;
     args[t].failures = 0;
     pthread_create(&th[t], NULL, worker, &args[t]);
   }
-  for (t = 0; t < THREADS; ++t) {
+  for (t = 0; t < threads; ++t) {
     pthread_join(th[t], NULL);
     failures += args[t].failures;
   }
-  printf("  %d threads x %d concurrent runs: %s\n", THREADS, RUNS, failures ? "MISMATCH" : "all identical");
+  printf("  %d threads x %d concurrent runs: %s\n", threads, runs, failures ? "MISMATCH" : "all identical");
+  if (record) {
+    if (tq_session_record_flush(s) != TQ_OK) {
+      fprintf(stderr, "tq_session_record_flush failed: %s\n", tq_last_error());
+      ++failures;
+    } else {
+      printf("  recorded the inputs to %s\n", record);
+    }
+  }
   free(first);
   tq_session_close(s);
   return failures ? 1 : 0;
@@ -137,7 +155,23 @@ static int cmd_refuse(const char* registry, const char* id, int want) {
   return 0;
 }
 
+/* A count from the environment, or `fallback` when unset; outside [1, max] is a usage error. */
+static int env_count(const char* name, int fallback, int max) {
+  const char* v = getenv(name);
+  char* end = NULL;
+  long n;
+  if (!v || !*v) return fallback;
+  n = strtol(v, &end, 10);
+  if (*end != '\0' || n < 1 || n > max) {
+    fprintf(stderr, "%s=%s: expected an integer in [1, %d]\n", name, v, max);
+    exit(2);
+  }
+  return (int)n;
+}
+
 int main(int argc, char** argv) {
+  threads = env_count("TQ_TEST_THREADS", threads, MAX_THREADS);
+  runs = env_count("TQ_TEST_RUNS", runs, 100000);
   if (argc >= 6 && strcmp(argv[1], "open") == 0)
     return cmd_open(argv[2], argv[3], argv[4], argv[5], argc >= 7 && strcmp(argv[6], "prefer-fp32") == 0);
   if (argc == 5 && strcmp(argv[1], "refuse") == 0) return cmd_refuse(argv[2], argv[3], atoi(argv[4]));
