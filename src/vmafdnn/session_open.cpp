@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -273,7 +274,11 @@ void start_recorder(VmafDnnSession& s) {
 
 std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const VmafDnnConfig* cfg) {
   const VmafDnnConfig c = cfg != nullptr ? *cfg : VmafDnnConfig{VMAF_DNN_DEVICE_AUTO, 0, 0, false};
-  const int dev = static_cast<int>(c.device);
+  // A C caller may store any int in the enum: read it as an int (loading a value outside the enum's
+  // range as VmafDnnDevice is undefined behaviour; UBSan, VmafDnn.EveryEntryPointRefusesNull).
+  static_assert(sizeof(c.device) == sizeof(int));
+  int dev = 0;
+  std::memcpy(&dev, &c.device, sizeof dev);
   if (dev < VMAF_DNN_DEVICE_AUTO || dev > VMAF_DNN_DEVICE_OPENVINO_GPU)
     throw Refusal(-EINVAL, fmt::format("unknown device {}", dev));
   if (c.threads < 0) throw Refusal(-EINVAL, fmt::format("threads must be >= 0, got {}", c.threads));

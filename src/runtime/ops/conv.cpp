@@ -45,6 +45,21 @@ ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
     g.SH = wa.strides[0], g.SW = wa.strides[1], g.DH = wa.dilations[0], g.DW = wa.dilations[1];
     g.PT = pads[0], g.PL = pads[1], g.OH = out_dim(0), g.OW = out_dim(1);
   }
+  // The kernels size buffers from the padded plane and its channels in int64 arithmetic: a shape claiming
+  // more than 2^40 values there (possible with an empty batch: [0,1,37,2^57] holds no element) is refused
+  // before that arithmetic can overflow (UBSan: qconv_layout).
+  constexpr int64_t kMaxDim = int64_t(1) << 31, kMaxPlane = int64_t(1) << 40;
+  bool fits = true;
+  for (int64_t v : {g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, s.Cin, s.M})
+    fits = fits && v < kMaxDim;
+  if (fits) {  // every factor below 2^31: the products fit in int64
+    const int64_t ph = std::max(g.PT + g.H, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1),
+                  pw = std::max(g.PL + g.W, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1);
+    fits = ph < kMaxDim && pw < kMaxDim && ph * pw <= kMaxPlane / std::max<int64_t>(s.Cin, 1);
+  }
+  TQ_CHECK(fits,
+           "{}: input {} is too large for a convolution (at most 2^31 per dimension, 2^40 values per image)",
+           n.describe(), shape_str(x));
   return s;
 }
 
