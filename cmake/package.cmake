@@ -58,7 +58,8 @@ file(RELATIVE_PATH TQ_PC_PREFIX_FROM_PCDIR "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig
 configure_file(${CMAKE_CURRENT_LIST_DIR}/tinyqat_rt.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tinyqat_rt.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tinyqat_rt.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
-if(TINYQAT_BUILD_TESTS)
+if(TINYQAT_BUILD_TESTS AND NOT TINYQAT_BUILD_FUZZ AND NOT TINYQAT_SANITIZE)
+  # (Not in sanitizer builds: plain consumers cannot link instrumented libraries.)
   # Installs into a temporary prefix, then builds the C test program against it: a C-only CMake project
   # (find_package(tinyqat), tinyqat::rt and tinyqat::rt_static) and plain cc + pkg-config (shared and
   # --static), and runs each on a small registry; also the installed CLI.

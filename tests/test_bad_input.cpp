@@ -218,7 +218,8 @@ TEST(BadConfig, YamlComplexKeysAndBadConversionsNameTheFile) {
     fs::path p = dir / c.name;
     write_file_atomic(p.string(), c.text);
     auto r = cli("train -c " + p.string(), dir);
-    if (r.err.find("train") != std::string::npos && r.err.find("did you mean") != std::string::npos)
+    if (r.err.find("unknown command 'train'") != std::string::npos ||
+        (r.err.find("train") != std::string::npos && r.err.find("did you mean") != std::string::npos))
       GTEST_SKIP() << "this build has no trainer (TINYQAT_BUILD_TRAIN=OFF)";
     EXPECT_EQ(r.code, 2) << c.name << ": " << r.err;
     EXPECT_NE(r.err.find(p.string()), std::string::npos) << c.name << ": " << r.err;

@@ -545,6 +545,8 @@ TEST(Selectors, EveryPlannedUnitBecomesAnIntegerOpInTheRuntime) {
   for (bool quantize_outputs : {false, true})
     for (auto preset : {quant::ActScheme::Asymmetric, quant::ActScheme::Symmetric})
       for (auto& [name, fp32, calib] : models_to_quantize()) {
+        // clang 14 cannot capture a structured binding in a lambda (C++20 allows it): name the graph.
+        const Graph& g = fp32.graph;
         quant::QConfig cfg;
         cfg.activations = preset;
         cfg.quantize_outputs = quantize_outputs;
@@ -580,11 +582,11 @@ TEST(Selectors, EveryPlannedUnitBecomesAnIntegerOpInTheRuntime) {
           if (n.op_type != "Add" ||
               std::find(rep.quantized.begin(), rep.quantized.end(), n.name) == rep.quantized.end())
             continue;
-          auto shape_of = [&](const std::string& v) -> const ValueInfo* {
-            for (const auto& in : fp32.graph.inputs)
+          auto shape_of = [&g](const std::string& v) -> const ValueInfo* {
+            for (const auto& in : g.inputs)
               if (in.name == v) return &in;
-            auto it = fp32.graph.value_info.find(v);
-            return it == fp32.graph.value_info.end() ? nullptr : &it->second;
+            auto it = g.value_info.find(v);
+            return it == g.value_info.end() ? nullptr : &it->second;
           };
           const ValueInfo *va = shape_of(n.inputs[0]), *vb = shape_of(n.inputs[1]);
           const bool same = va && vb && va->has_shape && va->shape == vb->shape;
@@ -597,7 +599,7 @@ TEST(Selectors, EveryPlannedUnitBecomesAnIntegerOpInTheRuntime) {
         for (const auto& n : fused.nodes)
           EXPECT_TRUE((n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") ||
                       std::none_of(plan.units.begin(), plan.units.end(),
-                                   [&](const auto& u) { return fp32.graph.nodes[u.node].name == n.name; }))
+                                   [&](const auto& u) { return g.nodes[u.node].name == n.name; }))
               << what << ": " << n.name;
       }
   EXPECT_GT(units_checked, 20);
