@@ -33,8 +33,9 @@ for t in "${all[@]}"; do
   fi
 done
 echo "fuzz: building with clang (build-fuzz/)"
+# Tests on: scripts/sanitize.sh builds and runs the unit tests in this same ASan + UBSan tree.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-  -DTINYQAT_BUILD_FUZZ=ON -DTINYQAT_BUILD_TRAIN=OFF -DTINYQAT_BUILD_TESTS=OFF -DTINYQAT_BUILD_BENCH=OFF >/dev/null
+  -DTINYQAT_BUILD_FUZZ=ON -DTINYQAT_BUILD_TRAIN=OFF -DTINYQAT_BUILD_TESTS=ON -DTINYQAT_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target "${binaries[@]}" -- -j"${JOBS:-2}" >/dev/null
 summary=build-fuzz/long-summary.txt
 ((long)) && echo "# fuzz --long $(date -u +%FT%TZ) seed $seed, at most ${secs}s or ${FUZZ_RUNS:-10000000} runs per target" >"$summary"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds, runs every test (ctest), then a short libFuzzer
-# run of each fuzz target (a fixed seed and execution count, scripts/fuzz.sh; FUZZ_SECONDS=0 skips it).
+# run of each fuzz target (a fixed seed and execution count, scripts/fuzz.sh; FUZZ_SECONDS=0 skips it),
+# then the sanitizer runs (scripts/sanitize.sh; SANITIZE=0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,4 +17,9 @@ rm -rf build/test-tmp
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 if [[ "${FUZZ_SECONDS:-30}" != 0 ]]; then
   bash scripts/fuzz.sh
+fi
+# The runtime suite again under ASan + UBSan (in the fuzz build's tree), and the C concurrency test under
+# TSan with the library instrumented (scripts/sanitize.sh; SANITIZE=0 skips both).
+if [[ "${SANITIZE:-1}" != 0 ]]; then
+  bash scripts/sanitize.sh
 fi
