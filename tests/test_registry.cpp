@@ -430,6 +430,15 @@ TEST(Gate, PassFailSkipErrorAndExitCodes) {
     EXPECT_EQ(png.substr(1, 3), "PNG");
   }
   EXPECT_FALSE(fs::exists(dir / "plots" / "plain.scatter.png"));
+  // Two panels (scatter, residual) in one picture; the filter's output also as a picture of the frame.
+  for (const auto& [file, min_cols] : {std::pair{"dyn.scatter.png", 1400}, std::pair{"dyn.frame.png", 900}}) {
+    SCOPED_TRACE(file);
+    const auto bytes = read_file((dir / "plots" / file).string());
+    ASSERT_GT(bytes.size(), 24u);
+    const int cols = (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19];  // IHDR width
+    EXPECT_GE(cols, min_cols);
+  }
+  EXPECT_EQ(rep.results[0].frame_plot, (dir / "plots" / "dyn.frame.png").string());
   // Recorded: the runtime now knows "tight" is over budget and falls back.
   EXPECT_EQ(reg::resolve(r, "tight", false).decision.reason, reg::Reason::Int8OverBudget);
   EXPECT_EQ(reg::resolve(r, "dyn", false).decision.reason, reg::Reason::Int8WithinBudget);

@@ -57,7 +57,9 @@ std::function<int()> add_measure(CLI::App& app) {
   sub->add_flag("--markdown", o->markdown, "Print the report as Markdown");
   sub->add_option("--json-out", o->json_out, "Also write the JSON report to this file");
   sub->add_option("--markdown-out", o->md_out, "Also write the Markdown report to this file");
-  sub->add_option("--plots", o->plots, "Write a fp32-vs-int8 scatter plot per model: DIR/<id>.scatter.png");
+  sub->add_option("--plots", o->plots,
+                  "Write per model DIR/<id>.scatter.png (fp32 vs int8 and the residual plot) and, for image "
+                  "outputs, DIR/<id>.frame.png (fp32, int8, difference on the first sample)");
   sub->add_option("--clip-warn", o->clip_warn,
                   "Warn about each quantized tensor whose fp32 values fall outside its calibrated range more "
                   "often than this share (1 = never)")

@@ -64,6 +64,17 @@ std::vector<std::vector<double>> run_outputs(const Model& m, const NamedTensors&
   return res;
 }
 
+// The outputs of `m` on the first sample of the data (shapes kept: the frame picture).
+std::vector<Tensor> first_sample_outputs(const Model& m, const NamedTensors& data, int threads) {
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  for (const auto& in : m.graph.inputs)
+    for (const auto& kv : data)
+      if (kv.first == in.name && kv.second.rank() >= 1 && kv.second.dim(0) > 0)
+        feeds.emplace_back(in.name, kv.second.rows(0, 1));
+  if (feeds.size() != m.graph.inputs.size()) return {};
+  return Executor(m, ExecutorOptions{threads}).run(feeds);
+}
+
 Model load_verified(const std::string& path, const std::string& want, const char* what) {
   PinnedFile f = read_pinned(path, want, "the registry");
   TQ_CHECK(f.ok(), "{} file {}", what, f.problem);
@@ -147,6 +158,16 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
           write_scatter_png(r.plot, a[k], b[k],
                             fmt::format("{} ({}): {} int8 vs fp32, PLCC drop {:.3g}, budget {:.3g}: {}",
                                         e->id, d.worst_output, e->mode(), d.drop, r.budget, name(r.status)));
+          // A filter's output is a picture: show it on the first sample.
+          const auto fa = first_sample_outputs(fp32, data, opts.threads),
+                     fb = first_sample_outputs(int8, data, opts.threads);
+          if (k < fa.size() && k < fb.size() && fa[k].rank() == 4 && fa[k].dtype() == DType::F32 &&
+              fa[k].dim(2) >= 4 && fa[k].dim(3) >= 4 && fa[k].shape() == fb[k].shape()) {
+            r.frame_plot = (std::filesystem::path(opts.plots_dir) / (e->id + ".frame.png")).string();
+            write_frame_png(
+                r.frame_plot, fa[k], fb[k],
+                fmt::format("{} ({}): first sample, {} int8 vs fp32", e->id, d.worst_output, e->mode()));
+          }
         }
         if (opts.record) {
           Measurement m;
@@ -196,6 +217,7 @@ std::string gate_text(const GateReport& rep) {
         for (const auto& l : r.clipping)
           s += fmt::format("  warning: clipping: {}\n", quant::clipping_line(l));
         if (!r.plot.empty()) s += fmt::format("  plot: {}\n", r.plot);
+        if (!r.frame_plot.empty()) s += fmt::format("  frame: {}\n", r.frame_plot);
         if (r.interval.confidence > 0)
           s += fmt::format(
               "  PLCC drop {:.3e}, {:g} % interval [{:.3e}, {:.3e}] (bootstrap: {} resamples of "
@@ -254,6 +276,7 @@ std::string gate_json(const GateReport& rep) {
         m["clipping_warnings"].push_back(w);
       }
       if (!r.plot.empty()) m["plot"] = r.plot;
+      if (!r.frame_plot.empty()) m["frame_plot"] = r.frame_plot;
     }
     j["models"].push_back(m);
   }
@@ -287,8 +310,11 @@ std::string gate_markdown(const GateReport& rep) {
           r.interval.seed);
     for (const auto& l : r.clipping) s += fmt::format("\n- warning: {}: {}\n", r.id, quant::clipping_line(l));
   }
-  for (const auto& r : rep.results)
+  for (const auto& r : rep.results) {
     if (!r.plot.empty()) s += fmt::format("\n![{} fp32 vs int8]({})\n", r.id, r.plot);
+    if (!r.frame_plot.empty())
+      s += fmt::format("\n![{} first sample: fp32, int8, difference]({})\n", r.id, r.frame_plot);
+  }
   return s;
 }
 

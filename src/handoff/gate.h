@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
 #include "quant/bootstrap.h"
 #include "quant/compare.h"
 #include "registry/registry.h"
@@ -20,7 +21,7 @@ struct GateOptions {
   std::map<std::string, std::string> data_for;  // id → EVAL.npz (wins over `data`)
   int threads = 1;
   bool record = false;    // write the measurement into each measured model's sidecar
-  std::string plots_dir;  // "" = no plots; else <dir>/<id>.scatter.png
+  std::string plots_dir;  // "" = no plots; else <dir>/<id>.scatter.png (+ <id>.frame.png for image outputs)
   // A warning per quantized tensor whose fp32 values fall outside its calibrated range more often than
   // this share (quant::Clipping); > 1 turns the check off.
   double clip_warn = 0.001;
@@ -45,6 +46,7 @@ struct GateResult {
   quant::DropInterval interval;                  // confidence 0 when not asked for
   std::string data;                              // "EVAL.npz (sha256 …)"
   std::string plot;                              // written PNG, if any
+  std::string frame_plot;  // image outputs: fp32 / int8 / difference on the first sample
 };
 
 struct GateReport {
@@ -62,8 +64,12 @@ std::string gate_text(const GateReport& r);
 std::string gate_json(const GateReport& r);
 std::string gate_markdown(const GateReport& r);
 
-// A fp32-vs-int8 scatter plot of one output as PNG (OpenCV; libtinyqat only).
+// A fp32-vs-int8 scatter plot of one output and its residual (Bland–Altman) plot, as one PNG (OpenCV;
+// libtinyqat only).
 void write_scatter_png(const std::string& path, const std::vector<double>& fp32,
                        const std::vector<double>& int8, const std::string& title);
+// An image output ([N,C,H,W] float; sample 0, channel 0): fp32, int8 and |int8 − fp32| side by side.
+void write_frame_png(const std::string& path, const Tensor& fp32, const Tensor& int8,
+                     const std::string& title);
 
 }  // namespace tinyqat::handoff
