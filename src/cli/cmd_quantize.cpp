@@ -126,7 +126,8 @@ std::function<int()> add_quantize(CLI::App& app) {
       lo.qat_unavailable = "skipped (--no-qat)";
     } else {
 #ifdef TINYQAT_HAVE_TRAIN
-      quant::QatRung rung = train::ladder_qat_rung(o->qat_epochs, o->threads, lo.static_config.exclude);
+      quant::QatRung rung =
+          train::ladder_qat_rung(o->qat_epochs, o->threads, lo.static_config.exclude, /*progress=*/true);
       rung.run = [run = rung.run, o](const Model& fp32, const NamedTensors& calibration) {
         std::fprintf(stderr, "qat rung: distillation QAT, %d epochs on %s...\n", o->qat_epochs,
                      o->calibration.c_str());

@@ -1079,19 +1079,19 @@ TrainConfig distill_recipe(const std::string& input_array) {
   return c;
 }
 
-quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude) {
+quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude, bool progress) {
   quant::QatRung rung;
   rung.refuses = [](const Model& fp32) {
     return fp32.graph.inputs.size() == 1 ? std::string()
                                          : std::string("the trainer takes single-input models");
   };
-  rung.run = [epochs, threads, exclude](const Model& fp32, const NamedTensors& calibration) {
+  rung.run = [epochs, threads, exclude, progress](const Model& fp32, const NamedTensors& calibration) {
     TrainConfig c = distill_recipe(fp32.graph.inputs.at(0).name);
     c.qat.epochs_qat = epochs;
     c.qat.exclude.assign(exclude.begin(), exclude.end());
     c.threads = threads;
     RunOptions r;
-    r.quiet = true;
+    r.quiet = !progress;
     r.start = &fp32;
     r.data = &calibration;
     return qat_models(c, r).int8;

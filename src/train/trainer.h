@@ -92,9 +92,10 @@ QatModels qat_models(const TrainConfig& cfg, const RunOptions& opt);
 TrainConfig distill_recipe(const std::string& input_array);
 
 // The quantization ladder's QAT rung (quant/ladder.h): distill_recipe() for `epochs` QAT epochs on the
-// calibration inputs, quietly, keeping the `exclude` nodes in fp32 as the other rungs do; single-input
-// models only.
-quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude);
+// calibration inputs, keeping the `exclude` nodes in fp32 as the other rungs do; single-input models
+// only. `progress`: the trainer's epoch lines (a bar on a terminal) on stderr, else quiet.
+quant::QatRung ladder_qat_rung(int epochs, int threads, const std::set<std::string>& exclude,
+                               bool progress = false);
 
 // The model a config starts from (zoo kind with its arguments, or init: FP32.onnx). `inputs`: the
 // training inputs (mlp bakes their mean / std in); null reads data.train (`corpus`: a sharded data.train

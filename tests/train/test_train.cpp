@@ -376,6 +376,7 @@ TEST(Qat, TheQuantizeLadderTriesTheQatRung) {
   EXPECT_NE(line.find(" over "), std::string::npos) << line;
   EXPECT_EQ(line.find("skipped"), std::string::npos) << line;
   EXPECT_NE(r.out.find("the model stays fp32"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("qat  epoch 1/1"), std::string::npos) << "the QAT rung shows its epochs: " << r.err;
 }
 
 // The QAT rung the CLI plugs into the ladder keeps --exclude nodes in fp32 like the PTQ rungs, and refuses
