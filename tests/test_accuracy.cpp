@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_util.h"
 #include "handoff/gate.h"
 #include "handoff/handoff.h"
 #include "io/npy.h"
@@ -166,6 +167,24 @@ ClipRegistry clip_registry(const std::string& name, const NamedTensors& eval,
     handoff::register_artifact(a);
   }
   return r;
+}
+
+// compare --per-layer --plot: the SQNR chart beside the text/JSON; --plot alone is refused.
+TEST(Clipping, ComparePlotsSqnrPerNode) {
+  ClipRegistry r = clip_registry("compare-plot", clip_eval(), {});
+  const std::string base = fmt::format("compare '{0}/clip.onnx' '{0}/clip.int8.onnx' --data '{1}'",
+                                       r.dir.string(), r.eval.string());
+  CliResult ok = cli(base + fmt::format(" --per-layer --json --plot '{}/sqnr.png'", r.dir.string()), r.dir);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_TRUE(json::accept(ok.out)) << "the JSON is still the whole of stdout";
+  const auto png = read_file((r.dir / "sqnr.png").string());
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(std::string(png.begin() + 1, png.begin() + 4), "PNG");
+  const int cols = (png[16] << 24) | (png[17] << 16) | (png[18] << 8) | png[19];
+  EXPECT_EQ(cols, 1100);
+  CliResult refused = cli(base + fmt::format(" --plot '{}/x.png'", r.dir.string()), r.dir);
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_FALSE(fs::exists(r.dir / "x.png"));
 }
 
 TEST(Clipping, MeasureWarnsOncePerTensorOverTheThreshold) {

@@ -1,11 +1,15 @@
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "handoff/plots.h"
 #include "io/model_data.h"
 #include "ir/summary.h"
 #include "onnx/onnx_io.h"
@@ -14,11 +18,58 @@
 
 namespace tinyqat::cli {
 
+namespace {
+
+// compare --plot: the tensors the int8 graph quantizes (pre-activation copies left out: they change
+// nothing), by producing node; the three lowest SQNR marked with the ptq flag that keeps that unit fp32.
+// The ptq --exclude argument that keeps the value `node` produces in float: an activation fused into a
+// Conv/Gemm/MatMul unit is excluded through the unit's own node.
+std::string exclude_for(const Graph& g, const std::string& node) {
+  for (const Node& n : g.nodes) {
+    if (n.name != node) continue;
+    if ((n.op_type == "Relu" || n.op_type == "Clip") && !n.inputs.empty()) {
+      const int p = g.producer(n.inputs[0]);
+      if (p >= 0 &&
+          (g.nodes[p].op_type == "Conv" || g.nodes[p].op_type == "Gemm" || g.nodes[p].op_type == "MatMul"))
+        return g.nodes[p].name;
+    }
+    break;
+  }
+  return node;
+}
+
+void write_sqnr_chart(const std::string& path, const quant::Comparison& c, const Graph& fp32,
+                      const std::string& model) {
+  std::vector<handoff::SqnrBar> bars;
+  for (const auto& l : c.layers) {
+    if (!l.pre_activation_of.empty()) continue;
+    handoff::SqnrBar b;
+    b.label = l.node.empty() ? "input " + l.tensor : l.node;
+    b.sqnr_db = l.sqnr_db;
+    bars.push_back(b);
+  }
+  TQ_CHECK(!bars.empty(), "--plot: {} has no quantized tensor to chart", model);
+  std::vector<size_t> order(bars.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return bars[a].sqnr_db < bars[b].sqnr_db; });
+  for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k) {
+    handoff::SqnrBar& b = bars[order[k]];
+    b.marked = true;
+    if (b.label.rfind("input ", 0) != 0) b.note = "--exclude " + exclude_for(fp32, b.label);
+  }
+  handoff::write_sqnr_png(path, bars,
+                          fmt::format("{}: SQNR per quantized tensor against the fp32 graph ({} samples)",
+                                      std::filesystem::path(model).filename().string(), c.samples));
+}
+
+}  // namespace
+
 std::function<int()> add_compare(CLI::App& app) {
   auto* sub =
       app.add_subcommand("compare", "Measure a quantized model against its fp32 original on evaluation data");
   struct Opts {
-    std::string fp32, quantized, data, target, calibration;
+    std::string fp32, quantized, data, target, calibration, plot;
     bool json = false, per_layer = false, sensitivity = false;
     int threads = 1;
   };
@@ -40,12 +91,17 @@ std::function<int()> add_compare(CLI::App& app) {
       "configuration; most sensitive first");
   auto* calibration = sub->add_option("--calibration", o->calibration,
                                       "CALIB.npz the quantized model was calibrated on (with --sensitivity)");
+  auto* plot =
+      sub->add_option("--plot", o->plot,
+                      "With --per-layer: also draw OUT.png, SQNR per quantized tensor by its node in "
+                      "graph order, the three lowest marked with the --exclude that keeps them in fp32");
   sub->add_flag("--json", o->json, "Print JSON");
   sub->add_option("--threads", o->threads, "Worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  return [o, calibration] {
+  return [o, calibration, plot] {
     if (!o->sensitivity) refuse_unused({calibration}, "without --sensitivity");
+    if (!o->per_layer) refuse_unused({plot}, "without --per-layer");
     if (o->sensitivity) TQ_CHECK(!o->calibration.empty(), "--sensitivity needs --calibration CALIB.npz");
     Model a = import_onnx(o->fp32), b = import_onnx(o->quantized);
     NamedTensors data =
@@ -57,6 +113,7 @@ std::function<int()> add_compare(CLI::App& app) {
       fail("{}: {}", o->data, e.what());
     }
     std::string s = o->json ? quant::comparison_json(c) + "\n" : quant::comparison_text(c);
+    if (!o->plot.empty()) write_sqnr_chart(o->plot, c, a.graph, o->quantized);
     if (o->sensitivity) {
       const std::string form = summarize(b).quantization;
       TQ_CHECK(form == "qdq",

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "core/sha256.h"
+#include "handoff/plots.h"
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"

@@ -64,12 +64,4 @@ std::string gate_text(const GateReport& r);
 std::string gate_json(const GateReport& r);
 std::string gate_markdown(const GateReport& r);
 
-// A fp32-vs-int8 scatter plot of one output and its residual (Bland–Altman) plot, as one PNG (OpenCV;
-// libtinyqat only).
-void write_scatter_png(const std::string& path, const std::vector<double>& fp32,
-                       const std::vector<double>& int8, const std::string& title);
-// An image output ([N,C,H,W] float; sample 0, channel 0): fp32, int8 and |int8 − fp32| side by side.
-void write_frame_png(const std::string& path, const Tensor& fp32, const Tensor& int8,
-                     const std::string& title);
-
 }  // namespace tinyqat::handoff

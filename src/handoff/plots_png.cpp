@@ -4,6 +4,7 @@
 //                      the mean difference and its ±1.96 SD limits; round tick values on every axis.
 //   write_frame_png    for image outputs: fp32 output, int8 output (one grey scale for both) and their
 //                      absolute difference (its own colour scale, its maximum printed) on one frame.
+//   write_sqnr_png     compare --per-layer --plot: SQNR per quantized tensor as horizontal bars.
 #include <algorithm>
 #include <cmath>
 
@@ -14,7 +15,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
-#include "handoff/gate.h"
+#include "handoff/plots.h"
 
 namespace tinyqat::handoff {
 
@@ -199,6 +200,48 @@ void write_frame_png(const std::string& path, const Tensor& fp32, const Tensor& 
     panels[k].copyTo(img(cv::Rect(x, top, size.width, size.height)));
     cv::putText(img, names[k], {x, top - 10}, cv::FONT_HERSHEY_SIMPLEX, 0.45, kAxis, 1, cv::LINE_AA);
   }
+  put_title(img, title);
+  write_png(path, img);
+}
+
+void write_sqnr_png(const std::string& path, const std::vector<SqnrBar>& bars, const std::string& title) {
+  TQ_CHECK(!bars.empty(), "{}: no quantized tensor to chart", path);
+  TQ_CHECK(bars.size() <= 4096, "{}: {} tensors: too many for one chart", path, bars.size());
+  double top = 1;
+  for (const auto& b : bars)
+    if (std::isfinite(b.sqnr_db)) top = std::max(top, b.sqnr_db);
+  top *= 1.08;
+  const int row = 18, label_w = 300, head = 70;
+  const int W = 1100, H = head + int(bars.size()) * row + 60;
+  cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
+  const Panel p{{label_w, head, W - label_w - 200, int(bars.size()) * row}, 0, top, 0, double(bars.size())};
+  int dx = 0;
+  for (double v : nice_ticks(0, top, &dx)) {
+    cv::line(img, {p.px(v), p.box.y}, {p.px(v), p.box.y + p.box.height}, kGrid, 1);
+    const std::string lab = fmt::format("{:.{}f}", v, dx);
+    cv::putText(img, lab, {p.px(v) - 4 * int(lab.size()), p.box.y + p.box.height + 18},
+                cv::FONT_HERSHEY_SIMPLEX, 0.42, kAxis, 1, cv::LINE_AA);
+  }
+  cv::putText(img, "SQNR (dB), higher is better",
+              {p.box.x + p.box.width / 2 - 100, p.box.y + p.box.height + 42}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+              kAxis, 1, cv::LINE_AA);
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const SqnrBar& b = bars[i];
+    const int y = head + int(i) * row;
+    const double v = std::isfinite(b.sqnr_db) ? std::clamp(b.sqnr_db, 0.0, top) : top;
+    const cv::Scalar c = b.marked ? cv::Scalar(40, 40, 210) : kDot;
+    cv::rectangle(img, {p.px(0), y + 3}, {std::max(p.px(v), p.px(0) + 1), y + row - 3}, c, cv::FILLED);
+    std::string label = b.label;
+    if (label.size() > 38) label = label.substr(0, 17) + "..." + label.substr(label.size() - 18);
+    cv::putText(img, label, {8, y + row - 5}, cv::FONT_HERSHEY_SIMPLEX, 0.42, b.marked ? c : kAxis, 1,
+                cv::LINE_AA);
+    const std::string val =
+        (std::isfinite(b.sqnr_db) ? fmt::format("{:.1f}", b.sqnr_db) : std::string("exact")) +
+        (b.note.empty() ? "" : "  " + b.note);
+    cv::putText(img, val, {std::max(p.px(v), p.px(0)) + 6, y + row - 5}, cv::FONT_HERSHEY_SIMPLEX, 0.4,
+                b.marked ? c : kAxis, 1, cv::LINE_AA);
+  }
+  cv::rectangle(img, p.box, kAxis, 1);
   put_title(img, title);
   write_png(path, img);
 }
