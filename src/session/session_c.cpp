@@ -39,6 +39,23 @@ tq_status set_error(tq_status st, const std::string& msg) noexcept {
   return st;
 }
 
+// Runs `f`: TQ_OK (message cleared), or the status of what it threw (`on_error` for an Error or any other
+// exception, with its message).
+template <class F>
+tq_status status_of(tq_status on_error, F&& f) noexcept {
+  try {
+    f();
+    last_error.clear();
+    return TQ_OK;
+  } catch (const std::bad_alloc&) {
+    return set_error(TQ_ERR_NO_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(on_error, e.what());
+  } catch (...) {
+    return set_error(on_error, "unexpected failure");
+  }
+}
+
 bool to_dtype(int code, DType* out) {
   switch (code) {
     case TQ_FLOAT32:
@@ -149,34 +166,20 @@ tq_status tq_session_record(tq_session* s, const char* npz_path, size_t max_samp
   if (max_samples > static_cast<size_t>(tinyqat::kMaxRecorderSamples))
     return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record: max_samples must be at most " +
                                                   std::to_string(tinyqat::kMaxRecorderSamples));
-  try {
+  return status_of(TQ_ERR_INVALID_ARGUMENT, [&] {
     tinyqat::RecorderOptions o;
     o.path = npz_path;
     if (max_samples > 0) o.samples = static_cast<int64_t>(max_samples);
     o.max_bytes = int64_t(1) << 30;
     s->impl->record(o);
-    last_error.clear();
-    return TQ_OK;
-  } catch (const std::bad_alloc&) {
-    return set_error(TQ_ERR_NO_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return set_error(TQ_ERR_INVALID_ARGUMENT, e.what());
-  }
+  });
 }
 
 tq_status tq_session_record_flush(tq_session* s) {
   if (!s) return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record_flush: session must not be NULL");
   tinyqat::InputRecorder* r = s->impl->recorder();
   if (!r) return set_error(TQ_ERR_INVALID_ARGUMENT, "tq_session_record_flush: the session does not record");
-  try {
-    r->flush();
-    last_error.clear();
-    return TQ_OK;
-  } catch (const std::bad_alloc&) {
-    return set_error(TQ_ERR_NO_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return set_error(TQ_ERR_RUN, e.what());
-  }
+  return status_of(TQ_ERR_RUN, [&] { r->flush(); });
 }
 
 tq_variant tq_session_variant(const tq_session* s) {
