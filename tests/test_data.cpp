@@ -9,10 +9,15 @@
 #include <fstream>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
+#include "core/file_util.h"
 #include "data/corpus.h"
 #include "io/npy.h"
+#include "onnx/onnx_io.h"
 #include "support/test_support.h"
+#include "zoo/zoo.h"
 
 namespace tinyqat {
 namespace {
@@ -340,6 +345,55 @@ TEST(DataCsv, FeaturesAndBadRows) {
   EXPECT_NE(e.find("no data rows"), std::string::npos) << e;
   e = error_of([&] { data::features_from_csv((dir / "missing.csv").string()); });
   EXPECT_NE(e.find("missing.csv"), std::string::npos) << e;
+}
+
+// data yuv: raw 4:2:0 frames from photos — BT.709 limited range exactly (a pure red photo: Y 63, Cb 102,
+// Cr 240; ×4 in 10 bits), a whole number of frames per photo, and `frames` reads the result.
+TEST(DataYuv, PhotosBecomeRawFramesThatFramesReads) {
+  fs::path dir = synthetic_photo_dir("DataYuv");
+  auto r = test::cli(
+      fmt::format("data yuv --photos {0} -o {0}/v.yuv --size 64x48 --frames-per-photo 2", dir.string()), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto v = read_file((dir / "v.yuv").string());
+  const size_t frame = 64 * 48 * 3 / 2;
+  ASSERT_EQ(v.size(), 9 * 2 * frame) << "9 photos x 2 frames";
+  for (size_t f = 0; f < 18; ++f)
+    for (size_t i = 0; i < frame; ++i) {
+      const uint8_t x = v[f * frame + i];
+      ASSERT_TRUE(i < 64 * 48 ? (x >= 16 && x <= 235) : (x >= 16 && x <= 240))
+          << "frame " << f << " byte " << i;
+    }
+  EXPECT_NE(std::vector<uint8_t>(v.begin(), v.begin() + 64 * 48),
+            std::vector<uint8_t>(v.begin() + frame, v.begin() + frame + 64 * 48))
+      << "the two frames of a photo pan";
+  fs::path red = test::temp_dir("DataYuvRed");
+  std::vector<uint8_t> rgb(40 * 60 * 3, 0);
+  for (size_t i = 0; i < rgb.size(); i += 3) rgb[i] = 255;
+  data::write_png_rgb((red / "red.png").string(), 40, 60, rgb);
+  for (const char* fmt8 : {"yuv420p", "yuv420p10le"}) {
+    SCOPED_TRACE(fmt8);
+    auto q = test::cli(
+        fmt::format("data yuv --photos {0} -o {0}/r.yuv --size 32x16 --frames-per-photo 1 --pix-fmt {1}",
+                    red.string(), fmt8),
+        red);
+    ASSERT_EQ(q.code, 0) << q.err;
+    const auto b = read_file((red / "r.yuv").string());
+    const bool ten = std::string(fmt8) == "yuv420p10le";
+    ASSERT_EQ(b.size(), size_t(32 * 16 * 3 / 2) * (ten ? 2 : 1));
+    auto at = [&](size_t i) { return ten ? int(b[2 * i]) | (int(b[2 * i + 1]) << 8) : int(b[i]); };
+    EXPECT_EQ(at(0), ten ? 250 : 63);
+    EXPECT_EQ(at(32 * 16), ten ? 409 : 102);
+    EXPECT_EQ(at(32 * 16 + 8 * 16), ten ? 960 : 240);
+  }
+  export_onnx(zoo::learned_filter(1, 4, 1, 3), (dir / "lf.onnx").string());
+  auto fr = test::cli(
+      fmt::format("frames {0}/lf.onnx --yuv {0}/v.yuv --size 64x48 --out {0}/o.yuv -q", dir.string()), dir);
+  ASSERT_EQ(fr.code, 0) << fr.err;
+  EXPECT_EQ(fs::file_size(dir / "o.yuv"), v.size());
+  auto bad = test::cli(fmt::format("data yuv --photos {0} -o {0}/w.yuv --size 63x48", dir.string()), dir);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("even"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir / "w.yuv"));
 }
 
 TEST(DataErrors, FoldersAndImages) {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 #include "data/caches.h"
 #include "data/corpus.h"
@@ -125,6 +126,26 @@ std::function<int()> add_data(CLI::App& app) {
   nr->add_option("--split", o->split, split_help)->capture_default_str()->check(splits);
   nr->add_option("--preview", o->nr_out.preview, "Also write a PNG of the first 8 frames");
 
+  struct YuvOpts {
+    std::string out, size = "1280x720", pix_fmt = "yuv420p", split = "all";
+    int frames_per_photo = 3;
+  };
+  auto yo = std::make_shared<YuvOpts>();
+  auto* yuv = cmd->add_subcommand(
+      "yuv",
+      "A short raw YUV 4:2:0 video from photos (a slow pan over each, BT.709 limited range) for "
+      "`tinyqat frames` and libvmaf");
+  yuv->add_option("--photos", o->photos, photos_help)->capture_default_str();
+  yuv->add_option("--split", yo->split, split_help)->capture_default_str()->check(splits);
+  yuv->add_option("-o,--out", yo->out, "OUT.yuv to write")->required();
+  yuv->add_option("--size", yo->size, "Frame size WIDTHxHEIGHT (even, 16..8192)")->capture_default_str();
+  yuv->add_option("--frames-per-photo", yo->frames_per_photo, "Frames of pan over each photo")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  yuv->add_option("--pix-fmt", yo->pix_fmt, "yuv420p (8-bit) or yuv420p10le (10-bit)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"yuv420p", "yuv420p10le"}));
+
   auto* ft = cmd->add_subcommand(
       "features", "VMAF feature CSV (adm2,vif_scale0..3,motion2,...,vmaf) → features [N,6] and vmaf [N]");
   ft->add_option("--csv", o->csv, "CSV file with a header row")->required();
@@ -195,7 +216,23 @@ std::function<int()> add_data(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   stream->add_option("--seed", st->seed, "Shuffle seed")->capture_default_str();
 
-  return [o, photos, fp, nr, ft, show, show_file, convert, cv, shard, so, stream, st] {
+  return [o, photos, fp, nr, ft, show, show_file, convert, cv, shard, so, stream, st, yuv, yo] {
+    if (yuv->parsed()) {
+      const Yuv f = parse_format(yo->size, yo->pix_fmt);
+      const std::vector<std::string> all = data::list_photos(o->photos);
+      std::vector<std::string> chosen;
+      for (size_t i : data::select_split(all, data::parse_split(yo->split))) chosen.push_back(all[i]);
+      TQ_CHECK(!chosen.empty(), "{}: no photo in split {}", o->photos, yo->split);
+      data::YuvVideoOptions vo;
+      vo.width = static_cast<int>(f.w), vo.height = static_cast<int>(f.h);
+      vo.frames_per_photo = yo->frames_per_photo;
+      vo.ten_bit = f.bpc == 10;
+      const int64_t n = data::write_yuv_from_photos(chosen, yo->out, vo, progress_line);
+      std::fprintf(stderr, "wrote %s: %lld frames of %lldx%lld %s from %zu photo(s)\n", yo->out.c_str(),
+                   static_cast<long long>(n), static_cast<long long>(f.w), static_cast<long long>(f.h),
+                   yo->pix_fmt.c_str(), chosen.size());
+      return 0;
+    }
     if (stream->parsed()) {
       const data::ShardCorpus c = data::open_shard_corpus(st->corpus);
       std::printf("%s: %zu shard(s), %lld rows\n", st->corpus.c_str(), c.shards.size(),

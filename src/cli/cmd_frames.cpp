@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/atomic_file_writer.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -41,34 +42,6 @@ struct Opts {
   int64_t max_frames = 0;
   bool quiet = false;
 };
-
-// A raw planar 4:2:0 video's geometry.
-struct Yuv {
-  int64_t w = 0, h = 0;
-  int bpc = 8;     // bits per sample
-  int sample = 1;  // bytes per sample
-  int64_t luma_bytes = 0, frame_bytes = 0;
-};
-
-Yuv parse_format(const std::string& size, const std::string& pix_fmt) {
-  Yuv y;
-  char x = 0, extra = 0;
-  long long w = 0, h = 0;
-  if (std::sscanf(size.c_str(), "%lld%c%lld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
-      w <= 0 || h <= 0 || w > 16384 || h > 16384)
-    fail("--size '{}': expected WIDTHxHEIGHT with sides 1..16384, e.g. 1920x1080", size);
-  if (w % 2 != 0 || h % 2 != 0)
-    fail("--size {}: {} needs an even width and height (4:2:0 chroma)", size, pix_fmt);
-  y.w = w;
-  y.h = h;
-  if (pix_fmt == "yuv420p10le") {
-    y.bpc = 10;
-    y.sample = 2;
-  }
-  y.luma_bytes = y.w * y.h * y.sample;
-  y.frame_bytes = y.luma_bytes + 2 * (y.w / 2) * (y.h / 2) * y.sample;
-  return y;
-}
 
 // Each output sample is the mean of the input area it covers (separable box weights).
 void resize_area(const float* in, int64_t iw, int64_t ih, float* out, int64_t ow, int64_t oh) {

@@ -106,4 +106,24 @@ int pre_parse(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
+Yuv parse_format(const std::string& size, const std::string& pix_fmt) {
+  Yuv y;
+  char x = 0, extra = 0;
+  long long w = 0, h = 0;
+  if (std::sscanf(size.c_str(), "%lld%c%lld%c", &w, &x, &h, &extra) != 3 || (x != 'x' && x != 'X') ||
+      w <= 0 || h <= 0 || w > 16384 || h > 16384)
+    fail("--size '{}': expected WIDTHxHEIGHT with sides 1..16384, e.g. 1920x1080", size);
+  if (w % 2 != 0 || h % 2 != 0)
+    fail("--size {}: {} needs an even width and height (4:2:0 chroma)", size, pix_fmt);
+  y.w = w;
+  y.h = h;
+  if (pix_fmt == "yuv420p10le") {
+    y.bpc = 10;
+    y.sample = 2;
+  }
+  y.luma_bytes = y.w * y.h * y.sample;
+  y.frame_bytes = y.luma_bytes + 2 * (y.w / 2) * (y.h / 2) * y.sample;
+  return y;
+}
+
 }  // namespace tinyqat::cli

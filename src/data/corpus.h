@@ -62,6 +62,22 @@ void write_png(const std::string& path, const Luma8& img);  // atomic
 // `rgb` holds height·width interleaved R,G,B bytes. Atomic. (Tests make synthetic photos with it.)
 void write_png_rgb(const std::string& path, int height, int width, const std::vector<uint8_t>& rgb);
 
+// ---- raw video from photos (tinyqat data yuv) ------------------------------------------------------
+
+// A short raw YUV 4:2:0 video from photos, what libvmaf and `tinyqat frames` read: each photo in turn
+// gives `frames_per_photo` frames of a slow pan — a window of the frame's aspect ratio, 85 % of the
+// largest that fits in the photo, moving from its left/top towards its right/bottom — resized (area) to
+// width × height and converted to BT.709 limited range (Y 16..235, Cb/Cr 16..240; chroma the average of
+// each 2×2 block), 8-bit yuv420p or 10-bit yuv420p10le (the same values × 4, little-endian). Width and
+// height must be even, 16..8192. Deterministic; written atomically (streamed). Returns the frame count.
+struct YuvVideoOptions {
+  int width = 1280, height = 720;
+  int frames_per_photo = 3;
+  bool ten_bit = false;
+};
+int64_t write_yuv_from_photos(const std::vector<std::string>& photos, const std::string& out,
+                              const YuvVideoOptions& o, const Progress& progress = {});
+
 // ---- degradations (applied in this order: blur, JPEG, noise) --------------------------------------
 
 // Odd kernel side for a Gaussian of standard deviation sigma: 2·ceil(3σ) + 1 (σ = 1.2 → 9).
