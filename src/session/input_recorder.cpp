@@ -11,7 +11,7 @@ namespace tinyqat {
 
 namespace {
 
-// min / max of a tensor's values as doubles (NaN skipped); false when it has none.
+// min / max of a tensor's values as doubles (NaN skipped: it compares false); false when it has none.
 bool value_range(const Tensor& t, double* lo, double* hi) {
   double a = std::numeric_limits<double>::infinity(), b = -a;
   auto scan = [&](const auto* p) {
@@ -22,14 +22,9 @@ bool value_range(const Tensor& t, double* lo, double* hi) {
     }
   };
   switch (t.dtype()) {
-    case DType::F32: {
-      const float* p = t.data<float>();
-      for (int64_t i = 0; i < t.numel(); ++i) {
-        if (std::isnan(p[i])) continue;
-        a = std::min(a, double(p[i])), b = std::max(b, double(p[i]));
-      }
+    case DType::F32:
+      scan(t.data<float>());
       break;
-    }
     case DType::U8:
       scan(t.data<uint8_t>());
       break;
