@@ -689,7 +689,7 @@ struct Setup {
   Mixed mixed = Mixed::None;
   LossScaler scaler;
   std::string command;       // "train" | "qat": which run a resume state belongs to
-  std::string start_digest;  // SHA-256 of the model the run started from
+  std::string start_digest;  // SHA-256 of the model the run started from (when a resume state is used)
 };
 
 // ---------------------------------------------------------------- resume
@@ -842,7 +842,7 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   TQ_CHECK(start.graph.inputs.size() == 1 && start.graph.outputs.size() >= 1,
            "the trainer needs a model with one input (this one has {})", start.graph.inputs.size());
   s.model = std::make_unique<TrainableModel>(start);
-  s.start_digest = sha256_hex(export_onnx_bytes(start));
+  if (!opt.state.empty() || !opt.resume.empty()) s.start_digest = sha256_hex(export_onnx_bytes(start));
   const torch::Device dev = device_of(cfg);
   s.model->to(dev);
   if (dist::active()) {  // every rank starts from rank 0's weights
@@ -1158,7 +1158,8 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   } else {
     s.prog.line(fmt::format("fp32 phase skipped: starting from {}", opt.init));
   }
-  const TrainableModel::State fp32_end = m.snapshot();
+  // Where the fp32 phase ended: what a resume state of the QAT phase carries (kept only when one is written).
+  const TrainableModel::State fp32_end = opt.state.empty() ? TrainableModel::State{} : m.snapshot();
 
   // Teacher for distillation: the fp32 model as it is now, before any fake-quant.
   if (cfg.loss == "distill") {
