@@ -44,27 +44,6 @@ int GateReport::exit_code() const {
 
 namespace {
 
-// Every output of `m` over the data, flattened (for the scatter plot).
-std::vector<std::vector<double>> run_outputs(const Model& m, const NamedTensors& data, int threads) {
-  int64_t n = -1;
-  for (const auto& in : m.graph.inputs)
-    for (const auto& kv : data)
-      if (kv.first == in.name) n = kv.second.dim(0);
-  Executor ex(m, ExecutorOptions{threads});
-  std::vector<std::vector<double>> res(m.graph.outputs.size());
-  const int64_t chunk = 16;
-  for (int64_t b = 0; b < n; b += chunk) {
-    std::vector<std::pair<std::string, Tensor>> feeds;
-    for (const auto& in : m.graph.inputs)
-      for (const auto& kv : data)
-        if (kv.first == in.name) feeds.emplace_back(in.name, kv.second.rows(b, std::min(n, b + chunk)));
-    auto out = ex.run(feeds);
-    for (size_t i = 0; i < out.size(); ++i)
-      for (int64_t k = 0; k < out[i].numel(); ++k) res[i].push_back(out[i].scalar_as_double(k));
-  }
-  return res;
-}
-
 // The outputs of `m` on the first sample of the data (shapes kept: the frame picture).
 std::vector<Tensor> first_sample_outputs(const Model& m, const NamedTensors& data, int threads) {
   std::vector<std::pair<std::string, Tensor>> feeds;
@@ -134,7 +113,10 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
         quant::DropMeasurement d;
         try {
           const bool count_clipping = opts.clip_warn < 1.0;
-          d = quant::measure_drop(fp32, int8, data, opts.threads, count_clipping, opts.confidence > 0);
+          // The outputs' values are kept for the interval and the scatter plot (no second pass over the
+          // data).
+          d = quant::measure_drop(fp32, int8, data, opts.threads, count_clipping,
+                                  opts.confidence > 0 || !opts.plots_dir.empty());
           if (opts.confidence > 0)
             r.interval = quant::bootstrap_drop(d.comparison.fp32_values, d.comparison.int8_values,
                                                d.comparison.samples, opts.confidence);
@@ -142,6 +124,7 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
           fail("{}: {}", path, err.what());
         }
         for (const auto* l : quant::clipping_over(d.comparison, opts.clip_warn)) r.clipping.push_back(*l);
+        const auto a = std::move(d.comparison.fp32_values), b = std::move(d.comparison.int8_values);
         d.comparison.fp32_values.clear();
         d.comparison.int8_values.clear();
         r.comparison = d.comparison;
@@ -150,7 +133,6 @@ GateReport run_gate(const Registry& reg, const std::vector<std::string>& ids, co
         const double gated = r.interval.confidence > 0 ? r.interval.high : d.drop;
         r.status = gated <= r.budget ? GateStatus::Pass : GateStatus::Fail;
         if (!opts.plots_dir.empty()) {
-          auto a = run_outputs(fp32, data, opts.threads), b = run_outputs(int8, data, opts.threads);
           size_t k = 0;
           for (size_t i = 0; i < fp32.graph.outputs.size(); ++i)
             if (fp32.graph.outputs[i].name == d.worst_output) k = i;
