@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -14,6 +15,8 @@
 #include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
+#include "quant/plan.h"
+#include "quant/ptq.h"
 #include "quant/sensitivity.h"
 
 namespace tinyqat::cli {
@@ -22,31 +25,25 @@ namespace {
 
 // compare --plot: the tensors the int8 graph quantizes (pre-activation copies left out: they change
 // nothing), by producing node; the three lowest SQNR marked with the ptq flag that keeps that unit fp32.
-// The ptq --exclude argument that keeps the value `node` produces in float: an activation fused into a
-// Conv/Gemm/MatMul unit is excluded through the unit's own node.
-std::string exclude_for(const Graph& g, const std::string& node) {
-  for (const Node& n : g.nodes) {
-    if (n.name != node) continue;
-    if ((n.op_type == "Relu" || n.op_type == "Clip") && !n.inputs.empty()) {
-      const int p = g.producer(n.inputs[0]);
-      if (p >= 0 &&
-          (g.nodes[p].op_type == "Conv" || g.nodes[p].op_type == "Gemm" || g.nodes[p].op_type == "MatMul"))
-        return g.nodes[p].name;
-    }
-    break;
-  }
-  return node;
-}
-
-void write_sqnr_chart(const std::string& path, const quant::Comparison& c, const Graph& fp32,
-                      const std::string& model) {
+// The --exclude argument for a tensor comes from the static plan (quant::plan_static, the one unit
+// selector): a unit's output — after its fused Relu/Clip — is excluded through the unit's own node.
+void write_sqnr_chart(const std::string& path, const quant::Comparison& c, const Model& fp32,
+                      const Model& quantized, const std::string& model) {
+  bool known = false;
+  quant::PtqReport rep;
+  const quant::QuantPlan plan = quant::plan_static(fp32.graph, quant::qconfig_of(quantized, &known), &rep);
+  std::map<std::string, std::string> unit_of;  // unit output → its Conv/Gemm/MatMul node
+  for (const auto& u : plan.units) unit_of[u.output] = fp32.graph.nodes[u.node].name;
   std::vector<handoff::SqnrBar> bars;
+  std::vector<std::string> exclude;
   for (const auto& l : c.layers) {
     if (!l.pre_activation_of.empty()) continue;
     handoff::SqnrBar b;
     b.label = l.node.empty() ? "input " + l.tensor : l.node;
     b.sqnr_db = l.sqnr_db;
     bars.push_back(b);
+    const auto u = unit_of.find(l.tensor);
+    exclude.push_back(u != unit_of.end() ? u->second : l.node);
   }
   TQ_CHECK(!bars.empty(), "--plot: {} has no quantized tensor to chart", model);
   std::vector<size_t> order(bars.size());
@@ -56,7 +53,7 @@ void write_sqnr_chart(const std::string& path, const quant::Comparison& c, const
   for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k) {
     handoff::SqnrBar& b = bars[order[k]];
     b.marked = true;
-    if (b.label.rfind("input ", 0) != 0) b.note = "--exclude " + exclude_for(fp32, b.label);
+    if (!exclude[order[k]].empty()) b.note = "--exclude " + exclude[order[k]];
   }
   handoff::write_sqnr_png(path, bars,
                           fmt::format("{}: SQNR per quantized tensor against the fp32 graph ({} samples)",
@@ -113,7 +110,7 @@ std::function<int()> add_compare(CLI::App& app) {
       fail("{}: {}", o->data, e.what());
     }
     std::string s = o->json ? quant::comparison_json(c) + "\n" : quant::comparison_text(c);
-    if (!o->plot.empty()) write_sqnr_chart(o->plot, c, a.graph, o->quantized);
+    if (!o->plot.empty()) write_sqnr_chart(o->plot, c, a, b, o->quantized);
     if (o->sensitivity) {
       const std::string form = summarize(b).quantization;
       TQ_CHECK(form == "qdq",
