@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "quant/ptq.h"
 #include "quant/sensitivity.h"
 #include "registry/registry.h"
+#include "runtime/executor.h"
 #include "support/test_support.h"
 
 namespace tinyqat::test {
@@ -305,6 +307,96 @@ TEST(RangeMargin, WidensEveryRangeAndZeroChangesNoByte) {
   EXPECT_FALSE(fs::exists(dir / "q.onnx"));
   r = cli("ptq --help", dir);
   EXPECT_NE(r.out.find("--range-margin"), std::string::npos);
+}
+
+// x[N, 4, 8, 8] in [0, 1] → depthwise 3×3 Conv without bias (every weight but one per channel rounds
+// down to int8 by 0.4 of a step, so its int8 output is biased low by about 8 · 0.4/127 · mean(x)) →
+// Relu → 1×1 Conv with bias → "y" (a float head).
+Model biased_conv_model() {
+  GraphBuilder b("biased");
+  auto x = b.input("x", DType::F32, {"N", 4, 8, 8});
+  std::vector<float> dw;
+  for (int c = 0; c < 4; ++c)
+    for (int k = 0; k < 9; ++k) dw.push_back(k == 4 ? 1.f : static_cast<float>(10 + 7 * k + c) + 0.4f);
+  for (auto& v : dw) v = v == 1.f ? 1.f : v / 127.f;
+  auto h = b.op("Conv", {x, b.constant("dw", Tensor::from_f32({4, 1, 3, 3}, dw))},
+                {{"group", Attribute::of_int(4)}, {"pads", Attribute::of_ints({1, 1, 1, 1})}});
+  h = b.op("Relu", {h});
+  auto y = b.op(
+      "Conv",
+      {h,
+       b.constant("pw", Tensor::from_f32({2, 4, 1, 1}, {0.5f, -0.3f, 0.8f, 0.2f, -0.6f, 0.4f, 0.1f, 0.9f})),
+       b.constant("pb", Tensor::from_f32({2}, {0.05f, -0.1f}))});
+  b.output(y, "y");
+  return b.finish();
+}
+
+NamedTensors biased_conv_data(int64_t n, uint64_t seed) {
+  Rng r(seed);
+  return {{"x", random_tensor({n, 4, 8, 8}, r, 0.f, 1.f)}};
+}
+
+// Per output channel: the mean of int8 − fp32 over the samples.
+std::vector<double> mean_error(const Model& fp32, const Model& int8, const NamedTensors& data) {
+  const Tensor a = Executor(fp32).run(data)[0], q = Executor(int8).run(data)[0];
+  const int64_t C = a.dim(1), inner = a.numel() / a.dim(0) / C;
+  std::vector<double> e(static_cast<size_t>(C), 0.0);
+  for (int64_t i = 0; i < a.numel(); ++i)
+    e[static_cast<size_t>((i / inner) % C)] += q.data<float>()[i] - a.data<float>()[i];
+  for (auto& v : e) v /= static_cast<double>(a.numel() / C);
+  return e;
+}
+
+TEST(BiasCorrection, RemovesTheMeanShiftOfQuantizationAndIsTheDefault) {
+  const Model fp32 = biased_conv_model();
+  const NamedTensors calib = biased_conv_data(32, 3), held_out = biased_conv_data(32, 11);
+  quant::QConfig on, off;
+  EXPECT_TRUE(on.bias_correction) << "on by default";
+  EXPECT_FALSE(quant::preset("seed").bias_correction) << "the seed's preset has none";
+  off.bias_correction = false;
+  quant::PtqReport rep_on, rep_off;
+  const Model q_on = quant::ptq_static(fp32, calib, on, &rep_on);
+  const Model q_off = quant::ptq_static(fp32, calib, off, &rep_off);
+  ASSERT_EQ(rep_on.bias_corrections.size(), 2u) << "both convs, the one without a bias too";
+  EXPECT_TRUE(rep_off.bias_corrections.empty());
+  EXPECT_GT(rep_on.bias_corrections[0].max_shift, 0.004);
+  for (const auto& [data, name, factor] :
+       {std::tuple{&calib, "calibration", 0.05}, std::tuple{&held_out, "held-out", 0.25}}) {
+    const auto e_off = mean_error(fp32, q_off, *data), e_on = mean_error(fp32, q_on, *data);
+    for (size_t c = 0; c < e_off.size(); ++c) {
+      EXPECT_GT(std::fabs(e_off[c]), 0.004)
+          << name << " channel " << c << ": the model is built to be biased";
+      EXPECT_LT(std::fabs(e_on[c]), factor * std::fabs(e_off[c])) << name << " channel " << c;
+    }
+  }
+  // The bias-less depthwise conv got an int32 bias; the file says how it was made, and compare reads it.
+  int conv_with_bias = 0;
+  for (const auto& n : q_on.graph.nodes) conv_with_bias += n.op_type == "Conv" && n.inputs.size() == 3;
+  EXPECT_EQ(conv_with_bias, 2);
+  bool known = false;
+  EXPECT_TRUE(quant::qconfig_of(q_on, &known).bias_correction);
+  EXPECT_TRUE(known);
+  EXPECT_FALSE(quant::qconfig_of(q_off, &known).bias_correction);
+  // The command line: on by default and says so, refused with --mode dynamic, off changes nothing else.
+  fs::path dir = temp_dir("bias-cli");
+  export_onnx(fp32, (dir / "m.onnx").string());
+  write_npz((dir / "c.npz").string(), calib, false);
+  CliResult r = cli(fmt::format("ptq '{}' -o '{}' --calibration '{}'", (dir / "m.onnx").string(),
+                                (dir / "on.onnx").string(), (dir / "c.npz").string()),
+                    dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("bias correction: 2 units"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file((dir / "on.onnx").string()), export_onnx_bytes(q_on));
+  r = cli(fmt::format("ptq '{}' -o '{}' --calibration '{}' --bias-correction off", (dir / "m.onnx").string(),
+                      (dir / "off.onnx").string(), (dir / "c.npz").string()),
+          dir);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file((dir / "off.onnx").string()), export_onnx_bytes(q_off));
+  r = cli(fmt::format("ptq '{}' -o '{}' --mode dynamic --bias-correction on", (dir / "m.onnx").string(),
+                      (dir / "d.onnx").string()),
+          dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--bias-correction"), std::string::npos) << r.err;
 }
 
 // fp32 scores and an int8 version with noise of a chosen size, `n` samples of `per` values each.

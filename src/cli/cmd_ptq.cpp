@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -49,6 +50,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     std::vector<std::string> exclude;
     bool quantize_outputs = false;
     double range_margin = 0;
+    std::string bias_correction;
   };
   auto o = std::make_shared<Opts>();
   const quant::QConfig seed = quant::preset("seed");
@@ -101,13 +103,20 @@ std::function<int()> add_ptq(CLI::App& app) {
              "headroom for values the calibration set did not reach (docs/quantization.md)")
           ->check(CLI::Range(0.0, 10.0))
           ->capture_default_str();
+  auto* bias_correction =
+      sub->add_option("--bias-correction", o->bias_correction,
+                      fmt::format("Static: on adds to each unit's bias the per-channel mean shift "
+                                  "quantization causes on the calibration set, unit by unit "
+                                  "(docs/quantization.md; default: the preset's, {})",
+                                  quant::QConfig{}.bias_correction ? "on" : "off"))
+          ->check(CLI::IsMember({"on", "off"}));
   auto handoff = add_handoff_options(sub);
   return [o, handoff, calibration, preset, method, percentile, activations, samples, quantize_outputs,
-          range_margin] {
+          range_margin, bias_correction] {
     if (o->mode == "dynamic")
-      refuse_unused(
-          {calibration, preset, method, percentile, activations, samples, quantize_outputs, range_margin},
-          "with --mode dynamic (it measures activations at run time: no calibration)");
+      refuse_unused({calibration, preset, method, percentile, activations, samples, quantize_outputs,
+                     range_margin, bias_correction},
+                    "with --mode dynamic (it measures activations at run time: no calibration)");
     else
       TQ_CHECK(!o->calibration.empty(), "--mode static needs --calibration CALIB.npz");
     quant::QConfig cfg = quant::preset(o->preset);
@@ -121,6 +130,7 @@ std::function<int()> add_ptq(CLI::App& app) {
     cfg.exclude.insert(o->exclude.begin(), o->exclude.end());
     cfg.quantize_outputs = o->quantize_outputs;
     cfg.range_margin = o->range_margin;
+    if (!o->bias_correction.empty()) cfg.bias_correction = o->bias_correction == "on";
     precheck_handoff(*handoff);
     Model m = import_onnx(o->model);
     for (const auto& e : o->exclude)
@@ -148,6 +158,13 @@ std::function<int()> add_ptq(CLI::App& app) {
       std::fprintf(stderr, ", %lld calibration samples", static_cast<long long>(rep.samples));
     std::fprintf(stderr, "\n");
     if (o->mode == "static") print_coverage(rep);
+    if (!rep.bias_corrections.empty()) {
+      const auto most =
+          std::max_element(rep.bias_corrections.begin(), rep.bias_corrections.end(),
+                           [](const auto& a, const auto& b) { return a.max_shift < b.max_shift; });
+      std::fprintf(stderr, "bias correction: %zu units, largest shift %.4g (%s, biases up to %.4g)\n",
+                   rep.bias_corrections.size(), most->max_shift, most->node.c_str(), most->max_bias);
+    }
     for (const auto& [node, why] : rep.kept_fp32)
       std::fprintf(stderr, "  kept fp32: %s (%s)\n", node.c_str(), why.c_str());
     for (const auto& out : rep.float_outputs)

@@ -22,7 +22,7 @@ namespace tinyqat::cli {
 std::function<int()> add_quantize(CLI::App& app) {
   auto* sub = app.add_subcommand(kQuantizeCommand.name, kQuantizeCommand.description);
   struct Opts {
-    std::string model, out, data, calibration, preset = "default", method, activations;
+    std::string model, out, data, calibration, preset = "default", method, activations, bias_correction;
     std::string objective = "latency", json_out, md_out;
     double budget = -1;
     int threads = 1;
@@ -59,6 +59,12 @@ std::function<int()> add_quantize(CLI::App& app) {
                       fmt::format("Static rung: asymmetric or symmetric (default: the preset's, {})",
                                   quant::name(quant::kDefaultActivations)))
           ->check(CLI::IsMember({"symmetric", "asymmetric"}));
+  auto* bias_correction =
+      sub->add_option("--bias-correction", o->bias_correction,
+                      fmt::format("Static and mixed rungs: on or off, as in `tinyqat ptq` (default: the "
+                                  "preset's, {})",
+                                  quant::QConfig{}.bias_correction ? "on" : "off"))
+          ->check(CLI::IsMember({"on", "off"}));
   auto* samples =
       sub->add_option("--samples", o->samples, "Static rung: at most N calibration samples (default: all)")
           ->check(CLI::Range(int64_t(1), INT64_MAX));
@@ -92,10 +98,10 @@ std::function<int()> add_quantize(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   auto handoff = add_handoff_options(sub, /*measured=*/false);
-  return [o, handoff, preset, method, activations, samples, epochs, no_mixed] {
+  return [o, handoff, preset, method, activations, bias_correction, samples, epochs, no_mixed] {
     TQ_CHECK(!(o->json && o->markdown), "quantize: --json and --markdown exclude each other");
     if (o->calibration.empty())
-      refuse_unused({preset, method, activations, samples, epochs, no_mixed},
+      refuse_unused({preset, method, activations, bias_correction, samples, epochs, no_mixed},
                     "without --calibration (the static, mixed and QAT rungs calibrate on it)");
     if (o->no_qat) refuse_unused({epochs}, "with --no-qat");
 #ifndef TINYQAT_HAVE_TRAIN
@@ -120,6 +126,7 @@ std::function<int()> add_quantize(CLI::App& app) {
     lo.static_config = quant::preset(o->preset);
     if (!o->method.empty()) lo.static_config.method = quant::parse_method(o->method);
     if (!o->activations.empty()) lo.static_config.activations = quant::parse_act_scheme(o->activations);
+    if (!o->bias_correction.empty()) lo.static_config.bias_correction = o->bias_correction == "on";
     lo.static_config.max_samples = o->samples;
     lo.static_config.exclude.insert(o->exclude.begin(), o->exclude.end());
     if (o->no_qat) {

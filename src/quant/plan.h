@@ -62,4 +62,12 @@ std::map<std::string, std::pair<float, float>> calibrate_ranges(const Model& fp3
 Model write_qdq(const Model& fp32, const QuantPlan& plan, const std::map<std::string, QParams>& acts,
                 PtqReport* report);
 
+// Empirical bias correction (bias_correction.cpp): unit by unit in graph order, the per-channel mean of
+// the unit's pre-activation output over the first `samples` calibration samples, fp32 against the QDQ
+// graph (write_qdq with `acts`) in which every earlier unit is already corrected, added to the unit's
+// float bias. A Conv or Gemm without a bias gets a zero one first (in the returned graph and in `plan`'s
+// unit). Returns `fp32` with the corrected biases; write_qdq of it and `plan` is the corrected int8 graph.
+Model correct_biases(const Model& fp32, QuantPlan* plan, const std::map<std::string, QParams>& acts,
+                     const NamedTensors& calibration, int64_t samples, std::vector<BiasCorrection>* report);
+
 }  // namespace tinyqat::quant

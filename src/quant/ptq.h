@@ -34,6 +34,13 @@ struct CalibrationCoverage {
 inline constexpr int64_t kMinCalibrationSamples = 32;  // fewer: ptq warns
 inline constexpr double kGrowthWarn = 0.05;            // range growth over the last quarter that warns
 
+// One unit's empirical bias correction (static PTQ, QConfig::bias_correction).
+struct BiasCorrection {
+  std::string node;
+  double max_shift = 0;  // the largest |change| of one channel's bias
+  double max_bias = 0;   // the largest |bias| before, for scale
+};
+
 struct PtqReport {
   std::vector<std::string> quantized;                          // node names (weighted ops and others)
   std::vector<std::pair<std::string, std::string>> kept_fp32;  // node name, why
@@ -41,6 +48,7 @@ struct PtqReport {
   std::map<std::string, QParams> activations;                  // tensor → parameters (static)
   int64_t samples = 0;                                         // calibration samples used (static)
   CalibrationCoverage coverage;                                // (static)
+  std::vector<BiasCorrection> bias_corrections;                // (static, when on)
 };
 
 // Refuses a model that is already quantized (any Q/DQ, *Integer or QLinear* op).

@@ -218,13 +218,18 @@ Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConf
   for (const auto& [t, r] : calibrate_ranges(fp32, plan, calibration, cfg, &rep.samples, &rep.coverage))
     acts[t] = cfg.range_margin > 0 ? qparams_for_range(r.first * widen, r.second * widen, cfg.activations)
                                    : qparams_for_range(r.first, r.second, cfg.activations);
-  Model out = write_qdq(fp32, plan, acts, &rep);
+  // Bias correction adds the biases it needs to the plan's units and the float graph it writes from.
+  const Model base = cfg.bias_correction
+                         ? correct_biases(fp32, &plan, acts, calibration, rep.samples, &rep.bias_corrections)
+                         : fp32;
+  Model out = write_qdq(base, plan, acts, &rep);
   out.metadata.emplace_back("tinyqat.quant_mode", "static");
   out.metadata.emplace_back(
       "tinyqat.qconfig",
-      fmt::format("weights=int8-per-channel-symmetric,activations={},method={}{}", name(cfg.activations),
+      fmt::format("weights=int8-per-channel-symmetric,activations={},method={}{}{}", name(cfg.activations),
                   name(cfg.method),
-                  cfg.range_margin > 0 ? fmt::format(",range_margin={:g}", cfg.range_margin) : ""));
+                  cfg.range_margin > 0 ? fmt::format(",range_margin={:g}", cfg.range_margin) : "",
+                  cfg.bias_correction ? ",bias_correction=empirical" : ""));
   return out;
 }
 

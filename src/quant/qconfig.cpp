@@ -14,6 +14,7 @@ QConfig preset(const std::string& name) {
   if (name == "seed") {
     c.activations = ActScheme::Symmetric;
     c.method = CalibMethod::MinMax;
+    c.bias_correction = false;
     return c;
   }
   fail("unknown quantization preset '{}' ({})", name, kPresetNames);

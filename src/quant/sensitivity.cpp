@@ -19,6 +19,7 @@ QConfig qconfig_of(const Model& int8, bool* known) {
   for (const auto& [k, v] : int8.metadata) {
     if (k != "tinyqat.qconfig") continue;
     *known = true;
+    cfg.bias_correction = false;  // files written before it existed, and with it off, do not name it
     std::stringstream ss(v);
     std::string item;
     while (std::getline(ss, item, ',')) {
@@ -31,6 +32,8 @@ QConfig qconfig_of(const Model& int8, bool* known) {
         cfg.method = parse_method(val);
       else if (key == "range_margin")
         cfg.range_margin = std::stod(val);
+      else if (key == "bias_correction")
+        cfg.bias_correction = val == "empirical";
     }
   }
   std::set<std::string> outputs;
