@@ -544,6 +544,11 @@ TEST(Sensitivity, NamesTheUnitWhoseExclusionHelps) {
   EXPECT_EQ(read.method, quant::CalibMethod::MinMax);
   EXPECT_EQ(read.activations, cfg.activations);
   EXPECT_TRUE(read.quantize_outputs);
+  // The metadata is file content: a margin that is no number is an Error, not an exception escaping.
+  Model odd = q;
+  for (auto& [k, v] : odd.metadata)
+    if (k == "tinyqat.qconfig") v += ",range_margin=abc";
+  EXPECT_THROW(quant::qconfig_of(odd, &known), Error);
   int calls = 0;
   quant::Sensitivity s = quant::sensitivity(fp32, cal, eval, read, 1, [&](int done, int total) {
     ++calls;

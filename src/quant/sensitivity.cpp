@@ -1,6 +1,8 @@
 #include "quant/sensitivity.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -12,6 +14,19 @@
 #include "quant/ptq.h"
 
 namespace tinyqat::quant {
+
+namespace {
+
+// The file's metadata is input like any other: a margin that is not a number in [0, 10] is an Error.
+double parse_margin(const std::string& v) {
+  char* end = nullptr;
+  const double m = std::strtod(v.c_str(), &end);
+  TQ_CHECK(!v.empty() && end == v.c_str() + v.size() && std::isfinite(m) && m >= 0 && m <= 10,
+           "tinyqat.qconfig metadata: range_margin '{}' is not a number in [0, 10]", v);
+  return m;
+}
+
+}  // namespace
 
 QConfig qconfig_of(const Model& int8, bool* known) {
   QConfig cfg;
@@ -31,7 +46,7 @@ QConfig qconfig_of(const Model& int8, bool* known) {
       else if (key == "method")
         cfg.method = parse_method(val);
       else if (key == "range_margin")
-        cfg.range_margin = std::stod(val);
+        cfg.range_margin = parse_margin(val);
       else if (key == "bias_correction")
         cfg.bias_correction = val == "empirical";
     }
