@@ -23,7 +23,7 @@
 // A recording session writes its file when it closes. libvmaf has no error channel there: one line on
 // stderr.
 VmafDnnSession::~VmafDnnSession() {
-  if (!recorder || recorder->stats().seen == 0) return;
+  if (!recorder || recorder->stats().kept == 0) return;
   try {
     recorder->flush();
   } catch (const std::exception& e) {
