@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file_util.h"
 #include "io/model_data.h"
+#include "ir/node_macs.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "runtime/kernels/cpu_features.h"
@@ -64,6 +65,24 @@ Tensor made_input(const ValueInfo& in, const std::map<std::string, int64_t>& dim
   return Tensor::zeros(in.dtype, shape);
 }
 
+// Multiply-accumulates per run of every node that does them, by node name, at the shapes of the feeds
+// (the executor's fused nodes keep the name of their Conv/Gemm/MatMul).
+std::map<std::string, NodeMacs> macs_by_node(Model model, const NamedTensors& feeds) {
+  for (ValueInfo& in : model.graph.inputs)
+    for (const auto& [name, t] : feeds)
+      if (name == in.name) {
+        in.has_shape = true;
+        in.shape.clear();
+        for (int64_t d : t.shape()) in.shape.push_back(Dim::known(d));
+      }
+  model.graph.value_info.clear();
+  infer_shapes(model);
+  std::map<std::string, NodeMacs> macs;
+  for (const Node& n : model.graph.nodes)
+    if (const NodeMacs m = node_macs(model.graph, n); m.macs > 0) macs[n.name] = m;
+  return macs;
+}
+
 }  // namespace
 
 std::function<int()> add_bench(CLI::App& app) {
@@ -98,7 +117,8 @@ std::function<int()> add_bench(CLI::App& app) {
   sub->add_flag("--json", o->json,
                 "Print one JSON object (a sweep: {model, sweep: [one object per thread count]}; with "
                 "--profile the per-node times are in it)");
-  sub->add_flag("--profile", o->profile, "Also print the time per node (share of the timed runs)");
+  sub->add_flag("--profile", o->profile,
+                "Also print the time per node (share of the timed runs; GMAC/s for Conv/MatMul/Gemm nodes)");
   sub->add_option("--trace", o->trace,
                   "Write a Chrome trace (chrome://tracing, Perfetto): one event per node per timed run");
   return [o] {
@@ -128,6 +148,12 @@ std::function<int()> add_bench(CLI::App& app) {
     nlohmann::ordered_json trace_events = nlohmann::ordered_json::array();
     nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
     std::string text;
+    const std::map<std::string, NodeMacs> macs =
+        o->profile ? macs_by_node(model, feeds) : std::map<std::string, NodeMacs>{};
+    auto macs_of = [&](const NodeProfile& p) {
+      auto it = macs.find(p.node);
+      return it == macs.end() ? NodeMacs{} : it->second;
+    };
     for (size_t k = 0; k < o->threads.size(); ++k) {
       Executor ex(model, ExecutorOptions{o->threads[k], per_node, !o->trace.empty()});
       const Latency st = time_runs(ex, feeds, o->warmup, o->iterations);  // the profile covers the timed runs
@@ -180,11 +206,18 @@ std::function<int()> add_bench(CLI::App& app) {
       j["inputs"] = in;
       if (o->profile) {
         nlohmann::ordered_json prof = nlohmann::ordered_json::array();
-        for (const auto& p : profile)
-          prof.push_back({{"node", p.node},
-                          {"op_type", p.op_type},
-                          {"ms_per_run", per_run(p)},
-                          {"share", p.total_ms / std::max(total, 1e-9)}});
+        for (const auto& p : profile) {
+          nlohmann::ordered_json e = {{"node", p.node},
+                                      {"op_type", p.op_type},
+                                      {"ms_per_run", per_run(p)},
+                                      {"share", p.total_ms / std::max(total, 1e-9)}};
+          if (const NodeMacs m = macs_of(p); m.macs > 0) {
+            e["macs"] = m.macs;
+            e["mac_family"] = mac_family_name(m.family);
+            e["gmacs_per_s"] = m.macs / std::max(per_run(p), 1e-12) * 1e-6;
+          }
+          prof.push_back(e);
+        }
         j["profile"] = prof;
       }
       sweep.push_back(j);
@@ -196,9 +229,13 @@ std::function<int()> add_bench(CLI::App& app) {
           o->model, threads_used, o->iterations, isa_name(cpu_isa()), st.median, st.min, st.mean,
           1000.0 / st.median, st.median, st.p90, st.p99, st.max, st.stddev);
       if (o->profile)
-        for (const auto& p : profile)
-          text += fmt::format("  {:<32} {:<20} {:8.3f} ms/run  {:5.1f}%\n", p.node, p.op_type, per_run(p),
-                              100.0 * p.total_ms / std::max(total, 1e-9));
+        for (const auto& p : profile) {
+          const double m = macs_of(p).macs;
+          text += fmt::format("  {:<32} {:<20} {:8.3f} ms/run  {:5.1f}%{}\n", p.node, p.op_type, per_run(p),
+                              100.0 * p.total_ms / std::max(total, 1e-9),
+                              m > 0 ? fmt::format("  {:7.1f} GMAC/s", m / std::max(per_run(p), 1e-12) * 1e-6)
+                                    : std::string());
+        }
     }
     if (!o->trace.empty()) {
       nlohmann::ordered_json doc;
