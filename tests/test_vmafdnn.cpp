@@ -20,6 +20,7 @@
 #include "onnx/onnx_io.h"
 #include "quant/ptq.h"
 #include "runtime/executor.h"
+#include "runtime/int8_speed.h"
 #include "support/test_support.h"
 #include "tinyqat/vmaf_dnn.h"
 #include "zoo/zoo.h"
@@ -45,6 +46,10 @@ class EnvGuard {
   const char* name_;
   std::optional<std::string> old_;
 };
+
+// These tests are about the fork's open rules, not speed: a verified int8 twin stays on any CPU
+// (Int8TwinPredictedSlowerFallsBackUnlessForced turns this off for itself).
+const EnvGuard kKeepInt8("TINYQAT_FORCE_INT8", "1");
 
 // learned_filter (1 channel, width 8, one block); h, w > 0 pin the input size, else it stays dynamic.
 Model filter_model(int64_t h = -1, int64_t w = -1) {
@@ -436,6 +441,46 @@ TEST(VmafDnn, Fp32DigestMismatchIsRefused) {
   j["sha256"] = std::string(64, '0');
   write_text(q.sidecar, j.dump());
   EXPECT_EQ(open_rc(q.fp32), -EACCES);
+}
+
+// A verified int8 twin this CPU is predicted to run slower than the fp32 file (a width-4 filter's dynamic
+// int8: its float rescaling outweighs the integer convolutions on every kernel path) opens fp32 and says
+// why; TINYQAT_FORCE_INT8=1 keeps it; another value refuses the open.
+TEST(VmafDnn, Int8TwinPredictedSlowerFallsBackUnlessForced) {
+  fs::path dir = temp_dir("vmafdnn_int8_slower");
+  Model m = zoo::learned_filter(1, 4, 1, 7);
+  Model q = quant::ptq_dynamic(m, quant::QConfig{}, nullptr);
+  for (KernelPath p : {KernelPath::Vnni, KernelPath::Avx512, KernelPath::Avx2, KernelPath::Generic})
+    ASSERT_TRUE(compare_int8_speed(Executor(q).model().graph, m, p).slower()) << kernel_path_name(p);
+  const fs::path fp32 = write_model(m, dir, "lf.onnx"), int8 = write_model(q, dir, "lf.int8.onnx");
+  write_text(dir / "lf.json", nlohmann::json{{"quant_mode", "dynamic"},
+                                             {"sha256", sha256_file(fp32.string())},
+                                             {"int8_sha256", sha256_file(int8.string())}}
+                                  .dump());
+  {
+    EnvGuard plain("TINYQAT_FORCE_INT8", "0");
+    testing::internal::CaptureStderr();
+    VmafDnnSession* s = open_ok(fp32);
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_NE(s, nullptr);
+    EXPECT_STREQ(vmaf_dnn_session_attached_ep(s), "tinyqat-cpu fp32 (int8 slower on this cpu)");
+    EXPECT_NE(err.find("predicted to take"), std::string::npos) << err;
+    EXPECT_NE(err.find("TINYQAT_FORCE_INT8=1 keeps it"), std::string::npos) << err;
+    std::vector<uint8_t> in = luma_frame(16, 16, 9), out(in.size());
+    EXPECT_EQ(vmaf_dnn_session_run_luma8(s, in.data(), 16, 16, 16, out.data(), 16), 0);
+    vmaf_dnn_session_close(s);
+  }
+  {
+    EnvGuard forced("TINYQAT_FORCE_INT8", "1");
+    VmafDnnSession* s = open_ok(fp32);
+    ASSERT_NE(s, nullptr);
+    EXPECT_STREQ(vmaf_dnn_session_attached_ep(s), "tinyqat-cpu int8");
+    vmaf_dnn_session_close(s);
+  }
+  {
+    EnvGuard bad("TINYQAT_FORCE_INT8", "yes");
+    EXPECT_EQ(open_rc(fp32), -EINVAL);
+  }
 }
 
 TEST(VmafDnn, RegistryBesideTheModelDecides) {

@@ -6,7 +6,9 @@
  *     unknown id is TQ_ERR_UNKNOWN_ID;
  *   - when the entry's quant_mode is not fp32, the int8 twin "<stem>.int8.onnx" runs only when it is
  *     present, matches int8_sha256 and its recorded PLCC drop (if any) is within the entry's budget;
- *     otherwise the session falls back to fp32 on its own and says why (tq_session_reason).
+ *     otherwise the session falls back to fp32 on its own and says why (tq_session_reason);
+ *   - a verified int8 file that this CPU's kernels are predicted to run slower than the fp32 one falls
+ *     back too (TQ_REASON_INT8_SLOWER_ON_THIS_CPU) unless force_int8 is set.
  * The exact bytes that were verified are the ones loaded.
  *
  * tq_session_run may be called from several threads at once on one session.
@@ -50,7 +52,9 @@ typedef enum tq_reason {
   TQ_REASON_INT8_UNLOADABLE = 7,        /* fallback: verified but not loadable by this runtime */
   TQ_REASON_MEASUREMENT_UNREADABLE = 8, /* fallback: the sidecar with the measurement is unreadable */
   TQ_REASON_INT8_INTERFACE_MISMATCH =
-      9 /* fallback: the int8 file's inputs/outputs are not the fp32 model's */
+      9, /* fallback: the int8 file's inputs/outputs are not the fp32 model's */
+  TQ_REASON_INT8_SLOWER_ON_THIS_CPU =
+      10 /* fallback: verified, but this CPU's int8 kernels are predicted slower than its fp32 ones */
 } tq_reason;
 
 /* Element types: the ONNX TensorProto codes. */
@@ -66,6 +70,8 @@ typedef enum tq_dtype {
 typedef struct tq_session_options {
   int threads;     /* worker threads per run, 0..256; 0: all cores (default 1) */
   int prefer_fp32; /* non-zero: run the fp32 model even when a verified int8 one exists */
+  int force_int8;  /* non-zero: run a verified int8 file even where this CPU is predicted to run it slower
+                      than the fp32 one (TQ_REASON_INT8_SLOWER_ON_THIS_CPU otherwise) */
 } tq_session_options;
 
 /* A tensor: dense, row-major. For inputs the caller owns every pointer (they are read during the

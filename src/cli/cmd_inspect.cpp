@@ -1,9 +1,13 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "ir/summary.h"
 #include "onnx/onnx_io.h"
+#include "runtime/int8_speed.h"
 
 namespace tinyqat::cli {
 
@@ -21,7 +25,20 @@ std::function<int()> add_inspect(CLI::App& app) {
   return [model, json, nodes] {
     Model m = import_onnx(*model);
     ModelSummary s = summarize(m);
-    std::string out = *json ? summary_json(s) + "\n" : summary_text(s);
+    // What the runtime's int8-versus-fp32 choice reads (runtime/int8_speed.h).
+    const KernelPath path = kernel_path();
+    const double ms = predicted_run_ms(m, path);
+    std::string out;
+    if (*json) {
+      auto j = nlohmann::ordered_json::parse(summary_json(s));
+      j["kernel_path"] = kernel_path_name(path);
+      j["predicted_run_ms"] = ms;
+      out = j.dump(2) + "\n";
+    } else {
+      out = summary_text(s) +
+            fmt::format("predicted run: {:.4g} ms on 1 thread ({} kernels; declared shapes, free dims 1)\n",
+                        ms, kernel_path_name(path));
+    }
     if (*nodes) out += "nodes:\n" + nodes_text(m);
     std::fputs(out.c_str(), stdout);
     return 0;

@@ -34,6 +34,8 @@ const char* name(Reason r) {
       return "measurement-unreadable";
     case Reason::Int8InterfaceMismatch:
       return "int8-interface-mismatch";
+    case Reason::Int8SlowerOnThisCpu:
+      return "int8-slower-on-this-cpu";
   }
   return "?";
 }
@@ -41,7 +43,7 @@ const char* name(Reason r) {
 bool is_fallback(Reason r) {
   return r == Reason::Int8Missing || r == Reason::Int8DigestMismatch || r == Reason::Int8OverBudget ||
          r == Reason::Int8Unloadable || r == Reason::MeasurementUnreadable ||
-         r == Reason::Int8InterfaceMismatch;
+         r == Reason::Int8InterfaceMismatch || r == Reason::Int8SlowerOnThisCpu;
 }
 
 Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {

@@ -26,7 +26,8 @@ enum class Reason {
   Int8OverBudget = 6,
   Int8Unloadable = 7,         // fallback: verified, but the runtime could not load it
   MeasurementUnreadable = 8,  // fallback: the sidecar holding the measurement is not readable
-  Int8InterfaceMismatch = 9   // fallback: the int8 file's inputs/outputs are not the fp32 model's
+  Int8InterfaceMismatch = 9,  // fallback: the int8 file's inputs/outputs are not the fp32 model's
+  Int8SlowerOnThisCpu = 10  // fallback: verified, but predicted slower than fp32 here (runtime/int8_speed.h)
 };
 const char* name(Variant v);  // "fp32", "int8"
 const char* name(Reason r);   // "fp32-entry", "int8-digest-mismatch", ...

@@ -1,11 +1,14 @@
 #include "session/session.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "io/model_data.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
+#include "runtime/int8_speed.h"
 
 namespace tinyqat {
 
@@ -41,32 +44,45 @@ std::unique_ptr<Session> Session::open(const std::string& registry_path, const s
   std::unique_ptr<Session> s(new Session);
   s->decision_ = res.decision;
   const std::string base = reg.dir().string();
-  auto load = [&](const std::vector<uint8_t>& bytes, const std::string& path) {
-    Model m = import_onnx_bytes(bytes.data(), bytes.size(), base, path);
-    return std::make_unique<Executor>(std::move(m), ExecutorOptions{opts.threads, false});
+  auto import = [&](const Resolved& r) {
+    return import_onnx_bytes(r.bytes.data(), r.bytes.size(), base, r.decision.model_path);
+  };
+  auto run_fp32 = [&](Reason why, const std::string& text) {
+    Resolved fb;
+    try {
+      fb = registry::resolve(reg, id, /*prefer_fp32=*/true);
+    } catch (const Error& e2) {
+      throw OpenError(Stage::Digest, e2.what());
+    }
+    s->decision_ = fb.decision;
+    s->decision_.reason = why;
+    s->decision_.text = "falling back to fp32: " + text;
+    s->decision_.recorded_drop = res.decision.recorded_drop;
+    res = std::move(fb);
   };
   if (res.decision.variant == Variant::Int8) {
+    std::optional<Int8Speed> slower;
     try {
-      s->exec_ = load(res.bytes, res.decision.model_path);
-      return s;
+      s->exec_ = std::make_unique<Executor>(import(res), ExecutorOptions{opts.threads, false});
+      if (opts.force_int8) return s;
+      // The fp32 twin's bytes are verified again by resolve (the file may have changed since).
+      const Int8Speed speed = compare_int8_speed(s->exec_->model().graph,
+                                                 import(registry::resolve(reg, id, true)), kernel_path());
+      if (!speed.slower()) return s;
+      slower = speed;
     } catch (const Error& err) {
       // Verified but not loadable by this runtime (an op it lacks): run the fp32 model instead.
-      Resolved fb;
-      try {
-        fb = registry::resolve(reg, id, /*prefer_fp32=*/true);
-      } catch (const Error& e2) {
-        throw OpenError(Stage::Digest, e2.what());
-      }
-      s->decision_ = fb.decision;
-      s->decision_.reason = Reason::Int8Unloadable;
-      s->decision_.text =
-          fmt::format("falling back to fp32: the int8 file is verified but does not load: {}", err.what());
-      s->decision_.recorded_drop = res.decision.recorded_drop;
-      res = std::move(fb);
+      s->exec_.reset();
+      run_fp32(Reason::Int8Unloadable,
+               fmt::format("the int8 file is verified but does not load: {}", err.what()));
+    }
+    if (slower) {
+      s->exec_.reset();
+      run_fp32(Reason::Int8SlowerOnThisCpu, describe(*slower) + " (force_int8 keeps it)");
     }
   }
   try {
-    s->exec_ = load(res.bytes, res.decision.model_path);
+    s->exec_ = std::make_unique<Executor>(import(res), ExecutorOptions{opts.threads, false});
   } catch (const Error& err) {
     throw OpenError(Stage::Model, fmt::format("{}: model '{}': {}", registry_path, id, err.what()));
   }

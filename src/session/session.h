@@ -22,6 +22,7 @@ class Executor;
 struct SessionOptions {
   int threads = 1;  // 0: all cores
   bool prefer_fp32 = false;
+  bool force_int8 = false;  // keep a verified int8 file that this CPU is predicted to run slower than fp32
 };
 
 // What went wrong when a session does not open (the C API maps it to tq_status).

@@ -106,6 +106,7 @@ void tq_session_options_init(tq_session_options* opts) {
   if (!opts) return;
   opts->threads = 1;
   opts->prefer_fp32 = 0;
+  opts->force_int8 = 0;
 }
 
 tq_status tq_session_open(const char* registry_path, const char* id, const tq_session_options* opts,
@@ -117,6 +118,7 @@ tq_status tq_session_open(const char* registry_path, const char* id, const tq_se
   if (opts) {
     o.threads = opts->threads;
     o.prefer_fp32 = opts->prefer_fp32 != 0;
+    o.force_int8 = opts->force_int8 != 0;
   }
   if (o.threads < 0 || o.threads > 256)
     return set_error(
@@ -199,7 +201,7 @@ const char* tq_session_model_sha256(const tq_session* s) {
   return s ? s->impl->decision().sha256.c_str() : "";
 }
 const char* tq_reason_name(tq_reason r) {
-  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_INT8_INTERFACE_MISMATCH) return "unknown";
+  if (r < TQ_REASON_FP32_ENTRY || r > TQ_REASON_INT8_SLOWER_ON_THIS_CPU) return "unknown";
   return tinyqat::registry::name(static_cast<tinyqat::registry::Reason>(r));
 }
 const char* tq_variant_name(tq_variant v) {

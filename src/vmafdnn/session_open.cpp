@@ -18,6 +18,7 @@
 #include "registry/registry.h"
 #include "registry/resolve.h"
 #include "runtime/executor.h"
+#include "runtime/int8_speed.h"
 #include "vmafdnn/vmafdnn.h"
 
 // A recording session writes its file when it closes. libvmaf has no error channel there: one line on
@@ -110,6 +111,8 @@ const char* reason_phrase(registry::Reason r) {
       return "int8 measurement unreadable";
     case Reason::Int8InterfaceMismatch:
       return "int8 interface differs";
+    case Reason::Int8SlowerOnThisCpu:
+      return "int8 slower on this cpu";
     default:
       return "int8 not loadable";
   }
@@ -246,6 +249,15 @@ void describe_planes(VmafDnnSession& s) {
   s.plane_w = d[3].is_known() ? d[3].value : -1;
 }
 
+// TINYQAT_FORCE_INT8=1: keep a verified int8 twin that this CPU is predicted to run slower than the fp32
+// file (runtime/int8_speed.h); unset, empty or 0: fall back. Another value refuses the open (-EINVAL).
+bool force_int8_from_env() {
+  const char* v = std::getenv("TINYQAT_FORCE_INT8");
+  if (v == nullptr || *v == '\0' || std::strcmp(v, "0") == 0) return false;
+  if (std::strcmp(v, "1") == 0) return true;
+  throw Refusal(-EINVAL, fmt::format("TINYQAT_FORCE_INT8='{}' is neither 0 nor 1", v));
+}
+
 // TINYQAT_RECORD / TINYQAT_RECORD_SAMPLES: a bad value refuses the open (-EINVAL) rather than record
 // nothing without a word.
 void start_recorder(VmafDnnSession& s) {
@@ -286,6 +298,7 @@ std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const
   const int threads = std::min(
       256, c.threads == 0 ? std::max(1, static_cast<int>(std::thread::hardware_concurrency())) : c.threads);
 
+  const bool force_int8 = force_int8_from_env();
   const ModelFile fp32 = check_model_file(onnx_path);
   auto s = std::make_unique<VmafDnnSession>();
   s->meta = read_sidecar(onnx_path);
@@ -298,10 +311,33 @@ std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const
       pinned ? choose_by_registry(*pinned, pinned->reg.int8_path(pinned->reg.at(pinned->id)).string())
              : choose_by_sidecar(s->meta, fp32, std::move(fp32_bytes), twin);
   if (choice.int8) {
+    std::string phrase, detail;
     try {
       s->exec = load(choice.bytes, choice.path, threads);
+      if (!force_int8) {
+        // The fp32 file's bytes only feed the prediction here; the fallback below verifies what it loads.
+        const std::vector<uint8_t> b = read_model_bytes(fp32);
+        Model f =
+            import_onnx_bytes(b.data(), b.size(), fs::path(fp32.path).parent_path().string(), fp32.path);
+        const Int8Speed speed = compare_int8_speed(s->exec->model().graph, std::move(f), kernel_path());
+        if (speed.slower()) {
+          s->exec.reset();
+          phrase = reason_phrase(registry::Reason::Int8SlowerOnThisCpu);
+          detail = describe(speed) + " (TINYQAT_FORCE_INT8=1 keeps it)";
+        }
+      }
     } catch (const Refusal& r) {
-      // Verified but refused by the allowlist or not loadable: the fp32 file, verified the same way.
+      s->exec.reset();
+      phrase = r.err == -EPERM ? "int8 op not allowed" : "int8 not loadable";
+      detail = r.what();
+    } catch (const Error& e) {  // the fp32 file does not import: its own load below says so
+      s->exec.reset();
+      phrase = "int8 not loadable";
+      detail = e.what();
+    }
+    if (!s->exec) {
+      // Verified but refused by the allowlist, not loadable or slower here: the fp32 file, verified the
+      // same way.
       Choice fb;
       if (pinned) {
         registry::Resolved res;
@@ -316,8 +352,8 @@ std::unique_ptr<VmafDnnSession> open_session(const std::string& onnx_path, const
         fp32_only.quant_mode = "fp32";
         fb = choose_by_sidecar(fp32_only, fp32, read_model_bytes(fp32), twin);
       }
-      fb.fallback = r.err == -EPERM ? "int8 op not allowed" : "int8 not loadable";
-      fb.detail = r.what();
+      fb.fallback = phrase;
+      fb.detail = detail;
       choice = std::move(fb);
     }
   }

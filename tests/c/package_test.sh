@@ -47,7 +47,7 @@ cd "$DIR"
 "$TQ" registry add reg/registry.json --id lf --onnx lf.onnx --int8 lf.int8.onnx --license MIT >/dev/null
 n=0
 for prog in cmake-build/consumer_rt cmake-build/consumer_rt_static pc-shared pc-static; do
-  LD_LIBRARY_PATH="$LIBDIR" "./$prog" open reg/registry.json lf int8 int8-unmeasured
+  LD_LIBRARY_PATH="$LIBDIR" "./$prog" open reg/registry.json lf int8 int8-unmeasured force-int8
   n=$((n + 1))
 done
 echo "package_consumer: $n passed, 0 failed"

@@ -12,13 +12,17 @@ rm -rf "$DIR"; mkdir -p "$DIR"; cd "$DIR"
 R=reg/registry.json
 pass=0; fail=0
 check() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED: $*"; fi; }
-check "$PROG" open $R lf int8 int8-unmeasured
-check "$PROG" open $R lf int8 int8-unmeasured  # twice: nothing is cached between opens
+# force-int8: the registry's rules alone, on any CPU (without it a CPU whose int8 kernels are predicted
+# slower than its fp32 ones opens fp32: the TINYQAT_ISA=generic lines below).
+check "$PROG" open $R lf int8 int8-unmeasured force-int8
+check "$PROG" open $R lf int8 int8-unmeasured force-int8  # twice: nothing is cached between opens
+check env TINYQAT_ISA=generic "$PROG" open $R lf fp32 int8-slower-on-this-cpu
+check env TINYQAT_ISA=generic "$PROG" open $R lf int8 int8-unmeasured force-int8
 check "$PROG" open $R lf fp32 fp32-preferred prefer-fp32
 check "$PROG" open $R lf-fp32 fp32 fp32-entry
 # Measured and recorded: within the default budget, then over a budget of 0.
 "$TQ" measure lf --registry $R --data x.npy --record >/dev/null
-check "$PROG" open $R lf int8 int8-within-budget
+check "$PROG" open $R lf int8 int8-within-budget force-int8
 "$TQ" registry set $R lf quant_accuracy_budget_plcc=0 >/dev/null
 "$TQ" measure lf --registry $R --data x.npy --record >/dev/null && rc=0 || rc=$?
 check test "$rc" = 1
@@ -42,6 +46,6 @@ check "$PROG" refuse $R lf-fp32 4
 cp keep.onnx reg/lf-fp32.onnx
 printf '{"schema_version": 1, "models": [' > bad.json
 check "$PROG" refuse bad.json lf 2
-check "$PROG" open $R lf int8 int8-within-budget
+check "$PROG" open $R lf int8 int8-within-budget force-int8
 echo "c_session_api: $pass passed, $fail failed"
 test "$fail" = 0

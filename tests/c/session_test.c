@@ -1,5 +1,5 @@
 /* The runtime session's C API from a C99 program (tests/c/run_c_test.sh drives it).
- *   session_test open REGISTRY ID VARIANT REASON [prefer-fp32]
+ *   session_test open REGISTRY ID VARIANT REASON [prefer-fp32|force-int8]
  *       opens ID, checks which file runs and why, runs a 1x1x16x16 image once, then from 4 threads at
  *       once (25 runs each; TQ_TEST_THREADS and TQ_TEST_RUNS change these, scripts/sanitize.sh runs
  *       8 x 200 under TSan) and checks every result is bit-identical to the first.
@@ -69,7 +69,7 @@ static void* worker(void* p) {
 }
 
 static int cmd_open(const char* registry, const char* id, const char* variant, const char* reason,
-                    int prefer) {
+                    const char* option) {
   tq_session_options o;
   tq_session* s = NULL;
   tq_status st;
@@ -80,7 +80,8 @@ static int cmd_open(const char* registry, const char* id, const char* variant, c
   int failures = 0, t;
   const char* record = getenv("TQ_TEST_RECORD");
   tq_session_options_init(&o);
-  o.prefer_fp32 = prefer;
+  o.prefer_fp32 = strcmp(option, "prefer-fp32") == 0;
+  o.force_int8 = strcmp(option, "force-int8") == 0;
   o.threads = 2;
   st = tq_session_open(registry, id, &o, &s);
   if (st != TQ_OK) {
@@ -173,9 +174,10 @@ int main(int argc, char** argv) {
   threads = env_count("TQ_TEST_THREADS", threads, MAX_THREADS);
   runs = env_count("TQ_TEST_RUNS", runs, 100000);
   if (argc >= 6 && strcmp(argv[1], "open") == 0)
-    return cmd_open(argv[2], argv[3], argv[4], argv[5], argc >= 7 && strcmp(argv[6], "prefer-fp32") == 0);
+    return cmd_open(argv[2], argv[3], argv[4], argv[5], argc >= 7 ? argv[6] : "");
   if (argc == 5 && strcmp(argv[1], "refuse") == 0) return cmd_refuse(argv[2], argv[3], atoi(argv[4]));
-  fprintf(stderr, "usage: %s open REGISTRY ID VARIANT REASON [prefer-fp32] | refuse REGISTRY ID STATUS\n",
+  fprintf(stderr,
+          "usage: %s open REGISTRY ID VARIANT REASON [prefer-fp32|force-int8] | refuse REGISTRY ID STATUS\n",
           argv[0]);
   fprintf(stderr, "tinyqat %s\n", tq_version());
   return 2;

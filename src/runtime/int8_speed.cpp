@@ -1,0 +1,129 @@
+#include "runtime/int8_speed.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "ir/node_macs.h"
+#include "runtime/fuse.h"
+#include "runtime/kernels/cpu_features.h"
+
+namespace tinyqat {
+namespace {
+
+// Single-thread rates measured with `tinyqat bench --profile` on the fork's three models (fp32 and
+// static int8) with TINYQAT_ISA set to each path (Xeon Sapphire Rapids; decision 0006). GMAC/s for the
+// multiply-accumulate families, ns per element for every other node.
+struct Rates {
+  double dense_f32, dense_i8, depthwise_f32, depthwise_i8, gemm_f32, gemm_i8;
+  double element_ns;
+};
+constexpr Rates kRates[] = {
+    /* Vnni    */ {50, 240, 10, 12, 26, 47, 0.15},
+    /* Avx512  */ {48, 85, 10, 8.6, 28, 10.5, 0.15},
+    /* Avx2    */ {34, 37, 8.2, 5.4, 27, 12.7, 0.2},
+    /* Generic */ {15, 7.2, 6.4, 2.5, 12.5, 4.4, 0.5},
+};
+
+double elements(const Graph& g, const std::string& v) {
+  if (v.empty()) return 0;
+  const ValueInfo* vi = nullptr;
+  if (auto it = g.value_info.find(v); it != g.value_info.end()) vi = &it->second;
+  for (const auto& x : g.inputs)
+    if (x.name == v) vi = &x;
+  for (const auto& x : g.outputs)
+    if (x.name == v && x.has_shape) vi = &x;
+  if (!vi || !vi->has_shape) return 0;
+  double p = 1;
+  for (const Dim& d : vi->shape) p *= d.is_known() ? static_cast<double>(d.value) : 1.0;
+  return p;
+}
+
+// Ops that only relabel a tensor's shape (no element is moved).
+bool is_view(std::string_view op) {
+  return op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Flatten" || op == "Identity" ||
+         op == "Shape" || op == "Constant";
+}
+
+}  // namespace
+
+KernelPath kernel_path() {
+  if (cpu_has_avx512_vnni()) return KernelPath::Vnni;
+  switch (cpu_isa()) {
+    case Isa::Avx512:
+      return KernelPath::Avx512;
+    case Isa::Avx2:
+      return KernelPath::Avx2;
+    case Isa::Generic:
+      break;
+  }
+  return KernelPath::Generic;
+}
+
+const char* kernel_path_name(KernelPath p) {
+  switch (p) {
+    case KernelPath::Vnni:
+      return "avx512-vnni";
+    case KernelPath::Avx512:
+      return "avx512";
+    case KernelPath::Avx2:
+      return "avx2";
+    case KernelPath::Generic:
+      break;
+  }
+  return "generic";
+}
+
+double predicted_run_ms(Model imported, KernelPath path) {
+  fuse_qdq_for_runtime(imported.graph);
+  fuse_for_runtime(imported.graph);
+  return predicted_run_ms(imported.graph, path);
+}
+
+double predicted_run_ms(const Graph& g, KernelPath path) {
+  const Rates& r = kRates[static_cast<int>(path)];
+  double ns = 0;
+  for (const Node& n : g.nodes) {
+    const NodeMacs m = node_macs(g, n);
+    if (m.family != MacFamily::None) {
+      double gmacs = 0;
+      switch (m.family) {
+        case MacFamily::DenseConv:
+          gmacs = m.integer ? r.dense_i8 : r.dense_f32;
+          break;
+        case MacFamily::DepthwiseConv:
+          gmacs = m.integer ? r.depthwise_i8 : r.depthwise_f32;
+          break;
+        default:
+          gmacs = m.integer ? r.gemm_i8 : r.gemm_f32;
+          break;
+      }
+      ns += m.macs / gmacs;
+      continue;
+    }
+    if (is_view(n.op_type)) continue;
+    double e = n.outputs.empty() ? 0 : elements(g, n.outputs[0]);
+    if (!n.inputs.empty()) e = std::max(e, elements(g, n.inputs[0]));  // pools and reductions read more
+    ns += e * r.element_ns;
+  }
+  return ns * 1e-6;
+}
+
+Int8Speed compare_int8_speed(const Graph& int8_executed, Model fp32_imported, KernelPath path) {
+  Int8Speed s;
+  s.path = path;
+  s.int8_ms = predicted_run_ms(int8_executed, path);
+  s.fp32_ms = predicted_run_ms(std::move(fp32_imported), path);
+  return s;
+}
+
+std::string describe(const Int8Speed& s) {
+  return fmt::format(
+      "on this CPU ({} kernels) the int8 file is predicted to take {:.2f}x the fp32 time ({:.3g} vs {:.3g} "
+      "ms a "
+      "run at the declared shapes)",
+      kernel_path_name(s.path), s.ratio(), s.int8_ms, s.fp32_ms);
+}
+
+}  // namespace tinyqat
