@@ -23,15 +23,18 @@ std::function<int()> add_zoo(CLI::App& app) {
     uint64_t seed = 0;
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("arch", o->arch,
-                  "Architecture: learned_filter, nr_metric, mlp or fr_regressor (defaults: the fork's)")
+  sub->add_option(
+         "arch", o->arch,
+         "Architecture: learned_filter, nr_metric, mlp, fr_regressor (defaults: the fork's) or unet (an "
+         "inference fixture: ConvTranspose, MaxPool, Concat skips)")
       ->required()
       ->check(CLI::IsMember(zoo::kinds()));
   sub->add_option("--output,-o", o->out, "ONNX file to write")->required();
-  auto* channels = sub->add_option("--channels", o->channels, "Image channels (learned_filter, nr_metric)")
+  auto* channels = sub->add_option("--channels", o->channels,
+                                   "Image channels (learned_filter, nr_metric; unet: 3 unless given)")
                        ->check(CLI::Range(1, 64))
                        ->capture_default_str();
-  auto* width = sub->add_option("--width", o->width, "Feature width (learned_filter, nr_metric)")
+  auto* width = sub->add_option("--width", o->width, "Feature width (learned_filter, nr_metric, unet)")
                     ->check(CLI::Range(1, 1024))
                     ->capture_default_str();
   auto* blocks = sub->add_option("--num-blocks", o->blocks, "Residual blocks (learned_filter)")
@@ -44,15 +47,19 @@ std::function<int()> add_zoo(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Initialisation seed")->capture_default_str();
   auto* example =
       sub->add_option("--example-input", o->example,
-                      "Also write a synthetic luma frame [1,C,S,S] as .npy (learned_filter, nr_metric)");
+                      "Also write a synthetic frame [1,C,S,S] as .npy (learned_filter, nr_metric, unet)");
   auto* size = sub->add_option("--example-size", o->size, "Side S of the example frame")
                    ->check(CLI::Range(8, 4096))
                    ->capture_default_str();
   return [o, channels, width, blocks, example, size] {
-    if (o->arch != "learned_filter" && o->arch != "nr_metric")
-      refuse_unused({channels, width, blocks, example},
-                    fmt::format("with {} (features in, no image; --arg NAME=VALUE sets its arguments)", o->arch));
-    if (o->arch == "nr_metric") refuse_unused({blocks}, "with nr_metric (no residual blocks)");
+    const bool image = o->arch == "learned_filter" || o->arch == "nr_metric" || o->arch == "unet";
+    if (o->arch == "unet" && channels->count() == 0) o->channels = 3;
+    if (!image)
+      refuse_unused(
+          {channels, width, blocks, example},
+          fmt::format("with {} (features in, no image; --arg NAME=VALUE sets its arguments)", o->arch));
+    if (o->arch == "nr_metric" || o->arch == "unet")
+      refuse_unused({blocks}, fmt::format("with {} (no residual blocks)", o->arch));
     if (o->example.empty()) refuse_unused({size}, "without --example-input");
     zoo::Args args;
     auto num = [](double v) { return zoo::Arg{{v}, "", false}; };
@@ -60,7 +67,7 @@ std::function<int()> add_zoo(CLI::App& app) {
       args = {{"channels", num(double(o->channels))},
               {"width", num(double(o->width))},
               {"num_blocks", num(double(o->blocks))}};
-    else if (o->arch == "nr_metric")
+    else if (o->arch == "nr_metric" || o->arch == "unet")
       args = {{"in_channels", num(double(o->channels))}, {"width", num(double(o->width))}};
     for (const std::string& kv : o->args) {
       const size_t eq = kv.find('=');

@@ -52,7 +52,7 @@ struct Reader {
 }  // namespace
 
 std::vector<std::string> kinds() {
-  return {"learned_filter", "nr_metric", "mlp", "fr_regressor"};
+  return {"learned_filter", "nr_metric", "mlp", "fr_regressor", "unet"};
 }
 
 Model build(const std::string& kind, const Args& args, uint64_t seed) {
@@ -77,6 +77,11 @@ Model build(const std::string& kind, const Args& args, uint64_t seed) {
     fork_only_defaults();
     r.finish();
     return nr_metric(c, w, seed);
+  }
+  if (kind == "unet") {
+    const int64_t c = r.integer("in_channels", 3, 1, 64), w = r.integer("width", 16, 1, 1024);
+    r.finish();
+    return unet(c, w, seed);
   }
   if (kind == "fr_regressor") {
     const int64_t in = r.integer("in_features", 7, 1, 1 << 20), hidden = r.integer("hidden", 64, 1, 1 << 20),

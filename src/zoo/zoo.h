@@ -19,6 +19,13 @@ Model learned_filter(int64_t channels, int64_t width, int64_t num_blocks, uint64
 // 2,1,2,1,2, global average pool, Linear(8w→1). Input "frame" [N,c,H,W], output "mos" [N].
 Model nr_metric(int64_t in_channels, int64_t width, uint64_t seed);
 
+// unet: a small U-Net, for the runtime and int8 on a topology none of the fork's models has: two encoder
+// stages [Conv3x3 + ReLU] × 2 then MaxPool 2×2, a middle pair, two decoder stages ConvTranspose 2×2 s2
+// (upsampling) → Concat with the encoder's skip → [Conv3x3 + ReLU] × 2, Conv1x1(w→1) → Sigmoid. Widths
+// w, 2w, 4w. Input "image" [N,c,H,W] (H, W multiples of 4), output "mask" [N,1,H,W]. An inference fixture:
+// the trainer does not train ConvTranspose.
+Model unet(int64_t in_channels, int64_t width, uint64_t seed);
+
 // mlp: (x − mean) / std baked in as Sub/Div, hidden Linear layers with ReLU or GELU (Erf form), a
 // Linear(→1) head. Input "features" [N,in], output "score" [N]. mean/std: one value per feature.
 Model mlp(int64_t in_features, const std::vector<int64_t>& hidden, const std::string& activation,

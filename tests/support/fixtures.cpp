@@ -5,6 +5,7 @@
 
 #include "ir/builder.h"
 #include "support/test_support.h"
+#include "zoo/zoo.h"
 
 namespace tinyqat::test {
 namespace {
@@ -300,11 +301,22 @@ Fixture gemm_fusions() {
   return f;
 }
 
+// The zoo's U-Net (width 4): 2×2 stride-2 MaxPool and ConvTranspose (the runtime's direct paths for
+// them), Concat skips, Sigmoid; an odd-sized input would not pool evenly, so 16×20.
+Fixture unet() {
+  Fixture f{"unet", zoo::unet(3, 4, 5), {}};
+  f.inputs = [](int64_t n) {
+    Tensor l = luma_images(n * 3, 16, 20, 41);
+    return NamedTensors{{"image", l.reshaped({n, 3, 16, 20})}};
+  };
+  return f;
+}
+
 }  // namespace
 
 std::vector<Fixture> fixtures() {
-  return {mlp_gelu(), cnn_mix(), two_input(),   external_data(),
-          qdq_conv(), qlinear(), dynamic_int(), gemm_fusions()};
+  return {mlp_gelu(), cnn_mix(),     two_input(),    external_data(), qdq_conv(),
+          qlinear(),  dynamic_int(), gemm_fusions(), unet()};
 }
 
 }  // namespace tinyqat::test

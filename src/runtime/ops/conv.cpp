@@ -2,6 +2,7 @@
 // (GEMM then col2im).
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
@@ -307,8 +308,12 @@ class ConvTransposeF32 : public Kernel {
     out[0] = Tensor::empty(DType::F32, {N, M, OH, OW});
     float* yp = out[0].data<float>();
     const int64_t rows = mg * KH * KW, HW = H * W;
-    std::vector<float> col(static_cast<size_t>(rows * HW));
+    std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * HW)]);  // every entry written
     const SgemmKernel& uk = sgemm_kernel();
+    // Stride = kernel, no dilation, padding or output padding (2×2 / stride-2 upsampling): every output
+    // pixel comes from exactly one column entry.
+    const bool tiles = wa.strides[0] == KH && wa.strides[1] == KW && wa.dilations[0] == 1 &&
+                       wa.dilations[1] == 1 && pads[0] == 0 && pads[1] == 0 && OH == H * KH && OW == W * KW;
     for (int64_t nb = 0; nb < N; ++nb)
       for (int64_t gi = 0; gi < group; ++gi) {
         // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p]
@@ -321,25 +326,41 @@ class ConvTransposeF32 : public Kernel {
           return buf;
         };
         a.b = strided_b(xg, HW, 1, HW, cg);
-        a.C = col.data();
+        a.C = col.get();
         a.rs_c = HW;
         sgemm(a, ctx.pool);
-        for (int64_t co = 0; co < mg; ++co) {
-          float* yc = yp + (nb * M + gi * mg + co) * OH * OW;
-          std::fill(yc, yc + OH * OW, b ? b->data<float>()[gi * mg + co] : 0.f);
-          for (int64_t ky = 0; ky < KH; ++ky)
-            for (int64_t kx = 0; kx < KW; ++kx) {
-              const float* cr = col.data() + ((co * KH + ky) * KW + kx) * HW;
-              for (int64_t iy = 0; iy < H; ++iy) {
-                int64_t oy = iy * wa.strides[0] - pads[0] + ky * wa.dilations[0];
-                if (oy < 0 || oy >= OH) continue;
-                for (int64_t ix = 0; ix < W; ++ix) {
-                  int64_t ox = ix * wa.strides[1] - pads[1] + kx * wa.dilations[1];
-                  if (ox >= 0 && ox < OW) yc[oy * OW + ox] += cr[iy * W + ix];
+        // col2im, one output channel per work item.
+        ctx.pool.parallel_for(mg, {work::bytes(8.0 * rows * HW)}, [&](int64_t c0, int64_t c1, int) {
+          for (int64_t co = c0; co < c1; ++co) {
+            float* yc = yp + (nb * M + gi * mg + co) * OH * OW;
+            const float bias = b ? b->data<float>()[gi * mg + co] : 0.f;
+            const float* cc = col.get() + co * KH * KW * HW;
+            if (tiles) {
+              for (int64_t iy = 0; iy < H; ++iy)
+                for (int64_t ky = 0; ky < KH; ++ky) {
+                  float* yr = yc + (iy * KH + ky) * OW;
+                  for (int64_t kx = 0; kx < KW; ++kx) {
+                    const float* cr = cc + (ky * KW + kx) * HW + iy * W;
+                    for (int64_t ix = 0; ix < W; ++ix) yr[ix * KW + kx] = bias + cr[ix];
+                  }
+                }
+              continue;
+            }
+            std::fill(yc, yc + OH * OW, bias);
+            for (int64_t ky = 0; ky < KH; ++ky)
+              for (int64_t kx = 0; kx < KW; ++kx) {
+                const float* cr = cc + (ky * KW + kx) * HW;
+                for (int64_t iy = 0; iy < H; ++iy) {
+                  int64_t oy = iy * wa.strides[0] - pads[0] + ky * wa.dilations[0];
+                  if (oy < 0 || oy >= OH) continue;
+                  for (int64_t ix = 0; ix < W; ++ix) {
+                    int64_t ox = ix * wa.strides[1] - pads[1] + kx * wa.dilations[1];
+                    if (ox >= 0 && ox < OW) yc[oy * OW + ox] += cr[iy * W + ix];
+                  }
                 }
               }
-            }
-        }
+          }
+        });
       }
   }
 

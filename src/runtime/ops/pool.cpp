@@ -39,6 +39,17 @@ Shape pooled_shape(const Tensor& x, const PoolGeom& g) {
   return {x.dim(0), x.dim(1), g.OH, g.OW};
 }
 
+// One output row of a 2×2 / stride-2 max pool from input rows r and r + w; NaN wins, as in the general path.
+void max_pool_2x2_row(const float* r, int64_t w, float* y, int64_t ow) {
+  const float* r1 = r + w;
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const float a = r[2 * ox], b = r[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+    const float m = std::max(std::max(a, b), std::max(c, d));
+    const bool nan = (a != a) | (b != b) | (c != c) | (d != d);
+    y[ox] = nan ? std::numeric_limits<float>::quiet_NaN() : m;
+  }
+}
+
 KernelFactory pool_factory(bool is_max) {
   return [is_max](const KernelInit& init) {
     const Node& n = init.node;
@@ -54,6 +65,17 @@ KernelFactory pool_factory(bool is_max) {
       float* yp = out[0].data<float>();
       const int64_t planes = x.dim(0) * x.dim(1);
       const double taps = static_cast<double>(planes) * g.OH * g.OW * g.KH * g.KW;  // ~1 ns each
+      if (is_max && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PT == 0 &&
+          g.PL == 0 && 2 * g.OH <= g.H && 2 * g.OW <= g.W) {
+        // 2×2 windows, stride 2, every window inside the plane (U-Net downsampling): a row pair at a time.
+        ctx.pool.parallel_for(
+            planes, {work::bytes(4.0 * planes * g.H * g.W)}, [&](int64_t b, int64_t e, int) {
+              for (int64_t pl = b; pl < e; ++pl)
+                for (int64_t oy = 0; oy < g.OH; ++oy)
+                  max_pool_2x2_row(xp + (pl * g.H + 2 * oy) * g.W, g.W, yp + (pl * g.OH + oy) * g.OW, g.OW);
+            });
+        return;
+      }
       ctx.pool.parallel_for(planes, {work::scalar_ops(taps)}, [&](int64_t b, int64_t e, int) {
         for (int64_t pl = b; pl < e; ++pl) {
           const float* xs = xp + pl * g.H * g.W;
