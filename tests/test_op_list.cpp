@@ -109,7 +109,7 @@ TEST(OpList, RuntimeKernelsAreExactlyTheListedOnesFamilyByFamily) {
       {OpFamily::MatMul, {register_matmul_ops}},
       {OpFamily::Pool, {register_pool_ops}},
       {OpFamily::Shape, {register_shape_ops}},
-      {OpFamily::Quant, {register_quant_ops, register_qlinear_binary_ops}}};
+      {OpFamily::Quant, {register_quant_ops, register_qlinear_binary_ops, register_qconv_transpose_ops}}};
   for (OpFamily f : kFamilies) {
     KernelRegistry r;
     for (auto reg : files.at(f)) reg(r);

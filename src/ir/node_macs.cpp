@@ -49,10 +49,11 @@ NodeMacs node_macs(const Graph& g, const Node& n) {
   if (!n.domain.empty() || n.outputs.empty()) return r;
   const std::string_view op = n.op_type;
   const bool conv = op == "Conv" || op == "ConvInteger" || op == "QLinearConv";
-  const bool conv_t = op == "ConvTranspose";
+  const bool conv_t = op == "ConvTranspose" || op == "QLinearConvTranspose";
   const bool gemm = op == "MatMul" || op == "Gemm" || op == "MatMulInteger" || op == "QLinearMatMul";
   if (!conv && !conv_t && !gemm) return r;
-  r.integer = op == "ConvInteger" || op == "QLinearConv" || op == "MatMulInteger" || op == "QLinearMatMul";
+  r.integer = op == "ConvInteger" || op == "QLinearConv" || op == "QLinearConvTranspose" ||
+              op == "MatMulInteger" || op == "QLinearMatMul";
   r.family = gemm ? MacFamily::Gemm : MacFamily::DenseConv;
   const size_t wi = op.substr(0, 7) == "QLinear" ? 3 : 1;
   if (n.inputs.size() <= wi) return r;

@@ -1,7 +1,7 @@
 // Multiply-accumulates per run of the nodes that do them — Conv / ConvTranspose / MatMul / Gemm and their
-// integer forms (ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul) — at the graph's inferred shapes,
-// a dimension unknown until run time counted as 1. The runtime's int8-versus-fp32 prediction
-// (runtime/int8_speed.h) and `bench --profile` (GMAC/s per node) read it.
+// integer forms (ConvInteger, QLinearConv, QLinearConvTranspose, MatMulInteger, QLinearMatMul) — at the
+// graph's inferred shapes, a dimension unknown until run time counted as 1. The runtime's int8-versus-fp32
+// prediction (runtime/int8_speed.h) and `bench --profile` (GMAC/s per node) read it.
 #pragma once
 #include <cstdint>
 

@@ -112,6 +112,9 @@ inline constexpr OpInfo kOps[] = {
   {"QLinearConv",          "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
   {"QLinearMatMul",        "", OpFamily::Quant,       true,  kMinOpset, kMaxOpset, kYes, kYes, no(kIntegerOp)},
   {"QLinearAdd",           "", OpFamily::Quant,       true,  0, 0, no(kRuntimeOnly), kYes, no(kIntegerOp)},
+  {"QLinearConvTranspose", "", OpFamily::Quant,       true,  0, 0,
+   no("runtime-internal: fuse_qdq_for_runtime makes it from DequantizeLinear → ConvTranspose → QuantizeLinear "
+      "(ONNX has no quantized ConvTranspose)"), kYes, no(kIntegerOp)},
 };
 // clang-format on
 

@@ -15,7 +15,7 @@ std::optional<WeightedUnit> select_weighted_unit(const Graph& g, int i, std::str
     const Tensor* t = g.initializer(*n.input(k));
     return t && t->dtype() == DType::F32 ? t : nullptr;
   };
-  const bool conv = n.op_type == "Conv";
+  const bool conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
   const Tensor* w = float_init(1);
   if (!w)
     return *why = conv ? "weight is not a float initializer" : "B is not a 2-D float initializer",

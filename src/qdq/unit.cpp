@@ -10,6 +10,7 @@ namespace tinyqat::qdq {
 OpPattern pattern_of(const Node& n) {
   static const std::map<std::string, OpPattern> table = {
       {"Conv", {Pattern::WeightedUnit}},
+      {"ConvTranspose", {Pattern::WeightedUnit}},
       {"Gemm", {Pattern::WeightedUnit}},
       {"MatMul", {Pattern::WeightedUnit}},
       {"Add", {Pattern::BinaryAdd}},
@@ -35,6 +36,13 @@ OpPattern pattern_of(const Node& n) {
 std::optional<int64_t> weighted_op_axis(const Node& n, const Shape& w, int64_t bias_numel, std::string* why) {
   if (pattern_of(n).pattern != Pattern::WeightedUnit) return *why = "not a weighted op", std::nullopt;
   if (n.op_type == "Conv") return 0;
+  if (n.op_type == "ConvTranspose") {
+    // Weight [C_in, C_out / group, k...]: per output channel is axis 1, which covers them all only
+    // without groups.
+    if (n.get_int("group", 1) != 1) return *why = "ConvTranspose with groups is not supported", std::nullopt;
+    if (w.size() != 4) return *why = "only 2-D ConvTranspose is supported", std::nullopt;
+    return 1;
+  }
   if (w.size() != 2) return *why = "B is not 2-D", std::nullopt;
   if (n.op_type == "MatMul") return 1;
   // Gemm: Y = A·B' + C with A as it is; anything else has no integer form here.

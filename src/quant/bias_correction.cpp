@@ -67,11 +67,12 @@ Model correct_biases(const Model& fp32, QuantPlan* plan, const std::map<std::str
                      const NamedTensors& calibration, int64_t samples, std::vector<BiasCorrection>* report) {
   Model corrected = fp32;
   Graph& g = corrected.graph;
-  // A Conv or Gemm without a bias gets a zero one to carry its correction (an int32 bias is free in the
-  // integer kernels; MatMul has no bias input and keeps its shift).
+  // A Conv, ConvTranspose or Gemm without a bias gets a zero one to carry its correction (an int32 bias is
+  // free in the integer kernels; MatMul has no bias input and keeps its shift).
   for (auto& u : plan->units) {
     Node& n = g.nodes[u.node];
-    if (!u.bias.empty() || (n.op_type != "Conv" && n.op_type != "Gemm")) continue;
+    if (!u.bias.empty() || (n.op_type != "Conv" && n.op_type != "ConvTranspose" && n.op_type != "Gemm"))
+      continue;
     const Tensor& w = *g.initializer(u.weight);
     u.bias = g.unique_name(u.weight + "_bias");
     g.initializers[u.bias] = Tensor::zeros(DType::F32, {w.dim(static_cast<int>(u.weight_axis))});
@@ -85,7 +86,8 @@ Model correct_biases(const Model& fp32, QuantPlan* plan, const std::map<std::str
     const Tensor* b = u.bias.empty() ? nullptr : g.initializer(u.bias);
     if (b && b->dtype() == DType::F32 && b->rank() == 1) {
       units.push_back(&u);
-      watched.push_back({u.op_output, g.nodes[u.node].op_type == "Conv"});
+      const std::string& op = g.nodes[u.node].op_type;
+      watched.push_back({u.op_output, op == "Conv" || op == "ConvTranspose"});  // channels on axis 1
     }
   }
   if (units.empty()) return corrected;

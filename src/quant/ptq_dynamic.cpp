@@ -22,8 +22,10 @@ Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report) {
   for (size_t i = 0; i < original; ++i) {
     const Node n = g.nodes[i];
     if (qdq::pattern_of(n).pattern != qdq::Pattern::WeightedUnit) continue;
-    std::string why;
-    auto u = cfg.exclude.count(n.name) ? std::nullopt : weighted_unit(fp32.graph, static_cast<int>(i), &why);
+    std::string why = "ConvTranspose has no dynamic integer form (ONNX has no ConvTransposeInteger)";
+    auto u = cfg.exclude.count(n.name) || n.op_type == "ConvTranspose"
+                 ? std::nullopt
+                 : weighted_unit(fp32.graph, static_cast<int>(i), &why);
     if (!u) {
       rep.kept_fp32.emplace_back(n.name, cfg.exclude.count(n.name) ? "excluded (--exclude)" : why);
       continue;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "qdq/selectors.h"
 #include "quant/compare.h"
 #include "quant/ptq.h"
 
@@ -67,8 +68,7 @@ Sensitivity sensitivity(const Model& fp32, const NamedTensors& calibration, cons
   std::vector<const Node*> units;
   for (const auto& name : full.quantized)
     for (const auto& n : fp32.graph.nodes)
-      if (!name.empty() && n.name == name &&
-          (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul"))
+      if (!name.empty() && n.name == name && qdq::pattern_of(n).pattern == qdq::Pattern::WeightedUnit)
         units.push_back(&n);
   const int total = 2 * static_cast<int>(units.size());
   int done = 0;

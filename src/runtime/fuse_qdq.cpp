@@ -1,11 +1,12 @@
 // QDQ → integer operators, done once when an Executor is built, as named passes over the units that
-// src/qdq selects (the same units the quantizer planned): DequantizeLinear(x_q) → Conv / Gemm / MatMul
-// (with DequantizeLinear'd constant int8 weights and an int32 bias at scale x_s·w_s) → QuantizeLinear
-// becomes one QLinearConv / QLinearMatMul, so the runtime executes exact int32 sums instead of
-// simulating in float; residual adds become QLinearAdd; a following DequantizeLinear → Relu/Clip →
-// QuantizeLinear with the same parameters becomes a clamp inside the integer op. A unit whose output
-// no QuantizeLinear reads (a float head: qdq::float_heads) becomes the integer op without y_scale /
-// y_zero_point, which writes float straight from the int32 sums (its Relu/Clip a float clamp).
+// src/qdq selects (the same units the quantizer planned): DequantizeLinear(x_q) → Conv / ConvTranspose /
+// Gemm / MatMul (with DequantizeLinear'd constant int8 weights and an int32 bias at scale x_s·w_s) →
+// QuantizeLinear becomes one QLinearConv / QLinearConvTranspose (runtime-internal) / QLinearMatMul, so the
+// runtime executes exact int32 sums instead of simulating in float; residual adds become QLinearAdd; a
+// following DequantizeLinear → Relu/Clip → QuantizeLinear with the same parameters becomes a clamp inside the
+// integer op. A unit whose output no QuantizeLinear reads (a float head: qdq::float_heads) becomes the
+// integer op without y_scale / y_zero_point, which writes float straight from the int32 sums (its Relu/Clip a
+// float clamp).
 #include <map>
 #include <set>
 
@@ -75,8 +76,8 @@ Node integer_unit(Graph& g, const qdq::QdqWeightedUnit& u) {
     wzp = g.unique_name(u.w.q + "_zero_point");
     g.initializers[wzp] = Tensor::zeros(wq.dtype(), {});
   }
-  if (n.op_type == "Conv") {
-    f.op_type = "QLinearConv";
+  if (n.op_type == "Conv" || n.op_type == "ConvTranspose") {
+    f.op_type = n.op_type == "Conv" ? "QLinearConv" : "QLinearConvTranspose";
     for (const auto& [k, a] : n.attrs) f.attrs[k] = a;
   } else {
     // QLinearMatMul wants B as [K, N] with per-column parameters: Gemm's transB = 1 weight is transposed.
@@ -144,12 +145,15 @@ bool fuse_binary_adds(Graph& g) {
   return true;
 }
 
-// Pass: QLinearConv / QLinearMatMul → DequantizeLinear → Relu/Clip → QuantizeLinear (same parameters) is
-// the integer op with its output clamped (the fused activation of the unit, in the output domain).
+// Pass: QLinearConv / QLinearConvTranspose / QLinearMatMul → DequantizeLinear → Relu/Clip → QuantizeLinear
+// (same parameters) is the integer op with its output clamped (the fused activation of the unit, in the
+// output domain).
 void fold_clamps(Graph& g) {
   std::set<int> removed;
   for (auto& f : g.nodes) {
-    if ((f.op_type != "QLinearConv" && f.op_type != "QLinearMatMul") || f.inputs[6].empty()) continue;
+    if ((f.op_type != "QLinearConv" && f.op_type != "QLinearConvTranspose" && f.op_type != "QLinearMatMul") ||
+        f.inputs[6].empty())
+      continue;
     auto c = qdq::select_qdq_clamp(g, f.outputs[0], f.inputs[6], f.inputs[7]);
     if (!c) continue;
     f.attrs[kActMin] = Attribute::of_float(c->lo);

@@ -34,6 +34,7 @@ const KernelRegistry& kernel_registry() {
     register_shape_ops(m);
     register_quant_ops(m);
     register_qlinear_binary_ops(m);
+    register_qconv_transpose_ops(m);
     return m;
   }();
   return r;

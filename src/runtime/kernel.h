@@ -60,6 +60,7 @@ void register_pool_ops(KernelRegistry& r);
 void register_shape_ops(KernelRegistry& r);
 void register_quant_ops(KernelRegistry& r);
 void register_qlinear_binary_ops(KernelRegistry& r);
+void register_qconv_transpose_ops(KernelRegistry& r);
 const KernelRegistry& kernel_registry();
 
 // A kernel written as a lambda: for simple ops that need no state.

@@ -308,6 +308,8 @@ class ConvTransposeF32 : public Kernel {
     out[0] = Tensor::empty(DType::F32, {N, M, OH, OW});
     float* yp = out[0].data<float>();
     const int64_t rows = mg * KH * KW, HW = H * W;
+    TQ_CHECK(static_cast<double>(rows) * static_cast<double>(HW) <= double(int64_t(1) << 28),
+             "{}: {} columns of {} pixels are over the 1 GiB the runtime allocates", n_.describe(), rows, HW);
     std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * HW)]);  // every entry written
     const SgemmKernel& uk = sgemm_kernel();
     // Stride = kernel, no dilation, padding or output padding (2×2 / stride-2 upsampling): every output
