@@ -563,8 +563,10 @@ TEST(Selectors, EveryPlannedUnitBecomesAnIntegerOpInTheRuntime) {
           const int i = named(fused, op.name);
           ASSERT_GE(i, 0) << what << ": " << op.name << " is gone";
           const Node& f = fused.nodes[i];
-          EXPECT_EQ(f.op_type, op.op_type == "Conv" ? "QLinearConv" : "QLinearMatMul")
-              << what << ": unit " << op.name << " runs as " << f.op_type;
+          const std::string want = op.op_type == "Conv"            ? "QLinearConv"
+                                   : op.op_type == "ConvTranspose" ? "QLinearConvTranspose"
+                                                                   : "QLinearMatMul";
+          EXPECT_EQ(f.op_type, want) << what << ": unit " << op.name << " runs as " << f.op_type;
           const bool float_head = plan.float_heads.count(u.output) != 0;
           EXPECT_EQ(f.inputs[6].empty(), float_head)
               << what << ": " << op.name << " writes float iff a float head";
