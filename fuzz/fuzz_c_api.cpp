@@ -1,13 +1,13 @@
 // libFuzzer target for the C API's tensors (include/tinyqat/session.h): tq_session_run with fuzzed names,
 // dtypes, ranks, shapes and data on two small built-in models registered once per process — an fp32 MLP
-// (features [N,4]) and the dynamic int8 twin of a learned_filter (degraded [N,1,H,W]). Every call must end
-// in TQ_OK or a status with tq_last_error() set; never a crash, a sanitizer report or an exception across
-// the boundary. Shapes the caller could not back with data (over 64 Ki elements) are not passed: reading
-// past a caller's buffer is the caller's bug; negative or overflowing dims are passed with a small buffer
-// (the API must refuse them before reading).
+// (features [N,4]) and the dynamic int8 twin of a learned_filter (degraded [N,1,H,W], kept with force_int8).
+// Every call must end in TQ_OK or a status with tq_last_error() set; never a crash, a sanitizer report or an
+// exception across the boundary. Shapes the caller could not back with data (over 64 Ki elements) are not
+// passed: reading past a caller's buffer is the caller's bug; negative or overflowing dims are passed with a
+// small buffer (the API must refuse them before reading).
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -48,8 +48,14 @@ Sessions open_sessions() {
   a.kind = "filter";
   tinyqat::handoff::register_artifact(a);
   Sessions out;
+  // force_int8: the integer kernels are what this target fuzzes, on any CPU (a width-4 filter's dynamic
+  // int8 is predicted slower than its fp32 file everywhere, so a plain session would run fp32).
+  tq_session_options o;
+  tq_session_options_init(&o);
+  o.force_int8 = 1;
   if (tq_session_open(reg.c_str(), "mlp", nullptr, &out.s[0]) != TQ_OK ||
-      tq_session_open(reg.c_str(), "lf", nullptr, &out.s[1]) != TQ_OK)
+      tq_session_open(reg.c_str(), "lf", &o, &out.s[1]) != TQ_OK ||
+      tq_session_variant(out.s[1]) != TQ_VARIANT_INT8)
     __builtin_trap();
   return out;
 }
