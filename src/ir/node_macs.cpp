@@ -4,10 +4,8 @@
 #include <string_view>
 
 namespace tinyqat {
-namespace {
 
-// The shape of value `v` with unknown dims as 1; nullopt when even its rank is unknown.
-std::optional<std::vector<int64_t>> dims_of(const Graph& g, const std::string& v) {
+std::optional<std::vector<int64_t>> shape_or_ones(const Graph& g, const std::string& v) {
   if (v.empty()) return std::nullopt;
   if (const Tensor* t = g.initializer(v)) return t->shape();
   const ValueInfo* vi = nullptr;
@@ -21,6 +19,8 @@ std::optional<std::vector<int64_t>> dims_of(const Graph& g, const std::string& v
   for (const Dim& x : vi->shape) d.push_back(x.is_known() ? x.value : 1);
   return d;
 }
+
+namespace {
 
 double product(const std::vector<int64_t>& d, size_t from = 0, size_t to = SIZE_MAX) {
   double p = 1;
@@ -57,8 +57,8 @@ NodeMacs node_macs(const Graph& g, const Node& n) {
   r.family = gemm ? MacFamily::Gemm : MacFamily::DenseConv;
   const size_t wi = op.substr(0, 7) == "QLinear" ? 3 : 1;
   if (n.inputs.size() <= wi) return r;
-  const auto w = dims_of(g, n.inputs[wi]);
-  const auto y = dims_of(g, n.outputs[0]);
+  const auto w = shape_or_ones(g, n.inputs[wi]);
+  const auto y = shape_or_ones(g, n.outputs[0]);
   if (!w || !y || w->size() < 2 || y->empty()) return r;
   if (conv) {
     // Weight [M, C/group, k...]: every output element sums C/group · Πk products.
@@ -67,7 +67,7 @@ NodeMacs node_macs(const Graph& g, const Node& n) {
     r.macs = product(*y) * product(*w, 1);
   } else if (conv_t) {
     // Weight [C, M/group, k...]: every input element scatters into M/group · Πk outputs.
-    const auto x = dims_of(g, n.inputs[0]);
+    const auto x = shape_or_ones(g, n.inputs[0]);
     if (!x) return r;
     const int64_t group = std::max<int64_t>(1, n.get_int("group", 1));
     if (group > 1 && (*w)[0] == group && (*w)[1] == 1) r.family = MacFamily::DepthwiseConv;

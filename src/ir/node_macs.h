@@ -4,6 +4,9 @@
 // prediction (runtime/int8_speed.h) and `bench --profile` (GMAC/s per node) read it.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "ir/graph.h"
 
@@ -25,5 +28,8 @@ struct NodeMacs {
 
 // Shapes come from initializers, graph inputs/outputs and graph.value_info (infer_shapes).
 NodeMacs node_macs(const Graph& g, const Node& n);
+
+// The shape of value `v` as node_macs reads it (unknown dims as 1); nullopt when its rank is unknown.
+std::optional<std::vector<int64_t>> shape_or_ones(const Graph& g, const std::string& v);
 
 }  // namespace tinyqat

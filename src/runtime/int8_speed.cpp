@@ -27,16 +27,10 @@ constexpr Rates kRates[] = {
 };
 
 double elements(const Graph& g, const std::string& v) {
-  if (v.empty()) return 0;
-  const ValueInfo* vi = nullptr;
-  if (auto it = g.value_info.find(v); it != g.value_info.end()) vi = &it->second;
-  for (const auto& x : g.inputs)
-    if (x.name == v) vi = &x;
-  for (const auto& x : g.outputs)
-    if (x.name == v && x.has_shape) vi = &x;
-  if (!vi || !vi->has_shape) return 0;
-  double p = 1;
-  for (const Dim& d : vi->shape) p *= d.is_known() ? static_cast<double>(d.value) : 1.0;
+  const auto d = shape_or_ones(g, v);
+  double p = d ? 1 : 0;
+  if (d)
+    for (int64_t x : *d) p *= static_cast<double>(x);
   return p;
 }
 
