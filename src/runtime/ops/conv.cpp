@@ -11,6 +11,30 @@
 
 namespace tinyqat {
 
+ConvTransposeGeometry conv_transpose_geometry(const Node& n, int64_t H, int64_t W, int64_t KH, int64_t KW) {
+  WindowAttrs wa = window_attrs(n, {KH, KW});
+  auto out_pad = n.get_ints("output_padding", {0, 0});
+  auto out_shape = n.get_ints("output_shape");
+  TQ_CHECK(out_pad.size() == 2, "{}: output_padding must have 2 values", n.describe());
+  const int64_t in[2] = {H, W}, k[2] = {KH, KW};
+  int64_t pb[2], osz[2];
+  for (int i = 0; i < 2; ++i) {
+    const int64_t full = wa.strides[i] * (in[i] - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
+    if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
+      osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in[i] * wa.strides[i];
+      const int64_t total = full - osz[i];
+      TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n.describe());
+      pb[i] = wa.auto_pad != "SAME_LOWER" ? total / 2 : total - total / 2;
+    } else {
+      pb[i] = wa.auto_pad == "VALID" ? 0 : wa.pads[i];
+      osz[i] = full - pb[i] - (wa.auto_pad == "VALID" ? 0 : wa.pads[i + 2]);
+    }
+    TQ_CHECK(osz[i] >= 0, "{}: negative output size", n.describe());
+  }
+  return {H,     W,    KH, KW, osz[0], osz[1], wa.strides[0], wa.strides[1], wa.dilations[0], wa.dilations[1],
+          pb[0], pb[1]};
+}
+
 ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
   TQ_CHECK(x.size() == 3 || x.size() == 4, "{}: input must be [N,C,W] or [N,C,H,W], got {}", n.describe(),
            shape_str(x));
@@ -282,40 +306,18 @@ class ConvTransposeF32 : public Kernel {
     TQ_CHECK(group >= 1 && Cin % group == 0 && w.dim(0) == Cin, "{}: weight {} does not fit input {}",
              n_.describe(), shape_str(w.shape()), shape_str(x.shape()));
     const int64_t cg = Cin / group, mg = w.dim(1), M = mg * group, KH = w.dim(2), KW = w.dim(3);
-    WindowAttrs wa = window_attrs(n_, {KH, KW});
-    auto out_pad = n_.get_ints("output_padding", {0, 0});
-    auto out_shape = n_.get_ints("output_shape");
-    int64_t in_sp[2] = {H, W}, k[2] = {KH, KW}, pads[4], osz[2];
-    for (int i = 0; i < 2; ++i) {
-      int64_t full = wa.strides[i] * (in_sp[i] - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
-      if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
-        osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in_sp[i] * wa.strides[i];
-        int64_t total = full - osz[i];
-        TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces",
-                 n_.describe());
-        bool upper = wa.auto_pad != "SAME_LOWER";
-        pads[i] = upper ? total / 2 : total - total / 2;
-        pads[i + 2] = total - pads[i];
-      } else {
-        pads[i] = wa.auto_pad == "VALID" ? 0 : wa.pads[i];
-        pads[i + 2] = wa.auto_pad == "VALID" ? 0 : wa.pads[i + 2];
-        osz[i] = full - pads[i] - pads[i + 2];
-      }
-    }
-    const int64_t OH = osz[0], OW = osz[1];
+    const ConvTransposeGeometry tg = conv_transpose_geometry(n_, H, W, KH, KW);
+    const int64_t OH = tg.OH, OW = tg.OW;
     const Tensor* b = in.size() > 2 ? in[2] : nullptr;
     if (b) TQ_CHECK(b->numel() == M, "{}: bias must have {} values", n_.describe(), M);
     out[0] = Tensor::empty(DType::F32, {N, M, OH, OW});
     float* yp = out[0].data<float>();
     const int64_t rows = mg * KH * KW, HW = H * W;
-    TQ_CHECK(static_cast<double>(rows) * static_cast<double>(HW) <= double(int64_t(1) << 28),
+    TQ_CHECK(static_cast<double>(rows) * static_cast<double>(HW) <= kMaxColumnEntries,
              "{}: {} columns of {} pixels are over the 1 GiB the runtime allocates", n_.describe(), rows, HW);
     std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * HW)]);  // every entry written
     const SgemmKernel& uk = sgemm_kernel();
-    // Stride = kernel, no dilation, padding or output padding (2×2 / stride-2 upsampling): every output
-    // pixel comes from exactly one column entry.
-    const bool tiles = wa.strides[0] == KH && wa.strides[1] == KW && wa.dilations[0] == 1 &&
-                       wa.dilations[1] == 1 && pads[0] == 0 && pads[1] == 0 && OH == H * KH && OW == W * KW;
+    const bool tiles = tg.tiles();
     for (int64_t nb = 0; nb < N; ++nb)
       for (int64_t gi = 0; gi < group; ++gi) {
         // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p]
@@ -349,18 +351,7 @@ class ConvTransposeF32 : public Kernel {
               continue;
             }
             std::fill(yc, yc + OH * OW, bias);
-            for (int64_t ky = 0; ky < KH; ++ky)
-              for (int64_t kx = 0; kx < KW; ++kx) {
-                const float* cr = cc + (ky * KW + kx) * HW;
-                for (int64_t iy = 0; iy < H; ++iy) {
-                  int64_t oy = iy * wa.strides[0] - pads[0] + ky * wa.dilations[0];
-                  if (oy < 0 || oy >= OH) continue;
-                  for (int64_t ix = 0; ix < W; ++ix) {
-                    int64_t ox = ix * wa.strides[1] - pads[1] + kx * wa.dilations[1];
-                    if (ox >= 0 && ox < OW) yc[oy * OW + ox] += cr[iy * W + ix];
-                  }
-                }
-              }
+            col2im_add(tg, cc, yc);
           }
         });
       }

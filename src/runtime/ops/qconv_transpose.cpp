@@ -10,59 +10,24 @@
 // col2im only interleaves bytes. Without y_scale / y_zero_point (a float head) the sums are written as
 // float times x_s·w_s[co].
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <memory>
 
 #include "core/numerics.h"
-#include "ir/op_math.h"
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
+#include "runtime/ops/conv_common.h"
+#include "runtime/ops/quant_params.h"
 
 namespace tinyqat {
 namespace {
 
-constexpr double kMaxColumns = double(int64_t(1) << 28);  // int32 column entries (1 GiB)
-
-bool is_8bit(DType t) {
-  return t == DType::U8 || t == DType::I8;
-}
-int32_t int_of(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::I8 ? t.data<int8_t>()[i] : t.dtype() == DType::U8 ? t.data<uint8_t>()[i] : 0;
-}
-std::vector<float> floats(const Tensor& t, const Node& n, const char* what) {
-  TQ_CHECK(t.dtype() == DType::F32 && t.numel() >= 1, "{}: {} must be float32", n.describe(), what);
-  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
-}
-
-// Output geometry of a 2-D ConvTranspose (the ONNX rules: pads, auto_pad, output_padding, output_shape).
-struct TGeom {
-  int64_t H, W, KH, KW, OH, OW, sh, sw, dh, dw, pt, pl;
-};
-TGeom transpose_geometry(const Node& n, int64_t H, int64_t W, int64_t KH, int64_t KW) {
-  WindowAttrs wa = window_attrs(n, {KH, KW});
-  auto out_pad = n.get_ints("output_padding", {0, 0});
-  auto out_shape = n.get_ints("output_shape");
-  TQ_CHECK(out_pad.size() == 2, "{}: output_padding must have 2 values", n.describe());
-  const int64_t in[2] = {H, W}, k[2] = {KH, KW};
-  int64_t pb[2], osz[2];
-  for (int i = 0; i < 2; ++i) {
-    const int64_t full = wa.strides[i] * (in[i] - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
-    if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
-      osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in[i] * wa.strides[i];
-      const int64_t total = full - osz[i];
-      TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n.describe());
-      pb[i] = wa.auto_pad != "SAME_LOWER" ? total / 2 : total - total / 2;
-    } else {
-      pb[i] = wa.auto_pad == "VALID" ? 0 : wa.pads[i];
-      osz[i] = full - pb[i] - (wa.auto_pad == "VALID" ? 0 : wa.pads[i + 2]);
-    }
-    TQ_CHECK(osz[i] >= 0, "{}: negative output size", n.describe());
-  }
-  return {H,     W,    KH, KW, osz[0], osz[1], wa.strides[0], wa.strides[1], wa.dilations[0], wa.dilations[1],
-          pb[0], pb[1]};
+// A scale input: float32 values, at least one.
+std::vector<float> scales(const Tensor& t, const Node& n, const char* what) {
+  TQ_CHECK(t.numel() >= 1, "{}: {} is empty", n.describe(), what);
+  return floats_of(t, n, what);
 }
 
 class QConvTransposeKernel : public Kernel {
@@ -73,7 +38,7 @@ class QConvTransposeKernel : public Kernel {
     TQ_CHECK(n_.get_int("group", 1) == 1, "{}: only one group is supported", n_.describe());
     const Tensor* w = init.constant(3);
     const Tensor* wzp = init.constant(5);
-    if (w && is_8bit(w->dtype()) && w->rank() == 4 && (!n_.input(5) || wzp) &&
+    if (w && is_int8(w->dtype()) && w->rank() == 4 && (!n_.input(5) || wzp) &&
         (!wzp || wzp->numel() == 1 || wzp->numel() == w->dim(1))) {
       packed_ = pack(*w, wzp);
       has_packed_ = true;
@@ -87,78 +52,68 @@ class QConvTransposeKernel : public Kernel {
       TQ_CHECK(in.size() > i && in[i], "{}: input {} is required", n.describe(), i);
     const Tensor& x = *in[0];
     const Tensor& w = *in[3];
-    TQ_CHECK(is_8bit(x.dtype()) && is_8bit(w.dtype()), "{}: input and weight must be uint8 or int8",
+    TQ_CHECK(is_int8(x.dtype()) && is_int8(w.dtype()), "{}: input and weight must be uint8 or int8",
              n.describe());
     TQ_CHECK(x.rank() == 4 && w.rank() == 4 && w.dim(0) == x.dim(1), "{}: weight {} does not fit input {}",
              n.describe(), shape_str(w.shape()), shape_str(x.shape()));
     const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(1), KH = w.dim(2), KW = w.dim(3);
-    const TGeom g = transpose_geometry(n, x.dim(2), x.dim(3), KH, KW);
+    const ConvTransposeGeometry g = conv_transpose_geometry(n, x.dim(2), x.dim(3), KH, KW);
     const int64_t HW = g.H * g.W, cols = M * KH * KW;
-    TQ_CHECK(static_cast<double>(N) * static_cast<double>(HW) * static_cast<double>(cols) <= kMaxColumns,
-             "{}: {} images of {} columns × {} pixels are over the 2^28 column entries the runtime allocates",
-             n.describe(), N, cols, HW);
-    TQ_CHECK(in[2]->numel() == 1 && is_8bit(in[2]->dtype()), "{}: x_zero_point must be an 8-bit scalar",
+    TQ_CHECK(
+        static_cast<double>(N) * static_cast<double>(HW) * static_cast<double>(cols) <= kMaxColumnEntries,
+        "{}: {} images of {} columns × {} pixels are over the 2^28 column entries the runtime allocates",
+        n.describe(), N, cols, HW);
+    TQ_CHECK(in[2]->numel() == 1 && is_int8(in[2]->dtype()), "{}: x_zero_point must be an 8-bit scalar",
              n.describe());
-    const float xs = floats(*in[1], n, "x_scale").at(0);
-    const std::vector<float> ws = floats(*in[4], n, "w_scale");
+    const float xs = scales(*in[1], n, "x_scale")[0];
+    const std::vector<float> ws = scales(*in[4], n, "w_scale");
     TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == M, "{}: w_scale must have 1 or {} values",
              n.describe(), M);
     const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
     if (bias)
       TQ_CHECK(bias->dtype() == DType::I32 && bias->numel() == M, "{}: B must be int32[{}]", n.describe(), M);
-    // Requantisation per output channel, or the float head's scale.
-    std::vector<float> mult(M);
-    int32_t zp = 0, qlo = 0, qhi = 0;
+    // Requantisation (QLinearConv's), or the float head's scale; one multiplier per w_scale value.
+    QRequant rq;
     DType yt = DType::F32;
     if (!float_out_) {
-      const Tensor& yzp = *in[7];
-      TQ_CHECK(is_8bit(yzp.dtype()) && yzp.numel() == 1, "{}: y_zero_point must be an 8-bit scalar",
-               n.describe());
-      const float ys = floats(*in[6], n, "y_scale").at(0);
-      TQ_CHECK(ys > 0 && std::isfinite(ys), "{}: y_scale must be positive and finite", n.describe());
-      yt = yzp.dtype();
-      zp = int_of(yzp, 0);
-      const int32_t tlo = yt == DType::U8 ? 0 : -128, thi = yt == DType::U8 ? 255 : 127;
-      qlo = std::max(tlo, quantize_value(act_lo_, ys, zp, tlo, thi));
-      qhi = std::min(thi, quantize_value(act_hi_, ys, zp, tlo, thi));
-      for (int64_t c = 0; c < M; ++c) mult[c] = xs * ws[ws.size() == 1 ? 0 : c] / ys;
+      TQ_CHECK(in[7]->numel() == 1, "{}: y_zero_point must be a scalar", n.describe());
+      rq = make_requant(n, xs, ws, scales(*in[6], n, "y_scale")[0], *in[7], act_lo_, act_hi_);
+      yt = in[7]->dtype();
     } else {
-      for (int64_t c = 0; c < M; ++c) mult[c] = xs * ws[ws.size() == 1 ? 0 : c];
+      rq.mult = float_scales(xs, ws);
     }
+    auto mult = [&rq](int64_t c) { return rq.mult[rq.mult.size() == 1 ? 0 : c]; };
+    const int32_t zp = rq.zp, qlo = rq.qlo, qhi = rq.qhi;
     out[0] = Tensor::empty(yt, {N, M, g.OH, g.OW});
     if (out[0].numel() == 0) return;
 
-    TQ_CHECK(in[5]->numel() == 1 || in[5]->numel() == M, "{}: w_zero_point must have 1 or {} values",
-             n.describe(), M);
-    TQ_CHECK(is_8bit(in[5]->dtype()), "{}: w_zero_point must be uint8 or int8", n.describe());
+    zero_points(in[5], M, n, "w_zero_point");  // 1 or M values
+    TQ_CHECK(is_int8(in[5]->dtype()), "{}: w_zero_point must be uint8 or int8", n.describe());
     const QConvWeights local = has_packed_ ? QConvWeights{} : pack(w, in[5]);
     const QConvWeights& packed = has_packed_ ? packed_ : local;
     ConvGeometry pw;  // the pointwise convolution over the input pixels
     pw.C = C, pw.H = pw.OH = g.H, pw.W = pw.OW = g.W;
-    const bool tiles = g.sh == KH && g.sw == KW && g.dh == 1 && g.dw == 1 && g.pt == 0 && g.pl == 0 &&
-                       g.OH == g.H * KH && g.OW == g.W * KW;
-    const bool direct_out = tiles && !float_out_;
+    const bool direct_out = g.tiles() && !float_out_;
     QConvArgs qa;
     qa.g = &pw;
     qa.N = N, qa.group = 1, qa.M = cols;
     qa.x = x.data<uint8_t>();
     qa.x_signed = x.dtype() == DType::I8;
-    qa.xzp = int_of(*in[2], 0);
+    qa.xzp = int_at(*in[2], 0);
     qa.w_signed = w.dtype() == DType::I8;
     qa.packed = &packed;
     // Per GEMM row (co, ky, kx): its channel's bias and multiplier (direct_out), else int32 sums.
     std::vector<int32_t> row_bias;
-    QRequant rq;
+    QRequant row_rq = rq;
     if (direct_out) {
       row_bias.resize(static_cast<size_t>(cols));
-      rq.mult.resize(static_cast<size_t>(cols));
+      row_rq.mult.resize(static_cast<size_t>(cols));
       for (int64_t r = 0; r < cols; ++r) {
         row_bias[r] = bias ? bias->data<int32_t>()[r / (KH * KW)] : 0;
-        rq.mult[r] = mult[r / (KH * KW)];
+        row_rq.mult[r] = mult(r / (KH * KW));
       }
-      rq.zp = zp, rq.qlo = qlo, rq.qhi = qhi, rq.out_s8 = yt == DType::I8;
       qa.bias = row_bias.data();
-      qa.rq = &rq;
+      qa.rq = &row_rq;
     }
     const size_t elem = direct_out ? 1 : 4;
     std::unique_ptr<uint8_t[]> col(
@@ -172,7 +127,7 @@ class QConvTransposeKernel : public Kernel {
       if (C == 0)  // the epilogue never ran: requantise the bias
         for (int64_t r = 0; r < cols; ++r)
           std::fill(col.get() + r * HW, col.get() + (r + 1) * HW,
-                    static_cast<uint8_t>(requantize(row_bias[r], rq.mult[r], zp, qlo, qhi)));
+                    static_cast<uint8_t>(requantize(row_bias[r], row_rq.mult[r], zp, qlo, qhi)));
       // col2im of bytes: output row iy·KH + ky interleaves the KW planes (co, ky, ·) of input row iy.
       uint8_t* y = out[0].data<uint8_t>();
       ctx.pool.parallel_for(N * M, {work::bytes(2.0 * static_cast<double>(out[0].numel()))},
@@ -196,30 +151,19 @@ class QConvTransposeKernel : public Kernel {
           for (int64_t i = i0; i < i1; ++i) {
             const int64_t co = i % M;
             std::fill(acc.begin(), acc.end(), bias ? bias->data<int32_t>()[co] : 0);
-            for (int64_t ky = 0; ky < KH; ++ky)
-              for (int64_t kx = 0; kx < KW; ++kx) {
-                const int32_t* cp = col32 + ((i * KH + ky) * KW + kx) * HW;
-                for (int64_t iy = 0; iy < g.H; ++iy) {
-                  const int64_t oy = iy * g.sh - g.pt + ky * g.dh;
-                  if (oy < 0 || oy >= g.OH) continue;
-                  for (int64_t ix = 0; ix < g.W; ++ix) {
-                    const int64_t ox = ix * g.sw - g.pl + kx * g.dw;
-                    if (ox >= 0 && ox < g.OW) acc[oy * g.OW + ox] += cp[iy * g.W + ix];
-                  }
-                }
-              }
+            col2im_add(g, col32 + i * KH * KW * HW, acc.data());
             if (float_out_) {
               float* y = out[0].data<float>() + i * plane;
               for (int64_t k = 0; k < plane; ++k)
-                y[k] = std::min(std::max(static_cast<float>(acc[k]) * mult[co], act_lo_), act_hi_);
+                y[k] = std::min(std::max(static_cast<float>(acc[k]) * mult(co), act_lo_), act_hi_);
             } else if (yt == DType::U8) {
               uint8_t* y = out[0].data<uint8_t>() + i * plane;
               for (int64_t k = 0; k < plane; ++k)
-                y[k] = static_cast<uint8_t>(requantize(acc[k], mult[co], zp, qlo, qhi));
+                y[k] = static_cast<uint8_t>(requantize(acc[k], mult(co), zp, qlo, qhi));
             } else {
               int8_t* y = out[0].data<int8_t>() + i * plane;
               for (int64_t k = 0; k < plane; ++k)
-                y[k] = static_cast<int8_t>(requantize(acc[k], mult[co], zp, qlo, qhi));
+                y[k] = static_cast<int8_t>(requantize(acc[k], mult(co), zp, qlo, qhi));
             }
           }
         });
@@ -236,7 +180,7 @@ class QConvTransposeKernel : public Kernel {
       for (int64_t r = 0; r < rows; ++r) t[r * C + c] = src[c * rows + r];
     std::vector<int32_t> z(static_cast<size_t>(rows), 0);
     if (zp)
-      for (int64_t r = 0; r < rows; ++r) z[r] = int_of(*zp, zp->numel() == 1 ? 0 : r / taps);
+      for (int64_t r = 0; r < rows; ++r) z[r] = int_at(*zp, zp->numel() == 1 ? 0 : r / taps);
     return qpack_conv_weights(qgemm_kernel(), t.data(), w.dtype() == DType::I8, rows, C, 1, 1, 1, z,
                               /*allow_direct=*/false);
   }

@@ -15,6 +15,7 @@
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 #include "runtime/ops/conv_common.h"
+#include "runtime/ops/quant_params.h"
 
 namespace tinyqat {
 namespace {
@@ -35,6 +36,8 @@ QRange qrange(DType t, const Node& n) {
   }
 }
 
+}  // namespace
+
 int32_t int_at(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
     case DType::I8:
@@ -47,6 +50,8 @@ int32_t int_at(const Tensor& t, int64_t i) {
       return 0;
   }
 }
+
+namespace {
 
 void set_int(Tensor& t, int64_t i, int32_t v) {
   switch (t.dtype()) {
@@ -81,6 +86,8 @@ AxisParams axis_params(const Node& n, const Tensor& x, const Tensor& scale, int6
   return p;
 }
 
+}  // namespace
+
 std::vector<int32_t> zero_points(const Tensor* zp, int64_t n_expected, const Node& node, const char* what) {
   if (!zp) return std::vector<int32_t>(std::max<int64_t>(n_expected, 1), 0);
   TQ_CHECK(zp->numel() == 1 || zp->numel() == n_expected, "{}: {} has {} values (expected 1 or {})",
@@ -94,6 +101,8 @@ std::vector<float> floats_of(const Tensor& t, const Node& n, const char* what) {
   expect_dtype(n, t, DType::F32, what);
   return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
 }
+
+namespace {
 
 // Runs f(begin, count, channel) over the tensor in blocks that share one quantization parameter set:
 // per-tensor tensors in chunks, per-axis tensors in runs of `inner` elements. Blocks go to the pool.
@@ -115,9 +124,8 @@ void for_blocks(RunContext& ctx, int64_t numel, const AxisParams& ap, F&& f) {
   });
 }
 
-// The requantisation of a QLinear* node: per-channel multiplier x_s·w_s[c]/y_s (in fp32, as ORT), the
-// output zero point, and the clamp: the output type's range ∩ a fused activation's [act_min, act_max]
-// (runtime fusion attributes, a real-valued range) quantized with the output scale.
+}  // namespace
+
 QRequant make_requant(const Node& n, float xs, const std::vector<float>& ws, float ys, const Tensor& yzp,
                       float act_lo, float act_hi) {
   TQ_CHECK(yzp.dtype() == DType::U8 || yzp.dtype() == DType::I8,
@@ -137,6 +145,8 @@ bool is_int8(DType t) {
   return t == DType::U8 || t == DType::I8;
 }
 
+namespace {
+
 // True when input i is absent or a constant (its value is then known when the kernel is created).
 bool known_at_init(const KernelInit& init, size_t i) {
   return !init.node.input(i) || init.constant(i) != nullptr;
@@ -154,12 +164,16 @@ struct ConstParams {
   int64_t zxu = 0;               // for an input of the zero point's type
   const int32_t* bias_data() const { return bias.numel() > 0 ? bias.data<int32_t>() : nullptr; }
 };
-// The float output's per-channel scale x_s·w_s[c] (1 or `channels` values, as w_scale).
+
+}  // namespace
+
 std::vector<float> float_scales(float xs, const std::vector<float>& ws) {
   std::vector<float> r;
   for (float w : ws) r.push_back(xs * w);
   return r;
 }
+
+namespace {
 
 // A QLinear* node without y_scale / y_zero_point (runtime-internal: the QDQ fusion's unit whose output
 // stays float, qdq::float_heads): y = float(acc) · x_s·w_s[c], acc the exact int32 sum with the bias,
