@@ -99,6 +99,7 @@ Resolved resolve(const Registry& r, const std::string& id, bool prefer_fp32) {
   d.variant = Variant::Int8;
   d.model_path = int8;
   d.sha256 = got8;
+  res.fp32_bytes = std::move(fp32_file.bytes);
   if (d.recorded_drop) {
     d.reason = Reason::Int8WithinBudget;
     d.text =

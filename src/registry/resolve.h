@@ -48,6 +48,8 @@ struct Decision {
 struct Resolved {
   Decision decision;
   std::vector<uint8_t> bytes;  // the verified bytes of the chosen file (load these: no second read)
+  // When int8 is chosen: the fp32 twin's bytes, verified by the same call (read for its digest anyway).
+  std::vector<uint8_t> fp32_bytes;
 };
 
 // Throws Error (refuses) for an unknown id and for a fp32 file that is missing or does not match.

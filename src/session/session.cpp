@@ -65,9 +65,10 @@ std::unique_ptr<Session> Session::open(const std::string& registry_path, const s
     try {
       s->exec_ = std::make_unique<Executor>(import(res), ExecutorOptions{opts.threads, false});
       if (opts.force_int8) return s;
-      // The fp32 twin's bytes are verified again by resolve (the file may have changed since).
-      const Int8Speed speed = compare_int8_speed(s->exec_->model().graph,
-                                                 import(registry::resolve(reg, id, true)), kernel_path());
+      // The fp32 twin as the same resolve verified it (a fallback resolves it again before loading it).
+      const std::string fp32_path = reg.onnx_path(reg.at(id)).string();
+      Model fp32 = import_onnx_bytes(res.fp32_bytes.data(), res.fp32_bytes.size(), base, fp32_path);
+      const Int8Speed speed = compare_int8_speed(s->exec_->model().graph, std::move(fp32), kernel_path());
       if (!speed.slower()) return s;
       slower = speed;
     } catch (const Error& err) {
