@@ -38,9 +38,11 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in, double scale,
                                int64_t zp, int64_t qmin, int64_t qmax, double a, double b) {
-    auto x = x_in.contiguous();
+    // Elementwise over the memory as it lies (channels-last stays channels-last): y and the mask take x's
+    // strides, and backward lays the gradient out like the mask.
+    auto x = x_in.contiguous(x_in.suggest_memory_format());
     auto y = torch::empty_like(x);
-    auto pass = torch::empty(x.sizes(), x.options().dtype(torch::kUInt8));
+    auto pass = torch::empty_like(x, x.options().dtype(torch::kUInt8));
     const Params p{static_cast<float>(scale), static_cast<float>(zp), static_cast<float>(qmin),
                    static_cast<float>(qmax),  static_cast<float>(a),  static_cast<float>(b)};
     const float* px = x.data_ptr<float>();
@@ -54,7 +56,7 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     auto pass = ctx->get_saved_variables()[0];
-    auto g = grads[0].contiguous();
+    auto g = grads[0].contiguous(pass.suggest_memory_format());
     auto gx = torch::empty_like(g);
     const uint8_t* pm = pass.data_ptr<uint8_t>();
     const float* pg = g.data_ptr<float>();
@@ -75,6 +77,12 @@ class FakeQuant : public torch::autograd::Function<FakeQuant> {
 
 torch::Tensor clamp_between(const torch::Tensor& x, float a, float b) {
   if (!std::isfinite(a) && !std::isfinite(b)) return x;
+  // relu and hardtanh differentiate in one fused kernel (threshold_backward, hardtanh_backward); clamp's
+  // backward is two comparisons, a logical and and a where over the whole activation (3.5x the time of
+  // relu's on a 16x16x64x64 tensor). The gradient is 0 on a bound, as in the fused fake-quant's mask and
+  // PyTorch's nn.ReLU / ReLU6; an infinite bound is no bound.
+  if (a == 0 && !std::isfinite(b)) return torch::relu(x);
+  if (a <= b) return torch::hardtanh(x, a, b);
   return torch::clamp(x, std::isfinite(a) ? c10::optional<at::Scalar>(a) : c10::nullopt,
                       std::isfinite(b) ? c10::optional<at::Scalar>(b) : c10::nullopt);
 }
