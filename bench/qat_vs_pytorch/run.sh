@@ -5,6 +5,9 @@
 # the other ROUNDS times (default 1). Writes build/bench-qat/table.md.
 #   apt-get install python3-torch   # the peer; not needed by anything else
 #   ROUNDS=2 bash bench/qat_vs_pytorch/run.sh
+# PEER_ALLOC=ours gives the peer the allocator policy our trainer sets with mallopt (32 MiB mmap threshold,
+# 1 GiB trim threshold, 64 MiB top pad) through GLIBC_TUNABLES: a PyTorch user's default is glibc's, which
+# page-faults on every step's activation buffers.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TQ=${TQ:-./build/tinyqat}
@@ -22,7 +25,10 @@ for r in $(seq 1 "${ROUNDS:-1}"); do
   "$TQ" compare "$OUT/ours_$r.ckpt.onnx" "$OUT/ours_$r.int8.onnx" --data build/corpus/filter_eval.npz --target clean \
     --json >"$OUT/ours_$r.compare.json"
   echo "round $r: PyTorch FX QAT"
-  $PY bench/qat_vs_pytorch/pytorch_fx_qat.py --train build/corpus/filter_train.npz --eval build/corpus/filter_eval.npz \
+  peer_env=()
+  [[ ${PEER_ALLOC:-} == ours ]] &&
+    peer_env=(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864)
+  env "${peer_env[@]}" $PY bench/qat_vs_pytorch/pytorch_fx_qat.py --train build/corpus/filter_train.npz --eval build/corpus/filter_eval.npz \
     --width 16 --blocks 4 --epochs-fp32 20 --epochs-qat 10 --batch-size 16 --lr 1e-3 --lr-qat 1e-4 --threads 1 \
     --json "$OUT/peer_$r.json" >/dev/null
 done
