@@ -80,9 +80,11 @@ torch::Tensor clamp_between(const torch::Tensor& x, float a, float b) {
   // relu and hardtanh differentiate in one fused kernel (threshold_backward, hardtanh_backward); clamp's
   // backward is two comparisons, a logical and and a where over the whole activation (3.5x the time of
   // relu's on a 16x16x64x64 tensor). The gradient is 0 on a bound, as in the fused fake-quant's mask and
-  // PyTorch's nn.ReLU / ReLU6; an infinite bound is no bound.
-  if (a == 0 && !std::isfinite(b)) return torch::relu(x);
-  if (a <= b) return torch::hardtanh(x, a, b);
+  // PyTorch's nn.ReLU / ReLU6; an infinite bound is no bound. LibTorch 1.13 has no CPU hardtanh backward
+  // for bf16 (the autocast fp32 phase), so other dtypes take clamp.
+  const bool fused_grad = x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64;
+  if (fused_grad && a == 0 && !std::isfinite(b)) return torch::relu(x);
+  if (fused_grad && a <= b) return torch::hardtanh(x, a, b);
   return torch::clamp(x, std::isfinite(a) ? c10::optional<at::Scalar>(a) : c10::nullopt,
                       std::isfinite(b) ? c10::optional<at::Scalar>(b) : c10::nullopt);
 }
