@@ -355,7 +355,8 @@ TEST(QKernels, ConvThreadsGiveTheSameBits) {
 }
 
 TEST(QKernels, MatMulEveryVariantMatchesReference) {
-  const int64_t shapes[][3] = {{1, 6, 64}, {37, 64, 33}, {5, 3, 1}, {64, 17, 100}, {130, 40, 7}, {2, 1, 9}};
+  const int64_t shapes[][3] = {{1, 6, 64}, {37, 64, 33},  {5, 3, 1},    {64, 17, 100}, {130, 40, 7},
+                               {2, 1, 9},  {300, 64, 32}, {100, 6, 16}, {77, 70, 9},   {49, 130, 24}};
   for (const QGemmKernel* k : gemm_variants())
     for (size_t si = 0; si < std::size(shapes); ++si)
       for (size_t fi = 0; fi < std::size(kConfigs); ++fi) {
