@@ -237,26 +237,12 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   uint8_t* ap = buf.data<uint8_t>();
   const uint8_t flip = a.a_signed ? 0x80 : 0;
   const double pack_ns = work::bytes(2.0 * static_cast<double>(K4 * Ms * kc));
-  pool.parallel_for(K4, {pack_ns}, [&](int64_t b, int64_t e, int) {
-    for (int64_t g4 = b; g4 < e; ++g4) {
-      uint8_t* o = ap + g4 * Ms * kc;
-      const uint8_t* src = a.a + g4 * kc;
-      if ((g4 + 1) * kc <= a.K && kc == 4) {  // whole groups: one 32-bit move per row
-        const uint32_t f = flip * 0x01010101u;
-        for (int64_t m = 0; m < a.M; ++m) {
-          uint32_t v;
-          std::memcpy(&v, src + m * a.K, 4);
-          v ^= f;
-          std::memcpy(o + m * 4, &v, 4);
-        }
-      } else {
-        const int valid = static_cast<int>(std::min<int64_t>(kc, a.K - g4 * kc));
-        for (int64_t m = 0; m < a.M; ++m)
-          for (int t = 0; t < kc; ++t) o[m * kc + t] = t < valid ? src[m * a.K + t] ^ flip : 0;
-      }
-      std::memset(o + a.M * kc, 0, static_cast<size_t>((Ms - a.M) * kc));
-    }
+  constexpr int64_t kRowBlock = 64;  // rows per part: whole 16-row blocks of the vector packer
+  pool.parallel_for(ceil_div(a.M, kRowBlock), {pack_ns}, [&](int64_t b, int64_t e, int) {
+    k.pack_a(a.a, a.K, b * kRowBlock, std::min(a.M, e * kRowBlock), flip, Ms, ap);
   });
+  for (int64_t g4 = 0; g4 < K4; ++g4)  // the slack rows the last tile reads
+    std::memset(ap + g4 * Ms * kc + a.M * kc, 0, static_cast<size_t>((Ms - a.M) * kc));
   std::vector<int64_t> off(static_cast<size_t>(K4));
   for (int64_t g4 = 0; g4 < K4; ++g4) off[g4] = g4 * Ms * kc;
   const int64_t zxu = a.azp + (a.a_signed ? 128 : 0);

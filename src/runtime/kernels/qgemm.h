@@ -42,6 +42,10 @@ using QGemmUkernel = void (*)(int64_t kgroups, const void* A, const uint8_t* b, 
 // QConvLayout). Rows [r0, r1) of the C4·Hp rows are written.
 struct QConvLayout;
 using QPackX = void (*)(const QConvLayout& L, const uint8_t* x, int64_t r0, int64_t r1, uint8_t* out);
+// A MatMul's A (M × K bytes, row-major) as k-groups of columns: rows [m0, m1) of [K/kc][Ms][kc], flipped
+// to unsigned (flip 0x80 for int8), bytes past K read 0.
+using QPackA = void (*)(const uint8_t* a, int64_t K, int64_t m0, int64_t m1, uint8_t flip, int64_t Ms,
+                        uint8_t* out);
 
 struct QGemmKernel {
   const char* name;
@@ -49,6 +53,7 @@ struct QGemmKernel {
   int w_bytes;                   // packed weight element: 1 (int8), 2 (int16) or 4 (int32)
   QGemmUkernel run, run_colsum;  // run_colsum also subtracts row_zw·Σx̃ (a nonzero weight zero point)
   QPackX pack_x;
+  QPackA pack_a;
 };
 const QGemmKernel& qgemm_kernel();  // for this CPU (cpu_isa(), cpu_has_avx512_vnni())
 const QGemmKernel& qgemm_kernel_generic();

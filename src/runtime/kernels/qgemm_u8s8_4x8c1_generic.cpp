@@ -21,7 +21,8 @@ namespace qgemm_generic {
 
 const QGemmKernel& qgemm_kernel_generic() {
   using namespace qgemm_generic;
-  static const QGemmKernel k{"generic 4x8c1", 4, 8, 1, 2, ukernel<4, 8, false>, ukernel<4, 8, true>, pack_x};
+  static const QGemmKernel k{"generic 4x8c1",     4,      8,     1, 2, ukernel<4, 8, false>,
+                             ukernel<4, 8, true>, pack_x, pack_a};
   return k;
 }
 

@@ -21,7 +21,8 @@ namespace qgemm_avx512 {
 
 const QGemmKernel& qgemm_kernel_avx512() {
   using namespace qgemm_avx512;
-  static const QGemmKernel k{"avx512 8x32c2", 8, 32, 2, 2, ukernel<8, 2, false>, ukernel<8, 2, true>, pack_x};
+  static const QGemmKernel k{"avx512 8x32c2",     8,      32,    2, 2, ukernel<8, 2, false>,
+                             ukernel<8, 2, true>, pack_x, pack_a};
   return k;
 }
 
