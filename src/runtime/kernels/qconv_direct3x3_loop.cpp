@@ -35,7 +35,9 @@ void qconv_direct3x3_loop(const QConvArgs& a, const QConvWeights& W, const QConv
                                   work::bytes(static_cast<double>(Cin * g.H * g.W + a.M * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
     pool.parallel_for(a.group * P.row_blocks, {work_ns}, [&](int64_t b, int64_t e, int) {
-      for (int64_t it = b; it < e; ++it) {
+      // Whole planes (one row block): the part's groups in one call.
+      const int64_t step = P.row_blocks == 1 ? e - b : 1;
+      for (int64_t it = b; it < e; it += step) {
         const int64_t gi = it / P.row_blocks, rb = it % P.row_blocks, m0 = gi * mg;
         QOut o;
         o.row_add = E.bias.data() + m0;
@@ -45,7 +47,7 @@ void qconv_direct3x3_loop(const QConvArgs& a, const QConvWeights& W, const QConv
         }
         void* y = static_cast<uint8_t*>(a.y) + (nb * a.M + m0) * Pix * ysz;
         const int64_t y0 = rb * P.rows_per_item, y1 = std::min(g.OH, y0 + P.rows_per_item);
-        direct(g, mg, a.x + (nb * Cin + gi) * g.H * g.W, flip, zx, W.w16.data() + m0 * K, o, y, y0, y1);
+        direct(g, mg, a.x + (nb * Cin + gi) * g.H * g.W, flip, zx, W.w16.data() + m0 * K, o, y, y0, y1, step);
       }
     });
 }
