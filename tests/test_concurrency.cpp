@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -59,6 +60,35 @@ TEST(ThreadPool, CostModelKeepsSmallWorkOnTheCallingThread) {
                     [&](int64_t, int64_t, int) { elsewhere += std::this_thread::get_id() != t; });
   EXPECT_EQ(elsewhere.load(), 0);
   EXPECT_EQ(ThreadPool(1).parts_for(1 << 20, 1, work::kUnknown), 1);
+}
+
+// A section below kWakeNs does not wake sleeping workers (on a VM the wake costs more than the part):
+// with every worker asleep it runs whole on the calling thread. Larger sections still wake them.
+TEST(ThreadPool, SmallSectionsLeaveSleepingWorkersAsleep) {
+  ThreadPool pool(3);
+  auto all_asleep = [&] {
+    for (int i = 0; i < 2000 && pool.sleeping_workers() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return pool.sleeping_workers() == 2;
+  };
+  ASSERT_TRUE(all_asleep()) << "workers never went to sleep";
+  const auto t = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0}, calls{0};
+  const double small = 0.5 * ThreadPool::kWakeNs;
+  ASSERT_GE(pool.parts_for(1 << 20, 1, small), 2);  // the cost model alone would split it
+  pool.parallel_for(1 << 20, {small}, [&](int64_t b, int64_t e, int) {
+    elsewhere += std::this_thread::get_id() != t;
+    calls += 1;
+    EXPECT_EQ(b, 0);
+    EXPECT_EQ(e, 1 << 20);
+  });
+  EXPECT_EQ(elsewhere.load(), 0);
+  EXPECT_EQ(calls.load(), 1);
+  // Above kWakeNs the parts are handed out as before: every item exactly once, in three chunks.
+  ASSERT_TRUE(all_asleep());
+  const auto c = chunks_of(pool, 3000, {10.0 * ThreadPool::kWakeNs, 1});
+  EXPECT_EQ(c.size(), 3u);
+  EXPECT_TRUE(covers_once(c, 3000, 1));
 }
 
 TEST(ThreadPool, ZeroThreadsMeansAllCores) {

@@ -59,6 +59,12 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w->thread.join();
 }
 
+int ThreadPool::sleeping_workers() const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->sleeping.load();
+  return n;
+}
+
 int ThreadPool::parts_for(int64_t n, int64_t grain, double work_ns) const {
   if (threads_ == 1 || n <= 0) return 1;
   const int64_t units = (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1);
@@ -120,6 +126,18 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
     }
     return;
   }
+  // Below kWakeNs sleeping workers are left asleep: the parts go to the awake (spinning) ones and to
+  // this thread, which claims whatever nobody else has. None awake: the whole range here.
+  const bool wake = cost.work_ns >= kWakeNs;
+  if (!wake) {
+    bool any = false;
+    for (int p = 1; p < parts && !any; ++p) any = !workers_[p - 1]->sleeping.load();
+    if (!any) {
+      busy_.clear(std::memory_order_release);
+      fn(0, n, 0);
+      return;
+    }
+  }
   job_ = &fn;
   n_ = n;
   grain_ = grain;
@@ -129,6 +147,7 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
   state_.store(job << 32 | static_cast<uint64_t>(parts) << 16);
   for (int p = 1; p < parts; ++p) {
     Worker& w = *workers_[p - 1];
+    if (!wake && w.sleeping.load()) continue;
     w.ticket.store(job);
     if (w.sleeping.load()) {
       { std::lock_guard<std::mutex> lk(w.mu); }
