@@ -397,6 +397,47 @@ TEST(QKernels, MatMulEveryVariantMatchesReference) {
       }
 }
 
+// QLinearAdd on every ISA path: numerics.h qlinear_add_value's bits, on ties (scales that make the sum
+// land on .5), saturation both ways, ragged lengths; nothing written past the end. The reference itself
+// stays within one step of the exact real-number result.
+TEST(QKernels, AddVariantsMatchNumerics) {
+  Rng rng(91);
+  const int64_t n = 1000 + 13;
+  std::vector<uint8_t> a(n), b(n);
+  for (int64_t i = 0; i < n; ++i)
+    a[i] = static_cast<uint8_t>(rng.next() >> 23), b[i] = static_cast<uint8_t>(rng.next() >> 23);
+  struct P {
+    float sa, sb, sy;
+    int32_t za, zb, zy;
+  };
+  const P cases[] = {{0.02f, 0.02f, 0.04f, 128, 128, 128},  // (a + b − 256) / 2: every odd sum is a tie
+                     {0.0131f, 0.0077f, 0.0203f, 101, 17, 64},
+                     {0.5f, 0.25f, 0.01f, 0, 0, 0},  // saturates high and low
+                     {1e-4f, 1e-4f, 1.f, 3, 250, 255}};
+  for (const QElementwise* e : elementwise_variants())
+    for (bool s8 : {false, true})
+      for (const P& c : cases) {
+        QAddParams p;
+        p.sa = c.sa, p.sb = c.sb, p.inv_sy = 1.f / c.sy;
+        p.za = s8 ? c.za - 128 : c.za, p.zb = s8 ? c.zb - 128 : c.zb, p.zy = s8 ? c.zy - 128 : c.zy;
+        p.qmin = s8 ? -128 : 0, p.qmax = s8 ? 127 : 255;
+        for (int64_t len : {n, int64_t(15), int64_t(1)}) {
+          std::vector<uint8_t> y(n + 16, 0xA5);
+          e->add(a.data(), b.data(), s8, len, p, y.data());
+          for (int64_t i = 0; i < len; ++i) {
+            const int32_t av = s8 ? static_cast<int8_t>(a[i]) : a[i],
+                          bv = s8 ? static_cast<int8_t>(b[i]) : b[i];
+            const int32_t want = qlinear_add_value(av, bv, p);
+            ASSERT_EQ(s8 ? static_cast<int8_t>(y[i]) : y[i], want)
+                << "a=" << av << " b=" << bv << " at " << i;
+            const double exact = (double(av - p.za) * c.sa + double(bv - p.zb) * c.sb) / c.sy + p.zy;
+            ASSERT_LE(std::fabs(std::clamp(exact, double(p.qmin), double(p.qmax)) - want), 1.0) << i;
+          }
+          EXPECT_EQ(y[len], 0xA5) << "wrote past the end";
+        }
+      }
+}
+
 TEST(QKernels, ElementwiseVariantsMatchNumerics) {
   Rng rng(77);
   std::vector<float> x(1000);

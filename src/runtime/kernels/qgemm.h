@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/numerics.h"
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/thread_pool.h"
 
@@ -173,6 +174,8 @@ struct QElementwise {
   void (*quantize)(const float* x, int64_t n, float scale, int32_t zp, int32_t qlo, int32_t qhi, bool s8,
                    void* y);
   void (*dequantize)(const void* q, bool s8, int64_t n, float scale, int32_t zp, float* y);
+  // QLinearAdd: y[i] = qlinear_add_value(a[i], b[i], p) (numerics.h), all three 8-bit of one type.
+  void (*add)(const void* a, const void* b, bool s8, int64_t n, const QAddParams& p, void* y);
 };
 extern const QElementwise qelementwise_generic, qelementwise_avx2, qelementwise_avx512;
 const QElementwise& qelementwise();

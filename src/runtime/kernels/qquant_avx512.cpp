@@ -17,5 +17,5 @@ namespace qquant_avx512 {
 #include "runtime/kernels/qquant.inc"
 }  // namespace qquant_avx512
 const QElementwise qelementwise_avx512 = {qquant_avx512::minmax, qquant_avx512::quantize,
-                                          qquant_avx512::dequantize};
+                                          qquant_avx512::dequantize, qquant_avx512::add};
 }  // namespace tinyqat

@@ -17,5 +17,5 @@ namespace qquant_generic {
 #include "runtime/kernels/qquant.inc"
 }  // namespace qquant_generic
 const QElementwise qelementwise_generic = {qquant_generic::minmax, qquant_generic::quantize,
-                                           qquant_generic::dequantize};
+                                           qquant_generic::dequantize, qquant_generic::add};
 }  // namespace tinyqat
