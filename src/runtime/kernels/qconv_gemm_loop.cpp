@@ -27,8 +27,11 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
       const QPackedWeights& pw = W.groups[gi];
       const QRowParams& rp = E.groups[gi];
       const uint8_t* x = a.x + (nb * Cin + gi * g.C) * g.H * g.W;
-      pool.parallel_for(L.C4 * L.Hp, {pack_ns, 16},
-                        [&](int64_t b, int64_t e, int) { k.pack_x(L, x, b, e, xp); });
+      // Split by padded rows (all channel groups of a row in one part), as the tiles below split by
+      // output rows: each thread then mostly reads rows it packed itself, from its own core's cache.
+      pool.parallel_for(L.Hp, {pack_ns, 4}, [&](int64_t b, int64_t e, int) {
+        for (int64_t c4 = 0; c4 < L.C4; ++c4) k.pack_x(L, x, c4 * L.Hp + b, c4 * L.Hp + e, xp);
+      });
       uint8_t* y = static_cast<uint8_t*>(a.y) + (nb * a.M + gi * mg) * Pix * ysz;
       const QGemmUkernel uk = pw.any_zw ? k.run_colsum : k.run;
       pool.parallel_for(P.n_tiles, {run_ns}, [&](int64_t b, int64_t e, int) {
