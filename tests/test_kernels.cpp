@@ -159,7 +159,9 @@ TEST(Kernels, DirectConv3x3OneChannelMatchesReference) {
       {9, 47, 1, 1, 0, 2, 2, 0, 2},
       // Wide rows: the AVX-512 strips go in blocks of a few output rows (row blocks inside the range).
       {11, 1000, 1, 1, 1, 1, 1, 1, 2},
-      {13, 700, 2, 2, 1, 1, 1, 1, 1}};
+      {13, 700, 2, 2, 1, 1, 1, 1, 1},
+      // An empty input row (W = 0) with enough padding for outputs: all padding, no division by W.
+      {4, 0, 1, 1, 2, 2, 2, 2, 1}};
   for (const Variant& v : variants()) {
     if (!runnable(v.isa)) continue;
     for (const Case& cs : cases) {
