@@ -14,14 +14,19 @@ namespace {
 
 // Single-thread rates measured with `tinyqat bench --profile` on the fork's three models (fp32 and
 // static int8) with TINYQAT_ISA set to each path (Xeon Sapphire Rapids; decision 0006). GMAC/s for the
-// multiply-accumulate families, ns per element for every other node.
+// multiply-accumulate families, ns per element for every other node. The depthwise rates of the two
+// AVX-512 rows were re-measured after the fp32 strips and the int8 phase kernels (2026-12-06, AMD EPYC
+// Zen 5, nr_metric_v1's five depthwise convs: fp32 26, int8 VNNI 61, int8 AVX-512 8.4 GMAC/s). The int8
+// GEMM rates were not raised with the faster MatMul: measured at 4096 rows they would be 121 / 51 / 25.6,
+// but then the dynamic files' rescale cost is underestimated (the fork's dynamic vmaf_tiny_v4 on VNNI
+// predicted 0.97× and measured 1.25×): decision 0006's addendum.
 struct Rates {
   double dense_f32, dense_i8, depthwise_f32, depthwise_i8, gemm_f32, gemm_i8;
   double element_ns;
 };
 constexpr Rates kRates[] = {
-    /* Vnni    */ {50, 240, 10, 12, 26, 47, 0.15},
-    /* Avx512  */ {48, 85, 10, 8.6, 28, 10.5, 0.15},
+    /* Vnni    */ {50, 240, 26, 61, 26, 47, 0.15},
+    /* Avx512  */ {48, 85, 26, 8.6, 28, 10.5, 0.15},
     /* Avx2    */ {34, 37, 8.2, 5.4, 27, 12.7, 0.2},
     /* Generic */ {15, 7.2, 6.4, 2.5, 12.5, 4.4, 0.5},
 };
