@@ -16,5 +16,6 @@ namespace tinyqat {
 namespace qquant_avx2 {
 #include "runtime/kernels/qquant.inc"
 }  // namespace qquant_avx2
-const QElementwise qelementwise_avx2 = {qquant_avx2::minmax, qquant_avx2::quantize, qquant_avx2::dequantize, qquant_avx2::add};
+const QElementwise qelementwise_avx2 = {qquant_avx2::minmax, qquant_avx2::quantize, qquant_avx2::dequantize,
+                                        qquant_avx2::add};
 }  // namespace tinyqat
