@@ -6,7 +6,8 @@
 //   thread, larger ones use as many parts as keep each part above kMinPartNs.
 // - Spin-then-block: a worker that finished a part spins (bounded, kSpinNs, with a pause instruction)
 //   waiting for the next one before it sleeps on its condition variable, so back-to-back operators of
-//   one run do not pay a kernel wake-up each.
+//   one run do not pay a kernel wake-up each. A section below kWakeNs leaves sleeping workers asleep
+//   (the caller and the spinning workers take its parts; none spinning: it runs on the caller alone).
 // - Concurrent callers: one parallel_for owns the workers at a time; a caller that finds them busy (a
 //   second thread running the same session, or a nested call) runs its parts one after the other on its
 //   own thread, with the same chunking and worker indices, instead of queueing. Results are identical
