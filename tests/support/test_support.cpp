@@ -5,11 +5,15 @@
 #include <cstdlib>
 
 #include <sys/wait.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "onnx/onnx_io.h"
 #include "qdq/selectors.h"
 
 #include <onnx/onnx_pb.h>
@@ -65,6 +69,80 @@ Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed) {
   return t;
 }
 
+bool ort_integer_kernels_exact() {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11))) return true;  // AVX512_VNNI
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4))) return true;   // AVX_VNNI
+  return false;
+#else
+  return true;
+#endif
+}
+
+namespace {
+
+// The reference graph where ORT's integer kernels are not exact: ConvInteger / MatMulInteger with
+// constant weights become Cast → Sub(zero point) → Conv / MatMul in float → Cast to int32. Exact while
+// every partial sum stays below 2^24 (|Σ (x − xz)(w − wz)| over a dot product: 255·128 per term). Empty
+// path: the model has no such op and no Q/DQ either (its ORT run is the plain one).
+fs::path integer_reference(const fs::path& model, const fs::path& work) {
+  Model m = import_onnx(model.string());
+  Graph& g = m.graph;
+  bool quantized = false;
+  std::vector<Node> nodes;
+  int made = 0;  // names of what the rewrite adds: unique against the graph and each other
+  auto fresh = [&](const std::string& base) { return g.unique_name(base + "_ref" + std::to_string(made++)); };
+  auto cast = [&](const std::string& v, int64_t to) {
+    const std::string out = fresh(v);
+    nodes.push_back(Node{fresh("cast"), "Cast", "", {v}, {out}, {{"to", Attribute::of_int(to)}}});
+    return out;
+  };
+  for (const Node& n : std::vector<Node>(g.nodes)) {
+    const bool conv = n.op_type == "ConvInteger", matmul = n.op_type == "MatMulInteger";
+    quantized |= conv || matmul || n.op_type.find("Quantize") != std::string::npos ||
+                 n.op_type.rfind("QLinear", 0) == 0;
+    const Tensor* w = (conv || matmul) && n.inputs.size() > 1 ? g.initializer(n.inputs[1]) : nullptr;
+    const Tensor* wz = n.input(3) ? g.initializer(*n.input(3)) : nullptr;
+    if (!w || (n.input(3) && !wz)) {
+      nodes.push_back(n);
+      continue;
+    }
+    // (w − wz) in float: wz per output channel (axis 0 of a Conv weight, axis 1 of a MatMul B) or scalar.
+    Tensor wf = Tensor::empty(DType::F32, w->shape());
+    const auto wv = w->to_i64();
+    const int64_t channels = conv ? w->dim(0) : w->dim(-1),
+                  inner = conv ? w->numel() / std::max<int64_t>(channels, 1) : 1;
+    for (int64_t e = 0; e < w->numel(); ++e) {
+      const int64_t c = (e / inner) % std::max<int64_t>(channels, 1);
+      const double z = !wz ? 0.0 : wz->scalar_as_double(wz->numel() == 1 ? 0 : c);
+      wf.data<float>()[e] = static_cast<float>(static_cast<double>(wv[e]) - z);
+    }
+    const std::string wname = fresh(n.inputs[1]);
+    g.initializers[wname] = std::move(wf);
+    std::string x = cast(n.inputs[0], 1);
+    if (auto xz = n.input(2)) {
+      const std::string centred = fresh(x);
+      nodes.push_back(Node{fresh("sub"), "Sub", "", {x, cast(*xz, 1)}, {centred}, {}});
+      x = centred;
+    }
+    const std::string y = fresh(n.outputs[0]);
+    Node op{n.name, conv ? "Conv" : "MatMul",
+            "",     {x, wname},
+            {y},    conv ? n.attrs : std::map<std::string, Attribute>{}};
+    nodes.push_back(op);
+    nodes.push_back(Node{fresh("cast"), "Cast", "", {y}, {n.outputs[0]}, {{"to", Attribute::of_int(6)}}});
+  }
+  if (!quantized) return {};
+  g.nodes = std::move(nodes);
+  g.topo_sort();
+  const fs::path out = work / "ort_reference.onnx";
+  export_onnx(m, out.string());
+  return out;
+}
+
+}  // namespace
+
 std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
                             const std::vector<std::string>& outputs, const fs::path& work,
                             const std::string& optimized_model) {
@@ -76,14 +154,34 @@ std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
   fs::remove_all(in_dir);
   fs::remove_all(out_dir);
   fs::create_directories(in_dir);
-  std::string cmd =
-      fmt::format("node '{}' '{}' --out '{}' --threads 1", script.string(), model.string(), out_dir.string());
+  // Where ORT's u8·s8 kernels saturate (x86 without VNNI), the values come from the graph run unoptimised
+  // with the integer ops in float (integer_reference); the optimised graph, when asked for, from a second
+  // session on the file itself.
+  const fs::path reference = ort_integer_kernels_exact() ? fs::path{} : integer_reference(model, work);
+  if (!reference.empty()) {
+    static bool said = false;
+    if (!said)
+      std::printf(
+          "[ort] no VNNI on this CPU: ORT's u8*s8 integer kernels saturate int16 pairs here, so its "
+          "reference runs the quantized graph unoptimised with integer ops in float\n");
+    said = true;
+    if (!optimized_model.empty()) {
+      const fs::path log = work / "ort_list.log";
+      const std::string list = fmt::format("node '{}' '{}' --list --optimized-model '{}' > '{}' 2>&1",
+                                           script.string(), model.string(), optimized_model, log.string());
+      if (std::system(list.c_str()) != 0) fail("ONNX Runtime failed on {}: {}", model.string(), text_of(log));
+    }
+  }
+  std::string cmd = fmt::format("node '{}' '{}' --out '{}' --threads 1{}", script.string(),
+                                (reference.empty() ? model : reference).string(), out_dir.string(),
+                                reference.empty() ? "" : " --no-optimize");
   for (const auto& [name, t] : inputs) {
     fs::path f = in_dir / (name + ".npy");
     write_npy(f.string(), t);
     cmd += fmt::format(" --input '{}={}'", name, f.string());
   }
-  if (!optimized_model.empty()) cmd += fmt::format(" --optimized-model '{}'", optimized_model);
+  if (!optimized_model.empty() && reference.empty())
+    cmd += fmt::format(" --optimized-model '{}'", optimized_model);
   fs::path log = work / "ort.log";
   cmd += fmt::format(" > '{}' 2>&1", log.string());
   int rc = std::system(cmd.c_str());

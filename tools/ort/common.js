@@ -209,11 +209,11 @@ function writeTensorNpy(file, tensor) {
 // specific (NCHWc) ops" warning printed with optimizedModelFilePath is dropped.
 // Note: onnxruntime-node 1.30 ignores interOpNumThreads (its binding does not read
 // it); with executionMode 'sequential' ORT uses no inter-op pool anyway.
-function sessionOptions({ threads = 1, optimizedModelPath, profilePrefix } = {}) {
+function sessionOptions({ threads = 1, optimizedModelPath, profilePrefix, optimize = true } = {}) {
   const opts = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: optimize ? 'all' : 'disabled',
     executionMode: 'sequential',
     logSeverityLevel: 3,
   };
@@ -222,7 +222,7 @@ function sessionOptions({ threads = 1, optimizedModelPath, profilePrefix } = {})
   return opts;
 }
 
-async function createSession(modelPath, { threads = 1, optimizedModelPath, profilePrefix } = {}) {
+async function createSession(modelPath, { threads = 1, optimizedModelPath, profilePrefix, optimize = true } = {}) {
   try {
     fs.accessSync(modelPath, fs.constants.R_OK);
   } catch (e) {
@@ -234,7 +234,7 @@ async function createSession(modelPath, { threads = 1, optimizedModelPath, profi
   }
   const ort = loadOrt();
   try {
-    return await ort.InferenceSession.create(modelPath, sessionOptions({ threads, optimizedModelPath, profilePrefix }));
+    return await ort.InferenceSession.create(modelPath, sessionOptions({ threads, optimizedModelPath, profilePrefix, optimize }));
   } catch (e) {
     fail(`ORT failed to load '${modelPath}': ${e.message}`);
   }

@@ -4,7 +4,7 @@
 // inputs and writes every output to DIR/<output name>.npy.
 //
 //   node tools/ort/ort_run.js MODEL.onnx --input NAME=FILE.npy ... --out DIR
-//        [--threads N] [--optimized-model PATH]
+//        [--threads N] [--optimized-model PATH] [--no-optimize]
 //   node tools/ort/ort_run.js MODEL.onnx --list
 //
 // Exit code 2 with a one-line message on any error.
@@ -12,16 +12,18 @@
 const path = require('node:path');
 const common = require('./common');
 
-const USAGE = `usage: node tools/ort/ort_run.js MODEL.onnx --input NAME=FILE.npy ... --out DIR [--threads N] [--optimized-model PATH]
+const USAGE = `usage: node tools/ort/ort_run.js MODEL.onnx --input NAME=FILE.npy ... --out DIR [--threads N] [--optimized-model PATH] [--no-optimize]
        node tools/ort/ort_run.js MODEL.onnx --list
   --input NAME=FILE.npy  model input from a .npy file (repeat per input; <f8 is fed as float32
                          unless the model input is float64)
   --out DIR              write each output to DIR/<output name>.npy ('/' in names becomes '_')
   --threads N            intra-op threads (default 1; 0 = ORT default)
   --optimized-model PATH save the graph ORT actually runs (after optimisation) to PATH
+  --no-optimize          run the graph as written (no graph optimisations: Q/DQ pairs stay float
+                         operators instead of ORT's fused integer kernels)
   --list                 print model inputs/outputs as JSON and exit`;
 
-const SPEC = { input: 'multi', out: 'value', threads: 'value', 'optimized-model': 'value', list: 'bool', help: 'bool' };
+const SPEC = { input: 'multi', out: 'value', threads: 'value', 'optimized-model': 'value', 'no-optimize': 'bool', list: 'bool', help: 'bool' };
 
 function outputFileName(name) {
   return `${name.includes('/') ? name.replace(/\//g, '_') : name}.npy`;
@@ -43,7 +45,7 @@ async function main() {
     if (!opts.input || opts.input.length === 0) common.fail('at least one --input NAME=FILE.npy is required');
   }
 
-  const session = await common.createSession(model, { threads, optimizedModelPath });
+  const session = await common.createSession(model, { threads, optimizedModelPath, optimize: !opts['no-optimize'] });
 
   if (opts.list) {
     process.stdout.write(`${JSON.stringify(common.describeSession(session), null, 2)}\n`);
