@@ -51,8 +51,35 @@ NamedTensors mlp_data(int64_t n, uint64_t seed) {
   return {{"features", random_tensor({n, 6}, r, -1.f, 2.f)}};
 }
 
+// A depthwise net with its BatchNormalization kept (the zoo's nr_metric, narrow), the statistics far from
+// the identity as after training: the quantizers fold each BN into its Conv first.
+Model bn_net() {
+  Model m = zoo::nr_metric(1, 8, 5);
+  Rng r(17);
+  const float lo[5] = {0, 0.5f, -0.2f, -0.3f, 0.05f}, hi[5] = {0, 1.5f, 0.5f, 0.3f, 2.f};  // γ β mean var
+  for (const auto& n : m.graph.nodes)
+    if (n.op_type == "BatchNormalization")
+      for (size_t i = 1; i < 5; ++i) {
+        Tensor& t = m.graph.initializers.at(n.inputs[i]);
+        t = random_tensor(t.shape(), r, lo[i], hi[i]);
+      }
+  return m;
+}
+NamedTensors bn_net_data(int64_t n, uint64_t seed) {
+  return {{"frame", luma_images(n, 32, 32, seed)}};
+}
+
 int count(const std::vector<std::string>& ops, const std::string& op) {
   return static_cast<int>(std::count(ops.begin(), ops.end(), op));
+}
+
+// The quantized nodes that are Conv / Gemm / MatMul (the others: Add, pooling).
+int quantized_weighted_ops(const Model& fp32, const quant::PtqReport& rep) {
+  int units = 0;
+  for (const auto& n : fp32.graph.nodes)
+    units += std::count(rep.quantized.begin(), rep.quantized.end(), n.name) &&
+             (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul");
+  return units;
 }
 
 struct Case {
@@ -60,7 +87,8 @@ struct Case {
   Model (*model)();
   NamedTensors (*data)(int64_t, uint64_t);
 };
-const Case kCases[] = {{"filter", small_filter, filter_data}, {"mlp", small_mlp, mlp_data}};
+const Case kCases[] = {
+    {"filter", small_filter, filter_data}, {"mlp", small_mlp, mlp_data}, {"bn_net", bn_net, bn_net_data}};
 
 class StaticPtq : public ::testing::TestWithParam<std::tuple<int, ActScheme>> {};
 
@@ -96,14 +124,7 @@ TEST_P(StaticPtq, OrtRunsItOnIntegerKernelsAndAgreesWithinOneStep) {
                         count(ops, ".FusedConv") + count(ops, "com.microsoft.FusedConv") +
                         count(ops, "com.microsoft.FusedGemm");
   if (cfg.activations == ActScheme::Asymmetric) {
-    EXPECT_EQ(
-        integer_ops, static_cast<int>(rep.quantized.size() - count(rep.quantized, "")) -
-                         [&] {
-                           int adds = 0;
-                           for (const auto& n : fp32.graph.nodes)
-                             for (const auto& qn : rep.quantized) adds += n.name == qn && n.op_type == "Add";
-                           return adds;
-                         }())
+    EXPECT_EQ(integer_ops, quantized_weighted_ops(fp32, rep))
         << "every quantized Conv/Gemm/MatMul runs as an integer kernel in ORT";
     EXPECT_EQ(float_ops, 0) << "no weighted op left in float";
   } else {
@@ -141,17 +162,14 @@ TEST_P(StaticPtq, FloatHeadsStayFloatAndOrtStillFusesTheUnits) {
                             count(ops, ".QLinearMatMul") + count(ops, "com.microsoft.MatMulIntegerToFloat");
     const int float_ops = count(ops, ".Conv") + count(ops, ".Gemm") + count(ops, ".MatMul") +
                           count(ops, "com.microsoft.FusedConv") + count(ops, "com.microsoft.FusedGemm");
-    int units = 0;
-    for (const auto& n : fp32.graph.nodes)
-      units += std::count(rep.quantized.begin(), rep.quantized.end(), n.name) && n.op_type != "Add";
-    EXPECT_EQ(integer_ops, units)
+    EXPECT_EQ(integer_ops, quantized_weighted_ops(fp32, rep))
         << "every unit, the float head's included, runs on an integer kernel in ORT";
     EXPECT_EQ(float_ops, 0);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, StaticPtq,
-                         ::testing::Combine(::testing::Values(0, 1),
+                         ::testing::Combine(::testing::Values(0, 1, 2),
                                             ::testing::Values(ActScheme::Asymmetric, ActScheme::Symmetric)),
                          [](const auto& i) {
                            return std::string(kCases[std::get<0>(i.param)].name) + "_" +
@@ -169,6 +187,23 @@ TEST(StaticPtq, StaysCloseToFp32AndIsReproducible) {
     auto c = quant::compare_models(fp32, a, filter_data(8, 9), {});
     EXPECT_GT(c.outputs[0].plcc, 0.995) << quant::name(method);
   }
+}
+
+TEST(StaticPtq, FoldsBatchNormSoEachConvQuantizesWithItsActivation) {
+  quant::PtqReport rep;
+  Model q = quant::ptq_static(bn_net(), bn_net_data(16, 1), {}, &rep);
+  EXPECT_EQ(rep.folded_batchnorms.size(), 11u);
+  EXPECT_EQ(summarize(q).op_histogram.count("BatchNormalization"), 0u);
+  for (const auto& [node, why] : rep.kept_fp32)
+    EXPECT_EQ(node.rfind("Clip", 0), std::string::npos) << node << " kept fp32: " << why;
+  // Held-out frames. Quantizing the pre-normalisation Conv outputs instead (no fold) measured lower:
+  // 0.936 against 0.975 on 8 of these frames.
+  auto c = quant::compare_models(bn_net(), q, bn_net_data(32, 9), {});
+  std::printf("[ptq] bn_net static int8 vs fp32: PLCC %.4f\n", c.outputs[0].plcc);
+  EXPECT_GT(c.outputs[0].plcc, 0.96);
+  quant::PtqReport drep;
+  quant::ptq_dynamic(bn_net(), {}, &drep);
+  EXPECT_EQ(drep.folded_batchnorms.size(), 11u);
 }
 
 TEST(DynamicPtq, LoadsInOrtAndAgrees) {

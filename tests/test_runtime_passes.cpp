@@ -1,6 +1,8 @@
 // The runtime's own graph rewrites and memory reuse.
 #include <gtest/gtest.h>
 
+#include "ir/builder.h"
+#include "ir/fold_batchnorm.h"
 #include "ir/summary.h"
 #include "quant/ptq.h"
 #include "runtime/executor.h"
@@ -48,6 +50,88 @@ TEST(Fusion, FusedAndUnfusedRunsAgree) {
   auto b = unfused.run({{"degraded", x}});
   Agreement ag = compare_fp32(a[0], b[0], 1e-5);
   EXPECT_TRUE(ag.ok) << ag.where;
+}
+
+// Conv (grouped, with a bias whose weight another Conv also reads) → BN → Relu → ConvTranspose (grouped,
+// no bias) → BN → pool → Gemm (transB, C, alpha, beta) → BN → Gemm (no C) → BN, with BN parameters far
+// from the identity. `keep` makes every BN input a graph output too (the fold must then leave them).
+Model batchnorm_chain(bool keep) {
+  GraphBuilder b("bn_chain");
+  Rng rng(11);
+  auto x = b.input("x", DType::F32, {"N", 4, 10, 12});
+  auto bn = [&](const std::string& v, int64_t c) {
+    std::vector<std::string> in{v};
+    for (auto [lo, hi] : {std::pair{-1.5f, 1.5f}, {-1.f, 1.f}, {-1.f, 1.f}, {0.05f, 3.f}})
+      in.push_back(b.constant(b.model().graph.unique_name("bn_p"), random_tensor({c}, rng, lo, hi)));
+    if (keep) b.output(v);
+    return b.op("BatchNormalization", in, {{"epsilon", Attribute::of_float(1e-3f)}});
+  };
+  auto w1 = b.constant("w1", random_tensor({6, 2, 3, 3}, rng, -0.5f, 0.5f));
+  auto b1 = b.constant("b1", random_tensor({6}, rng, -0.5f, 0.5f));
+  const std::vector<std::pair<std::string, Attribute>> conv_attrs{{"group", Attribute::of_int(2)},
+                                                                  {"pads", Attribute::of_ints({1, 1, 1, 1})}};
+  auto c1 = b.op("Conv", {x, w1, b1}, conv_attrs);
+  b.output(b.op("Conv", {x, w1, b1}, conv_attrs), "shared_weight");
+  auto r1 = b.op("Relu", {bn(c1, 6)});
+  auto w2 = b.constant("w2", random_tensor({6, 2, 2, 2}, rng, -0.5f, 0.5f));
+  auto t2 = b.op("ConvTranspose", {r1, w2},
+                 {{"group", Attribute::of_int(2)}, {"strides", Attribute::of_ints({2, 2})}});
+  auto f = b.op("Flatten", {b.op("GlobalAveragePool", {bn(t2, 4)})});
+  auto g3 = b.op("Gemm",
+                 {f, b.constant("w3", random_tensor({5, 4}, rng, -1, 1)),
+                  b.constant("c3", random_tensor({5}, rng, -1, 1))},
+                 {{"transB", Attribute::of_int(1)},
+                  {"alpha", Attribute::of_float(0.5f)},
+                  {"beta", Attribute::of_float(2.f)}});
+  auto g4 = b.op("Gemm", {bn(g3, 5), b.constant("w4", random_tensor({5, 3}, rng, -1, 1))});
+  b.output(bn(g4, 3), "y");
+  return b.finish();
+}
+
+TEST(Fusion, BatchNormFoldsIntoConvConvTransposeAndGemm) {
+  Model folded = batchnorm_chain(false);
+  auto ops = ops_after_fusion(folded);
+  EXPECT_EQ(ops.count("BatchNormalization"), 0u);
+  EXPECT_EQ(ops.count("Relu"), 0u) << "the Relu after a folded BN fuses into the Conv";
+  Model kept = batchnorm_chain(true);
+  Model probe = kept;
+  EXPECT_TRUE(fold_batchnorm(probe.graph).empty()) << "a BN input that is also a graph output stays";
+  Graph g = folded.graph;
+  const Tensor w1 = *g.initializer("w1");
+  ASSERT_EQ(fold_batchnorm(g).size(), 4u);
+  ASSERT_NE(g.initializer("w1"), nullptr) << "the other Conv still reads w1";
+  EXPECT_EQ(0, std::memcmp(g.initializer("w1")->raw(), w1.raw(), w1.nbytes()));
+  Rng rng(3);
+  const Tensor x = random_tensor({2, 4, 10, 12}, rng, -2, 2);
+  auto a = Executor(folded).run({{"x", x}});
+  auto b = Executor(kept).run({{"x", x}});
+  auto output = [](const Model& m, const std::vector<Tensor>& outs, const std::string& name) {
+    for (size_t i = 0; i < m.graph.outputs.size(); ++i)
+      if (m.graph.outputs[i].name == name) return outs.at(i);
+    ADD_FAILURE() << "no output " << name;
+    return Tensor{};
+  };
+  for (const char* name : {"y", "shared_weight"}) {
+    Agreement ag = compare_fp32(output(folded, a, name), output(kept, b, name), 1e-5);
+    EXPECT_TRUE(ag.ok) << name << ": " << ag.where;
+  }
+  const Tensor sa = output(folded, a, "shared_weight"), sb = output(kept, b, "shared_weight");
+  EXPECT_EQ(0, std::memcmp(sa.raw(), sb.raw(), sa.nbytes())) << "the shared-weight Conv is untouched";
+}
+
+TEST(Fusion, BatchNormWithRunTimeParametersStays) {
+  GraphBuilder b("bn_input");
+  Rng rng(5);
+  auto x = b.input("x", DType::F32, {1, 2, 4, 4});
+  auto mean = b.input("mean", DType::F32, {2});
+  auto c = b.op("Conv", {x, b.constant("w", random_tensor({2, 2, 1, 1}, rng, -1, 1))});
+  std::vector<std::string> in{c, b.constant("s", random_tensor({2}, rng, 0.5f, 1)),
+                              b.constant("o", random_tensor({2}, rng, -1, 1)), mean,
+                              b.constant("v", random_tensor({2}, rng, 0.5f, 1))};
+  b.output(b.op("BatchNormalization", in), "y");
+  Model m = b.finish();
+  EXPECT_TRUE(fold_batchnorm(m.graph).empty());
+  EXPECT_EQ(ops_after_fusion(m)["BatchNormalization"], 1);
 }
 
 TEST(Executor, ReusesBuffersAcrossRuns) {

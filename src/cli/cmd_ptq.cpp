@@ -158,6 +158,9 @@ std::function<int()> add_ptq(CLI::App& app) {
       std::fprintf(stderr, ", %lld calibration samples", static_cast<long long>(rep.samples));
     std::fprintf(stderr, "\n");
     if (o->mode == "static") print_coverage(rep);
+    if (!rep.folded_batchnorms.empty())
+      std::fprintf(stderr, "folded %zu BatchNormalization into the Conv/Gemm before them\n",
+                   rep.folded_batchnorms.size());
     if (!rep.bias_corrections.empty()) {
       const auto most =
           std::max_element(rep.bias_corrections.begin(), rep.bias_corrections.end(),

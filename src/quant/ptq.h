@@ -49,10 +49,15 @@ struct PtqReport {
   int64_t samples = 0;                                         // calibration samples used (static)
   CalibrationCoverage coverage;                                // (static)
   std::vector<BiasCorrection> bias_corrections;                // (static, when on)
+  std::vector<std::string> folded_batchnorms;  // BatchNormalization nodes folded into the op before them
 };
 
 // Refuses a model that is already quantized (any Q/DQ, *Integer or QLinear* op).
 void check_fp32(const Model& m, const std::string& what);
+
+// A copy of `fp32` with every foldable BatchNormalization folded into the op before it
+// (ir/fold_batchnorm.h; the names go to rep.folded_batchnorms): both quantizers work on it.
+Model with_batchnorm_folded(const Model& fp32, PtqReport& rep);
 
 Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report);
 

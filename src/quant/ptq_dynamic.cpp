@@ -10,10 +10,11 @@
 
 namespace tinyqat::quant {
 
-Model ptq_dynamic(const Model& fp32, const QConfig& cfg, PtqReport* report) {
+Model ptq_dynamic(const Model& unfolded, const QConfig& cfg, PtqReport* report) {
   PtqReport local;
   PtqReport& rep = report ? *report : local;
-  check_fp32(fp32, "dynamic PTQ");
+  check_fp32(unfolded, "dynamic PTQ");
+  const Model fp32 = with_batchnorm_folded(unfolded, rep);
   Model out = fp32;
   Graph& g = out.graph;
   std::vector<Node> rewritten;

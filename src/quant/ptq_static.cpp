@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "ir/fold_batchnorm.h"
 #include "ir/summary.h"
 #include "qdq/selectors.h"
 #include "quant/observers.h"
@@ -205,10 +206,18 @@ std::map<std::string, std::pair<float, float>> calibrate_ranges(const Model& fp3
   return ranges;
 }
 
-Model ptq_static(const Model& fp32, const NamedTensors& calibration, const QConfig& cfg, PtqReport* report) {
+Model with_batchnorm_folded(const Model& fp32, PtqReport& rep) {
+  Model m = fp32;
+  rep.folded_batchnorms = fold_batchnorm(m.graph);
+  return m;
+}
+
+Model ptq_static(const Model& unfolded, const NamedTensors& calibration, const QConfig& cfg,
+                 PtqReport* report) {
   PtqReport local;
   PtqReport& rep = report ? *report : local;
-  check_fp32(fp32, "static PTQ");
+  check_fp32(unfolded, "static PTQ");
+  const Model fp32 = with_batchnorm_folded(unfolded, rep);
   QuantPlan plan = plan_static(fp32.graph, cfg, &rep);
   TQ_CHECK(!plan.units.empty(), "static PTQ: no Conv, Gemm or MatMul with constant weights to quantize");
   TQ_CHECK(cfg.range_margin >= 0 && std::isfinite(cfg.range_margin), "range margin {} is not >= 0",

@@ -1,5 +1,7 @@
 #include "runtime/fuse.h"
 
+#include "ir/fold_batchnorm.h"
+
 #include <limits>
 #include <set>
 
@@ -25,6 +27,7 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
 }  // namespace
 
 void fuse_for_runtime(Graph& g) {
+  fold_batchnorm(g);  // first: a Conv + BatchNormalization + Clip then fuses whole
   std::set<int> removed;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& conv = g.nodes[i];

@@ -1,6 +1,7 @@
-// Runtime-only rewrites done once when an Executor is built (never exported): fp32 Conv absorbs a
-// following residual Add (no broadcasting), and Conv and Gemm absorb a following Relu/Clip, so each
-// output is written once.
+// Runtime-only rewrites done once when an Executor is built (never exported): an inference
+// BatchNormalization is folded into the Conv/ConvTranspose/Gemm before it (ir/fold_batchnorm.h), fp32
+// Conv absorbs a following residual Add (no broadcasting), and Conv and Gemm absorb a following
+// Relu/Clip, so each output is written once.
 #pragma once
 #include "ir/graph.h"
 
