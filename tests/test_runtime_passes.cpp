@@ -132,6 +132,16 @@ TEST(Fusion, BatchNormWithRunTimeParametersStays) {
   Model m = b.finish();
   EXPECT_TRUE(fold_batchnorm(m.graph).empty());
   EXPECT_EQ(ops_after_fusion(m)["BatchNormalization"], 1);
+
+  // A weight with an empty axis (a hostile file): nothing to fold, no division by that axis.
+  Graph g;
+  g.inputs.push_back(ValueInfo{"x", DType::F32, false, {}});
+  g.outputs.push_back(ValueInfo{"y", DType::F32, false, {}});
+  g.initializers["w"] = Tensor::zeros(DType::F32, {0, 2, 2, 2});
+  for (const char* p : {"s", "o", "m", "v"}) g.initializers[p] = Tensor::from_f32({2}, {1.f, 1.f});
+  g.nodes.push_back(Node{"t", "ConvTranspose", "", {"x", "w"}, {"c"}, {}});
+  g.nodes.push_back(Node{"bn", "BatchNormalization", "", {"c", "s", "o", "m", "v"}, {"y"}, {}});
+  EXPECT_TRUE(fold_batchnorm(g).empty());
 }
 
 TEST(Executor, ReusesBuffersAcrossRuns) {

@@ -25,6 +25,7 @@ struct Layout {
 
 Layout layout_of(const Node& op, const Tensor& w) {
   Layout l;
+  if (w.numel() == 0) return l;  // nothing to scale (and no divisions by an empty dimension below)
   if (op.op_type == "Conv" && w.rank() >= 3) {
     l.channels = w.dim(0);
     l.inner = w.dim(0) ? w.numel() / w.dim(0) : 1;
