@@ -55,13 +55,16 @@ Tensor luma_images(int64_t n, int64_t h, int64_t w, uint64_t seed);
 
 // Whether ORT's integer kernels give the exact integer results on this CPU: not on x86 without VNNI
 // (AVX-512 VNNI or AVX-VNNI), where its u8·s8 GEMM adds pairs of products in saturating int16
-// (vpmaddubsw; ORT's and OpenVINO's docs call it the saturation issue).
+// (vpmaddubsw; ORT's and OpenVINO's docs call it the saturation issue). TQ_TEST_ORT_REFERENCE=float
+// answers false anywhere (to exercise the reference below on a VNNI host).
 bool ort_integer_kernels_exact();
 
 // Runs ONNX Runtime (npm onnxruntime-node, tools/ort) on a model file; returns outputs in graph order.
 // Where ort_integer_kernels_exact() is false, a quantized model runs unoptimised (Q/DQ as float
-// operators) with ConvInteger / MatMulInteger evaluated in float, exactly: the integer semantics
-// without ORT's saturating kernels.
+// operators) with ConvInteger / MatMulInteger (constant weights) evaluated in float, exactly: the
+// integer semantics without ORT's saturating kernels. QLinearConv / QLinearMatMul written as such are
+// not rewritten (tinyqat writes QDQ; its QOperator fixture has int8 activations, which ORT computes
+// exactly).
 // `optimized_model` (optional) receives the graph ORT actually runs.
 std::vector<Tensor> ort_run(const fs::path& model, const NamedTensors& inputs,
                             const std::vector<std::string>& outputs, const fs::path& work,
