@@ -98,6 +98,7 @@ bool fold_one(Graph& g, int bn_index, std::set<std::string>& replaced) {
     const double v = static_cast<double>(var[c]) + eps;
     if (!(v > 0) || !std::isfinite(v)) return false;  // the unfolded op gives what the model says
     k[c] = gamma[c] / std::sqrt(v);
+    if (!std::isfinite(k[c]) || !std::isfinite(beta[c]) || !std::isfinite(mean[c])) return false;
   }
   Tensor nw = Tensor::empty(DType::F32, w->shape());
   const float* wp = w->data<float>();
