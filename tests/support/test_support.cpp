@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "qdq/selectors.h"
 
@@ -93,8 +94,8 @@ namespace {
 // (it then runs unoptimised, as written, not through our importer and exporter).
 fs::path integer_reference(const fs::path& model, const fs::path& work) {
   Model m = import_onnx(model.string());
+  if (summarize(m).quantization == "fp32") return {};  // the one classifier (quant::check_fp32 reads it)
   Graph& g = m.graph;
-  bool quantized = false;
   std::vector<Node> nodes;
   int made = 0;  // names of what the rewrite adds: unique against the graph and each other
   auto fresh = [&](const std::string& base) { return g.unique_name(base + "_ref" + std::to_string(made++)); };
@@ -105,8 +106,6 @@ fs::path integer_reference(const fs::path& model, const fs::path& work) {
   };
   for (const Node& n : std::vector<Node>(g.nodes)) {
     const bool conv = n.op_type == "ConvInteger", matmul = n.op_type == "MatMulInteger";
-    quantized |= conv || matmul || n.op_type.find("Quantize") != std::string::npos ||
-                 n.op_type.rfind("QLinear", 0) == 0;
     const Tensor* w = (conv || matmul) && n.inputs.size() > 1 ? g.initializer(n.inputs[1]) : nullptr;
     const Tensor* wz = n.input(3) ? g.initializer(*n.input(3)) : nullptr;
     if (!w || (n.input(3) && !wz)) {
@@ -138,7 +137,6 @@ fs::path integer_reference(const fs::path& model, const fs::path& work) {
     nodes.push_back(op);
     nodes.push_back(Node{fresh("cast"), "Cast", "", {y}, {n.outputs[0]}, {{"to", Attribute::of_int(6)}}});
   }
-  if (!quantized) return {};
   if (made == 0) return model;
   g.nodes = std::move(nodes);
   g.topo_sort();
