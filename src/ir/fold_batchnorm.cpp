@@ -25,25 +25,23 @@ struct Layout {
 
 Layout layout_of(const Node& op, const Tensor& w) {
   Layout l;
-  if (w.numel() == 0) return l;  // nothing to scale (and no divisions by an empty dimension below)
+  // An empty weight has nothing to scale; every dimension below is then ≥ 1 (no division by 0).
+  if (w.numel() == 0) return l;
   if (op.op_type == "Conv" && w.rank() >= 3) {
-    l.channels = w.dim(0);
-    l.inner = w.dim(0) ? w.numel() / w.dim(0) : 1;
-    l.mod = std::max<int64_t>(w.dim(0), 1);
+    l.channels = l.mod = w.dim(0);
+    l.inner = w.numel() / w.dim(0);
   } else if (op.op_type == "ConvTranspose" && w.rank() >= 3) {
     const int64_t groups = op.get_int("group", 1);
     if (groups < 1 || w.dim(0) % groups != 0) return {};
     const int64_t per = w.dim(1), rows = w.dim(0) / groups;  // [C, M/group, k...]
     l.channels = groups * per;
-    l.inner = per ? w.numel() / (w.dim(0) * per) : 1;
-    l.mod = std::max<int64_t>(per, 1);
-    l.group_span = std::max<int64_t>(rows * per * l.inner, 1);
-    l.per_group = per;
+    l.inner = w.numel() / (w.dim(0) * per);
+    l.mod = l.per_group = per;
+    l.group_span = rows * per * l.inner;
   } else if (op.op_type == "Gemm" && w.rank() == 2) {
     const bool trans_b = op.get_int("transB", 0) != 0;  // B is [N, K] when set, [K, N] otherwise
-    l.channels = trans_b ? w.dim(0) : w.dim(1);
+    l.channels = l.mod = trans_b ? w.dim(0) : w.dim(1);
     l.inner = trans_b ? w.dim(1) : 1;
-    l.mod = std::max<int64_t>(l.channels, 1);
   }
   return l;
 }
