@@ -157,6 +157,11 @@ TEST(Kernels, DirectConv3x3OneChannelMatchesReference) {
       {20, 23, 3, 2, 1, 1, 1, 1, 2},
       {14, 28, 2, 2, 1, 1, 1, 1, 1},
       {9, 47, 1, 1, 0, 2, 2, 0, 2},
+      // One output channel, stride 1, wider than AVX2's strips (64): AVX2 reads the rows in place, edge
+      // vectors masked (padding on one side only, and a partial last vector).
+      {5, 130, 1, 1, 1, 0, 0, 2, 1},
+      {6, 77, 1, 1, 1, 1, 1, 1, 1},
+      {4, 72, 1, 1, 1, 1, 1, 1, 1},
       // Wide rows: the AVX-512 strips go in blocks of a few output rows (row blocks inside the range).
       {11, 1000, 1, 1, 1, 1, 1, 1, 2},
       {13, 700, 2, 2, 1, 1, 1, 1, 1},
