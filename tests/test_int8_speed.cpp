@@ -31,7 +31,9 @@ TEST(NodeMacs, CountsTheProductsOfEachFamily) {
     const NodeMacs x = node_macs(m.graph, n);
     if (n.op_type == "Conv") convs.push_back(x);
     if (n.op_type == "Gemm") gemms.push_back(x);
-    if (n.op_type != "Conv" && n.op_type != "Gemm") EXPECT_EQ(x.family, MacFamily::None) << n.describe();
+    if (n.op_type != "Conv" && n.op_type != "Gemm") {
+      EXPECT_EQ(x.family, MacFamily::None) << n.describe();
+    }
   }
   ASSERT_EQ(convs.size(), 11u);
   ASSERT_EQ(gemms.size(), 1u);
@@ -57,7 +59,9 @@ TEST(NodeMacs, CountsTheProductsOfEachFamily) {
   for (const Node& n : g.nodes)
     if (const NodeMacs x = node_macs(g, n); x.integer) {
       ++integer;
-      if (n.name == m.graph.nodes[0].name || x.family == MacFamily::DepthwiseConv) EXPECT_GT(x.macs, 0);
+      if (n.name == m.graph.nodes[0].name || x.family == MacFamily::DepthwiseConv) {
+        EXPECT_GT(x.macs, 0);
+      }
     }
   EXPECT_EQ(integer, 12) << "11 QLinearConv and the head's QLinearMatMul";
 }
@@ -89,6 +93,21 @@ TEST(Int8Speed, FollowsTheKernelPathAndTheKindOfWork) {
     EXPECT_GT(s.int8_ms, 0) << kernel_path_name(p);
     EXPECT_DOUBLE_EQ(s.fp32_ms, predicted_run_ms(conv, p));
     EXPECT_NE(describe(s).find(kernel_path_name(p)), std::string::npos) << describe(s);
+  }
+}
+
+// The thread pool's int8 work estimates assume the VNNI path (work::i8_macs); on every other path each
+// family's multiply-accumulates are scaled by how much slower that path's kernels are, so that a conv the
+// VNNI estimate keeps on one thread is split where it really takes long (AVX2's int8 depthwise convs).
+TEST(Int8Speed, ThreadPoolWorkIsScaledToThisCpusKernels) {
+  const KernelPath p = kernel_path();
+  for (MacFamily f : {MacFamily::DenseConv, MacFamily::DepthwiseConv, MacFamily::Gemm}) {
+    const double s = int8_work_scale(f);
+    if (p == KernelPath::Vnni) {
+      EXPECT_EQ(s, 1.0) << mac_family_name(f);
+    } else {
+      EXPECT_GT(s, 1.5) << mac_family_name(f) << " on the " << kernel_path_name(p) << " path";
+    }
   }
 }
 

@@ -60,6 +60,19 @@ KernelPath kernel_path() {
   return KernelPath::Generic;
 }
 
+double int8_work_scale(MacFamily family) {
+  static const KernelPath path = kernel_path();
+  const Rates &vnni = kRates[static_cast<int>(KernelPath::Vnni)], &r = kRates[static_cast<int>(path)];
+  switch (family) {
+    case MacFamily::DenseConv:
+      return vnni.dense_i8 / r.dense_i8;
+    case MacFamily::DepthwiseConv:
+      return vnni.depthwise_i8 / r.depthwise_i8;
+    default:
+      return vnni.gemm_i8 / r.gemm_i8;
+  }
+}
+
 const char* kernel_path_name(KernelPath p) {
   switch (p) {
     case KernelPath::Vnni:

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "ir/graph.h"
+#include "ir/node_macs.h"
 
 namespace tinyqat {
 
@@ -20,6 +21,12 @@ const char* kernel_path_name(KernelPath p);  // "avx512-vnni", "avx512", "avx2",
 // model as imported (the executor's fusions are applied here).
 double predicted_run_ms(const Graph& executed, KernelPath path);
 double predicted_run_ms(Model imported, KernelPath path);
+
+// How many times longer the int8 multiply-accumulates of `family` take on this CPU's kernel path than on
+// the VNNI path that work::i8_macs assumes (the rates predicted_run_ms uses): the thread pool then splits
+// int8 work by its real cost (AVX2's depthwise int8 runs ~11x slower than VNNI's, so a conv the estimate
+// kept on one thread is worth splitting there). 1 on the VNNI path.
+double int8_work_scale(MacFamily family);
 
 struct Int8Speed {
   KernelPath path = KernelPath::Generic;

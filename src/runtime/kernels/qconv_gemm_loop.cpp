@@ -3,6 +3,7 @@
 // NR output pixels, one tap offset per k-group — with the requantisation in the micro-kernel's epilogue.
 #include <algorithm>
 
+#include "runtime/int8_speed.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qdriver_util.h"
 
@@ -20,8 +21,9 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
   const int64_t* off = P.offsets.data();
   // Work per image group: packing moves the padded planes, the tiles run mg × Pix × K MACs.
   const double pack_ns = work::bytes(2.0 * static_cast<double>(buf.numel()));
-  const double run_ns = std::max(work::i8_macs(static_cast<double>(mg) * Pix * g.K()),
-                                 work::bytes(static_cast<double>(mg * Pix * ysz)));
+  const double run_ns =
+      std::max(work::i8_macs(static_cast<double>(mg) * Pix * g.K()) * int8_work_scale(MacFamily::DenseConv),
+               work::bytes(static_cast<double>(mg * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
     for (int64_t gi = 0; gi < a.group; ++gi) {
       const QPackedWeights& pw = W.groups[gi];
