@@ -91,6 +91,51 @@ TEST(ThreadPool, SmallSectionsLeaveSleepingWorkersAsleep) {
   EXPECT_TRUE(covers_once(c, 3000, 1));
 }
 
+// Inside a run (RunScope) idle workers keep spinning past kSpinNs, so a run's small sections, each below
+// kWakeNs and separated by more than kSpinNs of single-threaded work, still find them awake and share
+// their parts; a RunScope asked to wake them brings sleeping workers up as the run starts.
+TEST(ThreadPool, ARunKeepsItsWorkersAwakeForSmallSections) {
+  ThreadPool pool(3);
+  auto all_asleep = [&] {
+    for (int i = 0; i < 2000 && pool.sleeping_workers() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return pool.sleeping_workers() == 2;
+  };
+  ASSERT_TRUE(all_asleep()) << "workers never went to sleep";
+  const auto t = std::this_thread::get_id();
+  auto busy = [](int64_t us) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    while (std::chrono::steady_clock::now() < end) {
+    }
+  };
+  const double small = 0.5 * ThreadPool::kWakeNs;
+  ASSERT_GE(pool.parts_for(3, 1, small), 2);
+  std::atomic<int> elsewhere{0};
+  {
+    ThreadPool::RunScope run(pool, false);
+    pool.parallel_for(3, {10 * ThreadPool::kWakeNs},
+                      [&](int64_t, int64_t, int) { busy(100); });  // wakes them
+    for (int section = 0; section < 20; ++section) {
+      busy(3 * ThreadPool::kSpinNs / 1000);  // single-threaded work between the sections
+      pool.parallel_for(3, {small}, [&](int64_t, int64_t, int) {
+        elsewhere += std::this_thread::get_id() != t;
+        busy(100);
+      });
+    }
+  }
+  EXPECT_GT(elsewhere.load(), 0) << "no part of a small section ran on a worker during the run";
+  ASSERT_TRUE(all_asleep()) << "the workers did not go back to sleep after the run";
+  // A run that wakes its workers: they come up without any section asking.
+  ASSERT_TRUE(all_asleep());
+  const int64_t before = pool.wakeups();
+  {
+    ThreadPool::RunScope run(pool, true);
+    for (int i = 0; i < 2000 && pool.wakeups() < before + 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(pool.wakeups(), before + 2) << "a waking run left its workers asleep";
+}
+
 TEST(ThreadPool, ZeroThreadsMeansAllCores) {
   ThreadPool pool(0);
   EXPECT_EQ(pool.size(), std::max(1u, std::thread::hardware_concurrency()));

@@ -86,6 +86,7 @@ class Executor {
   std::vector<int> input_slots_, output_slots_;
   int num_slots_ = 0;
   std::atomic<int64_t> plans_made_{0};
+  std::atomic<int64_t> last_run_ns_{0};  // the latest run's wall time (wakes the pool's workers: RunScope)
   std::shared_ptr<const KernelPlan> plan_for(Step& st, RunContext& ctx, const std::vector<const Tensor*>& in);
 };
 

@@ -59,6 +59,21 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w->thread.join();
 }
 
+ThreadPool::RunScope::RunScope(ThreadPool& pool, bool wake) : pool_(pool) {
+  pool_.runs_.fetch_add(1);
+  if (!wake) return;
+  pool_.wake_gen_.fetch_add(1);
+  for (auto& w : pool_.workers_) {
+    if (!w->sleeping.load()) continue;
+    { std::lock_guard<std::mutex> lk(w->mu); }
+    w->cv.notify_one();
+  }
+}
+
+ThreadPool::RunScope::~RunScope() {
+  pool_.runs_.fetch_sub(1);
+}
+
 int ThreadPool::sleeping_workers() const {
   int n = 0;
   for (const auto& w : workers_) n += w->sleeping.load();
@@ -98,10 +113,17 @@ void ThreadPool::worker_loop(int id) {
   auto handed = [&] { return (t = w.ticket.load()) != seen || stop_.load(); };
   for (;;) {
     if (!spin_until(handed, kSpinNs)) {
+      // A run in progress: its next operator is near, keep spinning (bounded); once it ends, from the top.
+      if (runs_.load(std::memory_order_relaxed) > 0 &&
+          spin_until([&] { return handed() || runs_.load(std::memory_order_relaxed) == 0; }, kRunSpinNs))
+        continue;
       std::unique_lock<std::mutex> lk(w.mu);
+      const uint64_t gen = wake_gen_.load();
       w.sleeping.store(true);
-      w.cv.wait(lk, handed);
+      w.cv.wait(lk, [&] { return handed() || wake_gen_.load() != gen; });
       w.sleeping.store(false);
+      wakeups_.fetch_add(1, std::memory_order_relaxed);
+      if (!handed()) continue;  // woken by a run that starts: spin for its operators
     }
     if (stop_.load()) return;
     seen = t;

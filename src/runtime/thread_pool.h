@@ -8,6 +8,12 @@
 //   waiting for the next one before it sleeps on its condition variable, so back-to-back operators of
 //   one run do not pay a kernel wake-up each. A section below kWakeNs leaves sleeping workers asleep
 //   (the caller and the spinning workers take its parts; none spinning: it runs on the caller alone).
+// - Runs: a session run holds a RunScope. While one is in progress an idle worker keeps spinning (up to
+//   kRunSpinNs past its last part), so the operators of a run find it awake even when none is big enough
+//   to wake it (a 224² MobileNet: no conv reaches kWakeNs, yet 2 threads take 0.6× the time when the
+//   worker is awake); between runs it sleeps after kSpinNs as before. A run whose predecessor took at
+//   least kWakeNs also wakes the sleeping workers as it starts (they come up while the first operator
+//   runs on the caller).
 // - Concurrent callers: one parallel_for owns the workers at a time; a caller that finds them busy (a
 //   second thread running the same session, or a nested call) runs its parts one after the other on its
 //   own thread, with the same chunking and worker indices, instead of queueing. Results are identical
@@ -62,10 +68,26 @@ class ThreadPool {
   // split over a spinning worker takes ~20 µs, over a sleeping one 90 µs. Spinning workers are used
   // from kMinPartNs on.
   static constexpr double kWakeNs = 200000;
+  // How long an idle worker keeps spinning while a run is in progress (RunScope).
+  static constexpr int64_t kRunSpinNs = 1000000;
+
+  // Marks a session run in progress for its lifetime; `wake`: wake the sleeping workers now.
+  class RunScope {
+   public:
+    RunScope(ThreadPool& pool, bool wake);
+    ~RunScope();
+    RunScope(const RunScope&) = delete;
+    RunScope& operator=(const RunScope&) = delete;
+
+   private:
+    ThreadPool& pool_;
+  };
 
   int size() const { return threads_; }
   // Workers asleep right now (blocked after kSpinNs without work).
   int sleeping_workers() const;
+  // How many times a worker has woken from its sleep so far.
+  int64_t wakeups() const { return wakeups_.load(); }
   // How many parts parallel_for splits n items (aligned to `grain`) of `work_ns` total work into.
   int parts_for(int64_t n, int64_t grain, double work_ns) const;
   using Fn = std::function<void(int64_t, int64_t, int)>;
@@ -107,6 +129,9 @@ class ThreadPool {
   std::atomic<int> done_{0};  // finished parts of the current job
   uint32_t job_seq_ = 0;
   std::atomic<bool> caller_sleeping_{false};
+  std::atomic<int> runs_{0};  // RunScopes alive
+  std::atomic<uint64_t> wake_gen_{0};
+  std::atomic<int64_t> wakeups_{0};  // bumped by a RunScope that wakes the workers
   std::mutex done_mu_;
   std::condition_variable done_cv_;
 };
