@@ -46,6 +46,14 @@ bool covers_once(const std::vector<Chunk>& c, int64_t n, int64_t grain) {
   return next == n;
 }
 
+// Waits (up to 2 s) until every worker of `pool` sleeps; whether they all do.
+bool workers_fall_asleep(const ThreadPool& pool) {
+  const int n = pool.size() - 1;
+  for (int i = 0; i < 2000 && pool.sleeping_workers() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return pool.sleeping_workers() == n;
+}
+
 TEST(ThreadPool, CostModelKeepsSmallWorkOnTheCallingThread) {
   ThreadPool pool(4);
   EXPECT_EQ(pool.parts_for(1000, 1, 1000.0), 1);                        // 1 µs of work
@@ -66,11 +74,7 @@ TEST(ThreadPool, CostModelKeepsSmallWorkOnTheCallingThread) {
 // with every worker asleep it runs whole on the calling thread. Larger sections still wake them.
 TEST(ThreadPool, SmallSectionsLeaveSleepingWorkersAsleep) {
   ThreadPool pool(3);
-  auto all_asleep = [&] {
-    for (int i = 0; i < 2000 && pool.sleeping_workers() < 2; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return pool.sleeping_workers() == 2;
-  };
+  auto all_asleep = [&] { return workers_fall_asleep(pool); };
   ASSERT_TRUE(all_asleep()) << "workers never went to sleep";
   const auto t = std::this_thread::get_id();
   std::atomic<int> elsewhere{0}, calls{0};
@@ -93,14 +97,12 @@ TEST(ThreadPool, SmallSectionsLeaveSleepingWorkersAsleep) {
 
 // Inside a run (RunScope) idle workers keep spinning past kSpinNs, so a run's small sections, each below
 // kWakeNs and separated by more than kSpinNs of single-threaded work, still find them awake and share
-// their parts; a RunScope asked to wake them brings sleeping workers up as the run starts.
-TEST(ThreadPool, ARunKeepsItsWorkersAwakeForSmallSections) {
+// their parts. It depends on the workers getting a CPU within milliseconds, which other tests running
+// at the same time can prevent: DISABLED_ here, run alone by the ctest entry thread_pool_run_spin
+// (tests/CMakeLists.txt, RUN_SERIAL).
+TEST(ThreadPool, DISABLED_ARunKeepsItsWorkersAwakeForSmallSections) {
   ThreadPool pool(3);
-  auto all_asleep = [&] {
-    for (int i = 0; i < 2000 && pool.sleeping_workers() < 2; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return pool.sleeping_workers() == 2;
-  };
+  auto all_asleep = [&] { return workers_fall_asleep(pool); };
   ASSERT_TRUE(all_asleep()) << "workers never went to sleep";
   const auto t = std::this_thread::get_id();
   auto busy = [](int64_t us) {
@@ -110,22 +112,38 @@ TEST(ThreadPool, ARunKeepsItsWorkersAwakeForSmallSections) {
   };
   const double small = 0.5 * ThreadPool::kWakeNs;
   ASSERT_GE(pool.parts_for(3, 1, small), 2);
+  // Attempts: each wakes the workers with a large section, then runs small ones. An attempt counts only
+  // when a worker ran a part of the large section (it had a CPU then): on a loaded machine the workers
+  // may get none for a while, and the attempt is repeated (for up to 5 s).
   std::atomic<int> elsewhere{0};
-  {
+  int counted = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (elsewhere.load() == 0 && counted < 5 && std::chrono::steady_clock::now() < give_up) {
     ThreadPool::RunScope run(pool, false);
-    pool.parallel_for(3, {10 * ThreadPool::kWakeNs},
-                      [&](int64_t, int64_t, int) { busy(100); });  // wakes them
-    for (int section = 0; section < 20; ++section) {
-      busy(3 * ThreadPool::kSpinNs / 1000);  // single-threaded work between the sections
+    std::atomic<int> woke{0};
+    pool.parallel_for(3, {10 * ThreadPool::kWakeNs}, [&](int64_t, int64_t, int) {
+      woke += std::this_thread::get_id() != t;
+      busy(200);
+    });
+    if (woke.load() == 0) continue;
+    ++counted;
+    for (int section = 0; section < 10 && elsewhere.load() == 0; ++section) {
+      busy(10 * ThreadPool::kSpinNs / 1000);  // single-threaded work between the sections (< kRunSpinNs)
       pool.parallel_for(3, {small}, [&](int64_t, int64_t, int) {
         elsewhere += std::this_thread::get_id() != t;
         busy(100);
       });
     }
   }
+  if (counted == 0) GTEST_SKIP() << "the workers never got a CPU within 5 s (a loaded machine)";
   EXPECT_GT(elsewhere.load(), 0) << "no part of a small section ran on a worker during the run";
-  ASSERT_TRUE(all_asleep()) << "the workers did not go back to sleep after the run";
-  // A run that wakes its workers: they come up without any section asking.
+  EXPECT_TRUE(all_asleep()) << "the workers did not go back to sleep after the run";
+}
+
+// A RunScope asked to wake the workers brings sleeping ones up as the run starts, without any section.
+TEST(ThreadPool, AWakingRunWakesItsWorkers) {
+  ThreadPool pool(3);
+  auto all_asleep = [&] { return workers_fall_asleep(pool); };
   ASSERT_TRUE(all_asleep());
   const int64_t before = pool.wakeups();
   {

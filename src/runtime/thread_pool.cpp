@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -26,6 +27,24 @@ bool spin_until(F done, int64_t spin_ns) {
     cpu_pause();
     if (done()) return true;
     if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
+
+// The same, counting only the calling thread's own CPU time: a spin that must outlast gaps of the caller's
+// work does not run out while this thread waits off the CPU (a loaded machine).
+template <typename F>
+bool spin_cpu_until(F done, int64_t spin_ns) {
+  auto cpu_ns = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  };
+  if (done()) return true;
+  const int64_t deadline = cpu_ns() + spin_ns;
+  for (int i = 1;; ++i) {
+    cpu_pause();
+    if (done()) return true;
+    if ((i & 63) == 0 && cpu_ns() > deadline) return false;
   }
 }
 
@@ -115,7 +134,7 @@ void ThreadPool::worker_loop(int id) {
     if (!spin_until(handed, kSpinNs)) {
       // A run in progress: its next operator is near, keep spinning (bounded); once it ends, from the top.
       if (runs_.load(std::memory_order_relaxed) > 0 &&
-          spin_until([&] { return handed() || runs_.load(std::memory_order_relaxed) == 0; }, kRunSpinNs))
+          spin_cpu_until([&] { return handed() || runs_.load(std::memory_order_relaxed) == 0; }, kRunSpinNs))
         continue;
       std::unique_lock<std::mutex> lk(w.mu);
       const uint64_t gen = wake_gen_.load();

@@ -9,10 +9,10 @@
 //   one run do not pay a kernel wake-up each. A section below kWakeNs leaves sleeping workers asleep
 //   (the caller and the spinning workers take its parts; none spinning: it runs on the caller alone).
 // - Runs: a session run holds a RunScope. While one is in progress an idle worker keeps spinning (up to
-//   kRunSpinNs past its last part), so the operators of a run find it awake even when none is big enough
-//   to wake it (a 224² MobileNet: no conv reaches kWakeNs, yet 2 threads take 0.6× the time when the
-//   worker is awake); between runs it sleeps after kSpinNs as before. A run whose predecessor took at
-//   least kWakeNs also wakes the sleeping workers as it starts (they come up while the first operator
+//   kRunSpinNs of its own CPU time past its last part), so the operators of a run find it awake even when
+//   none is big enough to wake it (a 224² MobileNet: no conv reaches kWakeNs, yet 2 threads take 0.6× the
+//   time when the worker is awake); between runs it sleeps after kSpinNs as before. A run whose predecessor
+//   took at least kWakeNs also wakes the sleeping workers as it starts (they come up while the first operator
 //   runs on the caller).
 // - Concurrent callers: one parallel_for owns the workers at a time; a caller that finds them busy (a
 //   second thread running the same session, or a nested call) runs its parts one after the other on its
@@ -68,7 +68,7 @@ class ThreadPool {
   // split over a spinning worker takes ~20 µs, over a sleeping one 90 µs. Spinning workers are used
   // from kMinPartNs on.
   static constexpr double kWakeNs = 200000;
-  // How long an idle worker keeps spinning while a run is in progress (RunScope).
+  // How long an idle worker keeps spinning while a run is in progress (RunScope), in its own CPU time.
   static constexpr int64_t kRunSpinNs = 1000000;
 
   // Marks a session run in progress for its lifetime; `wake`: wake the sleeping workers now.
