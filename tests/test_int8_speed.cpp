@@ -11,6 +11,7 @@
 #include "registry/registry.h"
 #include "runtime/executor.h"
 #include "runtime/int8_speed.h"
+#include "runtime/thread_pool.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
 
@@ -101,8 +102,9 @@ TEST(Int8Speed, FollowsTheKernelPathAndTheKindOfWork) {
 // VNNI estimate keeps on one thread is split where it really takes long (AVX2's int8 depthwise convs).
 TEST(Int8Speed, ThreadPoolWorkIsScaledToThisCpusKernels) {
   const KernelPath p = kernel_path();
+  const double macs = 1e6;
   for (MacFamily f : {MacFamily::DenseConv, MacFamily::DepthwiseConv, MacFamily::Gemm}) {
-    const double s = int8_work_scale(f);
+    const double s = int8_work_ns(macs, f) / work::i8_macs(macs);
     if (p == KernelPath::Vnni) {
       EXPECT_EQ(s, 1.0) << mac_family_name(f);
     } else {

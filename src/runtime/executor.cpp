@@ -107,7 +107,7 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   for (size_t i = 0; i < gin.size(); ++i) TQ_CHECK(given[i], "input '{}' is missing", gin[i].name);
 
   const auto run_start = std::chrono::steady_clock::now();
-  ThreadPool::RunScope in_run(*pool_, pool_->size() > 1 && last_run_ns_.load() >= ThreadPool::kWakeNs);
+  ThreadPool::RunScope in_run(*pool_, last_run_ns_.load() >= ThreadPool::kWakeNs);
   RunContext ctx{*pool_};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;

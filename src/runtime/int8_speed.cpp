@@ -8,6 +8,7 @@
 #include "ir/node_macs.h"
 #include "runtime/fuse.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/thread_pool.h"
 
 namespace tinyqat {
 namespace {
@@ -60,17 +61,13 @@ KernelPath kernel_path() {
   return KernelPath::Generic;
 }
 
-double int8_work_scale(MacFamily family) {
+double int8_work_ns(double macs, MacFamily family) {
   static const KernelPath path = kernel_path();
   const Rates &vnni = kRates[static_cast<int>(KernelPath::Vnni)], &r = kRates[static_cast<int>(path)];
-  switch (family) {
-    case MacFamily::DenseConv:
-      return vnni.dense_i8 / r.dense_i8;
-    case MacFamily::DepthwiseConv:
-      return vnni.depthwise_i8 / r.depthwise_i8;
-    default:
-      return vnni.gemm_i8 / r.gemm_i8;
-  }
+  double scale = vnni.gemm_i8 / r.gemm_i8;
+  if (family == MacFamily::DenseConv) scale = vnni.dense_i8 / r.dense_i8;
+  if (family == MacFamily::DepthwiseConv) scale = vnni.depthwise_i8 / r.depthwise_i8;
+  return work::i8_macs(macs) * scale;
 }
 
 const char* kernel_path_name(KernelPath p) {

@@ -22,11 +22,11 @@ const char* kernel_path_name(KernelPath p);  // "avx512-vnni", "avx512", "avx2",
 double predicted_run_ms(const Graph& executed, KernelPath path);
 double predicted_run_ms(Model imported, KernelPath path);
 
-// How many times longer the int8 multiply-accumulates of `family` take on this CPU's kernel path than on
-// the VNNI path that work::i8_macs assumes (the rates predicted_run_ms uses): the thread pool then splits
-// int8 work by its real cost (AVX2's depthwise int8 runs ~11x slower than VNNI's, so a conv the estimate
-// kept on one thread is worth splitting there). 1 on the VNNI path.
-double int8_work_scale(MacFamily family);
+// The thread pool's work estimate (ns of one core) for `macs` int8 multiply-accumulates of `family` on
+// this CPU's kernel path: work::i8_macs assumes the VNNI kernels, scaled here by how much slower this path
+// runs that family (the rates predicted_run_ms uses; exactly work::i8_macs on the VNNI path). Without it
+// AVX2's int8 depthwise convs (~11x VNNI's time) were estimated too small to split.
+double int8_work_ns(double macs, MacFamily family);
 
 struct Int8Speed {
   KernelPath path = KernelPath::Generic;

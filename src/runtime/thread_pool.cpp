@@ -18,33 +18,29 @@ inline void cpu_pause() {
 #endif
 }
 
-// Spins (with a pause) until done() or kSpinNs have passed; returns done().
-template <typename F>
-bool spin_until(F done, int64_t spin_ns) {
-  if (done()) return true;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(spin_ns);
-  for (int i = 1;; ++i) {
-    cpu_pause();
-    if (done()) return true;
-    if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return false;
-  }
+// Clocks for spin_until, in nanoseconds: wall time, and the calling thread's own CPU time (a spin that must
+// outlast gaps in the caller's work does not run out while this thread waits off the CPU on a loaded
+// machine).
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// The same, counting only the calling thread's own CPU time: a spin that must outlast gaps of the caller's
-// work does not run out while this thread waits off the CPU (a loaded machine).
+// Spins (with a pause) until done() or spin_ns of `clock` have passed; returns done().
 template <typename F>
-bool spin_cpu_until(F done, int64_t spin_ns) {
-  auto cpu_ns = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  };
+bool spin_until(F done, int64_t spin_ns, int64_t (*clock)() = wall_ns) {
   if (done()) return true;
-  const int64_t deadline = cpu_ns() + spin_ns;
+  const int64_t deadline = clock() + spin_ns;
   for (int i = 1;; ++i) {
     cpu_pause();
     if (done()) return true;
-    if ((i & 63) == 0 && cpu_ns() > deadline) return false;
+    if ((i & 63) == 0 && clock() > deadline) return false;
   }
 }
 
@@ -134,7 +130,8 @@ void ThreadPool::worker_loop(int id) {
     if (!spin_until(handed, kSpinNs)) {
       // A run in progress: its next operator is near, keep spinning (bounded); once it ends, from the top.
       if (runs_.load(std::memory_order_relaxed) > 0 &&
-          spin_cpu_until([&] { return handed() || runs_.load(std::memory_order_relaxed) == 0; }, kRunSpinNs))
+          spin_until([&] { return handed() || runs_.load(std::memory_order_relaxed) == 0; }, kRunSpinNs,
+                     thread_cpu_ns))
         continue;
       std::unique_lock<std::mutex> lk(w.mu);
       const uint64_t gen = wake_gen_.load();

@@ -129,9 +129,9 @@ class ThreadPool {
   std::atomic<int> done_{0};  // finished parts of the current job
   uint32_t job_seq_ = 0;
   std::atomic<bool> caller_sleeping_{false};
-  std::atomic<int> runs_{0};  // RunScopes alive
-  std::atomic<uint64_t> wake_gen_{0};
-  std::atomic<int64_t> wakeups_{0};  // bumped by a RunScope that wakes the workers
+  std::atomic<int> runs_{0};           // RunScopes alive
+  std::atomic<uint64_t> wake_gen_{0};  // bumped by a RunScope that wakes the workers
+  std::atomic<int64_t> wakeups_{0};    // times a worker left its sleep (wakeups())
   std::mutex done_mu_;
   std::condition_variable done_cv_;
 };

@@ -32,9 +32,9 @@ void qconv_direct3x3_loop(const QConvArgs& a, const QConvWeights& W, const QConv
   const QConvDirect3x3 direct = qconv_direct3x3_for(a.direct);
   const uint8_t flip = a.x_signed ? 0x80 : 0, zx = static_cast<uint8_t>(qconv_zxu(a.x_signed, a.xzp));
   // Work per image: the MACs at about a third of the GEMM path's rate, or the bytes touched.
-  const double work_ns = std::max(
-      work::i8_macs(3.0 * static_cast<double>(a.M) * Pix * K) * int8_work_scale(MacFamily::DepthwiseConv),
-      work::bytes(static_cast<double>(Cin * g.H * g.W + a.M * Pix * ysz)));
+  const double work_ns =
+      std::max(int8_work_ns(3.0 * static_cast<double>(a.M) * Pix * K, MacFamily::DepthwiseConv),
+               work::bytes(static_cast<double>(Cin * g.H * g.W + a.M * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
     pool.parallel_for(a.group * P.row_blocks, {work_ns}, [&](int64_t b, int64_t e, int) {
       // Whole planes (one row block): the part's groups in one call.

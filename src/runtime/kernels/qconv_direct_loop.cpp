@@ -24,9 +24,9 @@ void qconv_direct_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpi
   // Work per image: packing moves the padded planes; the direct kernel runs its MACs at about a third
   // of the GEMM path's rate.
   const double pack_ns = work::bytes(2.0 * static_cast<double>(buf.numel()));
-  const double run_ns = std::max(
-      work::i8_macs(3.0 * static_cast<double>(a.M) * Pix * K) * int8_work_scale(MacFamily::DepthwiseConv),
-      work::bytes(static_cast<double>(a.M * Pix * ysz)));
+  const double run_ns =
+      std::max(int8_work_ns(3.0 * static_cast<double>(a.M) * Pix * K, MacFamily::DepthwiseConv),
+               work::bytes(static_cast<double>(a.M * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb) {
     const uint8_t* x = a.x + nb * Cin * g.H * g.W;
     pool.parallel_for(L.C4 * L.Hp, {pack_ns, 16}, [&](int64_t b, int64_t e, int) { pack(L, x, b, e, xp); });

@@ -21,9 +21,8 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
   const int64_t* off = P.offsets.data();
   // Work per image group: packing moves the padded planes, the tiles run mg × Pix × K MACs.
   const double pack_ns = work::bytes(2.0 * static_cast<double>(buf.numel()));
-  const double run_ns =
-      std::max(work::i8_macs(static_cast<double>(mg) * Pix * g.K()) * int8_work_scale(MacFamily::DenseConv),
-               work::bytes(static_cast<double>(mg * Pix * ysz)));
+  const double run_ns = std::max(int8_work_ns(static_cast<double>(mg) * Pix * g.K(), MacFamily::DenseConv),
+                                 work::bytes(static_cast<double>(mg * Pix * ysz)));
   for (int64_t nb = 0; nb < a.N; ++nb)
     for (int64_t gi = 0; gi < a.group; ++gi) {
       const QPackedWeights& pw = W.groups[gi];

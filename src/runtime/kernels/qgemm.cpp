@@ -258,9 +258,8 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   const int64_t n_tiles = ceil_div(a.M, k.nr), panels = ceil_div(a.N, k.mr);
   const QGemmUkernel uk = W->any_zw ? k.run_colsum : k.run;
   // Cᵀ: rows are B's columns (output features), columns are A's rows.
-  const double run_ns =
-      std::max(work::i8_macs(static_cast<double>(a.M) * a.N * a.K) * int8_work_scale(MacFamily::Gemm),
-               work::bytes(static_cast<double>(a.M * a.N * ysz)));
+  const double run_ns = std::max(int8_work_ns(static_cast<double>(a.M) * a.N * a.K, MacFamily::Gemm),
+                                 work::bytes(static_cast<double>(a.M * a.N * ysz)));
   pool.parallel_for(n_tiles * panels, {run_ns}, [&](int64_t b, int64_t e, int) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t t = it / panels, p = it % panels;
