@@ -39,9 +39,11 @@ TEST(Kernels, SgemmMicroKernelMatchesReference) {
     const SgemmKernel& uk = *v.gemm;
     Rng rng(3);
     for (int64_t K : {1, 7, 64}) {
-      for (int mr : {uk.mr, 1}) {
+      // Every row count: a panel of mr rows is packed mr wide (A[k*mr + i]) and runs the kernel compiled
+      // for exactly mr rows.
+      for (int mr = 1; mr <= uk.mr; ++mr) {
         for (int nr : {uk.nr, 3}) {
-          std::vector<float> A(K * uk.mr), B(K * uk.nr), bias_m(uk.mr), bias_n(uk.nr), R(uk.mr * 64);
+          std::vector<float> A(K * mr), B(K * uk.nr), bias_m(uk.mr), bias_n(uk.nr), R(uk.mr * 64);
           for (auto& x : A) x = rng.uniform(-1, 1);
           for (auto& x : B) x = rng.uniform(-1, 1);
           for (auto& x : bias_m) x = rng.uniform(-1, 1);
@@ -52,7 +54,7 @@ TEST(Kernels, SgemmMicroKernelMatchesReference) {
           for (int64_t cs : {int64_t(1), int64_t(2)}) {
             std::vector<float> C(uk.mr * 64, 123.f);
             const int64_t rs = 64;
-            uk.run(K, A.data(), 1, uk.mr, rows.data(), C.data(), rs, cs, mr, nr, bias_m.data(), bias_n.data(),
+            uk.run(K, A.data(), 1, mr, rows.data(), C.data(), rs, cs, mr, nr, bias_m.data(), bias_n.data(),
                    R.data(), -0.5f, 2.f);
             for (int i = 0; i < uk.mr; ++i)
               for (int j = 0; j < 64 / cs; ++j) {
@@ -62,15 +64,37 @@ TEST(Kernels, SgemmMicroKernelMatchesReference) {
                   continue;
                 }
                 double ref = bias_m[i] + bias_n[j] + R[i * rs + j * cs];
-                for (int64_t k = 0; k < K; ++k) ref += double(A[k * uk.mr + i]) * B[k * uk.nr + j];
+                for (int64_t k = 0; k < K; ++k) ref += double(A[k * mr + i]) * B[k * uk.nr + j];
                 ref = std::min(2.0, std::max(-0.5, ref));
-                ASSERT_NEAR(got, ref, 1e-4) << isa_name(v.isa) << " K=" << K << " i=" << i << " j=" << j;
+                ASSERT_NEAR(got, ref, 1e-4)
+                    << isa_name(v.isa) << " K=" << K << " mr=" << mr << " i=" << i << " j=" << j;
               }
           }
         }
       }
     }
   }
+}
+
+// M splits into panels of at most MR rows, as even as possible, covering every row once.
+TEST(Kernels, SgemmPanelsSplitRowsEvenly) {
+  for (int mr : {4, 6, 8})
+    for (int64_t M = 1; M <= 70; ++M) {
+      const int64_t panels = (M + mr - 1) / mr;
+      int64_t next = 0;
+      int lo = mr, hi = 0;
+      for (int64_t p = 0; p < panels; ++p) {
+        int64_t i0;
+        int rows;
+        sgemm_panel(M, mr, p, &i0, &rows);
+        ASSERT_EQ(i0, next) << "M=" << M << " p=" << p;
+        lo = std::min(lo, rows), hi = std::max(hi, rows);
+        next += rows;
+      }
+      EXPECT_EQ(next, M);
+      EXPECT_LE(hi, mr);
+      EXPECT_LE(hi - lo, 1) << "M=" << M << " mr=" << mr;
+    }
 }
 
 // Plain direct convolution for the reference.

@@ -42,6 +42,27 @@ void pack_panel(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t
   }
 }
 
+void sgemm_panel(int64_t M, int mr, int64_t p, int64_t* i0, int* rows) {
+  const int64_t panels = (M + mr - 1) / mr, base = M / panels, extra = M % panels;
+  *i0 = p * base + std::min(p, extra);
+  *rows = static_cast<int>(base + (p < extra ? 1 : 0));
+}
+
+PackedA pack_a(const float* base, int64_t rs, int64_t ks, int64_t M, int64_t K) {
+  PackedA a;
+  a.M = M;
+  a.K = K;
+  a.data.resize(static_cast<size_t>(M * K));
+  const int mr = sgemm_kernel().mr;
+  for (int64_t p = 0, panels = (M + mr - 1) / mr; p < panels; ++p) {
+    int64_t i0;
+    int rows;
+    sgemm_panel(M, mr, p, &i0, &rows);
+    pack_panel(base + i0 * rs, rs, ks, rows, K, rows, a.data.data() + i0 * K);
+  }
+  return a;
+}
+
 PackedPanels pack_all(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t K, int width) {
   PackedPanels p;
   p.rows = rows;
@@ -64,6 +85,10 @@ void packed_rows(const float* strip, int64_t K, int width, const float** rows) {
 BRowSource strided_b(const float* base, int64_t ks, int64_t js, int64_t N, int64_t K) {
   return [=](int64_t j0, int nr, float* buf, const float** rows) {
     const int w = sgemm_kernel().nr;
+    if (js == 1 && nr == w) {  // a whole strip of contiguous rows: read in place
+      for (int64_t k = 0; k < K; ++k) rows[k] = base + k * ks + j0;
+      return;
+    }
     pack_panel(base + j0 * js, js, ks, nr, K, w, buf);
     packed_rows(buf, K, w, rows);
   };
@@ -106,18 +131,16 @@ void sgemm(const SgemmArgs& g, ThreadPool& pool) {
         cur_strip = s;
       }
       for (int64_t p = mb * mblock; p < std::min(mpanels, (mb + 1) * mblock); ++p) {
-        int64_t i0 = p * uk.mr;
-        int mr = static_cast<int>(std::min<int64_t>(uk.mr, g.M - i0));
+        int64_t i0;
+        int mr;
+        sgemm_panel(g.M, uk.mr, p, &i0, &mr);
         const float* ap;
-        int64_t a_rs = 1, a_ks = uk.mr;
+        int64_t a_rs = 1, a_ks = mr;
         if (!g.a_direct) {
-          ap = g.a(i0, abuf.data());
-        } else if (mr == uk.mr) {  // full panel: read A in place
+          ap = g.a(i0, mr, abuf.data());
+        } else {  // A in place: the kernel reads exactly the panel's rows
           ap = g.a_direct + i0 * g.a_rs;
           a_rs = g.a_rs, a_ks = g.a_ks;
-        } else {  // the ragged last panel is packed with zero rows, so nothing is read past A
-          pack_panel(g.a_direct + i0 * g.a_rs, g.a_rs, g.a_ks, mr, g.K, uk.mr, abuf.data());
-          ap = abuf.data();
         }
         uk.run(g.K, ap, a_rs, a_ks, rows.data(), g.C + i0 * g.rs_c + j0 * g.cs_c, g.rs_c, g.cs_c, mr, nr,
                g.bias_m ? g.bias_m + i0 : nullptr, g.bias_n ? g.bias_n + j0 : nullptr,

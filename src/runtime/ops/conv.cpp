@@ -90,13 +90,17 @@ ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
 
 namespace {
 
+// A 1×1 stride-1 unpadded conv: its im2col matrix is the image itself (channel c is row c).
+bool plain_pointwise(const ConvGeometry& g) {
+  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H &&
+         g.OW == g.W;
+}
+
 // B operand of a convolution's GEMM: im2col columns of one image group. Rows that lie fully inside the
 // image are read in place; only tiles touching padding (or strided convs) are packed.
 void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs& args) {
   const int64_t HW = g.H * g.W;
-  const bool pointwise = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
-                         g.OH == g.H && g.OW == g.W;
-  if (pointwise) {  // B is the image itself: channel c is row c
+  if (plain_pointwise(g)) {  // B is the image itself: channel c is row c
     args.b = [&g, xg, NR, HW](int64_t j0, int nr, float* buf, const float** rows) {
       if (nr == NR) {
         for (int64_t c = 0; c < g.C; ++c) rows[c] = xg + c * HW + j0;
@@ -186,9 +190,8 @@ class ConvF32 : public Kernel {
       TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
                n_.describe(), group_, w->dim(0));
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
-      const int mr = sgemm_kernel().mr;
       for (int64_t gi = 0; gi < group_; ++gi)
-        packed_.push_back(pack_all(w->data<float>() + gi * mg * K, K, 1, mg, K, mr));
+        packed_.push_back(pack_a(w->data<float>() + gi * mg * K, K, 1, mg, K));
     }
   }
 
@@ -221,12 +224,15 @@ class ConvF32 : public Kernel {
     // direct kernel's 3×3 path (conv3x3_rows.inc), also for a stride-1 stem (learned_filter's 1→16 head
     // on 224²: ~0.26 ms direct against ~0.30 ms as a K = 9 GEMM, in the model).
     const bool rows3 = g.C == 1 && g.KH == 3 && g.KW == 3 && g.DH == 1 && g.DW == 1 && g.SW <= 2;
-    if (mg * 2 <= uk.mr || (g.C == 1 && g.SW > 1) || rows3) {
+    const bool pointwise = plain_pointwise(g) && g.C > 1;
+    if ((mg * 2 <= uk.mr && !pointwise) || (g.C == 1 && g.SW > 1) || rows3) {
       // Depthwise, very few outputs per group, or a strided single-channel stem (its im2col rows would
-      // all be gathered): direct. Work items are blocks of output rows of one (image, group).
-      // Blocks of rows whose scratch stays around 128 KiB (L2-resident). One input channel with a 3×3
-      // kernel streams its rows through a small ring instead (conv3x3_rows.inc; the scratch goes
-      // unused): blocks of up to 128 rows, split further only to give every thread work.
+      // all be gathered): direct. A pointwise conv with few outputs (a 16→1 head) stays a GEMM: its B
+      // rows are the input planes read in place, and the GEMM's kernel for one row measured 0.72× the
+      // direct kernel's time (16→1 at 384×512); a 3×3 16→1 is 0.5× direct. Work items are blocks of output
+      // rows of one (image, group). Blocks of rows whose scratch stays around 128 KiB (L2-resident). One
+      // input channel with a 3×3 kernel streams its rows through a small ring instead (conv3x3_rows.inc; the
+      // scratch goes unused): blocks of up to 128 rows, split further only to give every thread work.
       const int64_t threads = ctx.pool.size(), items = s.N * s.group;
       int64_t rows_per_item;
       if (rows3) {
@@ -259,20 +265,19 @@ class ConvF32 : public Kernel {
       });
       return;
     }
-    std::vector<PackedPanels> local;
-    const std::vector<PackedPanels>* panels = &packed_;
+    std::vector<PackedA> local;
+    const std::vector<PackedA>* panels = &packed_;
     if (packed_.empty()) {
-      for (int64_t gi = 0; gi < s.group; ++gi)
-        local.push_back(pack_all(wp + gi * mg * K, K, 1, mg, K, uk.mr));
+      for (int64_t gi = 0; gi < s.group; ++gi) local.push_back(pack_a(wp + gi * mg * K, K, 1, mg, K));
       panels = &local;
     }
     for (int64_t nb = 0; nb < s.N; ++nb)
       for (int64_t gi = 0; gi < s.group; ++gi) {
         const float* xg = xp + (nb * s.Cin + gi * g.C) * g.H * g.W;
-        const PackedPanels& A = (*panels)[gi];
+        const PackedA& A = (*panels)[gi];
         SgemmArgs args;
         args.M = mg, args.N = P, args.K = K;
-        args.a = [&A, &uk](int64_t i0, float*) { return A.panel(i0 / uk.mr); };
+        args.a = [&A](int64_t i0, int, float*) { return A.panel(i0); };
         set_im2col_source(g, xg, uk.nr, args);
         args.C = yp + (nb * s.M + gi * mg) * P;
         args.rs_c = P;
@@ -288,12 +293,17 @@ class ConvF32 : public Kernel {
   float lo_, hi_;
   bool fused_add_;
   int64_t group_ = 1;
-  std::vector<PackedPanels> packed_;
+  std::vector<PackedA> packed_;
 };
 
 class ConvTransposeF32 : public Kernel {
  public:
-  explicit ConvTransposeF32(const KernelInit& init) : n_(init.node) {}
+  explicit ConvTransposeF32(const KernelInit& init) : n_(init.node) {
+    const Tensor* w = init.constant(1);
+    const int64_t group = n_.get_int("group", 1);
+    if (w && w->dtype() == DType::F32 && w->rank() == 4 && group >= 1 && w->dim(0) % group == 0)
+      packed_ = pack_weights(*w, group);
+  }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) override {
     const Tensor& x = *in[0];
@@ -316,19 +326,21 @@ class ConvTransposeF32 : public Kernel {
     TQ_CHECK(static_cast<double>(rows) * static_cast<double>(HW) <= kMaxColumnEntries,
              "{}: {} columns of {} pixels are over the 1 GiB the runtime allocates", n_.describe(), rows, HW);
     std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * HW)]);  // every entry written
-    const SgemmKernel& uk = sgemm_kernel();
     const bool tiles = tg.tiles();
+    std::vector<PackedA> local;
+    const std::vector<PackedA>* panels = &packed_;
+    if (packed_.empty()) {
+      local = pack_weights(w, group);
+      panels = &local;
+    }
     for (int64_t nb = 0; nb < N; ++nb)
       for (int64_t gi = 0; gi < group; ++gi) {
         // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p]
-        const float* wg = w.data<float>() + gi * cg * rows;
         const float* xg = x.data<float>() + (nb * Cin + gi * cg) * HW;
+        const PackedA& A = (*panels)[gi];
         SgemmArgs a;
         a.M = rows, a.N = HW, a.K = cg;
-        a.a = [wg, rows, cg, &uk](int64_t i0, float* buf) {
-          pack_panel(wg + i0, 1, rows, std::min<int64_t>(uk.mr, rows - i0), cg, uk.mr, buf);
-          return buf;
-        };
+        a.a = [&A](int64_t i0, int, float*) { return A.panel(i0); };
         a.b = strided_b(xg, HW, 1, HW, cg);
         a.C = col.get();
         a.rs_c = HW;
@@ -358,7 +370,17 @@ class ConvTransposeF32 : public Kernel {
   }
 
  private:
+  // The GEMM's left operand per group: rows (co, ky, kx) × K = cg input channels, W[ci, co, ky, kx].
+  static std::vector<PackedA> pack_weights(const Tensor& w, int64_t group) {
+    const int64_t cg = w.dim(0) / group, rows = w.dim(1) * w.dim(2) * w.dim(3);
+    std::vector<PackedA> p;
+    for (int64_t gi = 0; gi < group; ++gi)
+      p.push_back(pack_a(w.data<float>() + gi * cg * rows, 1, rows, rows, cg));
+    return p;
+  }
+
   const Node& n_;
+  std::vector<PackedA> packed_;
 };
 
 }  // namespace
