@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/sgemm.h"
+#include "runtime/kernels/unary_f32.h"
 #include "support/test_support.h"
 
 namespace tinyqat::test {
@@ -23,11 +26,82 @@ struct Variant {
   Isa isa;
   const SgemmKernel* gemm;
   ConvDirectF32 direct;
+  const UnaryF32* unary;
 };
 std::vector<Variant> variants() {
-  return {{Isa::Generic, &sgemm_kernel_generic(), conv_direct_f32_generic},
-          {Isa::Avx2, &sgemm_kernel_avx2(), conv_direct_f32_avx2},
-          {Isa::Avx512, &sgemm_kernel_avx512(), conv_direct_f32_avx512}};
+  return {{Isa::Generic, &sgemm_kernel_generic(), conv_direct_f32_generic, &unary_f32_generic},
+          {Isa::Avx2, &sgemm_kernel_avx2(), conv_direct_f32_avx2, &unary_f32_avx2},
+          {Isa::Avx512, &sgemm_kernel_avx512(), conv_direct_f32_avx512, &unary_f32_avx512}};
+}
+
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Sigmoid, Tanh, Erf and GELU (vmath.inc) against double-precision <cmath> on every 97th float of
+// [−30, 30] (both signs, denormals included), odd lengths (the vector tail), and the special values.
+TEST(Kernels, ActivationsMatchCmathOnEveryPath) {
+  std::vector<float> xs;
+  for (uint32_t u = 0; u < 0x41f00000u; u += 97) xs.push_back(from_bits(u)), xs.push_back(-from_bits(u));
+  xs.pop_back();  // an odd count
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> special{std::nanf(""), inf, -inf, 0.f, -0.f, 1e-40f, -1e-40f, 100.f, -100.f};
+  for (const Variant& v : variants()) {
+    if (!runnable(v.isa)) {
+      std::printf("SKIP: %s activations (CPU lacks the ISA)\n", isa_name(v.isa));
+      continue;
+    }
+    struct Case {
+      const char* name;
+      UnaryF32Fn f;
+      double (*ref)(double);
+      std::vector<float> want;  // for `special`
+    };
+    const double nan = std::nan("");
+    const std::vector<Case> cases{{"sigmoid",
+                                   v.unary->sigmoid,
+                                   [](double x) { return 1 / (1 + std::exp(-x)); },
+                                   {float(nan), 1, 0, 0.5f, 0.5f, 0.5f, 0.5f, 1, 0}},
+                                  {"tanh",
+                                   v.unary->tanh,
+                                   [](double x) { return std::tanh(x); },
+                                   {float(nan), 1, -1, 0, -0.f, 1e-40f, -1e-40f, 1, -1}},
+                                  {"erf",
+                                   v.unary->erf,
+                                   [](double x) { return std::erf(x); },
+                                   {float(nan), 1, -1, 0, -0.f, 0, -0.f, 1, -1}},
+                                  {"gelu",
+                                   v.unary->gelu,
+                                   [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); },
+                                   {float(nan), inf, float(nan), 0, -0.f, 0, -0.f, 100, -0.f}}};
+    for (const Case& c : cases) {
+      std::vector<float> y(xs.size());
+      c.f(xs.data(), y.data(), static_cast<int64_t>(xs.size()));
+      for (size_t i = 0; i < xs.size(); ++i) {
+        const double x = xs[i], ref = c.ref(x), err = std::fabs(y[i] - ref);
+        // Relative for erf, tanh and sigmoid (above the normal range's end), absolute in x for GELU
+        // (its 1 + erf cancels for x < −5, exactly as in the unfused graph).
+        const double tol = c.f == v.unary->gelu                 ? 3e-7 * std::max(1.0, std::fabs(x))
+                           : c.f == v.unary->sigmoid && x < -87 ? 1.2e-38
+                                                                : 3e-7 * std::fabs(ref) + 3e-45;
+        ASSERT_LE(err, tol) << isa_name(v.isa) << " " << c.name << "(" << x << ") = " << y[i] << ", want "
+                            << ref;
+      }
+      std::vector<float> ys(special.size());
+      c.f(special.data(), ys.data(), static_cast<int64_t>(special.size()));
+      for (size_t i = 0; i < special.size(); ++i) {
+        if (std::isnan(c.want[i])) {
+          EXPECT_TRUE(std::isnan(ys[i])) << isa_name(v.isa) << " " << c.name << "(" << special[i] << ")";
+        } else if (std::fabs(c.want[i]) < 1e-30f) {
+          EXPECT_LE(std::fabs(ys[i]), 1e-39f) << isa_name(v.isa) << " " << c.name << "(" << special[i] << ")";
+        } else {
+          EXPECT_FLOAT_EQ(ys[i], c.want[i]) << isa_name(v.isa) << " " << c.name << "(" << special[i] << ")";
+        }
+      }
+    }
+  }
 }
 
 TEST(Kernels, SgemmMicroKernelMatchesReference) {

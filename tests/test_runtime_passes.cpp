@@ -36,6 +36,49 @@ TEST(Fusion, GemmAbsorbsActivationButNotAGraphOutput) {
   EXPECT_EQ(ops["Relu"], 1) << "the Relu after a Gemm whose output is also a graph output must stay";
 }
 
+// GELU written out in its erf form, as exporters write it. grouping 0: (x · (1 + erf(x / √2))) · 0.5;
+// 1: (0.5 · x) · (1 + erf(x · 1/√2)) with the operands the other way round. `spoil`: 1 makes the Erf
+// output a graph output too, 2 adds 2 instead of 1 — neither may fuse.
+Model gelu_graph(int grouping, int spoil) {
+  GraphBuilder b("gelu");
+  auto x = b.input("x", DType::F32, {"N", 37});
+  std::string scaled = grouping == 0
+                           ? b.op("Div", {x, b.constant("sqrt2", Tensor::scalar_f32(1.41421356f))})
+                           : b.op("Mul", {b.constant("rsqrt2", Tensor::scalar_f32(0.70710678f)), x});
+  auto e = b.op("Erf", {scaled});
+  if (spoil == 1) b.output(e);
+  auto a = b.op("Add", {b.constant("one", Tensor::scalar_f32(spoil == 2 ? 2.f : 1.f)), e});
+  auto half = b.constant("half", Tensor::scalar_f32(0.5f));
+  auto y =
+      grouping == 0 ? b.op("Mul", {b.op("Mul", {x, a}), half}) : b.op("Mul", {a, b.op("Mul", {half, x})});
+  b.output(y, "y");
+  return b.finish();
+}
+
+TEST(Fusion, GeluErfFormBecomesOneNodeInEitherGrouping) {
+  Rng rng(5);
+  Tensor x = random_tensor({64, 37}, rng, -7.f, 7.f);
+  for (int grouping : {0, 1}) {
+    Model m = gelu_graph(grouping, 0);
+    auto ops = ops_after_fusion(m);
+    EXPECT_EQ(ops["Gelu"], 1) << "grouping " << grouping;
+    EXPECT_EQ(ops.size(), 1u) << "grouping " << grouping << ": Div/Mul, Erf, Add, Mul, Mul all absorbed";
+    auto y = Executor(m).run({{"x", x}})[0];
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double v = x.data<float>()[i], ref = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+      ASSERT_NEAR(y.data<float>()[i], ref, 3e-7 * std::max(1.0, std::fabs(v))) << "x = " << v;
+    }
+  }
+  for (int spoil : {1, 2}) {
+    auto ops = ops_after_fusion(gelu_graph(0, spoil));
+    EXPECT_EQ(ops.count("Gelu"), 0u) << "spoil " << spoil;
+    EXPECT_EQ(ops["Erf"], 1) << "spoil " << spoil;
+  }
+  auto fr = ops_after_fusion(zoo::fr_regressor(7, 64, 2, 0.1f, 0));
+  EXPECT_EQ(fr["Gelu"], 2) << "the fork's FR regressor: one GELU per hidden layer";
+  EXPECT_EQ(fr.count("Erf"), 0u);
+}
+
 TEST(Fusion, FusedAndUnfusedRunsAgree) {
   // Same graph, with the activation made unfusable by giving the conv output a second reader.
   Model m = zoo::learned_filter(1, 8, 2, 3);

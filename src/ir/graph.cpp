@@ -215,6 +215,20 @@ std::string Graph::unique_name(const std::string& prefix) const {
 
 namespace tinyqat {
 
+std::optional<float> scalar_constant(const Graph& g, const std::string& value) {
+  Tensor t;
+  if (const Tensor* init = g.initializer(value)) {
+    t = *init;
+  } else if (int p = g.producer(value);
+             p >= 0 && g.nodes[p].op_type == "Constant" && g.nodes[p].domain.empty()) {
+    t = constant_node_value(g.nodes[p]);
+  } else {
+    return std::nullopt;  // computed at run time
+  }
+  if (t.dtype() != DType::F32 || t.numel() != 1) return std::nullopt;
+  return t.data<float>()[0];
+}
+
 std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const Node& n) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   if (!n.domain.empty()) return std::nullopt;
@@ -223,18 +237,9 @@ std::optional<std::pair<float, float>> activation_bounds(const Graph& g, const N
   std::pair<float, float> b{n.get_float("min", -kInf), n.get_float("max", kInf)};
   for (size_t i = 1; i <= 2; ++i) {
     if (!n.input(i)) continue;
-    const std::string v = *n.input(i);  // a copy: input() returns by value
-    Tensor t;
-    if (const Tensor* init = g.initializer(v)) {
-      t = *init;
-    } else if (int p = g.producer(v);
-               p >= 0 && g.nodes[p].op_type == "Constant" && g.nodes[p].domain.empty()) {
-      t = constant_node_value(g.nodes[p]);
-    } else {
-      return std::nullopt;  // computed at run time
-    }
-    if (t.dtype() != DType::F32 || t.numel() != 1) return std::nullopt;
-    (i == 1 ? b.first : b.second) = t.data<float>()[0];
+    const std::optional<float> v = scalar_constant(g, *n.input(i));
+    if (!v) return std::nullopt;
+    (i == 1 ? b.first : b.second) = *v;
   }
   return b;
 }

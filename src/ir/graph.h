@@ -114,6 +114,10 @@ void infer_shapes(Model& model);
 // The tensor a Constant node produces (value, value_float(s), value_int(s)).
 Tensor constant_node_value(const Node& n);
 
+// The value of a float scalar known before any run: an initializer or a Constant node's output with one
+// float32 element. nullopt for anything computed at run time.
+std::optional<float> scalar_constant(const Graph& g, const std::string& value);
+
 // The clamp a Relu or Clip applies, [lo, hi] (an omitted Clip bound is ∓inf). Clip bounds are read
 // from the min/max inputs (opset ≥ 11: float scalars that are initializers or Constant nodes) or the
 // min/max attributes (opset < 11). nullopt when the node is neither or a bound is computed at run

@@ -71,6 +71,10 @@ inline constexpr OpInfo kOps[] = {
   {"Sigmoid",              "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
   {"Tanh",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
   {"Erf",                  "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
+  {"Gelu",                 "", OpFamily::Elementwise, false, 0, 0,
+   no("runtime-internal: fuse_for_runtime makes it from GELU's erf form (Div, Erf, Add, Mul, Mul), which is "
+      "what import and the trainer see"), kYes,
+   no("runtime-internal: the trainer trains the erf form it was exported as")},
   {"Sqrt",                 "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
   {"Identity",             "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},
   {"Softmax",              "", OpFamily::Elementwise, false, kMinOpset, kMaxOpset, kYes, kYes, kYes},

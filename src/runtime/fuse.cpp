@@ -2,7 +2,9 @@
 
 #include "ir/fold_batchnorm.h"
 
+#include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 
 namespace tinyqat {
@@ -24,11 +26,88 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
+bool near(std::optional<float> v, float want) {
+  return v && std::fabs(*v - want) <= 1e-6f * std::fabs(want);
+}
+
+// The one consumer of `value` (not a graph output, not already fused away), or -1.
+int sole_consumer(const Graph& g, const std::string& value, const std::set<int>& removed) {
+  if (g.is_graph_output(value)) return -1;
+  auto users = g.consumers(value);
+  return users.size() == 1 && !removed.count(users[0]) ? users[0] : -1;
+}
+
+// For a plain binary node, the input that is not `value` (nullopt when the node is not `op`, or both
+// inputs are `value`).
+std::optional<std::string> other_input(const Node& n, const char* op, const std::string& value) {
+  if (n.op_type != op || !n.domain.empty() || n.inputs.size() != 2 || n.inputs[0] == n.inputs[1])
+    return std::nullopt;
+  if (n.inputs[0] == value) return n.inputs[1];
+  if (n.inputs[1] == value) return n.inputs[0];
+  return std::nullopt;
+}
+
+// GELU in its erf form, as exporters write it: x/√2 (Div by √2 or Mul by 1/√2) → Erf → Add 1, then
+// x · that · 0.5 in either grouping ((x · a) · 0.5 or (x · 0.5) · a). Five element-wise passes become
+// one Gelu node (kGelu), so the tensor is read and written once.
+void fuse_gelu(Graph& g, std::set<int>& removed) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& erf = g.nodes[i];
+    if (erf.op_type != "Erf" || !erf.domain.empty() || erf.inputs.size() != 1 || removed.count(int(i)))
+      continue;
+    const int di = g.producer(erf.inputs[0]);
+    if (di < 0 || removed.count(di) || sole_consumer(g, erf.inputs[0], removed) != int(i)) continue;
+    const Node& scale = g.nodes[di];
+    std::string x;
+    if (scale.op_type == "Div" && scale.domain.empty() && scale.inputs.size() == 2 &&
+        near(scalar_constant(g, scale.inputs[1]), 1.41421356f)) {
+      x = scale.inputs[0];
+    } else if (auto c0 = other_input(scale, "Mul", scale.inputs.empty() ? "" : scale.inputs[0]);
+               c0 && near(scalar_constant(g, *c0), 0.70710678f)) {
+      x = scale.inputs[0];
+    } else if (auto c1 = other_input(scale, "Mul", scale.inputs.size() < 2 ? "" : scale.inputs[1]);
+               c1 && near(scalar_constant(g, *c1), 0.70710678f)) {
+      x = scale.inputs[1];
+    } else {
+      continue;
+    }
+    const int ai = sole_consumer(g, erf.outputs[0], removed);
+    if (ai < 0) continue;
+    auto one = other_input(g.nodes[ai], "Add", erf.outputs[0]);
+    if (!one || !near(scalar_constant(g, *one), 1.f)) continue;
+    const int mi = sole_consumer(g, g.nodes[ai].outputs[0], removed);
+    if (mi < 0) continue;
+    auto m_other = other_input(g.nodes[mi], "Mul", g.nodes[ai].outputs[0]);
+    if (!m_other) continue;
+    int half = -1;  // the node that multiplies by 0.5
+    std::string out;
+    if (*m_other == x) {  // (x · a) · 0.5
+      half = sole_consumer(g, g.nodes[mi].outputs[0], removed);
+      if (half < 0) continue;
+      auto c = other_input(g.nodes[half], "Mul", g.nodes[mi].outputs[0]);
+      if (!c || !near(scalar_constant(g, *c), 0.5f)) continue;
+      out = g.nodes[half].outputs[0];
+    } else {  // (x · 0.5) · a
+      half = g.producer(*m_other);
+      if (half < 0 || removed.count(half) || sole_consumer(g, *m_other, removed) != mi) continue;
+      auto c = other_input(g.nodes[half], "Mul", x);
+      if (!c || !near(scalar_constant(g, *c), 0.5f)) continue;
+      out = g.nodes[mi].outputs[0];
+    }
+    Node& fused = g.nodes[i];  // the Erf node becomes the Gelu
+    fused.op_type = kGelu;
+    fused.inputs = {x};
+    fused.outputs = {out};
+    for (int r : {di, ai, mi, half}) removed.insert(r);
+  }
+}
+
 }  // namespace
 
 void fuse_for_runtime(Graph& g) {
   fold_batchnorm(g);  // first: a Conv + BatchNormalization + Clip then fuses whole
   std::set<int> removed;
+  fuse_gelu(g, removed);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& conv = g.nodes[i];
     const bool is_conv = conv.op_type == "Conv";

@@ -3,7 +3,9 @@
 #include <limits>
 
 #include "ir/op_math.h"
+#include "runtime/fuse.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/unary_f32.h"
 
 namespace tinyqat {
 namespace {
@@ -18,6 +20,25 @@ void map_unary(RunContext& ctx, const Tensor& x, Tensor& y, F f) {
   ctx.pool.parallel_for(x.numel(), cost, [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) yp[i] = f(xp[i]);
   });
+}
+
+// A vectorised activation (kernels/vmath.inc) over the whole tensor, in blocks on worker threads.
+KernelFactory vector_unary(UnaryF32Fn UnaryF32::*fn, double ns_per_element) {
+  return [fn, ns_per_element](const KernelInit& init) {
+    const Node& n = init.node;
+    return make_kernel([&n, fn, ns_per_element](RunContext& ctx, const std::vector<const Tensor*>& in,
+                                                std::vector<Tensor>& out) {
+      expect_dtype(n, *in[0], DType::F32, "input");
+      out[0] = Tensor::empty(DType::F32, in[0]->shape());
+      const float* xp = in[0]->data<float>();
+      float* yp = out[0].data<float>();
+      const UnaryF32Fn f = unary_f32().*fn;
+      const ThreadPool::Cost cost{work::scalar_ops(ns_per_element * static_cast<double>(in[0]->numel())),
+                                  1 << 12};
+      ctx.pool.parallel_for(in[0]->numel(), cost,
+                            [&](int64_t b, int64_t e, int) { f(xp + b, yp + b, e - b); });
+    });
+  };
 }
 
 template <typename F>
@@ -166,9 +187,11 @@ void register_elementwise_ops(KernelRegistry& r) {
     float alpha = n.get_float("alpha", 0.01f);
     return [alpha](float x) { return x >= 0.f ? x : alpha * x; };
   });
-  r["Sigmoid"] = unary([](const Node&) { return [](float x) { return 1.f / (1.f + std::exp(-x)); }; });
-  r["Tanh"] = unary([](const Node&) { return [](float x) { return std::tanh(x); }; });
-  r["Erf"] = unary([](const Node&) { return [](float x) { return std::erf(x); }; });
+  // Vectorised (vmath.inc; within 2.5e-7 of <cmath>). Costs: ns per element on one AVX2 core, measured.
+  r["Sigmoid"] = vector_unary(&UnaryF32::sigmoid, 0.5);
+  r["Tanh"] = vector_unary(&UnaryF32::tanh, 0.7);
+  r["Erf"] = vector_unary(&UnaryF32::erf, 0.7);
+  r[kGelu] = vector_unary(&UnaryF32::gelu, 0.8);
   r["Sqrt"] = unary([](const Node&) { return [](float x) { return std::sqrt(x); }; });
   r["Identity"] = [](const KernelInit&) {
     return make_kernel(
