@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include <fmt/format.h>
@@ -45,6 +46,23 @@ TEST(Cli, HelpListsEveryCommandAndShowsEachCommandsHelp) {
   for (const char* want : {"the preset's, mse", "--qat-epochs INT:INT in [1 - 10000]=10", "--threads"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   EXPECT_NE(cli("help bench", dir).out.find("=100"), std::string::npos);
+}
+
+// docs/decisions/0005-cli-startup.md: `tinyqat` (the runtime commands) links neither LibTorch nor OpenCV
+// (they cost ~0.3 s of loading before main); commands and options that need them (compare --plot:
+// Clipping.ComparePlotsSqnrPerNode) run in tinyqat-train.
+TEST(Cli, RuntimeExecutableLoadsNeitherLibTorchNorOpenCV) {
+  fs::path dir = temp_dir("cli-ldd");
+  const fs::path out = dir / "ldd.txt";
+  const int rc = std::system(fmt::format("ldd '{}/tinyqat' >'{}' 2>&1", TQ_BINARY_DIR, out.string()).c_str());
+  if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+    std::printf("SKIP: ldd is not available here\n");
+    return;
+  }
+  const std::string libs = text_of(out);
+  for (const char* lib : {"opencv", "torch", "c10", "gdal"})
+    EXPECT_EQ(libs.find(lib), std::string::npos) << lib << " in\n" << libs;
+  EXPECT_LE(std::count(libs.begin(), libs.end(), '\n'), 20) << libs;
 }
 
 TEST(Cli, MistypedCommandsSuggestAndListTheCommands) {

@@ -55,9 +55,15 @@ void write_sqnr_chart(const std::string& path, const quant::Comparison& c, const
     b.marked = true;
     if (!exclude[order[k]].empty()) b.note = "--exclude " + exclude[order[k]];
   }
+#ifdef TINYQAT_CLI_TOOLS
   handoff::write_sqnr_png(path, bars,
                           fmt::format("{}: SQNR per quantized tensor against the fp32 graph ({} samples)",
                                       std::filesystem::path(model).filename().string(), c.samples));
+#else
+  // tinyqat hands a command line with --plot to tinyqat-train (kToolOptions), so that the runtime
+  // executable does not load OpenCV.
+  fail("{}: --plot runs in tinyqat-train", path);
+#endif
 }
 
 }  // namespace

@@ -33,6 +33,13 @@ inline constexpr ToolCommand kQuantizeCommand{
     "fp32, 2 error)"};
 inline constexpr ToolCommand kTrainCommand{
     "train", "Train the fp32 model of a config and write its checkpoint (.onnx)"};
+// Options of a runtime command that need OpenCV: the command line goes to tinyqat-train when it has one.
+struct ToolOption {
+  const char* command;
+  const char* option;
+};
+inline constexpr ToolOption kToolOptions[] = {{"compare", "--plot"}};  // the SQNR chart (a PNG)
+
 inline constexpr ToolCommand kQatCommand{
     "qat", "Quantization-aware training: fp32 phase, fake-quant, QAT fine-tune, QDQ export (every phase)"};
 

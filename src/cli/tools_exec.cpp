@@ -1,5 +1,7 @@
 #include "cli/tools_exec.h"
 
+#include "cli/commands.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,7 +38,15 @@ int run_tools_command(const CLI::App& app, const std::vector<const CLI::App*>& l
   const CLI::App* sub = nullptr;
   for (const CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; }))
     if (s->get_name() == word) sub = s;
-  if (!sub || std::find(local.begin(), local.end(), sub) != local.end()) return -1;
+  if (!sub) return -1;
+  bool tools = std::find(local.begin(), local.end(), sub) == local.end();
+  for (const ToolOption& t : kToolOptions) {
+    if (word != t.command) continue;
+    const size_t n = std::strlen(t.option);
+    for (int j = i + 1; j < argc && std::strcmp(argv[j], "--") != 0; ++j)
+      if (std::strncmp(argv[j], t.option, n) == 0 && (argv[j][n] == '\0' || argv[j][n] == '=')) tools = true;
+  }
+  if (!tools) return -1;
   try {
     const std::string exe = tools_executable();
     std::fflush(nullptr);
