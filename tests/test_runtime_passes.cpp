@@ -38,7 +38,8 @@ TEST(Fusion, GemmAbsorbsActivationButNotAGraphOutput) {
 
 // GELU written out in its erf form, as exporters write it. grouping 0: (x · (1 + erf(x / √2))) · 0.5;
 // 1: (0.5 · x) · (1 + erf(x · 1/√2)) with the operands the other way round. `spoil`: 1 makes the Erf
-// output a graph output too, 2 adds 2 instead of 1 — neither may fuse.
+// output a graph output too, 2 adds 2 instead of 1, 3 gives the 0.5 the shape [1, 1, 1] (it broadcasts
+// y to rank 3) — none may fuse.
 Model gelu_graph(int grouping, int spoil) {
   GraphBuilder b("gelu");
   auto x = b.input("x", DType::F32, {"N", 37});
@@ -48,7 +49,7 @@ Model gelu_graph(int grouping, int spoil) {
   auto e = b.op("Erf", {scaled});
   if (spoil == 1) b.output(e);
   auto a = b.op("Add", {b.constant("one", Tensor::scalar_f32(spoil == 2 ? 2.f : 1.f)), e});
-  auto half = b.constant("half", Tensor::scalar_f32(0.5f));
+  auto half = b.constant("half", spoil == 3 ? Tensor::from_f32({1, 1, 1}, {0.5f}) : Tensor::scalar_f32(0.5f));
   auto y =
       grouping == 0 ? b.op("Mul", {b.op("Mul", {x, a}), half}) : b.op("Mul", {a, b.op("Mul", {half, x})});
   b.output(y, "y");
@@ -69,7 +70,7 @@ TEST(Fusion, GeluErfFormBecomesOneNodeInEitherGrouping) {
       ASSERT_NEAR(y.data<float>()[i], ref, 3e-7 * std::max(1.0, std::fabs(v))) << "x = " << v;
     }
   }
-  for (int spoil : {1, 2}) {
+  for (int spoil : {1, 2, 3}) {
     auto ops = ops_after_fusion(gelu_graph(0, spoil));
     EXPECT_EQ(ops.count("Gelu"), 0u) << "spoil " << spoil;
     EXPECT_EQ(ops["Erf"], 1) << "spoil " << spoil;

@@ -215,7 +215,7 @@ std::string Graph::unique_name(const std::string& prefix) const {
 
 namespace tinyqat {
 
-std::optional<float> scalar_constant(const Graph& g, const std::string& value) {
+std::optional<float> scalar_constant(const Graph& g, const std::string& value, size_t* rank) {
   Tensor t;
   if (const Tensor* init = g.initializer(value)) {
     t = *init;
@@ -226,6 +226,7 @@ std::optional<float> scalar_constant(const Graph& g, const std::string& value) {
     return std::nullopt;  // computed at run time
   }
   if (t.dtype() != DType::F32 || t.numel() != 1) return std::nullopt;
+  if (rank) *rank = t.shape().size();
   return t.data<float>()[0];
 }
 

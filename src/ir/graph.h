@@ -115,8 +115,8 @@ void infer_shapes(Model& model);
 Tensor constant_node_value(const Node& n);
 
 // The value of a float scalar known before any run: an initializer or a Constant node's output with one
-// float32 element. nullopt for anything computed at run time.
-std::optional<float> scalar_constant(const Graph& g, const std::string& value);
+// float32 element (its rank, which broadcasting sees, in *rank). nullopt for anything computed at run time.
+std::optional<float> scalar_constant(const Graph& g, const std::string& value, size_t* rank = nullptr);
 
 // The clamp a Relu or Clip applies, [lo, hi] (an omitted Clip bound is ∓inf). Clip bounds are read
 // from the min/max inputs (opset ≥ 11: float scalars that are initializers or Constant nodes) or the

@@ -26,8 +26,25 @@ bool same_known_shape(const Graph& g, const std::string& a, const std::string& b
   return va->dtype == DType::F32 && vb->dtype == DType::F32;
 }
 
-bool near(std::optional<float> v, float want) {
-  return v && std::fabs(*v - want) <= 1e-6f * std::fabs(want);
+// The rank of a value when the graph knows it (graph input, initializer or inferred value_info).
+std::optional<size_t> known_rank(const Graph& g, const std::string& v) {
+  if (const Tensor* t = g.initializer(v)) return t->shape().size();
+  for (const auto& in : g.inputs)
+    if (in.name == v && in.has_shape) return in.shape.size();
+  auto it = g.value_info.find(v);
+  if (it != g.value_info.end() && it->second.has_shape) return it->second.shape.size();
+  return std::nullopt;
+}
+
+// `c` is a constant float scalar equal to `want` that does not change the shape of an element-wise op
+// with `x` by broadcasting (rank 0, or no higher than x's known rank), so the fused node keeps x's shape.
+bool is_scalar(const Graph& g, const std::string& c, float want, const std::string& x) {
+  size_t rank = 0;
+  const std::optional<float> v = scalar_constant(g, c, &rank);
+  if (!v || std::fabs(*v - want) > 1e-6f * std::fabs(want)) return false;
+  if (rank == 0) return true;
+  const std::optional<size_t> xr = known_rank(g, x);
+  return xr && rank <= *xr;
 }
 
 // The one consumer of `value` (not a graph output, not already fused away), or -1.
@@ -60,13 +77,13 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
     const Node& scale = g.nodes[di];
     std::string x;
     if (scale.op_type == "Div" && scale.domain.empty() && scale.inputs.size() == 2 &&
-        near(scalar_constant(g, scale.inputs[1]), 1.41421356f)) {
+        is_scalar(g, scale.inputs[1], 1.41421356f, scale.inputs[0])) {
       x = scale.inputs[0];
     } else if (auto c0 = other_input(scale, "Mul", scale.inputs.empty() ? "" : scale.inputs[0]);
-               c0 && near(scalar_constant(g, *c0), 0.70710678f)) {
+               c0 && is_scalar(g, *c0, 0.70710678f, scale.inputs[0])) {
       x = scale.inputs[0];
     } else if (auto c1 = other_input(scale, "Mul", scale.inputs.size() < 2 ? "" : scale.inputs[1]);
-               c1 && near(scalar_constant(g, *c1), 0.70710678f)) {
+               c1 && is_scalar(g, *c1, 0.70710678f, scale.inputs[1])) {
       x = scale.inputs[1];
     } else {
       continue;
@@ -74,7 +91,7 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
     const int ai = sole_consumer(g, erf.outputs[0], removed);
     if (ai < 0) continue;
     auto one = other_input(g.nodes[ai], "Add", erf.outputs[0]);
-    if (!one || !near(scalar_constant(g, *one), 1.f)) continue;
+    if (!one || !is_scalar(g, *one, 1.f, x)) continue;
     const int mi = sole_consumer(g, g.nodes[ai].outputs[0], removed);
     if (mi < 0) continue;
     auto m_other = other_input(g.nodes[mi], "Mul", g.nodes[ai].outputs[0]);
@@ -85,13 +102,13 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
       half = sole_consumer(g, g.nodes[mi].outputs[0], removed);
       if (half < 0) continue;
       auto c = other_input(g.nodes[half], "Mul", g.nodes[mi].outputs[0]);
-      if (!c || !near(scalar_constant(g, *c), 0.5f)) continue;
+      if (!c || !is_scalar(g, *c, 0.5f, x)) continue;
       out = g.nodes[half].outputs[0];
     } else {  // (x · 0.5) · a
       half = g.producer(*m_other);
       if (half < 0 || removed.count(half) || sole_consumer(g, *m_other, removed) != mi) continue;
       auto c = other_input(g.nodes[half], "Mul", x);
-      if (!c || !near(scalar_constant(g, *c), 0.5f)) continue;
+      if (!c || !is_scalar(g, *c, 0.5f, x)) continue;
       out = g.nodes[mi].outputs[0];
     }
     Node& fused = g.nodes[i];  // the Erf node becomes the Gelu

@@ -43,6 +43,10 @@ void pack_panel(const float* base, int64_t rs, int64_t ks, int64_t rows, int64_t
 }
 
 void sgemm_panel(int64_t M, int mr, int64_t p, int64_t* i0, int* rows) {
+  if (M <= 0) {
+    *i0 = 0, *rows = 0;
+    return;
+  }
   const int64_t panels = (M + mr - 1) / mr, base = M / panels, extra = M % panels;
   *i0 = p * base + std::min(p, extra);
   *rows = static_cast<int>(base + (p < extra ? 1 : 0));

@@ -228,11 +228,12 @@ class ConvF32 : public Kernel {
     if ((mg * 2 <= uk.mr && !pointwise) || (g.C == 1 && g.SW > 1) || rows3) {
       // Depthwise, very few outputs per group, or a strided single-channel stem (its im2col rows would
       // all be gathered): direct. A pointwise conv with few outputs (a 16→1 head) stays a GEMM: its B
-      // rows are the input planes read in place, and the GEMM's kernel for one row measured 0.72× the
-      // direct kernel's time (16→1 at 384×512); a 3×3 16→1 is 0.5× direct. Work items are blocks of output
-      // rows of one (image, group). Blocks of rows whose scratch stays around 128 KiB (L2-resident). One
-      // input channel with a 3×3 kernel streams its rows through a small ring instead (conv3x3_rows.inc; the
-      // scratch goes unused): blocks of up to 128 rows, split further only to give every thread work.
+      // rows are the input planes read in place, and the GEMM's one-row kernel took 0.6–0.7× the direct
+      // kernel's time (16→1 at 384×512). A 3×3 16→1 stays direct: as a GEMM it took 1.9× the time.
+      // Work items are blocks of output rows of one (image, group). Blocks of rows whose scratch stays
+      // around 128 KiB (L2-resident). One input channel with a 3×3 kernel streams its rows through a small
+      // ring instead (conv3x3_rows.inc; the scratch goes unused): blocks of up to 128 rows, split further
+      // only to give every thread work.
       const int64_t threads = ctx.pool.size(), items = s.N * s.group;
       int64_t rows_per_item;
       if (rows3) {
