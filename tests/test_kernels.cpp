@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/kernels/conv_cl_rows_f32.h"
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/sgemm.h"
@@ -226,6 +227,63 @@ TEST(Kernels, DirectConvMatchesReference) {
             }
       }
     }
+  }
+}
+
+// The channels-last-rows conv (conv_cl_rows_f32.h): channel counts around the 8-channel transposes and
+// the 8/16-lane output blocks, windows 2×2 … 5×3 and 1×3/3×1, row strides 1 and 2, padding on one side
+// or none, widths around the 6-pixel tiles and 8-column transposes, a residual, rows split into blocks
+// (each with its own ring), and guard values around the output.
+TEST(Kernels, ConvClRowsMatchesReference) {
+  if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  struct Case {
+    int64_t C, M, H, W, KH, KW, SH, PT, PL, PB, PR;
+  };
+  const Case cases[] = {{16, 16, 9, 13, 3, 3, 1, 1, 1, 1, 1}, {8, 8, 7, 8, 3, 3, 1, 1, 1, 1, 1},
+                        {3, 16, 6, 17, 3, 3, 1, 1, 1, 1, 1},  {2, 9, 5, 6, 3, 3, 1, 0, 0, 0, 0},
+                        {17, 24, 8, 23, 3, 3, 1, 1, 1, 1, 1}, {16, 33, 6, 12, 3, 3, 2, 1, 1, 1, 1},
+                        {12, 12, 7, 5, 5, 3, 1, 2, 1, 2, 1},  {9, 20, 5, 31, 2, 2, 1, 0, 0, 1, 1},
+                        {24, 8, 4, 50, 1, 3, 1, 0, 1, 0, 1},  {5, 16, 11, 7, 3, 1, 2, 1, 0, 1, 0},
+                        {32, 17, 3, 1, 3, 3, 1, 1, 1, 1, 1},  {16, 16, 10, 20, 3, 3, 1, 2, 3, 0, 0},
+                        {4, 40, 3, 3, 3, 3, 1, 2, 2, 2, 2}};
+  for (const Case& cs : cases) {
+    ConvGeometry g;
+    g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = cs.SH, g.PT = cs.PT, g.PL = cs.PL;
+    g.OH = (g.H + cs.PT + cs.PB - g.KH) / g.SH + 1;
+    g.OW = g.W + cs.PL + cs.PR - g.KW + 1;
+    ASSERT_TRUE(conv_cl_applies(g, cs.M)) << "case C=" << cs.C << " M=" << cs.M;
+    Rng rng(13);
+    std::vector<float> x(g.C * g.H * g.W), w(cs.M * g.K()), bias(cs.M), r(cs.M * g.P());
+    for (auto& e : x) e = rng.uniform(-1, 1);
+    for (auto& e : w) e = rng.uniform(-1, 1);
+    for (auto& e : bias) e = rng.uniform(-1, 1);
+    for (auto& e : r) e = rng.uniform(-1, 1);
+    const ConvClWeights pw = conv_cl_pack(w.data(), cs.M, g.C, g.KH, g.KW);
+    for (bool with_r : {false, true})
+      for (int64_t blocks : {int64_t(1), int64_t(3)}) {
+        std::vector<float> yb(cs.M * g.P() + 64, 77.f);
+        float* y = yb.data() + 32;
+        const int64_t per = (g.OH + blocks - 1) / blocks;
+        for (int64_t a = 0; a < g.OH; a += per) {
+          std::vector<float> scratch(conv_cl_scratch(g), std::nanf(""));  // scratch starts as garbage
+          conv_cl_f32_avx2(g, pw, x.data(), bias.data(), with_r ? r.data() : nullptr, y, a,
+                           std::min(g.OH, a + per), -2.5f, 3.f, scratch.data());
+        }
+        for (int i = 0; i < 32; ++i) {
+          ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+          ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
+        }
+        for (int64_t m = 0; m < cs.M; ++m)
+          for (int64_t oy = 0; oy < g.OH; ++oy)
+            for (int64_t ox = 0; ox < g.OW; ++ox) {
+              float ref =
+                  conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
+              ref = std::min(3.f, std::max(-2.5f, ref));
+              ASSERT_NEAR(y[m * g.P() + oy * g.OW + ox], ref, 1e-4)
+                  << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " m=" << m
+                  << " oy=" << oy << " ox=" << ox << " r=" << with_r << " blocks=" << blocks;
+            }
+      }
   }
 }
 

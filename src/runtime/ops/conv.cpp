@@ -1,4 +1,5 @@
-// Float convolutions: Conv (GEMM over packed im2col strips; depthwise runs direct) and ConvTranspose
+// Float convolutions: Conv (GEMM over packed im2col strips; depthwise runs direct; on AVX2 multi-channel
+// convs sliding one column at a time run from channels-last input rows) and ConvTranspose
 // (GEMM then col2im).
 #include <algorithm>
 #include <cstring>
@@ -6,6 +7,7 @@
 
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/conv_cl_rows_f32.h"
 #include "runtime/kernels/sgemm.h"
 #include "runtime/ops/conv_common.h"
 
@@ -192,6 +194,11 @@ class ConvF32 : public Kernel {
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
       for (int64_t gi = 0; gi < group_; ++gi)
         packed_.push_back(pack_a(w->data<float>() + gi * mg * K, K, 1, mg, K));
+      // The channels-last-rows kernel's packing too, where this CPU has it and the weights could fit it.
+      if (conv_cl_f32() && w->rank() == 4 && mg >= 8 && w->dim(1) >= 2 && w->dim(2) * w->dim(3) > 1)
+        for (int64_t gi = 0; gi < group_; ++gi)
+          cl_packed_.push_back(
+              conv_cl_pack(w->data<float>() + gi * mg * K, mg, w->dim(1), w->dim(2), w->dim(3)));
     }
   }
 
@@ -266,6 +273,10 @@ class ConvF32 : public Kernel {
       });
       return;
     }
+    if (const ConvClF32 cl = conv_cl_f32(); cl && x.rank() == 4 && conv_cl_applies(g, mg)) {
+      run_cl_rows(ctx, cl, s, xp, wp, bp, rp, yp);
+      return;
+    }
     std::vector<PackedA> local;
     const std::vector<PackedA>* panels = &packed_;
     if (packed_.empty()) {
@@ -290,11 +301,51 @@ class ConvF32 : public Kernel {
   }
 
  private:
+  // Multi-channel convs that slide one column at a time (conv_cl_rows_f32.h). Work items are blocks of
+  // output rows of one (image, group); a worker's consecutive blocks of one image group go in one call,
+  // so that each input row is transposed into its ring once.
+  void run_cl_rows(RunContext& ctx, ConvClF32 cl, const ConvSpec& s, const float* xp, const float* wp,
+                   const float* bp, const float* rp, float* yp) {
+    const ConvGeometry& g = s.g;
+    const int64_t mg = s.M / s.group, K = g.K(), P = g.P();
+    std::vector<ConvClWeights> local;
+    const std::vector<ConvClWeights>* cw = &cl_packed_;
+    if (cl_packed_.size() != static_cast<size_t>(s.group) || cl_packed_[0].C != g.C ||
+        cl_packed_[0].KH != g.KH || cl_packed_[0].KW != g.KW || cl_packed_[0].M != mg) {
+      for (int64_t gi = 0; gi < s.group; ++gi)
+        local.push_back(conv_cl_pack(wp + gi * mg * K, mg, g.C, g.KH, g.KW));
+      cw = &local;
+    }
+    const int64_t threads = ctx.pool.size(), items = s.N * s.group;
+    // Two blocks per thread (balance), none smaller than 2 rows (each block transposes KH - 1 extra rows).
+    const int64_t blocks =
+        threads > 1 ? std::clamp<int64_t>((2 * threads + items - 1) / items, 1, (g.OH + 1) / 2) : 1;
+    const int64_t rows_per = (g.OH + blocks - 1) / blocks, row_blocks = (g.OH + rows_per - 1) / rows_per;
+    const int64_t scratch_floats = conv_cl_scratch(g);
+    Tensor scratch_all = Tensor::empty(DType::F32, {threads * scratch_floats});
+    const double macs = static_cast<double>(s.N * s.M) * P * K;
+    ctx.pool.parallel_for(
+        items * row_blocks, {work::f32_macs(macs)}, [&](int64_t begin, int64_t end, int worker) {
+          float* scratch = scratch_all.data<float>() + worker * scratch_floats;
+          for (int64_t i = begin; i < end;) {
+            const int64_t ng = i / row_blocks, stop = std::min(end, (ng + 1) * row_blocks);
+            const int64_t nb = ng / s.group, gi = ng % s.group;
+            const int64_t y0 = (i % row_blocks) * rows_per,
+                          y1 = std::min(g.OH, ((stop - 1) % row_blocks + 1) * rows_per);
+            const int64_t out_off = (nb * s.M + gi * mg) * P;
+            cl(g, (*cw)[gi], xp + (nb * s.Cin + gi * g.C) * g.H * g.W, bp ? bp + gi * mg : nullptr,
+               rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_, scratch);
+            i = stop;
+          }
+        });
+  }
+
   const Node& n_;
   float lo_, hi_;
   bool fused_add_;
   int64_t group_ = 1;
   std::vector<PackedA> packed_;
+  std::vector<ConvClWeights> cl_packed_;
 };
 
 class ConvTransposeF32 : public Kernel {

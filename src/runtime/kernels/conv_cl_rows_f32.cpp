@@ -1,0 +1,57 @@
+// Weight packing, the shapes the channels-last-rows conv takes and its selection per CPU.
+#include "runtime/kernels/conv_cl_rows_f32.h"
+
+#include <algorithm>
+
+#include "runtime/kernels/cpu_features.h"
+
+namespace tinyqat {
+
+namespace conv_cl {
+Layout layout(const ConvGeometry& g) {
+  Layout l;
+  l.tiles_w = (g.OW + kPixels - 1) / kPixels * kPixels;
+  l.ring_w = (l.tiles_w + g.KW - 1 + 7) / 8 * 8;
+  l.out_w = (l.tiles_w + 7) / 8 * 8;
+  return l;
+}
+}  // namespace conv_cl
+
+ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW) {
+  ConvClWeights p;
+  p.M = M, p.C = C, p.KH = KH, p.KW = KW;
+  const int64_t taps = KH * KW * C;
+  p.data.assign(static_cast<size_t>((M + conv_cl::kBlock - 1) / conv_cl::kBlock * conv_cl::kBlock * taps),
+                0.f);
+  for (int64_t b0 = 0; b0 < M; b0 += conv_cl::kBlock) {
+    const int64_t width = M - b0 <= 8 ? 8 : conv_cl::kBlock;  // the block's lanes
+    float* blk = p.data.data() + b0 * taps;
+    for (int64_t m = b0; m < std::min(M, b0 + width); ++m)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t ky = 0; ky < KH; ++ky)
+          for (int64_t kx = 0; kx < KW; ++kx)
+            blk[((ky * KW + kx) * C + c) * width + (m - b0)] = w[((m * C + c) * KH + ky) * KW + kx];
+  }
+  return p;
+}
+
+bool conv_cl_applies(const ConvGeometry& g, int64_t M) {
+  // Columns one at a time (the ring row is read at pixel + kx), some window to share, channels enough to
+  // fill the tiles: 8+ outputs (a lane block) and 2+ inputs (one input channel has its own direct path).
+  return g.SW == 1 && g.DW == 1 && g.DH == 1 && g.KH * g.KW > 1 && g.KH <= conv_cl::kMaxKH && g.C >= 2 &&
+         M >= 8 && g.PL >= 0 && g.PT >= 0 && g.OW > 0 && g.OH > 0;
+}
+
+int64_t conv_cl_scratch(const ConvGeometry& g) {
+  const conv_cl::Layout l = conv_cl::layout(g);
+  return (g.KH + 1) * l.ring_w * g.C + 2 * l.out_w * conv_cl::kBlock + 16;
+}
+
+ConvClF32 conv_cl_f32() {
+  // AVX2 only: measured there (docs/benchmarks.md). An AVX-512 CPU keeps the GEMM path with its 16-lane
+  // tile until a variant of this kernel is measured on one; the generic build keeps the GEMM too.
+  static const ConvClF32 fn = cpu_isa() == Isa::Avx2 ? conv_cl_f32_avx2 : nullptr;
+  return fn;
+}
+
+}  // namespace tinyqat

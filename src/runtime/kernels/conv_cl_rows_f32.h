@@ -1,0 +1,55 @@
+// fp32 convolution from channels-last copies of the input rows ("cl rows"), for convs that slide one
+// column at a time (stride 1 and no dilation across columns) with several input and output channels:
+// the 3×3 16→16 … 64→64 convs of image-to-image models.
+//
+// Why: the GEMM path reads its im2col rows in place from the NCHW planes, so a 16-channel 3×3 conv
+// streams 48 rows per output row, two of every three loads straddle cache lines, and it ran at 0.55–0.7×
+// ONNX Runtime's NCHWc kernel on this kind of conv. Here each input row is transposed once into a small
+// ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of 6 pixels × 16
+// output channels accumulates x[pixel][c] (one broadcast) × w[c][16 oc] (two vectors) over (ky, kx, c):
+// 3 memory streams per output row, no split loads. The tile's pixel-major results are transposed back to
+// the output planes 8×8 at a time, then bias, residual and clamp plane by plane (docs/decisions/0001).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "runtime/kernels/conv_geometry.h"
+
+namespace tinyqat {
+
+// Weights of one group packed for the kernel: blocks of 16 output channels (the last one 8 when M % 16 is
+// 1..8), each laid out [ky][kx][c][16 or 8], the lanes past M zero.
+struct ConvClWeights {
+  int64_t M = 0, C = 0, KH = 0, KW = 0;
+  std::vector<float> data;
+};
+// w: M × C × KH × KW (ONNX layout).
+ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW);
+
+// Whether the geometry is one this kernel computes (any CPU; conv_cl_f32() says whether it runs here).
+bool conv_cl_applies(const ConvGeometry& g, int64_t M);
+// Floats of scratch one call needs (one worker): the ring, a zero row and two rows of tile results.
+int64_t conv_cl_scratch(const ConvGeometry& g);
+
+namespace conv_cl {
+constexpr int kPixels = 6;  // pixels per register tile
+constexpr int kBlock = 16;  // output channels per block (two AVX2 vectors)
+constexpr int kMaxKH = 16;  // ring rows (a bound on what conv_cl_applies accepts)
+struct Layout {
+  int64_t tiles_w;  // output columns computed: OW rounded up to whole tiles
+  int64_t ring_w;   // columns of one ring row: tiles_w + KW - 1, rounded up to 8
+  int64_t out_w;    // columns of the tile-results row: tiles_w rounded up to 8
+};
+Layout layout(const ConvGeometry& g);
+}  // namespace conv_cl
+
+// Output rows [oy_begin, oy_end) of M = w.M planes y (OH×OW each) from g.C planes x (H×W each):
+// y = clamp(conv(x, w) + r + bias, lo, hi); r (laid out like y) and bias may be null.
+using ConvClF32 = void (*)(const ConvGeometry& g, const ConvClWeights& w, const float* x, const float* bias,
+                           const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
+                           float* scratch);
+extern const ConvClF32 conv_cl_f32_avx2;
+// The kernel for this CPU, or null where the GEMM path stays (see conv_cl_rows_f32.cpp).
+ConvClF32 conv_cl_f32();
+
+}  // namespace tinyqat
