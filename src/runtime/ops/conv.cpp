@@ -377,7 +377,6 @@ class ConvTransposeF32 : public Kernel {
     const int64_t rows = mg * KH * KW, HW = H * W;
     TQ_CHECK(static_cast<double>(rows) * static_cast<double>(HW) <= kMaxColumnEntries,
              "{}: {} columns of {} pixels are over the 1 GiB the runtime allocates", n_.describe(), rows, HW);
-    std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * HW)]);  // every entry written
     const bool tiles = tg.tiles();
     std::vector<PackedA> local;
     const std::vector<PackedA>* panels = &packed_;
@@ -385,40 +384,49 @@ class ConvTransposeF32 : public Kernel {
       local = pack_weights(w, group);
       panels = &local;
     }
+    const float* bp = b ? b->data<float>() : nullptr;
+    // Stride = kernel (2×2 / stride-2 upsampling): every output pixel is one column entry, so the
+    // columns go in bands of input rows that stay in L2 (~256 KiB), each scattered to the output right
+    // after its GEMM. A whole-image column buffer (6–12 MB for the U-Net's decoder) went to memory and
+    // back, written through `rows` streams at once. Other geometries add overlapping taps: one buffer.
+    const int64_t band = tiles ? std::clamp<int64_t>(65536 / std::max<int64_t>(rows * W, 1), 1, H) : H;
+    std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * band * W)]);  // every entry written
     for (int64_t nb = 0; nb < N; ++nb)
-      for (int64_t gi = 0; gi < group; ++gi) {
-        // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p]
-        const float* xg = x.data<float>() + (nb * Cin + gi * cg) * HW;
-        const PackedA& A = (*panels)[gi];
-        SgemmArgs a;
-        a.M = rows, a.N = HW, a.K = cg;
-        a.a = [&A](int64_t i0, int, float*) { return A.panel(i0); };
-        a.b = strided_b(xg, HW, 1, HW, cg);
-        a.C = col.get();
-        a.rs_c = HW;
-        sgemm(a, ctx.pool);
-        // col2im, one output channel per work item.
-        ctx.pool.parallel_for(mg, {work::bytes(8.0 * rows * HW)}, [&](int64_t c0, int64_t c1, int) {
-          for (int64_t co = c0; co < c1; ++co) {
-            float* yc = yp + (nb * M + gi * mg + co) * OH * OW;
-            const float bias = b ? b->data<float>()[gi * mg + co] : 0.f;
-            const float* cc = col.get() + co * KH * KW * HW;
-            if (tiles) {
-              for (int64_t iy = 0; iy < H; ++iy)
-                for (int64_t ky = 0; ky < KH; ++ky) {
-                  float* yr = yc + (iy * KH + ky) * OW;
-                  for (int64_t kx = 0; kx < KW; ++kx) {
-                    const float* cr = cc + (ky * KW + kx) * HW + iy * W;
-                    for (int64_t ix = 0; ix < W; ++ix) yr[ix * KW + kx] = bias + cr[ix];
+      for (int64_t gi = 0; gi < group; ++gi)
+        for (int64_t iy0 = 0; iy0 < H; iy0 += band) {
+          // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p], p over the band's pixels
+          const int64_t bh = std::min(band, H - iy0), bn = bh * W;
+          const float* xg = x.data<float>() + (nb * Cin + gi * cg) * HW + iy0 * W;
+          const PackedA& A = (*panels)[gi];
+          SgemmArgs a;
+          a.M = rows, a.N = bn, a.K = cg;
+          a.a = [&A](int64_t i0, int, float*) { return A.panel(i0); };
+          a.b = strided_b(xg, HW, 1, bn, cg);
+          a.C = col.get();
+          a.rs_c = bn;
+          sgemm(a, ctx.pool);
+          // col2im, one output channel per work item.
+          ctx.pool.parallel_for(mg, {work::bytes(8.0 * rows * bn)}, [&](int64_t c0, int64_t c1, int) {
+            for (int64_t co = c0; co < c1; ++co) {
+              float* yc = yp + (nb * M + gi * mg + co) * OH * OW;
+              const float bias = bp ? bp[gi * mg + co] : 0.f;
+              const float* cc = col.get() + co * KH * KW * bn;
+              if (tiles) {
+                for (int64_t iy = 0; iy < bh; ++iy)
+                  for (int64_t ky = 0; ky < KH; ++ky) {
+                    float* yr = yc + ((iy0 + iy) * KH + ky) * OW;
+                    for (int64_t kx = 0; kx < KW; ++kx) {
+                      const float* cr = cc + (ky * KW + kx) * bn + iy * W;
+                      for (int64_t ix = 0; ix < W; ++ix) yr[ix * KW + kx] = bias + cr[ix];
+                    }
                   }
-                }
-              continue;
+                continue;
+              }
+              std::fill(yc, yc + OH * OW, bias);
+              col2im_add(tg, cc, yc);
             }
-            std::fill(yc, yc + OH * OW, bias);
-            col2im_add(tg, cc, yc);
-          }
-        });
-      }
+          });
+        }
   }
 
  private:
