@@ -9,6 +9,7 @@
 #include "runtime/kernels/conv_cl_rows_f32.h"
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/kernels/cpu_features.h"
+#include "runtime/kernels/interleave.h"
 #include "runtime/kernels/sgemm.h"
 #include "runtime/kernels/unary_f32.h"
 #include "support/test_support.h"
@@ -170,6 +171,30 @@ TEST(Kernels, SgemmPanelsSplitRowsEvenly) {
       EXPECT_LE(hi, mr);
       EXPECT_LE(hi - lo, 1) << "M=" << M << " mr=" << mr;
     }
+}
+
+// interleave2 (transposed-conv upsampling rows): every length around the 16-byte and 4-float vectors,
+// nothing written past 2n.
+TEST(Kernels, Interleave2MatchesScalar) {
+  for (int64_t n : {0, 1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 100}) {
+    std::vector<uint8_t> a(n), b(n), d(2 * n + 8, 0xAB);
+    std::vector<float> fa(n), fb(n), fd(2 * n + 8, -7.f);
+    for (int64_t i = 0; i < n; ++i)
+      a[i] = static_cast<uint8_t>(i * 7 + 1), b[i] = static_cast<uint8_t>(255 - i * 3), fa[i] = 0.5f * i,
+      fb[i] = -1.25f * i;
+    interleave2(a.data(), b.data(), n, d.data());
+    interleave2(fa.data(), fb.data(), n, 0.75f, fd.data());
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(d[2 * i], a[i]) << "n=" << n << " i=" << i;
+      ASSERT_EQ(d[2 * i + 1], b[i]) << "n=" << n << " i=" << i;
+      ASSERT_EQ(fd[2 * i], fa[i] + 0.75f) << "n=" << n << " i=" << i;
+      ASSERT_EQ(fd[2 * i + 1], fb[i] + 0.75f) << "n=" << n << " i=" << i;
+    }
+    for (int64_t i = 2 * n; i < 2 * n + 8; ++i) {
+      ASSERT_EQ(d[i], 0xAB) << "wrote past 2n, n=" << n;
+      ASSERT_EQ(fd[i], -7.f) << "wrote past 2n, n=" << n;
+    }
+  }
 }
 
 // Plain direct convolution for the reference.

@@ -8,6 +8,7 @@
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/conv_cl_rows_f32.h"
+#include "runtime/kernels/interleave.h"
 #include "runtime/kernels/sgemm.h"
 #include "runtime/ops/conv_common.h"
 
@@ -415,6 +416,10 @@ class ConvTransposeF32 : public Kernel {
                 for (int64_t iy = 0; iy < bh; ++iy)
                   for (int64_t ky = 0; ky < KH; ++ky) {
                     float* yr = yc + ((iy0 + iy) * KH + ky) * OW;
+                    if (KW == 2) {
+                      interleave2(cc + ky * KW * bn + iy * W, cc + (ky * KW + 1) * bn + iy * W, W, bias, yr);
+                      continue;
+                    }
                     for (int64_t kx = 0; kx < KW; ++kx) {
                       const float* cr = cc + (ky * KW + kx) * bn + iy * W;
                       for (int64_t ix = 0; ix < W; ++ix) yr[ix * KW + kx] = bias + cr[ix];

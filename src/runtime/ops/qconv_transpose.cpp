@@ -16,6 +16,7 @@
 #include "core/numerics.h"
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
+#include "runtime/kernels/interleave.h"
 #include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 #include "runtime/ops/conv_common.h"
@@ -137,6 +138,10 @@ class QConvTransposeKernel : public Kernel {
                                   for (int64_t ky = 0; ky < KH; ++ky) {
                                     uint8_t* yr = y + (i * g.OH + iy * KH + ky) * g.OW;
                                     const uint8_t* cr = col.get() + ((i * KH + ky) * KW * g.H + iy) * g.W;
+                                    if (KW == 2) {  // vectorised (a byte loop took 10 ms of a U-Net run)
+                                      interleave2(cr, cr + HW, g.W, yr);
+                                      continue;
+                                    }
                                     for (int64_t kx = 0; kx < KW; ++kx, cr += HW)
                                       for (int64_t ix = 0; ix < g.W; ++ix) yr[ix * KW + kx] = cr[ix];
                                   }
