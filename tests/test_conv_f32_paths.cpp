@@ -46,6 +46,15 @@ TEST(ConvF32Paths, AgreeWithOrtAtOneAndTwoThreads) {
   fs::path dir = temp_dir("conv_f32_paths");
   fs::path file = dir / "model.onnx";
   export_onnx(conv_paths(H, W), file.string());
+  {  // an empty batch: nothing to compute, at any thread count
+    ExecutorOptions o;
+    o.threads = 2;
+    Executor ex(import_onnx(file.string()), o);
+    auto ours = ex.run({{"image", Tensor::zeros(DType::F32, {0, 3, H, W})}});
+    ASSERT_EQ(ours.size(), 2u);
+    EXPECT_EQ(ours[0].numel(), 0);
+    EXPECT_EQ(ours[1].numel(), 0);
+  }
   for (int64_t batch : {1, 2}) {
     Tensor l = luma_images(batch * 3, H, W, 11 + batch);
     NamedTensors in{{"image", l.reshaped({batch, 3, H, W})}};

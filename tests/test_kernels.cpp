@@ -312,6 +312,31 @@ TEST(Kernels, ConvClRowsMatchesReference) {
   }
 }
 
+// A NaN input reaches every output whose window holds it, through the bias, the residual and a ReLU's
+// clamp, as on the GEMM and direct paths (maxps/minps return an operand, not NaN, unless ordered so).
+TEST(Kernels, ConvClRowsKeepsNaN) {
+  if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  ConvGeometry g;
+  g.C = 4, g.H = 5, g.W = 19, g.KH = g.KW = 3, g.PT = g.PL = 1, g.OH = 5, g.OW = 19;
+  const int64_t M = 16;
+  std::vector<float> x(g.C * g.H * g.W, 0.25f), w(M * g.K(), 0.5f), bias(M, 0.1f), r(M * g.P(), 1.f);
+  x[(2 * g.H + 2) * g.W + 17] = std::nanf("");  // channel 2, row 2, column 17 (the scalar tail)
+  x[(0 * g.H + 0) * g.W + 5] = std::nanf("");   // channel 0, row 0, column 5 (a vector)
+  const ConvClWeights pw = conv_cl_pack(w.data(), M, g.C, g.KH, g.KW);
+  std::vector<float> y(M * g.P()), scratch(conv_cl_scratch(g));
+  for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
+    conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data());
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t oy = 0; oy < g.OH; ++oy)
+        for (int64_t ox = 0; ox < g.OW; ++ox) {
+          const bool hit =
+              (std::abs(oy - 2) <= 1 && std::abs(ox - 17) <= 1) || (oy <= 1 && std::abs(ox - 5) <= 1);
+          ASSERT_EQ(std::isnan(y[m * g.P() + oy * g.OW + ox]), hit)
+              << "m=" << m << " oy=" << oy << " ox=" << ox;
+        }
+  }
+}
+
 // The one-input-channel 3×3 path (conv3x3_rows.inc: depthwise convs and single-channel stems):
 // strides 1 and 2 in either direction, asymmetric and zero padding, widths around the vector widths
 // (4, 8, 16 lanes), several output channels, a residual, and rows split into blocks.

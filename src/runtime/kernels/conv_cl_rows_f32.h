@@ -26,9 +26,11 @@ struct ConvClWeights {
 // w: M × C × KH × KW (ONNX layout).
 ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW);
 
-// Whether the geometry is one this kernel computes (any CPU; conv_cl_f32() says whether it runs here).
+// Whether the geometry is one this kernel computes (any CPU; conv_cl_f32() says whether it runs here);
+// rows so wide that the scratch would pass 64 MiB per worker keep the GEMM.
 bool conv_cl_applies(const ConvGeometry& g, int64_t M);
-// Floats of scratch one call needs (one worker): the ring, a zero row and two rows of tile results.
+// Floats of scratch one call needs (one worker): the ring, a zero row, a row of tile results and its
+// channel-major copy.
 int64_t conv_cl_scratch(const ConvGeometry& g);
 
 namespace conv_cl {

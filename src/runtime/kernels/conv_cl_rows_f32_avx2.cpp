@@ -118,9 +118,11 @@ void store_row(const float* O, int width, int64_t m0, int64_t M, int64_t OW, int
       __m256 s = _mm256_loadu_ps(t + x);
       if (rr) s = _mm256_add_ps(s, _mm256_loadu_ps(rr + x));
       s = _mm256_add_ps(s, vb);
-      _mm256_storeu_ps(yy + x, _mm256_min_ps(_mm256_max_ps(s, vlo), vhi));
+      // maxps / minps return their second operand when either is NaN: a NaN sum stays NaN (as on the
+      // GEMM and direct paths).
+      _mm256_storeu_ps(yy + x, _mm256_min_ps(vhi, _mm256_max_ps(vlo, s)));
     }
-    for (; x < OW; ++x) yy[x] = std::min(hi, std::max(lo, t[x] + (rr ? rr[x] : 0.f) + b));
+    for (; x < OW; ++x) yy[x] = std::min(std::max(t[x] + (rr ? rr[x] : 0.f) + b, lo), hi);  // NaN stays
   }
 }
 
@@ -148,15 +150,13 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
         continue;
       }
       const int64_t slot = iy % g.KH;  // the KH rows of one output row fall in distinct slots
-      float* T = ring + slot * row_floats;
+      float* row = ring + slot * row_floats;
       if (held[slot] != iy) {
-        to_channels_last(g, x, iy, l.ring_w, T);
+        to_channels_last(g, x, iy, l.ring_w, row);
         held[slot] = iy;
       }
-      rows[ky] = T;
+      rows[ky] = row;
     }
-    // The next output row's new input row and this row's residual come from memory (C and M planes):
-    // their lines are requested now, while this row's tiles compute.
     for (int64_t m0 = 0; m0 < M; m0 += kBlock) {
       const int width = M - m0 <= 8 ? 8 : kBlock;
       const float* wb = w.data.data() + m0 * taps;

@@ -193,13 +193,19 @@ class ConvF32 : public Kernel {
       TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
                n_.describe(), group_, w->dim(0));
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
-      for (int64_t gi = 0; gi < group_; ++gi)
-        packed_.push_back(pack_a(w->data<float>() + gi * mg * K, K, 1, mg, K));
-      // The channels-last-rows kernel's packing too, where this CPU has it and the weights could fit it.
-      if (conv_cl_f32() && w->rank() == 4 && mg >= 8 && w->dim(1) >= 2 && w->dim(2) * w->dim(3) > 1)
-        for (int64_t gi = 0; gi < group_; ++gi)
-          cl_packed_.push_back(
-              conv_cl_pack(w->data<float>() + gi * mg * K, mg, w->dim(1), w->dim(2), w->dim(3)));
+      // Convs the channels-last-rows kernel takes on this CPU (conv_cl_applies' conditions that do not
+      // depend on the input's size) are packed for it instead of the GEMM.
+      const auto strides = n_.get_ints("strides", {1, 1}), dil = n_.get_ints("dilations", {1, 1});
+      const bool cl = conv_cl_f32() && w->rank() == 4 && mg >= 8 && w->dim(1) >= 2 &&
+                      w->dim(2) * w->dim(3) > 1 && w->dim(2) <= conv_cl::kMaxKH && strides.size() == 2 &&
+                      strides[1] == 1 && dil == std::vector<int64_t>{1, 1};
+      for (int64_t gi = 0; gi < group_; ++gi) {
+        const float* wg = w->data<float>() + gi * mg * K;
+        if (cl)
+          cl_packed_.push_back(conv_cl_pack(wg, mg, w->dim(1), w->dim(2), w->dim(3)));
+        else
+          packed_.push_back(pack_a(wg, K, 1, mg, K));
+      }
     }
   }
 
@@ -221,6 +227,7 @@ class ConvF32 : public Kernel {
                "{}: fused residual does not match the output {}", n_.describe(), shape_str(out[0].shape()));
       rp = r->data<float>();
     }
+    if (out[0].numel() == 0) return;  // an empty batch or plane: nothing to compute (nor to split)
     const ConvGeometry& g = s.g;
     const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
     const float* xp = x.data<float>();
@@ -318,7 +325,8 @@ class ConvF32 : public Kernel {
       cw = &local;
     }
     const int64_t threads = ctx.pool.size(), items = s.N * s.group;
-    // Two blocks per thread (balance), none smaller than 2 rows (each block transposes KH - 1 extra rows).
+    // Two blocks per thread (balance), at most (OH + 1) / 2 of them, so that blocks hold 2+ rows but the
+    // last (each block transposes KH - 1 rows its neighbour also transposes).
     const int64_t blocks =
         threads > 1 ? std::clamp<int64_t>((2 * threads + items - 1) / items, 1, (g.OH + 1) / 2) : 1;
     const int64_t rows_per = (g.OH + blocks - 1) / blocks, row_blocks = (g.OH + rows_per - 1) / rows_per;
@@ -390,11 +398,14 @@ class ConvTransposeF32 : public Kernel {
     // columns go in bands of input rows that stay in L2 (~256 KiB), each scattered to the output right
     // after its GEMM. A whole-image column buffer (6–12 MB for the U-Net's decoder) went to memory and
     // back, written through `rows` streams at once. Other geometries add overlapping taps: one buffer.
-    const int64_t band = tiles ? std::clamp<int64_t>(65536 / std::max<int64_t>(rows * W, 1), 1, H) : H;
-    std::unique_ptr<float[]> col(new float[static_cast<size_t>(rows * band * W)]);  // every entry written
+    // An input without rows still has an output (the bias, where padding and kernel make one): one band.
+    const int64_t band =
+        tiles ? std::clamp<int64_t>(65536 / std::max<int64_t>(rows * W, 1), 1, std::max<int64_t>(H, 1)) : H;
+    const int64_t bands = H > 0 ? (H + band - 1) / band : 1;
+    std::unique_ptr<float[]> col(new float[static_cast<size_t>(std::max<int64_t>(rows * band * W, 1))]);
     for (int64_t nb = 0; nb < N; ++nb)
       for (int64_t gi = 0; gi < group; ++gi)
-        for (int64_t iy0 = 0; iy0 < H; iy0 += band) {
+        for (int64_t bi = 0, iy0 = 0; bi < bands; ++bi, iy0 += band) {
           // col[(co,ky,kx), p] = sum_ci W[ci, co, ky, kx] · x[ci, p], p over the band's pixels
           const int64_t bh = std::min(band, H - iy0), bn = bh * W;
           const float* xg = x.data<float>() + (nb * Cin + gi * cg) * HW + iy0 * W;
