@@ -4,6 +4,8 @@
 // bands of input rows and 3×3 / stride 2 with padding — at 1 and 2 threads, batch 1 and 2.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "ir/builder.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
@@ -72,6 +74,31 @@ TEST(ConvF32Paths, AgreeWithOrtAtOneAndTwoThreads) {
                           << a.where;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace tinyqat::test
+
+namespace tinyqat::test {
+namespace {
+
+// An input without rows still has an output where the kernel reaches past it: the bias everywhere.
+TEST(ConvF32Paths, ConvTransposeOverNoRowsIsTheBias) {
+  GraphBuilder b("no_rows");
+  Rng r(2);
+  auto x = b.input("x", DType::F32, {int64_t{1}, int64_t{2}, int64_t{0}, int64_t{4}});
+  b.output(b.op("ConvTranspose", {x, b.constant("w", random_tensor({2, 3, 3, 3}, r, -1.f, 1.f)),
+                                  b.constant("b", Tensor::from_f32({3}, {0.5f, -1.f, 2.f}))}),
+           "y");
+  for (int threads : {1, 2}) {
+    ExecutorOptions o;
+    o.threads = threads;
+    Executor ex(b.finish(), o);
+    auto y = ex.run({{"x", Tensor::zeros(DType::F32, {1, 2, 0, 4})}});
+    ASSERT_EQ(y[0].shape(), (Shape{1, 3, 2, 6}));
+    for (int64_t i = 0; i < y[0].numel(); ++i)
+      ASSERT_EQ(y[0].data<float>()[i], (std::array{0.5f, -1.f, 2.f})[i / 12]);
   }
 }
 
