@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
 
 #include "ir/builder.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
+#include "runtime/fuse.h"
+#include "runtime/kernels/conv_cl_rows_f32.h"
 #include "support/test_support.h"
+#include "zoo/zoo.h"
 
 namespace tinyqat::test {
 namespace {
@@ -100,6 +104,87 @@ TEST(ConvF32Paths, ConvTransposeOverNoRowsIsTheBias) {
     for (int64_t i = 0; i < y[0].numel(); ++i)
       ASSERT_EQ(y[0].data<float>()[i], (std::array{0.5f, -1.f, 2.f})[i / 12]);
   }
+}
+
+}  // namespace
+}  // namespace tinyqat::test
+
+namespace tinyqat::test {
+namespace {
+
+// Every Conv output also a graph output: no tensor may stay channels-last, so this runs on planes only.
+Model all_conv_outputs_visible(Model m) {
+  std::vector<std::string> extra;
+  for (const Node& n : m.graph.nodes)
+    if (n.op_type == "Conv") extra.push_back(n.outputs[0]);
+  for (const auto& v : extra)
+    if (!m.graph.is_graph_output(v)) m.graph.outputs.push_back(ValueInfo{v, DType::F32, false, {}});
+  return m;
+}
+
+int count_attr(const Graph& g, const char* attr) {
+  int k = 0;
+  for (const Node& n : g.nodes) k += n.get_int(attr, 0) != 0;
+  return k;
+}
+
+// Tensors between channels-last-rows convs stay channels-last (fuse.cpp mark_channels_last) on CPUs
+// with that kernel: the zoo's learned_filter (a stem, residual blocks of 16→16 convs, a head) gives the
+// same bits as when every conv output is visible (and so in planes), at 1 and 2 threads, and a tensor
+// with another reader (a graph output here) is never channels-last.
+TEST(ConvF32Paths, ChannelsLastChainsGiveTheSameBits) {
+  const Model m = zoo::learned_filter(1, 16, 3, 4);
+  const Model planes_only = all_conv_outputs_visible(m);
+  Tensor l = luma_images(2, 37, 53, 9);
+  NamedTensors in{{m.graph.inputs[0].name, l.reshaped({2, 1, 37, 53})}};
+  for (int threads : {1, 2}) {
+    ExecutorOptions o;
+    o.threads = threads;
+    Executor chained(m, o), planes(planes_only, o);
+    EXPECT_EQ(count_attr(planes.model().graph, kClOut), 0);
+    EXPECT_EQ(count_attr(planes.model().graph, kClIn), 0);
+    if (conv_cl_f32()) {
+      EXPECT_GE(count_attr(chained.model().graph, kClOut), 4) << "the residual blocks' convs hand on rows";
+      EXPECT_GE(count_attr(chained.model().graph, kClIn), 4);
+      EXPECT_GE(count_attr(chained.model().graph, kClRes), 1);
+    } else {
+      std::printf("[conv paths] no channels-last-rows kernel on this CPU: chains not formed\n");
+      EXPECT_EQ(count_attr(chained.model().graph, kClOut), 0);
+    }
+    auto a = chained.run(in);
+    auto b = planes.run(in);
+    ASSERT_EQ(a[0].shape(), b[0].shape());
+    for (int64_t i = 0; i < a[0].numel(); ++i)
+      ASSERT_EQ(a[0].data<float>()[i], b[0].data<float>()[i]) << "threads " << threads << " at " << i;
+  }
+}
+
+// A chain whose rows are too wide for the kernel's scratch (conv_cl_applies' 64 MiB cap) still reads and
+// writes channels-last tensors, through plane copies around the GEMM.
+TEST(ConvF32Paths, ChannelsLastChainWiderThanTheKernelTakes) {
+  GraphBuilder b("wide_rows");
+  Rng r(8);
+  const int64_t W = 360000;  // 3 · (W + 19) · 16 floats of scratch > 2^24
+  auto x = b.input("x", DType::F32, {int64_t{1}, int64_t{16}, int64_t{1}, W});
+  auto conv = [&](const std::string& name, const std::string& in) {
+    return b.op("Conv",
+                {in, b.constant(name + ".w", random_tensor({16, 16, 1, 3}, r, -0.3f, 0.3f)),
+                 b.constant(name + ".b", random_tensor({16}, r, -0.1f, 0.1f))},
+                {{"pads", Attribute::of_ints({0, 1, 0, 1})}});
+  };
+  b.output(conv("c3", b.op("Relu", {conv("c2", b.op("Relu", {conv("c1", x)}))})), "y");
+  const Model m = b.finish();
+  ConvGeometry g;
+  g.C = 16, g.H = 1, g.W = W, g.KH = 1, g.KW = 3, g.PL = 1, g.OH = 1, g.OW = W;
+  ASSERT_FALSE(conv_cl_applies(g, 16)) << "the case must exceed the kernel's scratch cap";
+  Executor chained(m), planes(all_conv_outputs_visible(m));
+  if (conv_cl_f32()) {
+    EXPECT_EQ(count_attr(chained.model().graph, kClOut), 2);
+  }
+  NamedTensors in{{"x", random_tensor({1, 16, 1, W}, r, -1.f, 1.f)}};
+  auto ya = chained.run(in);
+  auto yb = planes.run(in);
+  for (int64_t i = 0; i < ya[0].numel(); ++i) ASSERT_EQ(ya[0].data<float>()[i], yb[0].data<float>()[i]) << i;
 }
 
 }  // namespace

@@ -255,7 +255,8 @@ TEST(Kernels, DirectConvMatchesReference) {
   }
 }
 
-// The channels-last-rows conv (conv_cl_rows_f32.h): channel counts around the 8-channel transposes and
+// The channels-last-rows conv (conv_cl_rows_f32.h), its input, residual and output each in planes or
+// channels-last (bit-identical results in every layout): channel counts around the 8-channel transposes and
 // the 8/16-lane output blocks, windows 2×2 … 5×3 and 1×3/3×1, row strides 1 and 2, padding on one side
 // or none, widths around the 6-pixel tiles and 8-column transposes, a residual, rows split into blocks
 // (each with its own ring), and guard values around the output.
@@ -284,31 +285,59 @@ TEST(Kernels, ConvClRowsMatchesReference) {
     for (auto& e : bias) e = rng.uniform(-1, 1);
     for (auto& e : r) e = rng.uniform(-1, 1);
     const ConvClWeights pw = conv_cl_pack(w.data(), cs.M, g.C, g.KH, g.KW);
-    for (bool with_r : {false, true})
-      for (int64_t blocks : {int64_t(1), int64_t(3)}) {
-        std::vector<float> yb(cs.M * g.P() + 64, 77.f);
-        float* y = yb.data() + 32;
-        const int64_t per = (g.OH + blocks - 1) / blocks;
-        for (int64_t a = 0; a < g.OH; a += per) {
-          std::vector<float> scratch(conv_cl_scratch(g), std::nanf(""));  // scratch starts as garbage
-          conv_cl_f32_avx2(g, pw, x.data(), bias.data(), with_r ? r.data() : nullptr, y, a,
-                           std::min(g.OH, a + per), -2.5f, 3.f, scratch.data());
+    // Channels-last copies (H×W×C) of the input and the residual, for the layouts of the runtime's chains.
+    auto to_cl = [](const std::vector<float>& p, int64_t C, int64_t HW) {
+      std::vector<float> t(p.size());
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < HW; ++i) t[i * C + c] = p[c * HW + i];
+      return t;
+    };
+    const std::vector<float> x_cl = to_cl(x, g.C, g.H * g.W), r_cl = to_cl(r, cs.M, g.P());
+    for (bool with_r : {false, true}) {
+      std::vector<float> planes;  // the all-planes result, which every other layout must equal bit for bit
+      for (int layout_bits = 0; layout_bits < 8; ++layout_bits) {
+        const ConvClLayout layout{(layout_bits & 1) != 0, (layout_bits & 2) != 0 && with_r,
+                                  (layout_bits & 4) != 0};
+        if ((layout_bits & 2) && !with_r) continue;
+        for (int64_t blocks : {int64_t(1), int64_t(3)}) {
+          std::vector<float> yb(cs.M * g.P() + 64, 77.f);
+          float* y = yb.data() + 32;
+          const int64_t per = (g.OH + blocks - 1) / blocks;
+          for (int64_t a = 0; a < g.OH; a += per) {
+            std::vector<float> scratch(conv_cl_scratch(g), std::nanf(""));  // scratch starts as garbage
+            conv_cl_f32_avx2(g, pw, layout.x ? x_cl.data() : x.data(), bias.data(),
+                             with_r ? (layout.r ? r_cl.data() : r.data()) : nullptr, y, a,
+                             std::min(g.OH, a + per), -2.5f, 3.f, scratch.data(), layout);
+          }
+          for (int i = 0; i < 32; ++i) {
+            ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+            ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
+          }
+          std::vector<float> out(y, y + cs.M * g.P());
+          if (layout.y) {  // back to planes
+            for (int64_t m = 0; m < cs.M; ++m)
+              for (int64_t i = 0; i < g.P(); ++i) out[m * g.P() + i] = y[i * cs.M + m];
+          }
+          if (layout_bits == 0 && blocks == 1) {
+            planes = out;
+            for (int64_t m = 0; m < cs.M; ++m)
+              for (int64_t oy = 0; oy < g.OH; ++oy)
+                for (int64_t ox = 0; ox < g.OW; ++ox) {
+                  float ref =
+                      conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
+                  ref = std::min(3.f, std::max(-2.5f, ref));
+                  ASSERT_NEAR(out[m * g.P() + oy * g.OW + ox], ref, 1e-4)
+                      << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " m=" << m
+                      << " oy=" << oy << " ox=" << ox << " r=" << with_r;
+                }
+            continue;
+          }
+          for (size_t i = 0; i < out.size(); ++i)
+            ASSERT_EQ(out[i], planes[i]) << "case C=" << cs.C << " M=" << cs.M << " layout x/r/y " << layout.x
+                                         << layout.r << layout.y << " blocks=" << blocks << " at " << i;
         }
-        for (int i = 0; i < 32; ++i) {
-          ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
-          ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
-        }
-        for (int64_t m = 0; m < cs.M; ++m)
-          for (int64_t oy = 0; oy < g.OH; ++oy)
-            for (int64_t ox = 0; ox < g.OW; ++ox) {
-              float ref =
-                  conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
-              ref = std::min(3.f, std::max(-2.5f, ref));
-              ASSERT_NEAR(y[m * g.P() + oy * g.OW + ox], ref, 1e-4)
-                  << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " m=" << m
-                  << " oy=" << oy << " ox=" << ox << " r=" << with_r << " blocks=" << blocks;
-            }
       }
+    }
   }
 }
 
@@ -325,7 +354,7 @@ TEST(Kernels, ConvClRowsKeepsNaN) {
   const ConvClWeights pw = conv_cl_pack(w.data(), M, g.C, g.KH, g.KW);
   std::vector<float> y(M * g.P()), scratch(conv_cl_scratch(g));
   for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
-    conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data());
+    conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data(), {});
     for (int64_t m = 0; m < M; ++m)
       for (int64_t oy = 0; oy < g.OH; ++oy)
         for (int64_t ox = 0; ox < g.OW; ++ox) {

@@ -1,6 +1,7 @@
 #include "runtime/fuse.h"
 
 #include "ir/fold_batchnorm.h"
+#include "runtime/kernels/conv_cl_rows_f32.h"
 
 #include <cmath>
 #include <limits>
@@ -119,6 +120,48 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
   }
 }
 
+// A Conv the channels-last-rows kernel takes whatever the input's size (conv_cl_applies' conditions on
+// the node: one group, a constant float weight of 2+ input and 8+ output channels, a window of 2+ taps and
+// at most kMaxKH rows, columns one at a time, no dilation). Its input, residual and output may then be
+// channels-last images.
+bool cl_conv(const Graph& g, const Node& n) {
+  if (n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2 || n.get_int("group", 1) != 1)
+    return false;
+  const Tensor* w = g.initializer(n.inputs[1]);
+  if (!w || w->dtype() != DType::F32 || w->rank() != 4 || w->dim(0) < 8 || w->dim(1) < 2 ||
+      w->dim(2) * w->dim(3) < 2 || w->dim(2) > conv_cl::kMaxKH)
+    return false;
+  const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1});
+  return strides.size() == 2 && strides[1] == 1 && dil == std::vector<int64_t>{1, 1};
+}
+
+// Tensors that only such convs produce and read (as input or fused residual; never a graph output)
+// stay channels-last between them: the producer skips its transposes back to planes and each reader
+// its transposes into rows (learned_filter: every tensor between its 16→16 convs).
+void mark_channels_last(Graph& g) {
+  std::set<std::string> cl;
+  for (const Node& n : g.nodes) {
+    if (!cl_conv(g, n) || n.outputs.empty() || g.is_graph_output(n.outputs[0])) continue;
+    const auto users = g.consumers(n.outputs[0]);
+    bool ok = !users.empty();
+    for (int u : users) {
+      const Node& c = g.nodes[u];
+      ok = ok && cl_conv(g, c);
+      for (size_t i = 0; ok && i < c.inputs.size(); ++i)
+        if (c.inputs[i] == n.outputs[0]) ok = i == 0 || (i == 3 && c.get_int(kFusedAdd, 0) != 0);
+    }
+    if (ok) cl.insert(n.outputs[0]);
+  }
+  for (Node& n : g.nodes) {
+    if (!cl_conv(g, n)) continue;
+    const bool in = cl.count(n.inputs[0]) > 0, out = cl.count(n.outputs[0]) > 0,
+               res = n.inputs.size() > 3 && n.get_int(kFusedAdd, 0) != 0 && cl.count(n.inputs[3]) > 0;
+    if (in) n.attrs[kClIn] = Attribute::of_int(1);
+    if (res) n.attrs[kClRes] = Attribute::of_int(1);
+    if (out) n.attrs[kClOut] = Attribute::of_int(1);
+  }
+}
+
 }  // namespace
 
 void fuse_for_runtime(Graph& g) {
@@ -156,12 +199,14 @@ void fuse_for_runtime(Graph& g) {
       removed.insert(users[0]);
     }
   }
-  if (removed.empty()) return;
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!removed.count(static_cast<int>(i))) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
-  g.topo_sort();  // a fused residual may be produced after the conv's old position
+  if (!removed.empty()) {
+    std::vector<Node> kept;
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (!removed.count(static_cast<int>(i))) kept.push_back(std::move(g.nodes[i]));
+    g.nodes = std::move(kept);
+    g.topo_sort();  // a fused residual may be produced after the conv's old position
+  }
+  if (conv_cl_f32()) mark_channels_last(g);
 }
 
 }  // namespace tinyqat

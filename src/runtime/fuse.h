@@ -2,7 +2,8 @@
 // BatchNormalization is folded into the Conv/ConvTranspose/Gemm before it (ir/fold_batchnorm.h), fp32
 // Conv absorbs a following residual Add (no broadcasting), and Conv and Gemm absorb a following
 // Relu/Clip, so each output is written once. GELU written out in its erf form (Div, Erf, Add, Mul, Mul)
-// becomes one runtime-internal Gelu node.
+// becomes one runtime-internal Gelu node. Last, on CPUs with the channels-last-rows conv, tensors
+// passed only between such convs stay channels-last (kClIn, kClRes, kClOut).
 #pragma once
 #include "ir/graph.h"
 
@@ -12,6 +13,12 @@ namespace tinyqat {
 inline constexpr const char* kFusedAdd = "tinyqat.fused_add";  // input 3 is added to the output
 inline constexpr const char* kActMin = "tinyqat.act_min";
 inline constexpr const char* kActMax = "tinyqat.act_max";
+// Where a Conv's input (0), fused residual (3) or output is a channels-last image (N×H×W×C under its
+// logical [N, C, H, W] shape): set by mark_channels_last between convs the channels-last-rows kernel
+// takes (kernels/conv_cl_rows_f32.h) when every reader of the tensor is such a conv.
+inline constexpr const char* kClIn = "tinyqat.cl_in";
+inline constexpr const char* kClRes = "tinyqat.cl_res";
+inline constexpr const char* kClOut = "tinyqat.cl_out";
 // The fused GELU (erf form), domain "": ONNX's own Gelu (opset 20, approximate = "none") computes the same.
 inline constexpr const char* kGelu = "Gelu";
 

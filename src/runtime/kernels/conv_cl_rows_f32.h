@@ -45,11 +45,17 @@ struct Layout {
 Layout layout(const ConvGeometry& g);
 }  // namespace conv_cl
 
-// Output rows [oy_begin, oy_end) of M = w.M planes y (OH×OW each) from g.C planes x (H×W each):
-// y = clamp(conv(x, w) + r + bias, lo, hi); r (laid out like y) and bias may be null.
+// Which of the input x, the residual r and the output y are channels-last images (H×W×C, the runtime's
+// chains of these convs: fuse.h kClIn/kClRes/kClOut) rather than planes (C×H×W).
+struct ConvClLayout {
+  bool x = false, r = false, y = false;
+};
+// Output rows [oy_begin, oy_end) of M = w.M channels y (OH×OW) from g.C channels x (H×W):
+// y = clamp((conv(x, w) + r) + bias, lo, hi); r (y's shape) and bias may be null. The results do not
+// depend on the layouts (bit for bit).
 using ConvClF32 = void (*)(const ConvGeometry& g, const ConvClWeights& w, const float* x, const float* bias,
                            const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
-                           float* scratch);
+                           float* scratch, ConvClLayout layout);
 extern const ConvClF32 conv_cl_f32_avx2;
 // The kernel for this CPU, or null where the GEMM path stays (see conv_cl_rows_f32.cpp).
 ConvClF32 conv_cl_f32();

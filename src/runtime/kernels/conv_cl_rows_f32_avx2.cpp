@@ -29,9 +29,10 @@ inline void transpose8(__m256 r[8]) {
   r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// Input row iy of the C planes into a ring row: ring column j holds input column j - PL (zero outside
-// the image), channels contiguous.
-void to_channels_last(const ConvGeometry& g, const float* x, int64_t iy, int64_t ring_w, float* T) {
+// Input row iy of the C planes (or of a channels-last image: one copy) into a ring row: ring column j
+// holds input column j - PL (zero outside the image), channels contiguous.
+void to_channels_last(const ConvGeometry& g, const float* x, bool x_cl, int64_t iy, int64_t ring_w,
+                      float* T) {
   const int64_t C = g.C, HW = g.H * g.W;
   const int64_t ix_end = std::min(g.W, ring_w - g.PL);  // input columns the ring holds
   const int64_t lead = std::min(g.PL, ring_w);
@@ -41,8 +42,12 @@ void to_channels_last(const ConvGeometry& g, const float* x, int64_t iy, int64_t
     return;
   }
   std::memset(T + (g.PL + ix_end) * C, 0, sizeof(float) * (ring_w - g.PL - ix_end) * C);
-  const float* src = x + iy * g.W;
   float* dst = T + g.PL * C;
+  if (x_cl) {
+    std::memcpy(dst, x + iy * g.W * C, sizeof(float) * ix_end * C);
+    return;
+  }
+  const float* src = x + iy * g.W;
   const int64_t C8 = C / 8 * 8;
   int64_t ix = 0;
   for (; ix + 8 <= ix_end; ix += 8) {
@@ -126,9 +131,75 @@ void store_row(const float* O, int width, int64_t m0, int64_t M, int64_t OW, int
   }
 }
 
+// O[x][j] += r[channel m0 + j][x] for the block's channels: a residual in planes (8×8 transposes;
+// `r` at the row in channel m0's plane) or channels-last (`r` at the row's first pixel, M per pixel).
+void add_residual(float* O, int width, int64_t m0, int64_t M, int64_t OW, int64_t plane, const float* r,
+                  bool r_cl) {
+  const int64_t channels = std::min<int64_t>(width, M - m0);
+  if (r_cl) {
+    for (int64_t x = 0; x < OW; ++x) {
+      float* o = O + x * width;
+      const float* rr = r + x * M + m0;
+      if (channels == width) {
+        for (int h = 0; h < width; h += 8)
+          _mm256_storeu_ps(o + h, _mm256_add_ps(_mm256_loadu_ps(o + h), _mm256_loadu_ps(rr + h)));
+      } else {
+        for (int64_t j = 0; j < channels; ++j) o[j] += rr[j];
+      }
+    }
+    return;
+  }
+  for (int64_t x0 = 0; x0 < OW; x0 += 8) {
+    const int64_t n = std::min<int64_t>(8, OW - x0);
+    for (int h = 0; h < width; h += 8) {
+      __m256 v[8];
+      for (int i = 0; i < 8; ++i) {
+        const float* rr = r + (h + i) * plane + x0;
+        if (h + i >= channels) {
+          v[i] = _mm256_setzero_ps();
+        } else if (n == 8) {
+          v[i] = _mm256_loadu_ps(rr);
+        } else {
+          float t[8] = {};
+          std::memcpy(t, rr, sizeof(float) * n);
+          v[i] = _mm256_loadu_ps(t);
+        }
+      }
+      transpose8(v);  // v[j]: pixel x0 + j, channels h..h+7
+      for (int j = 0; j < 8; ++j) {
+        float* o = O + (x0 + j) * width + h;
+        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), v[j]));
+      }
+    }
+  }
+}
+
+// One output row of the block into a channels-last output (`y` at the row's first pixel, M per pixel):
+// y[x][m0 + j] = clamp(O[x][j] + bias[m0 + j], lo, hi), NaN kept.
+void store_row_cl(const float* O, int width, int64_t m0, int64_t M, int64_t OW, const float* bias, float* y,
+                  float lo, float hi) {
+  const int64_t channels = std::min<int64_t>(width, M - m0);
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  __m256 vb[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  if (bias && channels == width)
+    for (int h = 0; h < width; h += 8) vb[h / 8] = _mm256_loadu_ps(bias + m0 + h);
+  for (int64_t x = 0; x < OW; ++x) {
+    const float* o = O + x * width;
+    float* yy = y + x * M + m0;
+    if (channels == width) {
+      for (int h = 0; h < width; h += 8)
+        _mm256_storeu_ps(
+            yy + h, _mm256_min_ps(vhi, _mm256_max_ps(vlo, _mm256_add_ps(_mm256_loadu_ps(o + h), vb[h / 8]))));
+    } else {
+      for (int64_t j = 0; j < channels; ++j)
+        yy[j] = std::min(std::max(o[j] + (bias ? bias[m0 + j] : 0.f), lo), hi);
+    }
+  }
+}
+
 void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x, const float* bias,
                   const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
-                  float* scratch) {
+                  float* scratch, ConvClLayout layout) {
   const conv_cl::Layout l = conv_cl::layout(g);
   const int64_t C = g.C, M = w.M, taps = g.KH * g.KW * C, plane = g.OH * g.OW, row_floats = l.ring_w * C;
   // Scratch: KH ring rows, a zero row (rows above/below the image), the tile results and their
@@ -152,7 +223,7 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
       const int64_t slot = iy % g.KH;  // the KH rows of one output row fall in distinct slots
       float* row = ring + slot * row_floats;
       if (held[slot] != iy) {
-        to_channels_last(g, x, iy, l.ring_w, row);
+        to_channels_last(g, x, layout.x, iy, l.ring_w, row);
         held[slot] = iy;
       }
       rows[ky] = row;
@@ -168,8 +239,18 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
         else
           tile<2>(tile_rows, g.KH, g.KW, C, wb, O + x0 * kBlock);
       }
-      const int64_t off = m0 * plane + oy * g.OW;
-      store_row(O, width, m0, M, g.OW, plane, bias, r ? r + off : nullptr, y + off, lo, hi, T);
+      // (conv + r) + bias in every layout, as on the GEMM path. A residual in planes for an output in
+      // planes is added plane by plane on the way out (store_row); otherwise into the sums first.
+      const int64_t off = m0 * plane + oy * g.OW, off_cl = oy * g.OW * M;
+      const float* rr = r ? (layout.r ? r + off_cl : r + off) : nullptr;
+      if (rr && (layout.r || layout.y)) {
+        add_residual(O, width, m0, M, g.OW, plane, rr, layout.r);
+        rr = nullptr;
+      }
+      if (layout.y)
+        store_row_cl(O, width, m0, M, g.OW, bias, y + off_cl, lo, hi);
+      else
+        store_row(O, width, m0, M, g.OW, plane, bias, rr, y + off, lo, hi, T);
     }
   }
 }

@@ -176,6 +176,25 @@ void set_im2col_source(const ConvGeometry& g, const float* xg, int NR, SgemmArgs
   };
 }
 
+// Channels-last images (N×H×W×C, fuse.h kClIn/kClOut) to planes (N×C×H×W) and back; `shape` is the
+// logical [N, C, H, W].
+Tensor cl_to_planes(const float* src, const Shape& shape) {
+  Tensor t = Tensor::empty(DType::F32, shape);
+  const int64_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+  float* dst = t.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) dst[(n * C + c) * HW + p] = src[(n * HW + p) * C + c];
+  return t;
+}
+void planes_to_cl(const Tensor& planes, float* dst) {
+  const int64_t N = planes.dim(0), C = planes.dim(1), HW = planes.dim(2) * planes.dim(3);
+  const float* src = planes.data<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t p = 0; p < HW; ++p) dst[(n * HW + p) * C + c] = src[(n * C + c) * HW + p];
+}
+
 Shape conv_out_shape(const ConvSpec& s, size_t rank) {
   if (rank == 3) return {s.N, s.M, s.g.OW};
   return {s.N, s.M, s.g.OH, s.g.OW};
@@ -187,6 +206,8 @@ class ConvF32 : public Kernel {
     lo_ = n_.get_float(kActMin, -__builtin_inff());
     hi_ = n_.get_float(kActMax, __builtin_inff());
     fused_add_ = n_.get_int(kFusedAdd, 0) != 0;
+    cl_in_ = n_.get_int(kClIn, 0) != 0, cl_res_ = n_.get_int(kClRes, 0) != 0,
+    cl_out_ = n_.get_int(kClOut, 0) != 0;
     const Tensor* w = init.constant(1);
     if (w && w->dtype() == DType::F32 && w->rank() >= 3) {
       group_ = n_.get_int("group", 1);
@@ -229,11 +250,36 @@ class ConvF32 : public Kernel {
     }
     if (out[0].numel() == 0) return;  // an empty batch or plane: nothing to compute (nor to split)
     const ConvGeometry& g = s.g;
-    const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
+    const int64_t mg = s.M / s.group;
     const float* xp = x.data<float>();
     const float* wp = w.data<float>();
     const float* bp = b ? b->data<float>() : nullptr;
     float* yp = out[0].data<float>();
+    // Chains of channels-last-rows convs hand each other channels-last images (fuse.cpp
+    // mark_channels_last); the kernel reads and writes either layout.
+    const ConvClLayout layout{cl_in_, cl_res_ && rp, cl_out_};
+    if (const ConvClF32 cl = conv_cl_f32(); cl && x.rank() == 4 && conv_cl_applies(g, mg)) {
+      run_cl_rows(ctx, cl, s, xp, wp, bp, rp, yp, layout);
+      return;
+    }
+    if (!layout.x && !layout.r && !layout.y) return run_planes(ctx, s, xp, wp, bp, rp, yp);
+    // A conv of a chain the kernel does not take at this size (rows too wide for its scratch): planes in
+    // and out through copies.
+    const Shape& xs = x.shape();
+    Tensor xt, rt, yt;
+    if (layout.x) xt = cl_to_planes(xp, xs), xp = xt.data<float>();
+    if (layout.r) rt = cl_to_planes(rp, out[0].shape()), rp = rt.data<float>();
+    if (layout.y) yt = Tensor::empty(DType::F32, out[0].shape());
+    run_planes(ctx, s, xp, wp, bp, rp, layout.y ? yt.data<float>() : yp);
+    if (layout.y) planes_to_cl(yt, yp);
+  }
+
+ private:
+  // The direct kernel or the GEMM, on planes (C×H×W per image).
+  void run_planes(RunContext& ctx, const ConvSpec& s, const float* xp, const float* wp, const float* bp,
+                  const float* rp, float* yp) {
+    const ConvGeometry& g = s.g;
+    const int64_t mg = s.M / s.group, P = g.P(), K = g.K();
     const SgemmKernel& uk = sgemm_kernel();
     // One input channel with a 3×3 kernel, stride 1 or 2 (depthwise convs, single-channel stems): the
     // direct kernel's 3×3 path (conv3x3_rows.inc), also for a stride-1 stem (learned_filter's 1→16 head
@@ -281,10 +327,6 @@ class ConvF32 : public Kernel {
       });
       return;
     }
-    if (const ConvClF32 cl = conv_cl_f32(); cl && x.rank() == 4 && conv_cl_applies(g, mg)) {
-      run_cl_rows(ctx, cl, s, xp, wp, bp, rp, yp);
-      return;
-    }
     std::vector<PackedA> local;
     const std::vector<PackedA>* panels = &packed_;
     if (packed_.empty()) {
@@ -308,12 +350,11 @@ class ConvF32 : public Kernel {
       }
   }
 
- private:
   // Multi-channel convs that slide one column at a time (conv_cl_rows_f32.h). Work items are blocks of
   // output rows of one (image, group); a worker's consecutive blocks of one image group go in one call,
   // so that each input row is transposed into its ring once.
   void run_cl_rows(RunContext& ctx, ConvClF32 cl, const ConvSpec& s, const float* xp, const float* wp,
-                   const float* bp, const float* rp, float* yp) {
+                   const float* bp, const float* rp, float* yp, ConvClLayout layout) {
     const ConvGeometry& g = s.g;
     const int64_t mg = s.M / s.group, K = g.K(), P = g.P();
     std::vector<ConvClWeights> local;
@@ -343,7 +384,7 @@ class ConvF32 : public Kernel {
                           y1 = std::min(g.OH, ((stop - 1) % row_blocks + 1) * rows_per);
             const int64_t out_off = (nb * s.M + gi * mg) * P;
             cl(g, (*cw)[gi], xp + (nb * s.Cin + gi * g.C) * g.H * g.W, bp ? bp + gi * mg : nullptr,
-               rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_, scratch);
+               rp ? rp + out_off : nullptr, yp + out_off, y0, y1, lo_, hi_, scratch, layout);
             i = stop;
           }
         });
@@ -352,6 +393,7 @@ class ConvF32 : public Kernel {
   const Node& n_;
   float lo_, hi_;
   bool fused_add_;
+  bool cl_in_ = false, cl_res_ = false, cl_out_ = false;  // channels-last tensors (fuse.h kCl*)
   int64_t group_ = 1;
   std::vector<PackedA> packed_;
   std::vector<ConvClWeights> cl_packed_;
