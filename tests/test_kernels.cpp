@@ -211,6 +211,24 @@ float conv_ref(const ConvGeometry& g, const std::vector<float>& x, const std::ve
   return static_cast<float>(s);
 }
 
+// y (M planes of OH×OW) against conv_ref + bias (+ r, laid out like y) clamped to [lo, hi]: the first
+// element more than `tol` away (NaN included), or success.
+::testing::AssertionResult matches_conv_ref(const ConvGeometry& g, int64_t M, const std::vector<float>& x,
+                                            const std::vector<float>& w, const std::vector<float>& bias,
+                                            const float* r, const float* y, float lo, float hi, double tol) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t oy = 0; oy < g.OH; ++oy)
+      for (int64_t ox = 0; ox < g.OW; ++ox) {
+        const int64_t at = m * g.P() + oy * g.OW + ox;
+        const float ref =
+            std::min(hi, std::max(lo, conv_ref(g, x, w, m, oy, ox) + bias[m] + (r ? r[at] : 0.f)));
+        if (!(std::fabs(y[at] - ref) <= tol))
+          return ::testing::AssertionFailure()
+                 << "m=" << m << " oy=" << oy << " ox=" << ox << ": " << y[at] << " against " << ref;
+      }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Kernels, DirectConvMatchesReference) {
   struct Case {
     int64_t C, H, W, KH, KW, S, D, P, M;
@@ -241,15 +259,9 @@ TEST(Kernels, DirectConvMatchesReference) {
           v.direct(g, cs.M, x.data(), w.data(), bias.data(), with_r ? r.data() : nullptr, y.data(), a, b,
                    -1.5f, 1.5f, scratch.data());
         }
-        for (int64_t m = 0; m < cs.M; ++m)
-          for (int64_t oy = 0; oy < g.OH; ++oy)
-            for (int64_t ox = 0; ox < g.OW; ++ox) {
-              float ref =
-                  conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
-              ref = std::min(1.5f, std::max(-1.5f, ref));
-              ASSERT_NEAR(y[m * g.P() + oy * g.OW + ox], ref, 1e-4)
-                  << isa_name(v.isa) << " case C=" << cs.C << " S=" << cs.S << " D=" << cs.D << " m=" << m;
-            }
+        ASSERT_TRUE(
+            matches_conv_ref(g, cs.M, x, w, bias, with_r ? r.data() : nullptr, y.data(), -1.5f, 1.5f, 1e-4))
+            << isa_name(v.isa) << " case C=" << cs.C << " S=" << cs.S << " D=" << cs.D;
       }
     }
   }
@@ -320,16 +332,9 @@ TEST(Kernels, ConvClRowsMatchesReference) {
           }
           if (layout_bits == 0 && blocks == 1) {
             planes = out;
-            for (int64_t m = 0; m < cs.M; ++m)
-              for (int64_t oy = 0; oy < g.OH; ++oy)
-                for (int64_t ox = 0; ox < g.OW; ++ox) {
-                  float ref =
-                      conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[m * g.P() + oy * g.OW + ox] : 0.f);
-                  ref = std::min(3.f, std::max(-2.5f, ref));
-                  ASSERT_NEAR(out[m * g.P() + oy * g.OW + ox], ref, 1e-4)
-                      << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " m=" << m
-                      << " oy=" << oy << " ox=" << ox << " r=" << with_r;
-                }
+            ASSERT_TRUE(matches_conv_ref(g, cs.M, x, w, bias, with_r ? r.data() : nullptr, out.data(), -2.5f,
+                                         3.f, 1e-4))
+                << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " r=" << with_r;
             continue;
           }
           for (size_t i = 0; i < out.size(); ++i)
@@ -434,17 +439,10 @@ TEST(Kernels, DirectConv3x3OneChannelMatchesReference) {
             ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
             ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
           }
-          for (int64_t m = 0; m < cs.M; ++m)
-            for (int64_t oy = 0; oy < g.OH; ++oy)
-              for (int64_t ox = 0; ox < g.OW; ++ox) {
-                const int64_t at = m * g.P() + oy * g.OW + ox;
-                float ref = conv_ref(g, x, w, m, oy, ox) + bias[m] + (with_r ? r[at] : 0.f);
-                ref = std::min(1.5f, std::max(-1.25f, ref));
-                ASSERT_NEAR(y[at], ref, 1e-5)
-                    << isa_name(v.isa) << " " << cs.H << "x" << cs.W << " s" << cs.SH << cs.SW << " pads "
-                    << cs.PT << cs.PL << cs.PB << cs.PR << " m=" << m << " oy=" << oy << " ox=" << ox
-                    << " blocks " << blocks << (with_r ? " residual" : "");
-              }
+          ASSERT_TRUE(
+              matches_conv_ref(g, cs.M, x, w, bias, with_r ? r.data() : nullptr, y, -1.25f, 1.5f, 1e-5))
+              << isa_name(v.isa) << " " << cs.H << "x" << cs.W << " s" << cs.SH << cs.SW << " pads " << cs.PT
+              << cs.PL << cs.PB << cs.PR << " blocks " << blocks << (with_r ? " residual" : "");
         }
     }
   }
