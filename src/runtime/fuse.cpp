@@ -120,19 +120,13 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
   }
 }
 
-// A Conv the channels-last-rows kernel takes whatever the input's size (conv_cl_applies' conditions on
-// the node: one group, a constant float weight of 2+ input and 8+ output channels, a window of 2+ taps and
-// at most kMaxKH rows, columns one at a time, no dilation). Its input, residual and output may then be
-// channels-last images.
+// A Conv of one group that the channels-last-rows kernel takes whatever the input's size: its input,
+// residual and output may then be channels-last images.
 bool cl_conv(const Graph& g, const Node& n) {
   if (n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2 || n.get_int("group", 1) != 1)
     return false;
   const Tensor* w = g.initializer(n.inputs[1]);
-  if (!w || w->dtype() != DType::F32 || w->rank() != 4 || w->dim(0) < 8 || w->dim(1) < 2 ||
-      w->dim(2) * w->dim(3) < 2 || w->dim(2) > conv_cl::kMaxKH)
-    return false;
-  const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1});
-  return strides.size() == 2 && strides[1] == 1 && dil == std::vector<int64_t>{1, 1};
+  return w && channels_last_rows_conv(n, *w);
 }
 
 // Tensors that only such convs produce and read (as input or fused residual; never a graph output)
@@ -163,6 +157,15 @@ void mark_channels_last(Graph& g) {
 }
 
 }  // namespace
+
+bool channels_last_rows_conv(const Node& n, const Tensor& w) {
+  const int64_t group = n.get_int("group", 1);
+  if (!conv_cl_f32() || w.dtype() != DType::F32 || w.rank() != 4 || group < 1 || w.dim(0) % group != 0)
+    return false;
+  const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1});
+  return strides.size() == 2 && dil.size() == 2 &&
+         conv_cl_takes(w.dim(0) / group, w.dim(1), w.dim(2), w.dim(3), strides[1], dil[0], dil[1]);
+}
 
 void fuse_for_runtime(Graph& g) {
   fold_batchnorm(g);  // first: a Conv + BatchNormalization + Clip then fuses whole

@@ -19,6 +19,10 @@ inline constexpr const char* kActMax = "tinyqat.act_max";
 inline constexpr const char* kClIn = "tinyqat.cl_in";
 inline constexpr const char* kClRes = "tinyqat.cl_res";
 inline constexpr const char* kClOut = "tinyqat.cl_out";
+// Whether this CPU's channels-last-rows kernel takes Conv node `n` with float weight `w` (M × C/group ×
+// KH × KW) at any input size: the one reading of conv_cl_takes from a node's attributes, for the kernel's
+// weight packing and for mark_channels_last.
+bool channels_last_rows_conv(const Node& n, const Tensor& w);
 // The fused GELU (erf form), domain "": ONNX's own Gelu (opset 20, approximate = "none") computes the same.
 inline constexpr const char* kGelu = "Gelu";
 

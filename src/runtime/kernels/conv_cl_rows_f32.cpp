@@ -35,11 +35,14 @@ ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int
   return p;
 }
 
-bool conv_cl_applies(const ConvGeometry& g, int64_t M) {
+bool conv_cl_takes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW) {
   // Columns one at a time (the ring row is read at pixel + kx), some window to share, channels enough to
   // fill the tiles: 8+ outputs (a lane block) and 2+ inputs (one input channel has its own direct path).
-  if (!(g.SW == 1 && g.DW == 1 && g.DH == 1 && g.KH * g.KW > 1 && g.KH <= conv_cl::kMaxKH && g.C >= 2 &&
-        M >= 8 && g.PL >= 0 && g.PT >= 0 && g.OW > 0 && g.OH > 0))
+  return SW == 1 && DW == 1 && DH == 1 && KH * KW > 1 && KH <= conv_cl::kMaxKH && C >= 2 && M >= 8;
+}
+
+bool conv_cl_applies(const ConvGeometry& g, int64_t M) {
+  if (!conv_cl_takes(M, g.C, g.KH, g.KW, g.SW, g.DH, g.DW) || g.PL < 0 || g.PT < 0 || g.OW <= 0 || g.OH <= 0)
     return false;
   const double scratch = (g.KH + 2.0) * (static_cast<double>(g.OW) + g.KW + 16) * std::max<double>(g.C, 16);
   return scratch <= double(int64_t(1) << 24);

@@ -26,6 +26,9 @@ struct ConvClWeights {
 // w: M × C × KH × KW (ONNX layout).
 ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW);
 
+// The part of conv_cl_applies that does not depend on the input's size: M outputs and C inputs per
+// group, a KH×KW window, the column stride SW and the dilations.
+bool conv_cl_takes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW);
 // Whether the geometry is one this kernel computes (any CPU; conv_cl_f32() says whether it runs here);
 // rows so wide that the scratch would pass 64 MiB per worker keep the GEMM.
 bool conv_cl_applies(const ConvGeometry& g, int64_t M);

@@ -214,12 +214,9 @@ class ConvF32 : public Kernel {
       TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
                n_.describe(), group_, w->dim(0));
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
-      // Convs the channels-last-rows kernel takes on this CPU (conv_cl_applies' conditions that do not
-      // depend on the input's size) are packed for it instead of the GEMM.
-      const auto strides = n_.get_ints("strides", {1, 1}), dil = n_.get_ints("dilations", {1, 1});
-      const bool cl = conv_cl_f32() && w->rank() == 4 && mg >= 8 && w->dim(1) >= 2 &&
-                      w->dim(2) * w->dim(3) > 1 && w->dim(2) <= conv_cl::kMaxKH && strides.size() == 2 &&
-                      strides[1] == 1 && dil == std::vector<int64_t>{1, 1};
+      // Convs the channels-last-rows kernel takes on this CPU at any input size are packed for it
+      // instead of the GEMM.
+      const bool cl = channels_last_rows_conv(n_, *w);
       for (int64_t gi = 0; gi < group_; ++gi) {
         const float* wg = w->data<float>() + gi * mg * K;
         if (cl)
