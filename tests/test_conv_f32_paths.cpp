@@ -131,31 +131,80 @@ int count_attr(const Graph& g, const char* attr) {
 // Tensors between channels-last-rows convs stay channels-last (fuse.cpp mark_channels_last) on CPUs
 // with that kernel: the zoo's learned_filter (a stem, residual blocks of 16→16 convs, a head) gives the
 // same bits as when every conv output is visible (and so in planes), at 1 and 2 threads, and a tensor
-// with another reader (a graph output here) is never channels-last.
+// with another reader (a graph output here) is never channels-last. With one input channel the stem
+// joins the chain too, on the channels-last-rows kernel, which sums its taps in another order than the
+// one-channel direct path it takes between planes: the results agree to rounding.
 TEST(ConvF32Paths, ChannelsLastChainsGiveTheSameBits) {
-  const Model m = zoo::learned_filter(1, 16, 3, 4);
-  const Model planes_only = all_conv_outputs_visible(m);
-  Tensor l = luma_images(2, 37, 53, 9);
-  NamedTensors in{{m.graph.inputs[0].name, l.reshaped({2, 1, 37, 53})}};
-  for (int threads : {1, 2}) {
-    ExecutorOptions o;
-    o.threads = threads;
-    Executor chained(m, o), planes(planes_only, o);
-    EXPECT_EQ(count_attr(planes.model().graph, kClOut), 0);
-    EXPECT_EQ(count_attr(planes.model().graph, kClIn), 0);
-    if (conv_cl_f32()) {
-      EXPECT_GE(count_attr(chained.model().graph, kClOut), 4) << "the residual blocks' convs hand on rows";
-      EXPECT_GE(count_attr(chained.model().graph, kClIn), 4);
-      EXPECT_GE(count_attr(chained.model().graph, kClRes), 1);
-    } else {
-      std::printf("[conv paths] no channels-last-rows kernel on this CPU: chains not formed\n");
-      EXPECT_EQ(count_attr(chained.model().graph, kClOut), 0);
+  for (int64_t channels : {2, 1}) {
+    const Model m = zoo::learned_filter(channels, 16, 3, 4);
+    const Model planes_only = all_conv_outputs_visible(m);
+    Rng r(9);
+    NamedTensors in{{m.graph.inputs[0].name, random_tensor({2, channels, 37, 53}, r, 0.f, 1.f)}};
+    for (int threads : {1, 2}) {
+      ExecutorOptions o;
+      o.threads = threads;
+      Executor chained(m, o), planes(planes_only, o);
+      EXPECT_EQ(count_attr(planes.model().graph, kClOut), 0);
+      EXPECT_EQ(count_attr(planes.model().graph, kClIn), 0);
+      if (conv_cl_f32()) {
+        EXPECT_GE(count_attr(chained.model().graph, kClOut), 4) << "the residual blocks' convs hand on rows";
+        EXPECT_GE(count_attr(chained.model().graph, kClIn), 4);
+        EXPECT_GE(count_attr(chained.model().graph, kClRes), 1);
+      } else {
+        std::printf("[conv paths] no channels-last-rows kernel on this CPU: chains not formed\n");
+        EXPECT_EQ(count_attr(chained.model().graph, kClOut), 0);
+      }
+      auto a = chained.run(in);
+      auto b = planes.run(in);
+      ASSERT_EQ(a[0].shape(), b[0].shape());
+      if (channels == 1) {
+        Agreement ag = compare_fp32(a[0], b[0]);
+        EXPECT_TRUE(ag.ok) << "threads " << threads << ": " << ag.where;
+        continue;
+      }
+      for (int64_t i = 0; i < a[0].numel(); ++i)
+        ASSERT_EQ(a[0].data<float>()[i], b[0].data<float>()[i]) << "threads " << threads << " at " << i;
     }
-    auto a = chained.run(in);
-    auto b = planes.run(in);
-    ASSERT_EQ(a[0].shape(), b[0].shape());
-    for (int64_t i = 0; i < a[0].numel(); ++i)
-      ASSERT_EQ(a[0].data<float>()[i], b[0].data<float>()[i]) << "threads " << threads << " at " << i;
+  }
+}
+
+int count_depthwise_chained(const Graph& g) {
+  int k = 0;
+  for (const Node& n : g.nodes)
+    k += n.get_int("group", 1) > 1 && n.get_int(kClIn, 0) != 0 && n.get_int(kClOut, 0) != 0;
+  return k;
+}
+
+// MobileNet-style chains (the zoo's nr_metric: a stride-2 stem, depthwise 3×3 convs of stride 1 and 2,
+// pointwise convs) run channels-last from the stem to the last pointwise conv when every depthwise conv
+// has whole 8-channel blocks; a depthwise conv without (12 channels) runs on planes and ends the chain
+// there. All agree with ONNX Runtime at 1 and 2 threads, batch 2, on sizes that are not multiples of
+// the strides.
+TEST(ConvF32Paths, DepthwiseChainsAgreeWithOrt) {
+  fs::path dir = temp_dir("conv_f32_dw_chains");
+  for (auto [in_ch, width] : {std::pair<int64_t, int64_t>{3, 8}, {1, 8}, {1, 12}}) {
+    const Model m = zoo::nr_metric(in_ch, width, 7);
+    fs::path file = dir / ("nr_" + std::to_string(in_ch) + "_" + std::to_string(width) + ".onnx");
+    export_onnx(m, file.string());
+    Rng r(3);
+    NamedTensors in{{m.graph.inputs[0].name, random_tensor({2, in_ch, 45, 61}, r, 0.f, 1.f)}};
+    auto ref = ort_run(file, in, {m.graph.outputs[0].name}, dir);
+    for (int threads : {1, 2}) {
+      ExecutorOptions o;
+      o.threads = threads;
+      Executor ex(import_onnx(file.string()), o);
+      const int dw = count_depthwise_chained(ex.model().graph);
+      // Depthwise widths w, 2w, 2w, 4w, 4w: with w = 12 the first (12 channels) stays on planes.
+      if (conv_cl_f32())
+        EXPECT_EQ(dw, width % 8 == 0 ? 5 : 4) << "nr_metric(" << in_ch << ", " << width << ")";
+      else
+        EXPECT_EQ(dw, 0);
+      auto ours = ex.run(in);
+      ASSERT_EQ(ours[0].shape(), ref[0].shape());
+      Agreement a = compare_fp32(ours[0], ref[0]);
+      EXPECT_TRUE(a.ok) << "nr_metric(" << in_ch << ", " << width << ") threads " << threads << ": "
+                        << a.where;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "runtime/kernels/conv_cl_rows_f32.h"
+#include "runtime/kernels/conv_dw_cl_f32.h"
 #include "runtime/kernels/conv_geometry.h"
 #include "runtime/kernels/cpu_features.h"
 #include "runtime/kernels/interleave.h"
@@ -276,19 +277,35 @@ TEST(Kernels, ConvClRowsMatchesReference) {
   if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   struct Case {
     int64_t C, M, H, W, KH, KW, SH, PT, PL, PB, PR;
+    int64_t SW = 1;
   };
-  const Case cases[] = {{16, 16, 9, 13, 3, 3, 1, 1, 1, 1, 1}, {8, 8, 7, 8, 3, 3, 1, 1, 1, 1, 1},
-                        {3, 16, 6, 17, 3, 3, 1, 1, 1, 1, 1},  {2, 9, 5, 6, 3, 3, 1, 0, 0, 0, 0},
-                        {17, 24, 8, 23, 3, 3, 1, 1, 1, 1, 1}, {16, 33, 6, 12, 3, 3, 2, 1, 1, 1, 1},
-                        {12, 12, 7, 5, 5, 3, 1, 2, 1, 2, 1},  {9, 20, 5, 31, 2, 2, 1, 0, 0, 1, 1},
-                        {24, 8, 4, 50, 1, 3, 1, 0, 1, 0, 1},  {5, 16, 11, 7, 3, 1, 2, 1, 0, 1, 0},
-                        {32, 17, 3, 1, 3, 3, 1, 1, 1, 1, 1},  {16, 16, 10, 20, 3, 3, 1, 2, 3, 0, 0},
-                        {4, 40, 3, 3, 3, 3, 1, 2, 2, 2, 2}};
+  const Case cases[] = {{16, 16, 9, 13, 3, 3, 1, 1, 1, 1, 1},
+                        {8, 8, 7, 8, 3, 3, 1, 1, 1, 1, 1},
+                        {3, 16, 6, 17, 3, 3, 1, 1, 1, 1, 1},
+                        {2, 9, 5, 6, 3, 3, 1, 0, 0, 0, 0},
+                        {17, 24, 8, 23, 3, 3, 1, 1, 1, 1, 1},
+                        {16, 33, 6, 12, 3, 3, 2, 1, 1, 1, 1},
+                        {12, 12, 7, 5, 5, 3, 1, 2, 1, 2, 1},
+                        {9, 20, 5, 31, 2, 2, 1, 0, 0, 1, 1},
+                        {24, 8, 4, 50, 1, 3, 1, 0, 1, 0, 1},
+                        {5, 16, 11, 7, 3, 1, 2, 1, 0, 1, 0},
+                        {32, 17, 3, 1, 3, 3, 1, 1, 1, 1, 1},
+                        {16, 16, 10, 20, 3, 3, 1, 2, 3, 0, 0},
+                        {4, 40, 3, 3, 3, 3, 1, 2, 2, 2, 2},
+                        // Inside channels-last chains only: column stride 2 (stems), 1×1 (pointwise), and
+                        // one input channel.
+                        {1, 16, 9, 20, 3, 3, 2, 1, 1, 1, 1, 2},
+                        {3, 24, 7, 13, 3, 3, 2, 1, 1, 0, 0, 2},
+                        {16, 32, 5, 11, 1, 1, 1, 0, 0, 0, 0},
+                        {24, 17, 3, 7, 1, 1, 1, 0, 0, 0, 0},
+                        {1, 8, 6, 9, 3, 3, 1, 1, 1, 1, 1},
+                        {8, 16, 6, 15, 1, 1, 2, 0, 0, 0, 0, 2}};
   for (const Case& cs : cases) {
     ConvGeometry g;
-    g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = cs.SH, g.PT = cs.PT, g.PL = cs.PL;
+    g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
+    g.PL = cs.PL;
     g.OH = (g.H + cs.PT + cs.PB - g.KH) / g.SH + 1;
-    g.OW = g.W + cs.PL + cs.PR - g.KW + 1;
+    g.OW = (g.W + cs.PL + cs.PR - g.KW) / g.SW + 1;
     ASSERT_TRUE(conv_cl_applies(g, cs.M)) << "case C=" << cs.C << " M=" << cs.M;
     Rng rng(13);
     std::vector<float> x(g.C * g.H * g.W), w(cs.M * g.K()), bias(cs.M), r(cs.M * g.P());
@@ -358,17 +375,80 @@ TEST(Kernels, ConvClRowsKeepsNaN) {
   x[(0 * g.H + 0) * g.W + 5] = std::nanf("");   // channel 0, row 0, column 5 (a vector)
   const ConvClWeights pw = conv_cl_pack(w.data(), M, g.C, g.KH, g.KW);
   std::vector<float> y(M * g.P()), scratch(conv_cl_scratch(g));
-  for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
-    conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data(), {});
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t oy = 0; oy < g.OH; ++oy)
-        for (int64_t ox = 0; ox < g.OW; ++ox) {
-          const bool hit =
-              (std::abs(oy - 2) <= 1 && std::abs(ox - 17) <= 1) || (oy <= 1 && std::abs(ox - 5) <= 1);
-          ASSERT_EQ(std::isnan(y[m * g.P() + oy * g.OW + ox]), hit)
-              << "m=" << m << " oy=" << oy << " ox=" << ox;
+  // Planes out, and channels-last out (the tiles store straight into it when there is no residual).
+  for (bool y_cl : {false, true})
+    for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
+      conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data(),
+                       {false, false, y_cl});
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t oy = 0; oy < g.OH; ++oy)
+          for (int64_t ox = 0; ox < g.OW; ++ox) {
+            const bool hit =
+                (std::abs(oy - 2) <= 1 && std::abs(ox - 17) <= 1) || (oy <= 1 && std::abs(ox - 5) <= 1);
+            const int64_t at = y_cl ? (oy * g.OW + ox) * M + m : m * g.P() + oy * g.OW + ox;
+            ASSERT_EQ(std::isnan(y[at]), hit)
+                << "m=" << m << " oy=" << oy << " ox=" << ox << " y_cl=" << y_cl;
+          }
+    }
+}
+
+// The channels-last depthwise 3×3 conv (conv_dw_cl_f32.h) gives the planes path's bits
+// (conv3x3_rows.inc, one channel per call) on channels-last copies: strides 1 and 2 (also unequal),
+// padding 0–2 on each side, widths with no interior column, 8–24 channels, with and without a bias, a
+// clamp, NaN inputs (kept), row blocks, and guard values around the output.
+TEST(Kernels, ConvDwClMatchesThePlanesPathBitForBit) {
+  if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  struct Case {
+    int64_t C, H, W, SH, SW, PT, PL, PB, PR;
+  };
+  const Case cases[] = {
+      {16, 12, 17, 1, 1, 1, 1, 1, 1}, {8, 9, 20, 2, 2, 1, 1, 1, 1}, {24, 7, 8, 2, 2, 0, 0, 1, 1},
+      {8, 5, 1, 1, 1, 1, 1, 1, 1},    {16, 3, 2, 2, 2, 1, 1, 1, 1}, {8, 6, 11, 1, 2, 2, 2, 2, 2},
+      {16, 10, 33, 2, 1, 0, 1, 1, 0}, {8, 4, 3, 1, 1, 0, 0, 0, 0},  {32, 14, 14, 2, 2, 1, 1, 1, 1}};
+  for (const Case& cs : cases)
+    for (bool with_bias : {false, true}) {
+      ConvGeometry g;
+      g.C = 1, g.H = cs.H, g.W = cs.W, g.KH = g.KW = 3, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
+      g.PL = cs.PL;
+      g.OH = (g.H + cs.PT + cs.PB - 3) / g.SH + 1;
+      g.OW = (g.W + cs.PL + cs.PR - 3) / g.SW + 1;
+      const int64_t C = cs.C, HW = g.H * g.W, P = g.P();
+      Rng rng(static_cast<uint64_t>(C * 131 + cs.W));
+      std::vector<float> x(C * HW), w(C * 9), bias(C);
+      for (auto& e : x) e = rng.uniform(-1, 1);
+      for (auto& e : w) e = rng.uniform(-1, 1);
+      for (auto& e : bias) e = rng.uniform(-1, 1);
+      x[HW / 2] = std::nanf("");  // channel 0
+      x[(C - 1) * HW + HW - 1] = std::nanf("");
+      std::vector<float> x_cl(x.size());
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < HW; ++i) x_cl[i * C + c] = x[c * HW + i];
+      // The planes path, one channel per call.
+      std::vector<float> ref(C * P), scratch(conv_direct_scratch(g, g.OH));
+      for (int64_t c = 0; c < C; ++c)
+        conv_direct_f32_avx2(g, 1, x.data() + c * HW, w.data() + c * 9, with_bias ? bias.data() + c : nullptr,
+                             nullptr, ref.data() + c * P, 0, g.OH, -1.5f, 2.f, scratch.data());
+      const ConvDwClWeights pw = conv_dw_cl_pack(w.data(), C);
+      for (int64_t blocks : {int64_t(1), int64_t(2)}) {
+        std::vector<float> yb(C * P + 64, 77.f);
+        float* y = yb.data() + 32;
+        const int64_t per = (g.OH + blocks - 1) / blocks;
+        for (int64_t a = 0; a < g.OH; a += per)
+          conv_dw_cl_f32_avx2(g, pw, x_cl.data(), with_bias ? bias.data() : nullptr, y, a,
+                              std::min(g.OH, a + per), -1.5f, 2.f);
+        for (int i = 0; i < 32; ++i) {
+          ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+          ASSERT_EQ(yb[32 + C * P + i], 77.f) << "wrote past the output";
         }
-  }
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < P; ++i) {
+            const float a = y[i * C + c], b = ref[c * P + i];
+            ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0)
+                << "C=" << C << " " << g.H << "x" << g.W << " s" << g.SH << g.SW << " channel " << c
+                << " pixel " << i << ": " << a << " vs " << b;
+          }
+      }
+    }
 }
 
 // The one-input-channel 3×3 path (conv3x3_rows.inc: depthwise convs and single-channel stems):

@@ -2,6 +2,7 @@
 
 #include "ir/fold_batchnorm.h"
 #include "runtime/kernels/conv_cl_rows_f32.h"
+#include "runtime/kernels/conv_dw_cl_f32.h"
 
 #include <cmath>
 #include <limits>
@@ -120,34 +121,55 @@ void fuse_gelu(Graph& g, std::set<int>& removed) {
   }
 }
 
-// A Conv of one group that the channels-last-rows kernel takes whatever the input's size: its input,
-// residual and output may then be channels-last images.
-bool cl_conv(const Graph& g, const Node& n) {
-  if (n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2 || n.get_int("group", 1) != 1)
-    return false;
+// How a Conv may take part in a chain of channels-last images: a conv of one group that the
+// channels-last-rows kernel takes whatever the input's size reads and writes either layout (its input,
+// residual and output may each be channels-last); a depthwise conv the channels-last depthwise kernel
+// takes only runs with channels-last input and output, and no fused residual.
+enum class ClRole { kNone, kRows, kDepthwise };
+ClRole cl_role(const Graph& g, const Node& n) {
+  if (n.op_type != "Conv" || !n.domain.empty() || n.inputs.size() < 2) return ClRole::kNone;
   const Tensor* w = g.initializer(n.inputs[1]);
-  return w && channels_last_rows_conv(n, *w);
+  if (!w) return ClRole::kNone;
+  if (n.get_int("group", 1) == 1 && channels_last_rows_conv(n, *w)) return ClRole::kRows;
+  if (depthwise_channels_last_conv(n, *w) && n.get_int(kFusedAdd, 0) == 0) return ClRole::kDepthwise;
+  return ClRole::kNone;
 }
 
-// Tensors that only such convs produce and read (as input or fused residual; never a graph output)
-// stay channels-last between them: the producer skips its transposes back to planes and each reader
-// its transposes into rows (learned_filter: every tensor between its 16→16 convs).
+// Tensors that only such convs produce and read (as input or a rows conv's fused residual; never a
+// graph output) stay channels-last between them: the producer skips its transposes back to planes and
+// each reader its transposes into rows (learned_filter: every tensor between its 16→16 convs;
+// nr_metric: every tensor from the stem to the last pointwise conv). A depthwise conv whose input or
+// output would stay planes takes neither (its planes kernel runs), which may in turn end its
+// neighbours' chains: repeated until nothing changes.
 void mark_channels_last(Graph& g) {
+  std::vector<ClRole> role(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) role[i] = cl_role(g, g.nodes[i]);
   std::set<std::string> cl;
-  for (const Node& n : g.nodes) {
-    if (!cl_conv(g, n) || n.outputs.empty() || g.is_graph_output(n.outputs[0])) continue;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (role[i] == ClRole::kNone || n.outputs.empty() || g.is_graph_output(n.outputs[0])) continue;
     const auto users = g.consumers(n.outputs[0]);
     bool ok = !users.empty();
     for (int u : users) {
       const Node& c = g.nodes[u];
-      ok = ok && cl_conv(g, c);
-      for (size_t i = 0; ok && i < c.inputs.size(); ++i)
-        if (c.inputs[i] == n.outputs[0]) ok = i == 0 || (i == 3 && c.get_int(kFusedAdd, 0) != 0);
+      ok = ok && role[u] != ClRole::kNone;
+      for (size_t k = 0; ok && k < c.inputs.size(); ++k)
+        if (c.inputs[k] == n.outputs[0])
+          ok = k == 0 || (k == 3 && role[u] == ClRole::kRows && c.get_int(kFusedAdd, 0) != 0);
     }
     if (ok) cl.insert(n.outputs[0]);
   }
-  for (Node& n : g.nodes) {
-    if (!cl_conv(g, n)) continue;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      if (role[i] != ClRole::kDepthwise || (cl.count(n.inputs[0]) && cl.count(n.outputs[0]))) continue;
+      changed = cl.erase(n.inputs[0]) + cl.erase(n.outputs[0]) > 0 || changed;
+    }
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& n = g.nodes[i];
+    if (role[i] == ClRole::kNone) continue;
     const bool in = cl.count(n.inputs[0]) > 0, out = cl.count(n.outputs[0]) > 0,
                res = n.inputs.size() > 3 && n.get_int(kFusedAdd, 0) != 0 && cl.count(n.inputs[3]) > 0;
     if (in) n.attrs[kClIn] = Attribute::of_int(1);
@@ -158,13 +180,21 @@ void mark_channels_last(Graph& g) {
 
 }  // namespace
 
-bool channels_last_rows_conv(const Node& n, const Tensor& w) {
+bool depthwise_channels_last_conv(const Node& n, const Tensor& w) {
+  const int64_t group = n.get_int("group", 1);
+  if (!conv_dw_cl_f32() || w.dtype() != DType::F32 || w.rank() != 4) return false;
+  const auto dil = n.get_ints("dilations", {1, 1});
+  return dil.size() == 2 && conv_dw_cl_takes(group, w.dim(0), w.dim(1), w.dim(2), w.dim(3), dil[0], dil[1]);
+}
+
+bool channels_last_rows_conv(const Node& n, const Tensor& w, bool between_planes) {
   const int64_t group = n.get_int("group", 1);
   if (!conv_cl_f32() || w.dtype() != DType::F32 || w.rank() != 4 || group < 1 || w.dim(0) % group != 0)
     return false;
   const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1});
-  return strides.size() == 2 && dil.size() == 2 &&
-         conv_cl_takes(w.dim(0) / group, w.dim(1), w.dim(2), w.dim(3), strides[1], dil[0], dil[1]);
+  if (strides.size() != 2 || dil.size() != 2) return false;
+  const auto takes = between_planes ? conv_cl_takes_planes : conv_cl_takes;
+  return takes(w.dim(0) / group, w.dim(1), w.dim(2), w.dim(3), strides[1], dil[0], dil[1]);
 }
 
 void fuse_for_runtime(Graph& g) {

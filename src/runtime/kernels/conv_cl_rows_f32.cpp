@@ -11,7 +11,7 @@ namespace conv_cl {
 Layout layout(const ConvGeometry& g) {
   Layout l;
   l.tiles_w = (g.OW + kPixels - 1) / kPixels * kPixels;
-  l.ring_w = (l.tiles_w + g.KW - 1 + 7) / 8 * 8;
+  l.ring_w = ((l.tiles_w - 1) * g.SW + g.KW + 7) / 8 * 8;
   l.out_w = (l.tiles_w + 7) / 8 * 8;
   return l;
 }
@@ -36,15 +36,25 @@ ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int
 }
 
 bool conv_cl_takes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW) {
-  // Columns one at a time (the ring row is read at pixel + kx), some window to share, channels enough to
-  // fill the tiles: 8+ outputs (a lane block) and 2+ inputs (one input channel has its own direct path).
-  return SW == 1 && DW == 1 && DH == 1 && KH * KW > 1 && KH <= conv_cl::kMaxKH && C >= 2 && M >= 8;
+  // No dilation (the ring row is read at pixel·SW + kx), a ring of at most kMaxKH rows, 8+ outputs (a
+  // lane block).
+  return SW >= 1 && SW <= 4 && DW == 1 && DH == 1 && KH >= 1 && KW >= 1 && KH <= conv_cl::kMaxKH && C >= 1 &&
+         M >= 8;
+}
+
+bool conv_cl_takes_planes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW) {
+  // Measured against the GEMM with planes on both sides (docs/benchmarks.md): columns one at a time,
+  // some window to share, 2+ inputs (one input channel has its own direct path). A 1×1 conv between
+  // planes stays a GEMM that reads the planes in place (the kernel took 0.94–1.9× its time on
+  // nr_metric_v1's pointwise convs).
+  return conv_cl_takes(M, C, KH, KW, SW, DH, DW) && SW == 1 && KH * KW > 1 && C >= 2;
 }
 
 bool conv_cl_applies(const ConvGeometry& g, int64_t M) {
   if (!conv_cl_takes(M, g.C, g.KH, g.KW, g.SW, g.DH, g.DW) || g.PL < 0 || g.PT < 0 || g.OW <= 0 || g.OH <= 0)
     return false;
-  const double scratch = (g.KH + 2.0) * (static_cast<double>(g.OW) + g.KW + 16) * std::max<double>(g.C, 16);
+  const double scratch =
+      (g.KH + 2.0) * (static_cast<double>(g.OW) * g.SW + g.KW + 16) * std::max<double>(g.C, 16);
   return scratch <= double(int64_t(1) << 24);
 }
 

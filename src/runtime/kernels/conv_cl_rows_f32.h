@@ -8,7 +8,12 @@
 // ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of 6 pixels × 16
 // output channels accumulates x[pixel][c] (one broadcast) × w[c][16 oc] (two vectors) over (ky, kx, c):
 // 3 memory streams per output row, no split loads. The tile's pixel-major results are transposed back to
-// the output planes 8×8 at a time, then bias, residual and clamp plane by plane (docs/decisions/0001).
+// the output planes 8×8 at a time, then bias, residual and clamp plane by plane (docs/decisions/0001);
+// into a channels-last output without a residual the tiles store straight away.
+//
+// Inside chains of channels-last images (fuse.h) it also takes column strides > 1, 1×1 windows and one
+// input channel (nr_metric's stride-2 stem and pointwise convs): there the chain's alternative is
+// transposing whole images, not the GEMM on planes.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -29,6 +34,9 @@ ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int
 // The part of conv_cl_applies that does not depend on the input's size: M outputs and C inputs per
 // group, a KH×KW window, the column stride SW and the dilations.
 bool conv_cl_takes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW);
+// The subset that runs here rather than on the GEMM when input, residual and output are all planes;
+// the rest only inside chains of channels-last images (fuse.h).
+bool conv_cl_takes_planes(int64_t M, int64_t C, int64_t KH, int64_t KW, int64_t SW, int64_t DH, int64_t DW);
 // Whether the geometry is one this kernel computes (any CPU; conv_cl_f32() says whether it runs here);
 // rows so wide that the scratch would pass 64 MiB per worker keep the GEMM.
 bool conv_cl_applies(const ConvGeometry& g, int64_t M);
@@ -42,7 +50,7 @@ constexpr int kBlock = 16;  // output channels per block (two AVX2 vectors)
 constexpr int kMaxKH = 16;  // ring rows (a bound on what conv_cl_applies accepts)
 struct Layout {
   int64_t tiles_w;  // output columns computed: OW rounded up to whole tiles
-  int64_t ring_w;   // columns of one ring row: tiles_w + KW - 1, rounded up to 8
+  int64_t ring_w;   // columns of one ring row: (tiles_w - 1)·SW + KW, rounded up to 8
   int64_t out_w;    // columns of the tile-results row: tiles_w rounded up to 8
 };
 Layout layout(const ConvGeometry& g);

@@ -11,6 +11,7 @@ namespace {
 
 using conv_cl::kBlock;
 using conv_cl::kPixels;
+alignas(32) constexpr float kZeros[kBlock] = {};
 typedef float vf __attribute__((vector_size(32), aligned(4)));
 
 // 8 rows of 8 floats transposed in place: r[i][j] becomes r[j][i].
@@ -29,8 +30,8 @@ inline void transpose8(__m256 r[8]) {
   r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// Input row iy of the C planes (or of a channels-last image: one copy) into a ring row: ring column j
-// holds input column j - PL (zero outside the image), channels contiguous.
+// Input row iy of the C planes (or of a channels-last image or one plane: one copy) into a ring row: ring
+// column j holds input column j - PL (zero outside the image), channels contiguous.
 void to_channels_last(const ConvGeometry& g, const float* x, bool x_cl, int64_t iy, int64_t ring_w,
                       float* T) {
   const int64_t C = g.C, HW = g.H * g.W;
@@ -43,7 +44,7 @@ void to_channels_last(const ConvGeometry& g, const float* x, bool x_cl, int64_t 
   }
   std::memset(T + (g.PL + ix_end) * C, 0, sizeof(float) * (ring_w - g.PL - ix_end) * C);
   float* dst = T + g.PL * C;
-  if (x_cl) {
+  if (x_cl || C == 1) {  // one channel: planes are channels-last
     std::memcpy(dst, x + iy * g.W * C, sizeof(float) * ix_end * C);
     return;
   }
@@ -65,34 +66,63 @@ void to_channels_last(const ConvGeometry& g, const float* x, bool x_cl, int64_t 
 }
 
 // One register tile: kPixels output pixels × NV·8 output channels, summed over (ky, kx, c). rows[ky]
-// points at the ring row's column of the tile's first pixel; w at the block's packed taps. The results
-// go to O pixel-major (O[p*NV*8 + channel]).
+// points at the ring row's column of the tile's first pixel, the next pixel `step` floats on (SW·C); w
+// at the block's packed taps. The results go to O pixel-major (O[p*NV*8 + channel]).
+// Where a tile writes its results when they go straight to a channels-last output: y at the tile's
+// first pixel and block's first channel, `stride` floats per pixel, `pixels` of the tile's pixels valid.
+struct TileOut {
+  float* y;
+  int64_t stride;
+  int pixels;
+  const float* bias;  // the block's (zeros when the conv has none)
+  __m256 lo, hi;
+};
+
 template <int NV>
-void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, const float* w, float* O) {
+void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t step, const float* w, float* O,
+          const TileOut* out = nullptr) {
   vf acc[kPixels][NV];
 #pragma GCC unroll 8
   for (int p = 0; p < kPixels; ++p)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[p][v] = vf{};
-  for (int64_t ky = 0; ky < KH; ++ky)
-    for (int64_t kx = 0; kx < KW; ++kx) {
-      const float* xr = rows[ky] + kx * C;
-      for (int64_t c = 0; c < C; ++c, w += NV * 8) {
-        vf wv[NV];
+  // Per kernel row, the taps (kx, c) of a pixel are KW·C consecutive floats of the ring row, in the
+  // order of the packed weights: one loop (a 1-channel stem's is 3 long, not 3 loops of 1).
+  const int64_t n = KW * C;
+  for (int64_t ky = 0; ky < KH; ++ky) {
+    const float* xr = rows[ky];
+    for (int64_t j = 0; j < n; ++j, w += NV * 8) {
+      vf wv[NV];
 #pragma GCC unroll 2
-        for (int v = 0; v < NV; ++v) wv[v] = *reinterpret_cast<const vf*>(w + v * 8);
+      for (int v = 0; v < NV; ++v) wv[v] = *reinterpret_cast<const vf*>(w + v * 8);
 #pragma GCC unroll 8
-        for (int p = 0; p < kPixels; ++p) {
-          const float b = xr[p * C + c];
+      for (int p = 0; p < kPixels; ++p) {
+        const float b = xr[p * step + j];
 #pragma GCC unroll 2
-          for (int v = 0; v < NV; ++v) acc[p][v] += wv[v] * b;
-        }
+        for (int v = 0; v < NV; ++v) acc[p][v] += wv[v] * b;
       }
     }
+  }
+  if (!out) {
 #pragma GCC unroll 8
-  for (int p = 0; p < kPixels; ++p)
+    for (int p = 0; p < kPixels; ++p)
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) *reinterpret_cast<vf*>(O + (p * NV + v) * 8) = acc[p][v];
+      for (int v = 0; v < NV; ++v) *reinterpret_cast<vf*>(O + (p * NV + v) * 8) = acc[p][v];
+    return;
+  }
+  // Straight into a channels-last output: clamp(sum + bias), NaN kept (as store_row_cl).
+  __m256 vb[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) vb[v] = _mm256_loadu_ps(out->bias + v * 8);
+#pragma GCC unroll 8
+  for (int p = 0; p < kPixels; ++p) {
+    if (p >= out->pixels) break;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v)
+      _mm256_storeu_ps(
+          out->y + p * out->stride + v * 8,
+          _mm256_min_ps(out->hi, _mm256_max_ps(out->lo, _mm256_add_ps(__m256(acc[p][v]), vb[v]))));
+  }
 }
 
 // One output row of a block of `width` (8 or 16) channels from the tile results O (pixel-major, OW
@@ -232,16 +262,25 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
       const int width = M - m0 <= 8 ? 8 : kBlock;
       const float* wb = w.data.data() + m0 * taps;
       const float* tile_rows[conv_cl::kMaxKH];
+      const int64_t step = g.SW * C;
+      const int64_t off = m0 * plane + oy * g.OW, off_cl = oy * g.OW * M;
+      // A channels-last output without a residual, the block's lanes all channels: tiles store their
+      // results directly (no second pass over the row).
+      const bool direct = layout.y && !r && m0 + width <= M;
+      TileOut to{y + off_cl + m0,   M, kPixels, bias ? bias + m0 : kZeros, _mm256_set1_ps(lo),
+                 _mm256_set1_ps(hi)};
       for (int64_t x0 = 0; x0 < l.tiles_w; x0 += kPixels) {
-        for (int64_t ky = 0; ky < g.KH; ++ky) tile_rows[ky] = rows[ky] + x0 * C;
+        for (int64_t ky = 0; ky < g.KH; ++ky) tile_rows[ky] = rows[ky] + x0 * step;
+        to.pixels = static_cast<int>(std::min<int64_t>(kPixels, g.OW - x0));
         if (width == 8)
-          tile<1>(tile_rows, g.KH, g.KW, C, wb, O + x0 * 8);
+          tile<1>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * 8, direct ? &to : nullptr);
         else
-          tile<2>(tile_rows, g.KH, g.KW, C, wb, O + x0 * kBlock);
+          tile<2>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * kBlock, direct ? &to : nullptr);
+        to.y += kPixels * M;
       }
+      if (direct) continue;
       // (conv + r) + bias in every layout, as on the GEMM path. A residual in planes for an output in
       // planes is added plane by plane on the way out (store_row); otherwise into the sums first.
-      const int64_t off = m0 * plane + oy * g.OW, off_cl = oy * g.OW * M;
       const float* rr = r ? (layout.r ? r + off_cl : r + off) : nullptr;
       if (rr && (layout.r || layout.y)) {
         add_residual(O, width, m0, M, g.OW, plane, rr, layout.r);

@@ -8,6 +8,7 @@
 #include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/kernels/conv_cl_rows_f32.h"
+#include "runtime/kernels/conv_dw_cl_f32.h"
 #include "runtime/kernels/interleave.h"
 #include "runtime/kernels/sgemm.h"
 #include "runtime/ops/conv_common.h"
@@ -214,9 +215,16 @@ class ConvF32 : public Kernel {
       TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
                n_.describe(), group_, w->dim(0));
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
-      // Convs the channels-last-rows kernel takes on this CPU at any input size are packed for it
-      // instead of the GEMM.
-      const bool cl = channels_last_rows_conv(n_, *w);
+      // Packed for the kernel the conv will run on: a depthwise conv of a channels-last chain for the
+      // channels-last depthwise kernel; a conv the channels-last-rows kernel takes at any input size,
+      // when it is part of a chain or one the kernel takes between planes, for that kernel; else the GEMM.
+      const bool chained = cl_in_ || cl_res_ || cl_out_;
+      if (chained && cl_in_ && cl_out_ && depthwise_channels_last_conv(n_, *w)) {
+        dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0));
+        return;
+      }
+      planes_cl_ = channels_last_rows_conv(n_, *w, /*between_planes=*/true) ? 1 : 0;
+      const bool cl = channels_last_rows_conv(n_, *w) && (chained || planes_cl_);
       for (int64_t gi = 0; gi < group_; ++gi) {
         const float* wg = w->data<float>() + gi * mg * K;
         if (cl)
@@ -255,7 +263,13 @@ class ConvF32 : public Kernel {
     // Chains of channels-last-rows convs hand each other channels-last images (fuse.cpp
     // mark_channels_last); the kernel reads and writes either layout.
     const ConvClLayout layout{cl_in_, cl_res_ && rp, cl_out_};
-    if (const ConvClF32 cl = conv_cl_f32(); cl && x.rank() == 4 && conv_cl_applies(g, mg)) {
+    if (const ConvDwClF32 dw = conv_dw_cl_f32();
+        dw && layout.x && layout.y && !rp && x.rank() == 4 && dw_cl_.C == s.M && s.group == s.M) {
+      run_dw_cl(ctx, dw, s, xp, bp, yp);
+      return;
+    }
+    if (const ConvClF32 cl = conv_cl_f32(); cl && x.rank() == 4 && conv_cl_applies(g, mg) &&
+                                            (layout.x || layout.r || layout.y || takes_planes(w))) {
       run_cl_rows(ctx, cl, s, xp, wp, bp, rp, yp, layout);
       return;
     }
@@ -347,6 +361,33 @@ class ConvF32 : public Kernel {
       }
   }
 
+  // Whether the channels-last-rows kernel runs this conv between planes (known from the constant weight;
+  // otherwise read per run).
+  bool takes_planes(const Tensor& w) const {
+    return planes_cl_ >= 0 ? planes_cl_ != 0 : channels_last_rows_conv(n_, w, /*between_planes=*/true);
+  }
+
+  // Depthwise 3×3 convs of a channels-last chain (conv_dw_cl_f32.h): work items are blocks of output
+  // rows of one image, two per thread.
+  void run_dw_cl(RunContext& ctx, ConvDwClF32 dw, const ConvSpec& s, const float* xp, const float* bp,
+                 float* yp) {
+    const ConvGeometry& g = s.g;
+    const int64_t threads = ctx.pool.size();
+    const int64_t blocks = threads > 1 ? std::clamp<int64_t>((2 * threads + s.N - 1) / s.N, 1, g.OH) : 1;
+    const int64_t rows_per = (g.OH + blocks - 1) / blocks, row_blocks = (g.OH + rows_per - 1) / rows_per;
+    const int64_t in_image = g.H * g.W * s.M, out_image = g.OH * g.OW * s.M;
+    const double macs = 9.0 * static_cast<double>(s.N * s.M) * g.OH * g.OW;
+    const double bytes = 4.0 * static_cast<double>(s.N) * (in_image + out_image);
+    ctx.pool.parallel_for(s.N * row_blocks, {std::max(work::f32_macs(2 * macs), work::bytes(bytes))},
+                          [&](int64_t begin, int64_t end, int) {
+                            for (int64_t i = begin; i < end; ++i) {
+                              const int64_t nb = i / row_blocks, y0 = (i % row_blocks) * rows_per;
+                              dw(g, dw_cl_, xp + nb * in_image, bp, yp + nb * out_image, y0,
+                                 std::min(g.OH, y0 + rows_per), lo_, hi_);
+                            }
+                          });
+  }
+
   // Multi-channel convs that slide one column at a time (conv_cl_rows_f32.h). Work items are blocks of
   // output rows of one (image, group); a worker's consecutive blocks of one image group go in one call,
   // so that each input row is transposed into its ring once.
@@ -394,6 +435,8 @@ class ConvF32 : public Kernel {
   int64_t group_ = 1;
   std::vector<PackedA> packed_;
   std::vector<ConvClWeights> cl_packed_;
+  ConvDwClWeights dw_cl_;  // a depthwise conv of a channels-last chain
+  int planes_cl_ = -1;     // takes_planes for the constant weight: 0, 1, or -1 (no constant weight)
 };
 
 class ConvTransposeF32 : public Kernel {

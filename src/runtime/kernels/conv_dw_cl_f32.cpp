@@ -1,0 +1,29 @@
+// Weight packing and the selection per CPU of the channels-last depthwise conv.
+#include "runtime/kernels/conv_dw_cl_f32.h"
+
+#include <cstddef>
+
+#include "runtime/kernels/cpu_features.h"
+
+namespace tinyqat {
+
+bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t DH, int64_t DW) {
+  return group >= 8 && group % 8 == 0 && M == group && Cg == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
+}
+
+ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C) {
+  ConvDwClWeights p;
+  p.C = C;
+  p.data.resize(static_cast<size_t>(C * 9));
+  for (int64_t c = 0; c < C; ++c)
+    for (int t = 0; t < 9; ++t) p.data[(c / 8 * 9 + t) * 8 + c % 8] = w[c * 9 + t];
+  return p;
+}
+
+ConvDwClF32 conv_dw_cl_f32() {
+  // With the channels-last-rows conv (AVX2 only, conv_cl_rows_f32.cpp): the chains it runs in.
+  static const ConvDwClF32 fn = cpu_isa() == Isa::Avx2 ? conv_dw_cl_f32_avx2 : nullptr;
+  return fn;
+}
+
+}  // namespace tinyqat
