@@ -208,6 +208,56 @@ TEST(ConvF32Paths, DepthwiseChainsAgreeWithOrt) {
   }
 }
 
+// A MobileNetV2-style inverted residual (pointwise expand → depthwise → pointwise project + skip) after a
+// stride-2 stem, then a stride-2 depthwise conv whose 12 channels the kernel does not take, and an output
+// read by a non-conv op: the skip is a fused residual of a chained conv, the 12-channel depthwise conv and
+// everything after it stay on planes. Against ONNX Runtime at 1 and 2 threads, batch 2.
+TEST(ConvF32Paths, InvertedResidualChainsAgreeWithOrt) {
+  GraphBuilder b("inverted_residual");
+  Rng r(21);
+  auto conv = [&](const std::string& name, const std::string& x, int64_t m, int64_t c, int64_t k,
+                  int64_t stride, int64_t group) {
+    const int64_t p = k / 2;
+    return b.op("Conv",
+                {x, b.constant(name + ".w", random_tensor({m, c / group, k, k}, r, -0.4f, 0.4f)),
+                 b.constant(name + ".b", random_tensor({m}, r, -0.1f, 0.1f))},
+                {{"pads", Attribute::of_ints({p, p, p, p})},
+                 {"strides", Attribute::of_ints({stride, stride})},
+                 {"group", Attribute::of_int(group)}});
+  };
+  auto relu6 = [&](const std::string& x) {
+    return b.op("Clip", {x, b.constant(b.model().graph.unique_name("lo"), Tensor::scalar_f32(0.f)),
+                         b.constant(b.model().graph.unique_name("hi"), Tensor::scalar_f32(6.f))});
+  };
+  auto x = b.input("image", DType::F32, {"N", 3, 33, 47});
+  auto stem = relu6(conv("stem", x, 16, 3, 3, 2, 1));
+  auto expand = relu6(conv("expand", stem, 32, 16, 1, 1, 1));
+  auto dw = relu6(conv("dw", expand, 32, 32, 3, 1, 32));
+  auto block = b.op("Add", {conv("project", dw, 16, 32, 1, 1, 1), stem});
+  auto narrow = relu6(conv("narrow", block, 12, 16, 1, 1, 1));
+  auto dw2 = relu6(conv("dw2", narrow, 12, 12, 3, 2, 12));
+  b.output(b.op("Sigmoid", {conv("head", dw2, 8, 12, 1, 1, 1)}), "y");
+  fs::path dir = temp_dir("conv_f32_inverted_residual");
+  fs::path file = dir / "model.onnx";
+  export_onnx(b.finish(), file.string());
+  Rng ri(4);
+  NamedTensors in{{"image", random_tensor({2, 3, 33, 47}, ri, 0.f, 1.f)}};
+  auto ref = ort_run(file, in, {"y"}, dir);
+  for (int threads : {1, 2}) {
+    ExecutorOptions o;
+    o.threads = threads;
+    Executor ex(import_onnx(file.string()), o);
+    if (conv_cl_f32()) {
+      EXPECT_EQ(count_depthwise_chained(ex.model().graph), 1) << "dw chained, dw2 (12 channels) not";
+      EXPECT_EQ(count_attr(ex.model().graph, kClRes), 1) << "the skip stays channels-last";
+    }
+    auto ours = ex.run(in);
+    ASSERT_EQ(ours[0].shape(), ref[0].shape());
+    Agreement a = compare_fp32(ours[0], ref[0]);
+    EXPECT_TRUE(a.ok) << "threads " << threads << ": " << a.where;
+  }
+}
+
 // A chain whose rows are too wide for the kernel's scratch (conv_cl_applies' 64 MiB cap) still reads and
 // writes channels-last tensors, through plane copies around the GEMM.
 TEST(ConvF32Paths, ChannelsLastChainWiderThanTheKernelTakes) {
