@@ -242,7 +242,61 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
   std::memset(O, 0, sizeof(float) * l.out_w * kBlock);  // columns past tiles_w are read, never stored
   int64_t held[conv_cl::kMaxKH];                        // the input row each ring slot holds
   std::fill(held, held + g.KH, int64_t{-1});
+  // Output pixels [p0, p0 + n) of one output row (or, for a flat 1×1 conv, of the run of rows), n ≤
+  // tiles_w, every block of output channels; rows[ky]: the ring row (or input) column of pixel p0.
+  auto emit = [&](const float* const* rows, int64_t p0, int64_t n) {
+    const int64_t tiles_n = (n + kPixels - 1) / kPixels * kPixels;
+    for (int64_t m0 = 0; m0 < M; m0 += kBlock) {
+      const int width = M - m0 <= 8 ? 8 : kBlock;
+      const float* wb = w.data.data() + m0 * taps;
+      const float* tile_rows[conv_cl::kMaxKH];
+      const int64_t step = g.SW * C;
+      const int64_t off = m0 * plane + p0, off_cl = p0 * M;
+      // A channels-last output without a residual, the block's lanes all channels: tiles store their
+      // results directly (no second pass over the row).
+      const bool direct = layout.y && !r && m0 + width <= M;
+      TileOut to{y + off_cl + m0,   M, kPixels, bias ? bias + m0 : kZeros, _mm256_set1_ps(lo),
+                 _mm256_set1_ps(hi)};
+      for (int64_t x0 = 0; x0 < tiles_n; x0 += kPixels) {
+        for (int64_t ky = 0; ky < g.KH; ++ky) tile_rows[ky] = rows[ky] + x0 * step;
+        to.pixels = static_cast<int>(std::min<int64_t>(kPixels, n - x0));
+        if (width == 8)
+          tile<1>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * 8, direct ? &to : nullptr);
+        else
+          tile<2>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * kBlock, direct ? &to : nullptr);
+        to.y += kPixels * M;
+      }
+      if (direct) continue;
+      // (conv + r) + bias in every layout, as on the GEMM path. A residual in planes for an output in
+      // planes is added plane by plane on the way out (store_row); otherwise into the sums first.
+      const float* rr = r ? (layout.r ? r + off_cl : r + off) : nullptr;
+      if (rr && (layout.r || layout.y)) {
+        add_residual(O, width, m0, M, n, plane, rr, layout.r);
+        rr = nullptr;
+      }
+      if (layout.y)
+        store_row_cl(O, width, m0, M, n, bias, y + off_cl, lo, hi);
+      else
+        store_row(O, width, m0, M, n, plane, bias, rr, y + off, lo, hi, T);
+    }
+  };
   const float* rows[conv_cl::kMaxKH];
+  if (g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && layout.x) {
+    // A 1×1 conv over a channels-last image: output pixel p reads input pixel p, so the rows are one run
+    // of pixels, read in place, in runs of tiles_w (no partial tile per row: a 14-wide row computed 18).
+    // The last tile of the image reads a zero-padded copy (tiles read whole).
+    for (int64_t p = oy_begin * g.OW, p_end = oy_end * g.OW; p < p_end; p += l.tiles_w) {
+      const int64_t n = std::min(l.tiles_w, p_end - p), tiles_n = (n + kPixels - 1) / kPixels * kPixels;
+      rows[0] = x + p * C;
+      if (p + tiles_n > plane) {
+        std::memcpy(ring, rows[0], sizeof(float) * n * C);
+        std::memset(ring + n * C, 0, sizeof(float) * (tiles_n - n) * C);
+        rows[0] = ring;
+      }
+      emit(rows, p, n);
+    }
+    return;
+  }
   for (int64_t oy = oy_begin; oy < oy_end; ++oy) {
     for (int64_t ky = 0; ky < g.KH; ++ky) {
       const int64_t iy = oy * g.SH - g.PT + ky;
@@ -258,39 +312,7 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
       }
       rows[ky] = row;
     }
-    for (int64_t m0 = 0; m0 < M; m0 += kBlock) {
-      const int width = M - m0 <= 8 ? 8 : kBlock;
-      const float* wb = w.data.data() + m0 * taps;
-      const float* tile_rows[conv_cl::kMaxKH];
-      const int64_t step = g.SW * C;
-      const int64_t off = m0 * plane + oy * g.OW, off_cl = oy * g.OW * M;
-      // A channels-last output without a residual, the block's lanes all channels: tiles store their
-      // results directly (no second pass over the row).
-      const bool direct = layout.y && !r && m0 + width <= M;
-      TileOut to{y + off_cl + m0,   M, kPixels, bias ? bias + m0 : kZeros, _mm256_set1_ps(lo),
-                 _mm256_set1_ps(hi)};
-      for (int64_t x0 = 0; x0 < l.tiles_w; x0 += kPixels) {
-        for (int64_t ky = 0; ky < g.KH; ++ky) tile_rows[ky] = rows[ky] + x0 * step;
-        to.pixels = static_cast<int>(std::min<int64_t>(kPixels, g.OW - x0));
-        if (width == 8)
-          tile<1>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * 8, direct ? &to : nullptr);
-        else
-          tile<2>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * kBlock, direct ? &to : nullptr);
-        to.y += kPixels * M;
-      }
-      if (direct) continue;
-      // (conv + r) + bias in every layout, as on the GEMM path. A residual in planes for an output in
-      // planes is added plane by plane on the way out (store_row); otherwise into the sums first.
-      const float* rr = r ? (layout.r ? r + off_cl : r + off) : nullptr;
-      if (rr && (layout.r || layout.y)) {
-        add_residual(O, width, m0, M, g.OW, plane, rr, layout.r);
-        rr = nullptr;
-      }
-      if (layout.y)
-        store_row_cl(O, width, m0, M, g.OW, bias, y + off_cl, lo, hi);
-      else
-        store_row(O, width, m0, M, g.OW, plane, bias, rr, y + off, lo, hi, T);
-    }
+    emit(rows, oy * g.OW, g.OW);
   }
 }
 
