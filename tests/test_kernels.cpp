@@ -394,8 +394,9 @@ TEST(Kernels, ConvClRowsKeepsNaN) {
 
 // The channels-last depthwise 3×3 conv (conv_dw_cl_f32.h) gives the planes path's bits
 // (conv3x3_rows.inc, one channel per call) on channels-last copies: strides 1 and 2 (also unequal),
-// padding 0–2 on each side, widths with no interior column, 8–24 channels, with and without a bias, a
-// clamp, NaN inputs (kept), row blocks, and guard values around the output.
+// padding 0–2 on each side, widths with no interior column, 4–32 channels (also not whole 8-lane
+// blocks: the last one masked), with and without a bias, a clamp, NaN inputs (kept), row blocks, and
+// guard values around the output.
 TEST(Kernels, ConvDwClMatchesThePlanesPathBitForBit) {
   if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   struct Case {
@@ -404,7 +405,9 @@ TEST(Kernels, ConvDwClMatchesThePlanesPathBitForBit) {
   const Case cases[] = {
       {16, 12, 17, 1, 1, 1, 1, 1, 1}, {8, 9, 20, 2, 2, 1, 1, 1, 1}, {24, 7, 8, 2, 2, 0, 0, 1, 1},
       {8, 5, 1, 1, 1, 1, 1, 1, 1},    {16, 3, 2, 2, 2, 1, 1, 1, 1}, {8, 6, 11, 1, 2, 2, 2, 2, 2},
-      {16, 10, 33, 2, 1, 0, 1, 1, 0}, {8, 4, 3, 1, 1, 0, 0, 0, 0},  {32, 14, 14, 2, 2, 1, 1, 1, 1}};
+      {16, 10, 33, 2, 1, 0, 1, 1, 0}, {8, 4, 3, 1, 1, 0, 0, 0, 0},  {32, 14, 14, 2, 2, 1, 1, 1, 1},
+      {12, 9, 13, 2, 2, 1, 1, 1, 1},  {4, 6, 7, 1, 1, 1, 1, 1, 1},  {20, 5, 9, 1, 2, 1, 1, 1, 1},
+      {15, 1, 1, 1, 1, 1, 1, 1, 1}};
   for (const Case& cs : cases)
     for (bool with_bias : {false, true}) {
       ConvGeometry g;

@@ -8,13 +8,13 @@
 namespace tinyqat {
 
 bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t DH, int64_t DW) {
-  return group >= 8 && group % 8 == 0 && M == group && Cg == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
+  return group >= 4 && M == group && Cg == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
 }
 
 ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C) {
   ConvDwClWeights p;
   p.C = C;
-  p.data.resize(static_cast<size_t>(C * 9));
+  p.data.assign(static_cast<size_t>((C + 7) / 8 * 72), 0.f);  // lanes past C stay 0
   for (int64_t c = 0; c < C; ++c)
     for (int t = 0; t < 9; ++t) p.data[(c / 8 * 9 + t) * 8 + c % 8] = w[c * 9 + t];
   return p;
