@@ -292,13 +292,15 @@ TEST(Kernels, ConvClRowsMatchesReference) {
                         {32, 17, 3, 1, 3, 3, 1, 1, 1, 1, 1},
                         {16, 16, 10, 20, 3, 3, 1, 2, 3, 0, 0},
                         {4, 40, 3, 3, 3, 3, 1, 2, 2, 2, 2},
-                        // Inside channels-last chains only: column stride 2 (stems), 1×1 (pointwise), and
-                        // one input channel.
+                        // Inside channels-last chains only: column stride 2 (stems), 1×1 (pointwise, also
+                        // with a bottom or right pad: not one run of pixels), and one input channel.
                         {1, 16, 9, 20, 3, 3, 2, 1, 1, 1, 1, 2},
                         {3, 24, 7, 13, 3, 3, 2, 1, 1, 0, 0, 2},
                         {16, 32, 5, 11, 1, 1, 1, 0, 0, 0, 0},
                         {24, 17, 3, 7, 1, 1, 1, 0, 0, 0, 0},
                         {1, 8, 6, 9, 3, 3, 1, 1, 1, 1, 1},
+                        {8, 16, 4, 5, 1, 1, 1, 0, 0, 1, 0},
+                        {8, 16, 4, 5, 1, 1, 1, 0, 0, 0, 1},
                         {8, 16, 6, 15, 1, 1, 2, 0, 0, 0, 0, 2}};
   for (const Case& cs : cases) {
     ConvGeometry g;

@@ -183,8 +183,10 @@ void mark_channels_last(Graph& g) {
 bool depthwise_channels_last_conv(const Node& n, const Tensor& w) {
   const int64_t group = n.get_int("group", 1);
   if (!conv_dw_cl_f32() || w.dtype() != DType::F32 || w.rank() != 4) return false;
-  const auto dil = n.get_ints("dilations", {1, 1});
-  return dil.size() == 2 && conv_dw_cl_takes(group, w.dim(0), w.dim(1), w.dim(2), w.dim(3), dil[0], dil[1]);
+  const auto strides = n.get_ints("strides", {1, 1}), dil = n.get_ints("dilations", {1, 1});
+  return strides.size() == 2 && dil.size() == 2 &&
+         conv_dw_cl_takes(group, w.dim(0), w.dim(1), w.dim(2), w.dim(3), strides[0], strides[1], dil[0],
+                          dil[1]);
 }
 
 bool channels_last_rows_conv(const Node& n, const Tensor& w, bool between_planes) {

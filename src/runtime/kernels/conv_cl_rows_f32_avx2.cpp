@@ -281,10 +281,11 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
     }
   };
   const float* rows[conv_cl::kMaxKH];
-  if (g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && layout.x) {
-    // A 1×1 conv over a channels-last image: output pixel p reads input pixel p, so the rows are one run
-    // of pixels, read in place, in runs of tiles_w (no partial tile per row: a 14-wide row computed 18).
-    // The last tile of the image reads a zero-padded copy (tiles read whole).
+  if (g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H &&
+      g.OW == g.W && layout.x) {
+    // An unpadded 1×1 conv over a channels-last image: output pixel p reads input pixel p, so the rows are
+    // one run of pixels, read in place, in runs of tiles_w (no partial tile per row: a 14-wide row computed
+    // 18). The last tile of the image reads a zero-padded copy (tiles read whole).
     for (int64_t p = oy_begin * g.OW, p_end = oy_end * g.OW; p < p_end; p += l.tiles_w) {
       const int64_t n = std::min(l.tiles_w, p_end - p), tiles_n = (n + kPixels - 1) / kPixels * kPixels;
       rows[0] = x + p * C;

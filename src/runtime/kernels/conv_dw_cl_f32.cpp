@@ -7,8 +7,11 @@
 
 namespace tinyqat {
 
-bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t DH, int64_t DW) {
-  return group >= 4 && M == group && Cg == 1 && KH == 3 && KW == 3 && DH == 1 && DW == 1;
+bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                      int64_t DH, int64_t DW) {
+  // Strides 1 and 2: those of the planes path's 3×3 kernel, whose bits this one gives.
+  return group >= 4 && M == group && Cg == 1 && KH == 3 && KW == 3 && SH >= 1 && SH <= 2 && SW >= 1 &&
+         SW <= 2 && DH == 1 && DW == 1;
 }
 
 ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C) {

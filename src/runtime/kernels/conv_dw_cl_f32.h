@@ -13,9 +13,10 @@
 namespace tinyqat {
 
 // Whether the kernel takes a Conv with `group` groups, M outputs and a weight M × Cg × KH × KW: one
-// channel per group (4 or more) and one output per channel, a 3×3 window without dilation. Channels go
-// in blocks of 8 lanes, the last one masked when C % 8 ≠ 0.
-bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t DH, int64_t DW);
+// channel per group (4 or more) and one output per channel, a 3×3 window with strides 1 or 2 and no
+// dilation. Channels go in blocks of 8 lanes, the last one masked when C % 8 ≠ 0.
+bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                      int64_t DH, int64_t DW);
 
 // Taps packed per block of 8 channels: [block][tap ky·3 + kx][lane], lanes past C zero.
 struct ConvDwClWeights {
