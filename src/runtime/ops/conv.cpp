@@ -219,7 +219,7 @@ class ConvF32 : public Kernel {
       // channels-last depthwise kernel; a conv the channels-last-rows kernel takes at any input size,
       // when it is part of a chain or one the kernel takes between planes, for that kernel; else the GEMM.
       const bool chained = cl_in_ || cl_res_ || cl_out_;
-      if (chained && cl_in_ && cl_out_ && depthwise_channels_last_conv(n_, *w)) {
+      if (cl_in_ && cl_out_ && depthwise_channels_last_conv(n_, *w)) {
         dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0));
         return;
       }
