@@ -4,6 +4,9 @@
 # with the time each step spends in collectives (gradient bucket, SyncBN sums, observer ranges). Reads the
 # epoch log of --report; the first epoch of each phase is left out (warm-up) when there are several.
 #   bash bench/dist_epoch.sh            (EPOCHS=3 per phase by default; needs build/corpus: scripts/corpus.sh)
+# With EPOCHS past the config's freeze_observers_epoch (EPOCHS=10: the shipped QAT phase) the table also
+# splits the QAT epochs into those with live observers (a range collective per observed tensor and
+# step) and those after the freeze.
 # Writes build/bench-dist/table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +22,20 @@ run() {  # name, extra args
     --epochs-fp32 "$EPOCHS" --epochs-qat "$EPOCHS" "$@" >/dev/null
 }
 # Mean seconds (and comm seconds / steps) per epoch of a phase, warm-up epoch dropped.
-stat() {  # json, phase, field
-  python3 - "$1" "$2" "$3" <<'EOF'
+# QAT epochs after the config's freeze_observers_epoch use frozen observer ranges (no range collectives).
+FREEZE=$(sed -nE 's/^ *freeze_observers_epoch: *([0-9]+).*/\1/p' "$CFG")
+stat() {  # json, phase (fp32, qat, qat-live: observers still live, qat-frozen), field
+  python3 - "$1" "$2" "$3" "${FREEZE:-0}" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-es = [e for e in j["epochs"] if e["phase"] == sys.argv[2] and e["epoch"] >= 1]
-if len(es) > 1: es = es[1:]
+phase, freeze = sys.argv[2], int(sys.argv[4])
+base = "qat" if phase.startswith("qat") else phase
+es = [e for e in j["epochs"] if e["phase"] == base and e["epoch"] >= 1]
+if phase != "qat-frozen" and len(es) > 1: es = es[1:]
+if phase == "qat-live": es = [e for e in es if e["epoch"] <= freeze]
+if phase == "qat-frozen": es = [e for e in es if e["epoch"] > freeze]
+if not es:
+    print("-"); sys.exit()
 f = sys.argv[3]
 if f == "comm_ms_per_step":
     v = [1000 * e["comm_seconds"] / e["steps"] for e in es if "comm_seconds" in e]
@@ -41,7 +52,9 @@ run two --nproc 2
 {
   echo "| phase | 1 rank × 1 thread (s/epoch) | 2 ranks × 1 thread (s/epoch) | ratio 2/1 | comm ms/step | comm share |"
   echo "|---|---|---|---|---|---|"
-  for ph in fp32 qat; do
+  phases="fp32 qat"
+  [ "$EPOCHS" -gt "${FREEZE:-0}" ] && [ -n "$FREEZE" ] && phases="$phases qat-live qat-frozen"
+  for ph in $phases; do
     a=$(stat "$OUT/one.json" $ph seconds) b=$(stat "$OUT/two.json" $ph seconds)
     echo "| $ph | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.2f", b/a}') | $(stat "$OUT/two.json" $ph comm_ms_per_step) | $(stat "$OUT/two.json" $ph comm_share) |"
   done
