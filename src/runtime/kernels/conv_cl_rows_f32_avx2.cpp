@@ -65,9 +65,6 @@ void to_channels_last(const ConvGeometry& g, const float* x, bool x_cl, int64_t 
     for (int64_t c = 0; c < C; ++c) dst[ix * C + c] = src[c * HW + ix];
 }
 
-// One register tile: kPixels output pixels × NV·8 output channels, summed over (ky, kx, c). rows[ky]
-// points at the ring row's column of the tile's first pixel, the next pixel `step` floats on (SW·C); w
-// at the block's packed taps. The results go to O pixel-major (O[p*NV*8 + channel]).
 // Where a tile writes its results when they go straight to a channels-last output: y at the tile's
 // first pixel and block's first channel, `stride` floats per pixel, `pixels` of the tile's pixels valid.
 struct TileOut {
@@ -78,12 +75,16 @@ struct TileOut {
   __m256 lo, hi;
 };
 
-template <int NV>
+// One register tile: P (4–6) output pixels × NV·8 output channels, summed over (ky, kx, c). rows[ky]
+// points at the ring row's column of the tile's first pixel, the next pixel `step` floats on (SW·C); w
+// at the block's packed taps. The results go to O pixel-major (O[p*NV*8 + channel]), or to `out`.
+template <int NV, int P = kPixels>
 void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t step, const float* w, float* O,
           const TileOut* out = nullptr) {
-  vf acc[kPixels][NV];
+  static_assert(P >= 1 && P <= kPixels);
+  vf acc[P][NV];
 #pragma GCC unroll 8
-  for (int p = 0; p < kPixels; ++p)
+  for (int p = 0; p < P; ++p)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[p][v] = vf{};
   // Per kernel row, the taps (kx, c) of a pixel are KW·C consecutive floats of the ring row, in the
@@ -96,7 +97,7 @@ void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t s
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) wv[v] = *reinterpret_cast<const vf*>(w + v * 8);
 #pragma GCC unroll 8
-      for (int p = 0; p < kPixels; ++p) {
+      for (int p = 0; p < P; ++p) {
         const float b = xr[p * step + j];
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) acc[p][v] += wv[v] * b;
@@ -105,7 +106,7 @@ void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t s
   }
   if (!out) {
 #pragma GCC unroll 8
-    for (int p = 0; p < kPixels; ++p)
+    for (int p = 0; p < P; ++p)
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) *reinterpret_cast<vf*>(O + (p * NV + v) * 8) = acc[p][v];
     return;
@@ -115,7 +116,7 @@ void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t s
 #pragma GCC unroll 2
   for (int v = 0; v < NV; ++v) vb[v] = _mm256_loadu_ps(out->bias + v * 8);
 #pragma GCC unroll 8
-  for (int p = 0; p < kPixels; ++p) {
+  for (int p = 0; p < P; ++p) {
     if (p >= out->pixels) break;
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v)
@@ -227,6 +228,23 @@ void store_row_cl(const float* O, int width, int64_t m0, int64_t M, int64_t OW, 
   }
 }
 
+// Pixels of the next tile with r output pixels of the row left: 4, 5 or 6 so that the rest splits
+// exactly into such tiles too (any r ≥ 4 but 7), so rows of 8 or more pixels compute none past their
+// end (a 32-wide row in 6-pixel tiles computed 36). Tiles of 4 and 5 pixels run at the rate of 6
+// (docs/decisions/0001). r < 4 and r = 7 leave a tile reaching past the row (at most 3 pixels).
+inline int tile_pixels(int64_t r) {
+  if (r <= kPixels) return r >= 4 ? static_cast<int>(r) : 4;
+  for (int p = kPixels; p >= 4; --p)
+    if (r - p >= 4 && r - p != 7) return p;
+  return 4;
+}
+// Pixels the tiles of a row of n compute (≤ n + 3, within conv_cl::Layout's tiles_w).
+inline int64_t tiles_cover(int64_t n) {
+  int64_t x = 0;
+  while (x < n) x += tile_pixels(n - x);
+  return x;
+}
+
 void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x, const float* bias,
                   const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
                   float* scratch, ConvClLayout layout) {
@@ -245,7 +263,6 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
   // Output pixels [p0, p0 + n) of one output row (or, for a flat 1×1 conv, of the run of rows), n ≤
   // tiles_w, every block of output channels; rows[ky]: the ring row (or input) column of pixel p0.
   auto emit = [&](const float* const* rows, int64_t p0, int64_t n) {
-    const int64_t tiles_n = (n + kPixels - 1) / kPixels * kPixels;
     for (int64_t m0 = 0; m0 < M; m0 += kBlock) {
       const int width = M - m0 <= 8 ? 8 : kBlock;
       const float* wb = w.data.data() + m0 * taps;
@@ -257,14 +274,34 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
       const bool direct = layout.y && !r && m0 + width <= M;
       TileOut to{y + off_cl + m0,   M, kPixels, bias ? bias + m0 : kZeros, _mm256_set1_ps(lo),
                  _mm256_set1_ps(hi)};
-      for (int64_t x0 = 0; x0 < tiles_n; x0 += kPixels) {
+      for (int64_t x0 = 0; x0 < n;) {
         for (int64_t ky = 0; ky < g.KH; ++ky) tile_rows[ky] = rows[ky] + x0 * step;
-        to.pixels = static_cast<int>(std::min<int64_t>(kPixels, n - x0));
-        if (width == 8)
-          tile<1>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * 8, direct ? &to : nullptr);
-        else
-          tile<2>(tile_rows, g.KH, g.KW, C, step, wb, O + x0 * kBlock, direct ? &to : nullptr);
-        to.y += kPixels * M;
+        const int pix = tile_pixels(n - x0);
+        to.pixels = static_cast<int>(std::min<int64_t>(pix, n - x0));
+        float* o = O + x0 * width;
+        const TileOut* d = direct ? &to : nullptr;
+        switch (pix * 2 + (width == 8 ? 0 : 1)) {
+          case 8:
+            tile<1, 4>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+          case 9:
+            tile<2, 4>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+          case 10:
+            tile<1, 5>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+          case 11:
+            tile<2, 5>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+          case 12:
+            tile<1, 6>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+          default:
+            tile<2, 6>(tile_rows, g.KH, g.KW, C, step, wb, o, d);
+            break;
+        }
+        to.y += pix * M;
+        x0 += pix;
       }
       if (direct) continue;
       // (conv + r) + bias in every layout, as on the GEMM path. A residual in planes for an output in
@@ -287,7 +324,7 @@ void conv_cl_rows(const ConvGeometry& g, const ConvClWeights& w, const float* x,
     // one run of pixels, read in place, in runs of tiles_w (no partial tile per row: a 14-wide row computed
     // 18). The last tile of the image reads a zero-padded copy (tiles read whole).
     for (int64_t p = oy_begin * g.OW, p_end = oy_end * g.OW; p < p_end; p += l.tiles_w) {
-      const int64_t n = std::min(l.tiles_w, p_end - p), tiles_n = (n + kPixels - 1) / kPixels * kPixels;
+      const int64_t n = std::min(l.tiles_w, p_end - p), tiles_n = tiles_cover(n);
       rows[0] = x + p * C;
       if (p + tiles_n > plane) {
         std::memcpy(ring, rows[0], sizeof(float) * n * C);
