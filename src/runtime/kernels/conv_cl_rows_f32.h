@@ -5,7 +5,7 @@
 // Why: the GEMM path reads its im2col rows in place from the NCHW planes, so a 16-channel 3×3 conv
 // streams 48 rows per output row, two of every three loads straddle cache lines, and it ran at 0.55–0.7×
 // ONNX Runtime's NCHWc kernel on this kind of conv. Here each input row is transposed once into a small
-// ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of 6 pixels × 16
+// ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of 4–6 pixels × 16
 // output channels accumulates x[pixel][c] (one broadcast) × w[c][16 oc] (two vectors) over (ky, kx, c):
 // 3 memory streams per output row, no split loads. The tile's pixel-major results are transposed back to
 // the output planes 8×8 at a time, then bias, residual and clamp plane by plane (docs/decisions/0001);

@@ -388,7 +388,7 @@ class ConvF32 : public Kernel {
                           });
   }
 
-  // Multi-channel convs that slide one column at a time (conv_cl_rows_f32.h). Work items are blocks of
+  // Convs on the channels-last-rows kernel (conv_cl_rows_f32.h). Work items are blocks of
   // output rows of one (image, group); a worker's consecutive blocks of one image group go in one call,
   // so that each input row is transposed into its ring once.
   void run_cl_rows(RunContext& ctx, ConvClF32 cl, const ConvSpec& s, const float* xp, const float* wp,
