@@ -1,5 +1,6 @@
 // The geometry of one 2-D convolution (1-D convs use H = 1), resolved for a concrete input shape.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace tinyqat {
@@ -14,6 +15,13 @@ struct ConvGeometry {
   int64_t K() const { return C * KH * KW; }
   int64_t P() const { return OH * OW; }
 };
+
+// How many blocks of output rows each of `items` work units (images, groups) is split into when
+// `threads` workers share them: about two work items per thread, between 1 and `most` blocks; one
+// block on one thread.
+inline int64_t conv_row_blocks(int64_t threads, int64_t items, int64_t most) {
+  return threads > 1 ? std::clamp<int64_t>((2 * threads + items - 1) / items, 1, most) : 1;
+}
 
 // Packs im2col columns [p0, p0+width) (output pixels, `cols` of them valid) of one image group
 // `x` (C×H×W) into out[k*width + j], k = (c, ky, kx); padding reads as `pad_value`.

@@ -35,7 +35,7 @@ QConvPlan qconv_plan(const QConvArgs& a, const QConvWeights& W, const QGemmKerne
   if (W.direct && qconv_direct3x3_fits(g)) {
     // Work items are whole output planes of one group, split in row blocks only to give every thread work.
     p.path = QConvPlan::Path::Direct3x3;
-    const int64_t blocks = threads > 1 ? std::clamp<int64_t>(ceil_div(2 * threads, a.group), 1, g.OH) : 1;
+    const int64_t blocks = conv_row_blocks(threads, a.group, g.OH);
     p.rows_per_item = ceil_div(g.OH, blocks);
     p.row_blocks = ceil_div(g.OH, p.rows_per_item);
     return p;

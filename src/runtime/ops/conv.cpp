@@ -309,8 +309,7 @@ class ConvF32 : public Kernel {
       const int64_t threads = ctx.pool.size(), items = s.N * s.group;
       int64_t rows_per_item;
       if (rows3) {
-        const int64_t blocks =
-            threads > 1 ? std::clamp<int64_t>((2 * threads + items - 1) / items, 1, g.OH) : 1;
+        const int64_t blocks = conv_row_blocks(threads, items, g.OH);
         rows_per_item = std::clamp<int64_t>((g.OH + blocks - 1) / blocks, 1, 128);
       } else {
         const int64_t per_row = conv_direct_scratch(g, 1) - conv_direct_scratch(g, 0);
@@ -373,7 +372,7 @@ class ConvF32 : public Kernel {
                  float* yp) {
     const ConvGeometry& g = s.g;
     const int64_t threads = ctx.pool.size();
-    const int64_t blocks = threads > 1 ? std::clamp<int64_t>((2 * threads + s.N - 1) / s.N, 1, g.OH) : 1;
+    const int64_t blocks = conv_row_blocks(threads, s.N, g.OH);
     const int64_t rows_per = (g.OH + blocks - 1) / blocks, row_blocks = (g.OH + rows_per - 1) / rows_per;
     const int64_t in_image = g.H * g.W * s.M, out_image = g.OH * g.OW * s.M;
     const double macs = 9.0 * static_cast<double>(s.N * s.M) * g.OH * g.OW;
@@ -406,8 +405,7 @@ class ConvF32 : public Kernel {
     const int64_t threads = ctx.pool.size(), items = s.N * s.group;
     // Two blocks per thread (balance), at most (OH + 1) / 2 of them, so that blocks hold 2+ rows but the
     // last (each block transposes KH - 1 rows its neighbour also transposes).
-    const int64_t blocks =
-        threads > 1 ? std::clamp<int64_t>((2 * threads + items - 1) / items, 1, (g.OH + 1) / 2) : 1;
+    const int64_t blocks = conv_row_blocks(threads, items, (g.OH + 1) / 2);
     const int64_t rows_per = (g.OH + blocks - 1) / blocks, row_blocks = (g.OH + rows_per - 1) / rows_per;
     const int64_t scratch_floats = conv_cl_scratch(g);
     Tensor scratch_all = Tensor::empty(DType::F32, {threads * scratch_floats});
