@@ -78,7 +78,7 @@ struct TileOut {
 // One register tile: P (4–6) output pixels × NV·8 output channels, summed over (ky, kx, c). rows[ky]
 // points at the ring row's column of the tile's first pixel, the next pixel `step` floats on (SW·C); w
 // at the block's packed taps. The results go to O pixel-major (O[p*NV*8 + channel]), or to `out`.
-template <int NV, int P = kPixels>
+template <int NV, int P>
 void tile(const float* const* rows, int64_t KH, int64_t KW, int64_t C, int64_t step, const float* w, float* O,
           const TileOut* out = nullptr) {
   static_assert(P >= 1 && P <= kPixels);
