@@ -12,6 +12,7 @@
 #include "runtime/executor.h"
 #include "runtime/fuse.h"
 #include "runtime/kernels/conv_cl_rows_f32.h"
+#include "runtime/kernels/conv_dw_cl_f32.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
 
@@ -193,7 +194,8 @@ TEST(ConvF32Paths, DepthwiseChainsAgreeWithOrt) {
       o.threads = threads;
       Executor ex(import_onnx(file.string()), o);
       const int dw = count_depthwise_chained(ex.model().graph);
-      if (conv_cl_f32())
+      // Chained where this CPU has the channels-last depthwise kernel (AVX2, AVX-512).
+      if (conv_dw_cl_f32())
         EXPECT_EQ(dw, 5) << "nr_metric(" << in_ch << ", " << width << ")";
       else
         EXPECT_EQ(dw, 0);
@@ -245,7 +247,7 @@ TEST(ConvF32Paths, InvertedResidualChainsAgreeWithOrt) {
     ExecutorOptions o;
     o.threads = threads;
     Executor ex(import_onnx(file.string()), o);
-    if (conv_cl_f32()) {
+    if (conv_dw_cl_f32()) {
       EXPECT_EQ(count_depthwise_chained(ex.model().graph), 1) << "dw chained, dw2 (5×5) not";
       EXPECT_EQ(count_attr(ex.model().graph, kClRes), 1) << "the skip stays channels-last";
     }

@@ -2,6 +2,7 @@
 // time (variants the CPU cannot run are skipped, with a line saying so).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -268,13 +269,28 @@ TEST(Kernels, DirectConvMatchesReference) {
   }
 }
 
+// The channels-last-rows conv kernels this CPU runs (conv_cl_rows_f32.h), with their lanes.
+struct ClKernel {
+  Isa isa;
+  ConvClF32 fn;
+  int lanes;
+};
+std::vector<ClKernel> cl_kernels() {
+  std::vector<ClKernel> ks;
+  for (const ClKernel& k :
+       {ClKernel{Isa::Avx2, conv_cl_f32_avx2, 8}, ClKernel{Isa::Avx512, conv_cl_f32_avx512, 16}})
+    if (runnable(k.isa)) ks.push_back(k);
+  return ks;
+}
+
 // The channels-last-rows conv (conv_cl_rows_f32.h), its input, residual and output each in planes or
-// channels-last (bit-identical results in every layout): channel counts around the 8-channel transposes and
-// the 8/16-lane output blocks, windows 2×2 … 5×3 and 1×3/3×1, row strides 1 and 2, padding on one side
-// or none, widths around the 6-pixel tiles and 8-column transposes, a residual, rows split into blocks
-// (each with its own ring), and guard values around the output.
+// channels-last (bit-identical results in every layout, and on every ISA): channel counts around the
+// 8-channel transposes and the 8/16- and 16/32-lane output blocks, windows 2×2 … 5×3 and 1×3/3×1, row
+// strides 1 and 2, padding on one side or none, widths around the 4–6- and 1–12-pixel tiles and 8-column
+// transposes, a residual, rows split into blocks (each with its own ring), and guard values around the
+// output.
 TEST(Kernels, ConvClRowsMatchesReference) {
-  if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  if (cl_kernels().empty()) GTEST_SKIP() << "no AVX2 on this CPU";
   struct Case {
     int64_t C, M, H, W, KH, KW, SH, PT, PL, PB, PR;
     int64_t SW = 1;
@@ -301,97 +317,116 @@ TEST(Kernels, ConvClRowsMatchesReference) {
                         {1, 8, 6, 9, 3, 3, 1, 1, 1, 1, 1},
                         {8, 16, 4, 5, 1, 1, 1, 0, 0, 1, 0},
                         {8, 16, 4, 5, 1, 1, 1, 0, 0, 0, 1},
-                        {8, 16, 6, 15, 1, 1, 2, 0, 0, 0, 0, 2}};
-  for (const Case& cs : cases) {
-    ConvGeometry g;
-    g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
-    g.PL = cs.PL;
-    g.OH = (g.H + cs.PT + cs.PB - g.KH) / g.SH + 1;
-    g.OW = (g.W + cs.PL + cs.PR - g.KW) / g.SW + 1;
-    ASSERT_TRUE(conv_cl_applies(g, cs.M)) << "case C=" << cs.C << " M=" << cs.M;
-    Rng rng(13);
-    std::vector<float> x(g.C * g.H * g.W), w(cs.M * g.K()), bias(cs.M), r(cs.M * g.P());
-    for (auto& e : x) e = rng.uniform(-1, 1);
-    for (auto& e : w) e = rng.uniform(-1, 1);
-    for (auto& e : bias) e = rng.uniform(-1, 1);
-    for (auto& e : r) e = rng.uniform(-1, 1);
-    const ConvClWeights pw = conv_cl_pack(w.data(), cs.M, g.C, g.KH, g.KW);
-    // Channels-last copies (H×W×C) of the input and the residual, for the layouts of the runtime's chains.
-    auto to_cl = [](const std::vector<float>& p, int64_t C, int64_t HW) {
-      std::vector<float> t(p.size());
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < HW; ++i) t[i * C + c] = p[c * HW + i];
-      return t;
-    };
-    const std::vector<float> x_cl = to_cl(x, g.C, g.H * g.W), r_cl = to_cl(r, cs.M, g.P());
-    for (bool with_r : {false, true}) {
-      std::vector<float> planes;  // the all-planes result, which every other layout must equal bit for bit
-      for (int layout_bits = 0; layout_bits < 8; ++layout_bits) {
-        const ConvClLayout layout{(layout_bits & 1) != 0, (layout_bits & 2) != 0 && with_r,
-                                  (layout_bits & 4) != 0};
-        if ((layout_bits & 2) && !with_r) continue;
-        for (int64_t blocks : {int64_t(1), int64_t(3)}) {
-          std::vector<float> yb(cs.M * g.P() + 64, 77.f);
-          float* y = yb.data() + 32;
-          const int64_t per = (g.OH + blocks - 1) / blocks;
-          for (int64_t a = 0; a < g.OH; a += per) {
-            std::vector<float> scratch(conv_cl_scratch(g), std::nanf(""));  // scratch starts as garbage
-            conv_cl_f32_avx2(g, pw, layout.x ? x_cl.data() : x.data(), bias.data(),
-                             with_r ? (layout.r ? r_cl.data() : r.data()) : nullptr, y, a,
-                             std::min(g.OH, a + per), -2.5f, 3.f, scratch.data(), layout);
+                        {8, 16, 6, 15, 1, 1, 2, 0, 0, 0, 0, 2},
+                        // AVX-512 blocks of 32 and 16 lanes (M 40, 48, 64) and rows of 13–15 and 25 pixels
+                        // (two and three uneven tiles).
+                        {16, 40, 4, 13, 3, 3, 1, 1, 1, 1, 1},
+                        {8, 48, 3, 14, 3, 3, 1, 1, 1, 1, 1},
+                        {16, 64, 3, 25, 3, 3, 1, 1, 1, 1, 1},
+                        {32, 16, 5, 15, 1, 1, 1, 0, 0, 0, 0}};
+  // Each case's all-planes result on the first ISA, without and with the residual.
+  std::vector<std::array<std::vector<float>, 2>> first_isa(std::size(cases));
+  for (const ClKernel& k : cl_kernels())
+    for (const Case& cs : cases) {
+      ConvGeometry g;
+      g.C = cs.C, g.H = cs.H, g.W = cs.W, g.KH = cs.KH, g.KW = cs.KW, g.SH = cs.SH, g.SW = cs.SW,
+      g.PT = cs.PT, g.PL = cs.PL;
+      g.OH = (g.H + cs.PT + cs.PB - g.KH) / g.SH + 1;
+      g.OW = (g.W + cs.PL + cs.PR - g.KW) / g.SW + 1;
+      ASSERT_TRUE(conv_cl_applies(g, cs.M)) << "case C=" << cs.C << " M=" << cs.M;
+      Rng rng(13);
+      std::vector<float> x(g.C * g.H * g.W), w(cs.M * g.K()), bias(cs.M), r(cs.M * g.P());
+      for (auto& e : x) e = rng.uniform(-1, 1);
+      for (auto& e : w) e = rng.uniform(-1, 1);
+      for (auto& e : bias) e = rng.uniform(-1, 1);
+      for (auto& e : r) e = rng.uniform(-1, 1);
+      const ConvClWeights pw = conv_cl_pack(w.data(), cs.M, g.C, g.KH, g.KW, k.lanes);
+      // Channels-last copies (H×W×C) of the input and the residual, for the layouts of the runtime's chains.
+      auto to_cl = [](const std::vector<float>& p, int64_t C, int64_t HW) {
+        std::vector<float> t(p.size());
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < HW; ++i) t[i * C + c] = p[c * HW + i];
+        return t;
+      };
+      const std::vector<float> x_cl = to_cl(x, g.C, g.H * g.W), r_cl = to_cl(r, cs.M, g.P());
+      for (bool with_r : {false, true}) {
+        std::vector<float> planes;  // the all-planes result, which every other layout must equal bit for bit
+        for (int layout_bits = 0; layout_bits < 8; ++layout_bits) {
+          const ConvClLayout layout{(layout_bits & 1) != 0, (layout_bits & 2) != 0 && with_r,
+                                    (layout_bits & 4) != 0};
+          if ((layout_bits & 2) && !with_r) continue;
+          for (int64_t blocks : {int64_t(1), int64_t(3)}) {
+            std::vector<float> yb(cs.M * g.P() + 64, 77.f);
+            float* y = yb.data() + 32;
+            const int64_t per = (g.OH + blocks - 1) / blocks;
+            for (int64_t a = 0; a < g.OH; a += per) {
+              std::vector<float> scratch(conv_cl_scratch(g), std::nanf(""));  // scratch starts as garbage
+              k.fn(g, pw, layout.x ? x_cl.data() : x.data(), bias.data(),
+                   with_r ? (layout.r ? r_cl.data() : r.data()) : nullptr, y, a, std::min(g.OH, a + per),
+                   -2.5f, 3.f, scratch.data(), layout);
+            }
+            for (int i = 0; i < 32; ++i) {
+              ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+              ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
+            }
+            std::vector<float> out(y, y + cs.M * g.P());
+            if (layout.y) {  // back to planes
+              for (int64_t m = 0; m < cs.M; ++m)
+                for (int64_t i = 0; i < g.P(); ++i) out[m * g.P() + i] = y[i * cs.M + m];
+            }
+            if (layout_bits == 0 && blocks == 1) {
+              planes = out;
+              if (k.isa != cl_kernels()[0].isa) {  // the same bits as the first ISA's kernel
+                ASSERT_EQ(out, first_isa[&cs - cases][with_r])
+                    << isa_name(k.isa) << " case C=" << cs.C << " M=" << cs.M;
+                continue;
+              }
+              first_isa[&cs - cases][with_r] = out;
+              ASSERT_TRUE(matches_conv_ref(g, cs.M, x, w, bias, with_r ? r.data() : nullptr, out.data(),
+                                           -2.5f, 3.f, 1e-4))
+                  << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " r=" << with_r;
+              continue;
+            }
+            for (size_t i = 0; i < out.size(); ++i)
+              ASSERT_EQ(out[i], planes[i])
+                  << isa_name(k.isa) << " case C=" << cs.C << " M=" << cs.M << " layout x/r/y " << layout.x
+                  << layout.r << layout.y << " blocks=" << blocks << " at " << i;
           }
-          for (int i = 0; i < 32; ++i) {
-            ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
-            ASSERT_EQ(yb[32 + cs.M * g.P() + i], 77.f) << "wrote past the output";
-          }
-          std::vector<float> out(y, y + cs.M * g.P());
-          if (layout.y) {  // back to planes
-            for (int64_t m = 0; m < cs.M; ++m)
-              for (int64_t i = 0; i < g.P(); ++i) out[m * g.P() + i] = y[i * cs.M + m];
-          }
-          if (layout_bits == 0 && blocks == 1) {
-            planes = out;
-            ASSERT_TRUE(matches_conv_ref(g, cs.M, x, w, bias, with_r ? r.data() : nullptr, out.data(), -2.5f,
-                                         3.f, 1e-4))
-                << "case C=" << cs.C << " M=" << cs.M << " K=" << g.KH << "x" << g.KW << " r=" << with_r;
-            continue;
-          }
-          for (size_t i = 0; i < out.size(); ++i)
-            ASSERT_EQ(out[i], planes[i]) << "case C=" << cs.C << " M=" << cs.M << " layout x/r/y " << layout.x
-                                         << layout.r << layout.y << " blocks=" << blocks << " at " << i;
         }
       }
     }
-  }
 }
 
 // A NaN input reaches every output whose window holds it, through the bias, the residual and a ReLU's
 // clamp, as on the GEMM and direct paths (maxps/minps return an operand, not NaN, unless ordered so).
 TEST(Kernels, ConvClRowsKeepsNaN) {
-  if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
-  ConvGeometry g;
-  g.C = 4, g.H = 5, g.W = 19, g.KH = g.KW = 3, g.PT = g.PL = 1, g.OH = 5, g.OW = 19;
-  const int64_t M = 16;
-  std::vector<float> x(g.C * g.H * g.W, 0.25f), w(M * g.K(), 0.5f), bias(M, 0.1f), r(M * g.P(), 1.f);
-  x[(2 * g.H + 2) * g.W + 17] = std::nanf("");  // channel 2, row 2, column 17 (the scalar tail)
-  x[(0 * g.H + 0) * g.W + 5] = std::nanf("");   // channel 0, row 0, column 5 (a vector)
-  const ConvClWeights pw = conv_cl_pack(w.data(), M, g.C, g.KH, g.KW);
-  std::vector<float> y(M * g.P()), scratch(conv_cl_scratch(g));
-  // Planes out, and channels-last out (the tiles store straight into it when there is no residual).
-  for (bool y_cl : {false, true})
-    for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
-      conv_cl_f32_avx2(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data(),
-                       {false, false, y_cl});
-      for (int64_t m = 0; m < M; ++m)
-        for (int64_t oy = 0; oy < g.OH; ++oy)
-          for (int64_t ox = 0; ox < g.OW; ++ox) {
-            const bool hit =
-                (std::abs(oy - 2) <= 1 && std::abs(ox - 17) <= 1) || (oy <= 1 && std::abs(ox - 5) <= 1);
-            const int64_t at = y_cl ? (oy * g.OW + ox) * M + m : m * g.P() + oy * g.OW + ox;
-            ASSERT_EQ(std::isnan(y[at]), hit)
-                << "m=" << m << " oy=" << oy << " ox=" << ox << " y_cl=" << y_cl;
-          }
-    }
+  if (cl_kernels().empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (const ClKernel& k : cl_kernels()) {
+    ConvGeometry g;
+    g.C = 4, g.H = 5, g.W = 19, g.KH = g.KW = 3, g.PT = g.PL = 1, g.OH = 5, g.OW = 19;
+    const int64_t M = 16;
+    std::vector<float> x(g.C * g.H * g.W, 0.25f), w(M * g.K(), 0.5f), bias(M, 0.1f), r(M * g.P(), 1.f);
+    x[(2 * g.H + 2) * g.W + 17] = std::nanf("");  // channel 2, row 2, column 17 (the scalar tail)
+    x[(0 * g.H + 0) * g.W + 5] = std::nanf("");   // channel 0, row 0, column 5 (a vector)
+    const ConvClWeights pw = conv_cl_pack(w.data(), M, g.C, g.KH, g.KW, k.lanes);
+    std::vector<float> y(M * g.P()), scratch(conv_cl_scratch(g));
+    // Planes out, and channels-last out (the tiles store straight into it, also with a channels-last
+    // residual).
+    for (bool y_cl : {false, true})
+      for (const float* res : {static_cast<const float*>(nullptr), static_cast<const float*>(r.data())}) {
+        k.fn(g, pw, x.data(), bias.data(), res, y.data(), 0, g.OH, 0.f, 6.f, scratch.data(),
+             {false, y_cl && res, y_cl});
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t oy = 0; oy < g.OH; ++oy)
+            for (int64_t ox = 0; ox < g.OW; ++ox) {
+              const bool hit =
+                  (std::abs(oy - 2) <= 1 && std::abs(ox - 17) <= 1) || (oy <= 1 && std::abs(ox - 5) <= 1);
+              const int64_t at = y_cl ? (oy * g.OW + ox) * M + m : m * g.P() + oy * g.OW + ox;
+              ASSERT_EQ(std::isnan(y[at]), hit)
+                  << isa_name(k.isa) << " m=" << m << " oy=" << oy << " ox=" << ox << " y_cl=" << y_cl;
+            }
+      }
+  }
 }
 
 // The channels-last depthwise 3×3 conv (conv_dw_cl_f32.h) gives the planes path's bits
@@ -401,6 +436,12 @@ TEST(Kernels, ConvClRowsKeepsNaN) {
 // guard values around the output.
 TEST(Kernels, ConvDwClMatchesThePlanesPathBitForBit) {
   if (!runnable(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  struct Kernel {
+    Isa isa;
+    ConvDirectF32 planes;
+    ConvDwClF32 cl;
+    int lanes;
+  };
   struct Case {
     int64_t C, H, W, SH, SW, PT, PL, PB, PR;
   };
@@ -409,51 +450,55 @@ TEST(Kernels, ConvDwClMatchesThePlanesPathBitForBit) {
       {8, 5, 1, 1, 1, 1, 1, 1, 1},    {16, 3, 2, 2, 2, 1, 1, 1, 1}, {8, 6, 11, 1, 2, 2, 2, 2, 2},
       {16, 10, 33, 2, 1, 0, 1, 1, 0}, {8, 4, 3, 1, 1, 0, 0, 0, 0},  {32, 14, 14, 2, 2, 1, 1, 1, 1},
       {12, 9, 13, 2, 2, 1, 1, 1, 1},  {4, 6, 7, 1, 1, 1, 1, 1, 1},  {20, 5, 9, 1, 2, 1, 1, 1, 1},
-      {15, 1, 1, 1, 1, 1, 1, 1, 1}};
-  for (const Case& cs : cases)
-    for (bool with_bias : {false, true}) {
-      ConvGeometry g;
-      g.C = 1, g.H = cs.H, g.W = cs.W, g.KH = g.KW = 3, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
-      g.PL = cs.PL;
-      g.OH = (g.H + cs.PT + cs.PB - 3) / g.SH + 1;
-      g.OW = (g.W + cs.PL + cs.PR - 3) / g.SW + 1;
-      const int64_t C = cs.C, HW = g.H * g.W, P = g.P();
-      Rng rng(static_cast<uint64_t>(C * 131 + cs.W));
-      std::vector<float> x(C * HW), w(C * 9), bias(C);
-      for (auto& e : x) e = rng.uniform(-1, 1);
-      for (auto& e : w) e = rng.uniform(-1, 1);
-      for (auto& e : bias) e = rng.uniform(-1, 1);
-      x[HW / 2] = std::nanf("");  // channel 0
-      x[(C - 1) * HW + HW - 1] = std::nanf("");
-      std::vector<float> x_cl(x.size());
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < HW; ++i) x_cl[i * C + c] = x[c * HW + i];
-      // The planes path, one channel per call.
-      std::vector<float> ref(C * P), scratch(conv_direct_scratch(g, g.OH));
-      for (int64_t c = 0; c < C; ++c)
-        conv_direct_f32_avx2(g, 1, x.data() + c * HW, w.data() + c * 9, with_bias ? bias.data() + c : nullptr,
-                             nullptr, ref.data() + c * P, 0, g.OH, -1.5f, 2.f, scratch.data());
-      const ConvDwClWeights pw = conv_dw_cl_pack(w.data(), C);
-      for (int64_t blocks : {int64_t(1), int64_t(2)}) {
-        std::vector<float> yb(C * P + 64, 77.f);
-        float* y = yb.data() + 32;
-        const int64_t per = (g.OH + blocks - 1) / blocks;
-        for (int64_t a = 0; a < g.OH; a += per)
-          conv_dw_cl_f32_avx2(g, pw, x_cl.data(), with_bias ? bias.data() : nullptr, y, a,
-                              std::min(g.OH, a + per), -1.5f, 2.f);
-        for (int i = 0; i < 32; ++i) {
-          ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
-          ASSERT_EQ(yb[32 + C * P + i], 77.f) << "wrote past the output";
-        }
+      {15, 1, 1, 1, 1, 1, 1, 1, 1},   {40, 6, 9, 2, 2, 1, 1, 1, 1}, {48, 5, 21, 1, 1, 1, 1, 1, 1}};
+  for (const Kernel& k : {Kernel{Isa::Avx2, conv_direct_f32_avx2, conv_dw_cl_f32_avx2, 8},
+                          Kernel{Isa::Avx512, conv_direct_f32_avx512, conv_dw_cl_f32_avx512, 16}}) {
+    if (!runnable(k.isa)) continue;
+    for (const Case& cs : cases)
+      for (bool with_bias : {false, true}) {
+        ConvGeometry g;
+        g.C = 1, g.H = cs.H, g.W = cs.W, g.KH = g.KW = 3, g.SH = cs.SH, g.SW = cs.SW, g.PT = cs.PT,
+        g.PL = cs.PL;
+        g.OH = (g.H + cs.PT + cs.PB - 3) / g.SH + 1;
+        g.OW = (g.W + cs.PL + cs.PR - 3) / g.SW + 1;
+        const int64_t C = cs.C, HW = g.H * g.W, P = g.P();
+        Rng rng(static_cast<uint64_t>(C * 131 + cs.W));
+        std::vector<float> x(C * HW), w(C * 9), bias(C);
+        for (auto& e : x) e = rng.uniform(-1, 1);
+        for (auto& e : w) e = rng.uniform(-1, 1);
+        for (auto& e : bias) e = rng.uniform(-1, 1);
+        x[HW / 2] = std::nanf("");  // channel 0
+        x[(C - 1) * HW + HW - 1] = std::nanf("");
+        std::vector<float> x_cl(x.size());
         for (int64_t c = 0; c < C; ++c)
-          for (int64_t i = 0; i < P; ++i) {
-            const float a = y[i * C + c], b = ref[c * P + i];
-            ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0)
-                << "C=" << C << " " << g.H << "x" << g.W << " s" << g.SH << g.SW << " channel " << c
-                << " pixel " << i << ": " << a << " vs " << b;
+          for (int64_t i = 0; i < HW; ++i) x_cl[i * C + c] = x[c * HW + i];
+        // The planes path, one channel per call.
+        std::vector<float> ref(C * P), scratch(conv_direct_scratch(g, g.OH));
+        for (int64_t c = 0; c < C; ++c)
+          k.planes(g, 1, x.data() + c * HW, w.data() + c * 9, with_bias ? bias.data() + c : nullptr, nullptr,
+                   ref.data() + c * P, 0, g.OH, -1.5f, 2.f, scratch.data());
+        const ConvDwClWeights pw = conv_dw_cl_pack(w.data(), C, k.lanes);
+        for (int64_t blocks : {int64_t(1), int64_t(2)}) {
+          std::vector<float> yb(C * P + 64, 77.f);
+          float* y = yb.data() + 32;
+          const int64_t per = (g.OH + blocks - 1) / blocks;
+          for (int64_t a = 0; a < g.OH; a += per)
+            k.cl(g, pw, x_cl.data(), with_bias ? bias.data() : nullptr, y, a, std::min(g.OH, a + per), -1.5f,
+                 2.f);
+          for (int i = 0; i < 32; ++i) {
+            ASSERT_EQ(yb[i], 77.f) << "wrote before the output";
+            ASSERT_EQ(yb[32 + C * P + i], 77.f) << "wrote past the output";
           }
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t i = 0; i < P; ++i) {
+              const float a = y[i * C + c], b = ref[c * P + i];
+              ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0)
+                  << isa_name(k.isa) << " C=" << C << " " << g.H << "x" << g.W << " s" << g.SH << g.SW
+                  << " channel " << c << " pixel " << i << ": " << a << " vs " << b;
+            }
+        }
       }
-    }
+  }
 }
 
 // The one-input-channel 3×3 path (conv3x3_rows.inc: depthwise convs and single-channel stems):

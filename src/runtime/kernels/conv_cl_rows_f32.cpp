@@ -17,14 +17,13 @@ Layout layout(const ConvGeometry& g) {
 }
 }  // namespace conv_cl
 
-ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW) {
+ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW, int lanes) {
   ConvClWeights p;
-  p.M = M, p.C = C, p.KH = KH, p.KW = KW;
-  const int64_t taps = KH * KW * C;
-  p.data.assign(static_cast<size_t>((M + conv_cl::kBlock - 1) / conv_cl::kBlock * conv_cl::kBlock * taps),
-                0.f);
-  for (int64_t b0 = 0; b0 < M; b0 += conv_cl::kBlock) {
-    const int64_t width = M - b0 <= 8 ? 8 : conv_cl::kBlock;  // the block's lanes
+  p.M = M, p.C = C, p.KH = KH, p.KW = KW, p.lanes = lanes;
+  const int64_t taps = KH * KW * C, block = 2 * lanes;
+  p.data.assign(static_cast<size_t>((M + block - 1) / block * block * taps), 0.f);
+  for (int64_t b0 = 0; b0 < M; b0 += block) {
+    const int64_t width = M - b0 <= lanes ? lanes : block;  // the block's lanes
     float* blk = p.data.data() + b0 * taps;
     for (int64_t m = b0; m < std::min(M, b0 + width); ++m)
       for (int64_t c = 0; c < C; ++c)
@@ -60,14 +59,19 @@ bool conv_cl_applies(const ConvGeometry& g, int64_t M) {
 
 int64_t conv_cl_scratch(const ConvGeometry& g) {
   const conv_cl::Layout l = conv_cl::layout(g);
-  return (g.KH + 1) * l.ring_w * g.C + 2 * l.out_w * conv_cl::kBlock + 16;
+  return (g.KH + 1) * l.ring_w * g.C + 2 * l.out_w * conv_cl::kMaxBlock + 16;
 }
 
 ConvClF32 conv_cl_f32() {
-  // AVX2 only: measured there (docs/benchmarks.md). An AVX-512 CPU keeps the GEMM path with its 16-lane
-  // tile until a variant of this kernel is measured on one; the generic build keeps the GEMM too.
-  static const ConvClF32 fn = cpu_isa() == Isa::Avx2 ? conv_cl_f32_avx2 : nullptr;
+  // Measured on AVX2 and AVX-512 CPUs (docs/benchmarks.md); the generic build keeps the GEMM path.
+  static const ConvClF32 fn = cpu_isa() == Isa::Avx512 ? conv_cl_f32_avx512
+                              : cpu_isa() == Isa::Avx2 ? conv_cl_f32_avx2
+                                                       : nullptr;
   return fn;
+}
+
+int conv_cl_lanes() {
+  return cpu_isa() == Isa::Avx512 ? 16 : 8;
 }
 
 }  // namespace tinyqat

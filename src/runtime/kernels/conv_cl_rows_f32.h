@@ -5,8 +5,9 @@
 // Why: the GEMM path reads its im2col rows in place from the NCHW planes, so a 16-channel 3×3 conv
 // streams 48 rows per output row, two of every three loads straddle cache lines, and it ran at 0.55–0.7×
 // ONNX Runtime's NCHWc kernel on this kind of conv. Here each input row is transposed once into a small
-// ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of 4–6 pixels × 16
-// output channels accumulates x[pixel][c] (one broadcast) × w[c][16 oc] (two vectors) over (ky, kx, c):
+// ring of channels-last rows (KH rows × width × C, cache-resident), and a register tile of pixels × two
+// vectors of output channels (AVX2: 4–6 pixels × 16 channels; AVX-512: up to 12 pixels × 32) accumulates
+// x[pixel][c] (one broadcast) × w[c][block] (two vectors) over (ky, kx, c):
 // 3 memory streams per output row, no split loads. The tile's pixel-major results are transposed back to
 // the output planes 8×8 at a time, then bias, residual and clamp plane by plane (docs/decisions/0001);
 // into a channels-last output without a residual the tiles store straight away.
@@ -22,14 +23,16 @@
 
 namespace tinyqat {
 
-// Weights of one group packed for the kernel: blocks of 16 output channels (the last one 8 when M % 16 is
-// 1..8), each laid out [ky][kx][c][16 or 8], the lanes past M zero.
+// Weights of one group packed for a kernel of `lanes` floats per vector (8: AVX2, 16: AVX-512): blocks of
+// 2·lanes output channels (the last one `lanes` wide when M % (2·lanes) is 1..lanes), each laid out
+// [ky][kx][c][block width], the lanes past M zero.
 struct ConvClWeights {
   int64_t M = 0, C = 0, KH = 0, KW = 0;
+  int lanes = 8;
   std::vector<float> data;
 };
-// w: M × C × KH × KW (ONNX layout).
-ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW);
+// w: M × C × KH × KW (ONNX layout); lanes: conv_cl_lanes() for the kernel conv_cl_f32() returns.
+ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW, int lanes);
 
 // The part of conv_cl_applies that does not depend on the input's size: M outputs and C inputs per
 // group, a KH×KW window, the column stride SW and the dilations.
@@ -45,9 +48,9 @@ bool conv_cl_applies(const ConvGeometry& g, int64_t M);
 int64_t conv_cl_scratch(const ConvGeometry& g);
 
 namespace conv_cl {
-constexpr int kPixels = 6;  // pixels per register tile
-constexpr int kBlock = 16;  // output channels per block (two AVX2 vectors)
-constexpr int kMaxKH = 16;  // ring rows (a bound on what conv_cl_applies accepts)
+constexpr int kPixels = 6;     // pixels per AVX2 register tile; rows are computed in whole tiles of this
+constexpr int kMaxBlock = 32;  // output channels per block, at most (two AVX-512 vectors; AVX2: 16)
+constexpr int kMaxKH = 16;     // ring rows (a bound on what conv_cl_applies accepts)
 struct Layout {
   int64_t tiles_w;  // output columns computed: OW rounded up to whole tiles
   int64_t ring_w;   // columns of one ring row: (tiles_w - 1)·SW + KW, rounded up to 8
@@ -67,8 +70,11 @@ struct ConvClLayout {
 using ConvClF32 = void (*)(const ConvGeometry& g, const ConvClWeights& w, const float* x, const float* bias,
                            const float* r, float* y, int64_t oy_begin, int64_t oy_end, float lo, float hi,
                            float* scratch, ConvClLayout layout);
-extern const ConvClF32 conv_cl_f32_avx2;
-// The kernel for this CPU, or null where the GEMM path stays (see conv_cl_rows_f32.cpp).
+// Per ISA (w packed with 8 and 16 lanes).
+extern const ConvClF32 conv_cl_f32_avx2, conv_cl_f32_avx512;
+// The kernel for this CPU, or null where the GEMM path stays (see conv_cl_rows_f32.cpp), and the lanes
+// its weights are packed with.
 ConvClF32 conv_cl_f32();
+int conv_cl_lanes();
 
 }  // namespace tinyqat

@@ -14,19 +14,25 @@ bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t 
          SW <= 2 && DH == 1 && DW == 1;
 }
 
-ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C) {
+ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C, int lanes) {
   ConvDwClWeights p;
-  p.C = C;
-  p.data.assign(static_cast<size_t>((C + 7) / 8 * 72), 0.f);  // lanes past C stay 0
+  p.C = C, p.lanes = lanes;
+  p.data.assign(static_cast<size_t>((C + lanes - 1) / lanes * 9 * lanes), 0.f);  // lanes past C stay 0
   for (int64_t c = 0; c < C; ++c)
-    for (int t = 0; t < 9; ++t) p.data[(c / 8 * 9 + t) * 8 + c % 8] = w[c * 9 + t];
+    for (int t = 0; t < 9; ++t) p.data[(c / lanes * 9 + t) * lanes + c % lanes] = w[c * 9 + t];
   return p;
 }
 
 ConvDwClF32 conv_dw_cl_f32() {
-  // With the channels-last-rows conv (AVX2 only, conv_cl_rows_f32.cpp): the chains it runs in.
-  static const ConvDwClF32 fn = cpu_isa() == Isa::Avx2 ? conv_dw_cl_f32_avx2 : nullptr;
+  // With the channels-last-rows conv (conv_cl_rows_f32.cpp): the chains it runs in.
+  static const ConvDwClF32 fn = cpu_isa() == Isa::Avx512 ? conv_dw_cl_f32_avx512
+                                : cpu_isa() == Isa::Avx2 ? conv_dw_cl_f32_avx2
+                                                         : nullptr;
   return fn;
+}
+
+int conv_dw_cl_lanes() {
+  return cpu_isa() == Isa::Avx512 ? 16 : 8;
 }
 
 }  // namespace tinyqat

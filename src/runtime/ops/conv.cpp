@@ -220,7 +220,7 @@ class ConvF32 : public Kernel {
       // when it is part of a chain or one the kernel takes between planes, for that kernel; else the GEMM.
       const bool chained = cl_in_ || cl_res_ || cl_out_;
       if (cl_in_ && cl_out_ && depthwise_channels_last_conv(n_, *w)) {
-        dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0));
+        dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0), conv_dw_cl_lanes());
         return;
       }
       planes_cl_ = channels_last_rows_conv(n_, *w, /*between_planes=*/true) ? 1 : 0;
@@ -228,7 +228,7 @@ class ConvF32 : public Kernel {
       for (int64_t gi = 0; gi < group_; ++gi) {
         const float* wg = w->data<float>() + gi * mg * K;
         if (cl)
-          cl_packed_.push_back(conv_cl_pack(wg, mg, w->dim(1), w->dim(2), w->dim(3)));
+          cl_packed_.push_back(conv_cl_pack(wg, mg, w->dim(1), w->dim(2), w->dim(3), conv_cl_lanes()));
         else
           packed_.push_back(pack_a(wg, K, 1, mg, K));
       }
@@ -399,7 +399,7 @@ class ConvF32 : public Kernel {
     if (cl_packed_.size() != static_cast<size_t>(s.group) || cl_packed_[0].C != g.C ||
         cl_packed_[0].KH != g.KH || cl_packed_[0].KW != g.KW || cl_packed_[0].M != mg) {
       for (int64_t gi = 0; gi < s.group; ++gi)
-        local.push_back(conv_cl_pack(wp + gi * mg * K, mg, g.C, g.KH, g.KW));
+        local.push_back(conv_cl_pack(wp + gi * mg * K, mg, g.C, g.KH, g.KW, conv_cl_lanes()));
       cw = &local;
     }
     const int64_t threads = ctx.pool.size(), items = s.N * s.group;
