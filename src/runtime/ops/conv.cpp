@@ -1,5 +1,6 @@
-// Float convolutions: Conv (GEMM over packed im2col strips; depthwise runs direct; on AVX2 multi-channel
-// convs sliding one column at a time run from channels-last input rows) and ConvTranspose
+// Float convolutions: Conv (GEMM over packed im2col strips; depthwise runs direct; on AVX2 and AVX-512
+// multi-channel convs sliding one column at a time run from channels-last input rows, and chains of them
+// with depthwise convs stay channels-last) and ConvTranspose
 // (GEMM then col2im).
 #include <algorithm>
 #include <cstring>
