@@ -17,8 +17,12 @@ inline vf vclamp(vf s, vf lo, vf hi) {
   return vf(_mm256_min_ps(__m256(hi), _mm256_max_ps(__m256(lo), __m256(s))));
 }
 // Whole vectors only: without kPartialDirect every block that stores from its tiles has all its lanes.
-inline vf load_lanes(const float* p, int) { return *reinterpret_cast<const vf*>(p); }
-inline void store_lanes(float* p, vf v, int) { *reinterpret_cast<vf*>(p) = v; }
+inline vf load_lanes(const float* p, int) {
+  return *reinterpret_cast<const vf*>(p);
+}
+inline void store_lanes(float* p, vf v, int) {
+  *reinterpret_cast<vf*>(p) = v;
+}
 // vmaskmovps stores are slow on Zen 3 (measured: no faster than the tile-results row and a scalar
 // store): a block with lanes past M goes through that row.
 constexpr bool kPartialDirect = false;
