@@ -19,7 +19,7 @@ Layout layout(const ConvGeometry& g) {
 
 ConvClWeights conv_cl_pack(const float* w, int64_t M, int64_t C, int64_t KH, int64_t KW, int lanes) {
   ConvClWeights p;
-  p.M = M, p.C = C, p.KH = KH, p.KW = KW, p.lanes = lanes;
+  p.M = M, p.C = C, p.KH = KH, p.KW = KW;
   const int64_t taps = KH * KW * C, block = 2 * lanes;
   p.data.assign(static_cast<size_t>((M + block - 1) / block * block * taps), 0.f);
   for (int64_t b0 = 0; b0 < M; b0 += block) {

@@ -28,7 +28,6 @@ namespace tinyqat {
 // [ky][kx][c][block width], the lanes past M zero.
 struct ConvClWeights {
   int64_t M = 0, C = 0, KH = 0, KW = 0;
-  int lanes = 8;
   std::vector<float> data;
 };
 // w: M × C × KH × KW (ONNX layout); lanes: conv_cl_lanes() for the kernel conv_cl_f32() returns.
@@ -73,7 +72,7 @@ using ConvClF32 = void (*)(const ConvGeometry& g, const ConvClWeights& w, const 
 // Per ISA (w packed with 8 and 16 lanes).
 extern const ConvClF32 conv_cl_f32_avx2, conv_cl_f32_avx512;
 // The kernel for this CPU, or null where the GEMM path stays (see conv_cl_rows_f32.cpp), and the lanes
-// its weights are packed with.
+// its weights (and the channels-last depthwise kernel's, conv_dw_cl_f32.h) are packed with.
 ConvClF32 conv_cl_f32();
 int conv_cl_lanes();
 

@@ -16,7 +16,7 @@ bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t 
 
 ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C, int lanes) {
   ConvDwClWeights p;
-  p.C = C, p.lanes = lanes;
+  p.C = C;
   p.data.assign(static_cast<size_t>((C + lanes - 1) / lanes * 9 * lanes), 0.f);  // lanes past C stay 0
   for (int64_t c = 0; c < C; ++c)
     for (int t = 0; t < 9; ++t) p.data[(c / lanes * 9 + t) * lanes + c % lanes] = w[c * 9 + t];
@@ -29,10 +29,6 @@ ConvDwClF32 conv_dw_cl_f32() {
                                 : cpu_isa() == Isa::Avx2 ? conv_dw_cl_f32_avx2
                                                          : nullptr;
   return fn;
-}
-
-int conv_dw_cl_lanes() {
-  return cpu_isa() == Isa::Avx512 ? 16 : 8;
 }
 
 }  // namespace tinyqat

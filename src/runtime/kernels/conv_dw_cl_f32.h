@@ -21,10 +21,10 @@ bool conv_dw_cl_takes(int64_t group, int64_t M, int64_t Cg, int64_t KH, int64_t 
 // Taps packed per block of `lanes` channels: [block][tap ky·3 + kx][lane], lanes past C zero.
 struct ConvDwClWeights {
   int64_t C = 0;
-  int lanes = 8;
   std::vector<float> data;
 };
-// w: C × 1 × 3 × 3 (ONNX layout); lanes: conv_dw_cl_lanes() for the kernel conv_dw_cl_f32() returns.
+// w: C × 1 × 3 × 3 (ONNX layout); lanes: conv_cl_lanes() (conv_cl_rows_f32.h), the lanes of this CPU's
+// channels-last kernels, both chosen by the same ISA.
 ConvDwClWeights conv_dw_cl_pack(const float* w, int64_t C, int lanes);
 
 // Output rows [oy_begin, oy_end) of one image: y (OH×OW×C) = clamp(bias + conv(x, w), lo, hi) from x
@@ -35,9 +35,7 @@ using ConvDwClF32 = void (*)(const ConvGeometry& g, const ConvDwClWeights& w, co
                              float hi);
 // Per ISA (w packed with 8 and 16 lanes).
 extern const ConvDwClF32 conv_dw_cl_f32_avx2, conv_dw_cl_f32_avx512;
-// The kernel for this CPU, or null (the channels-last chains exist where conv_cl_f32() is not null), and
-// the lanes its weights are packed with.
+// The kernel for this CPU, or null (the channels-last chains exist where conv_cl_f32() is not null).
 ConvDwClF32 conv_dw_cl_f32();
-int conv_dw_cl_lanes();
 
 }  // namespace tinyqat

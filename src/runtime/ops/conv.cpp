@@ -221,7 +221,7 @@ class ConvF32 : public Kernel {
       // when it is part of a chain or one the kernel takes between planes, for that kernel; else the GEMM.
       const bool chained = cl_in_ || cl_res_ || cl_out_;
       if (cl_in_ && cl_out_ && depthwise_channels_last_conv(n_, *w)) {
-        dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0), conv_dw_cl_lanes());
+        dw_cl_ = conv_dw_cl_pack(w->data<float>(), w->dim(0), conv_cl_lanes());
         return;
       }
       planes_cl_ = channels_last_rows_conv(n_, *w, /*between_planes=*/true) ? 1 : 0;
