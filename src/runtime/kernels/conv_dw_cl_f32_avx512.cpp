@@ -14,20 +14,21 @@ namespace tinyqat {
 namespace conv_dw_cl_avx512 {
 #include "runtime/kernels/conv3x3_rows.inc"
 
-// 16 lanes, or the last block's `mask`ed lanes (masked loads and stores do not fault on the others).
+// 16 lanes, or the last block's first n (conv3x3_rows.inc's masked loads and stores: the other lanes are
+// neither read nor written).
 template <bool kTail>
 struct Lanes {
-  __mmask16 mask;
-  vfl load(const float* p) const { return kTail ? _mm512_maskz_loadu_ps(mask, p) : _mm512_loadu_ps(p); }
+  int n;
+  vfl load(const float* p) const { return kTail ? r3_load_part(p, n) : r3_load(p); }
   void store(float* p, vfl v) const {
     if constexpr (kTail)
-      _mm512_mask_storeu_ps(p, mask, v);
+      r3_store_part(p, v, n);
     else
-      _mm512_storeu_ps(p, v);
+      r3_store(p, v);
   }
 };
 inline Lanes<true> tail_lanes(int n) {
-  return {static_cast<__mmask16>((1u << n) - 1)};
+  return {n};
 }
 
 #include "runtime/kernels/conv_dw_cl_f32.inc"
