@@ -345,6 +345,59 @@ TEST(BadModel, StoredValueCountCheckedBeforeAllocating) {
   }
 }
 
+// ConvTranspose attributes and ranks the importer passes on are checked before any index or product
+// uses them: a scalar input, a rank that does not match the kernel, output_padding and output_shape of the
+// wrong length, a group whose channel product overflows, sizes whose output overflows.
+TEST(BadModel, ConvTransposeAttributesAndRanksAreChecked) {
+  using Attrs = std::vector<std::pair<std::string, Attribute>>;
+  auto build = [](std::initializer_list<GraphBuilder::D> dims, Attrs attrs) {
+    GraphBuilder b("ct");
+    auto x = b.input("x", DType::F32, dims);
+    b.output(b.op("ConvTranspose", {x, b.constant("w", Tensor::zeros(DType::F32, {1, 2, 3, 3}))}, attrs),
+             "y");
+    return b.finish();
+  };
+  auto error = [&](std::initializer_list<GraphBuilder::D> dims, Attrs attrs) {
+    try {
+      build(dims, std::move(attrs));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error({}, {}).find("input rank 0 does not match a 2-D kernel"), std::string::npos)
+      << error({}, {});
+  EXPECT_NE(error({1, 1, 8}, {}).find("input rank 3"), std::string::npos);
+  EXPECT_NE(
+      error({1, 1, 8, 8}, {{"output_padding", Attribute::of_ints({1})}}).find("output_padding must have 2"),
+      std::string::npos);
+  EXPECT_NE(
+      error({1, 1, 8, 8}, {{"output_shape", Attribute::of_ints({9})}}).find("output_shape must have at"),
+      std::string::npos);
+  EXPECT_NE(error({1, 1, "H", "W"}, {{"output_shape", Attribute::of_ints({-3, 9})}}).find("out of range"),
+            std::string::npos);
+  EXPECT_NE(error({1, 1, 8, 8}, {{"group", Attribute::of_int(int64_t(1) << 62)}}).find("group"),
+            std::string::npos);
+  EXPECT_NE(error({1, 1, int64_t(1) << 40, 8}, {{"strides", Attribute::of_ints({int64_t(1) << 24, 1})}})
+                .find("absurdly large"),
+            std::string::npos);
+  EXPECT_NE(error({1, 1, 8, 8}, {{"output_shape", Attribute::of_ints({40, 10})}}).find("larger than"),
+            std::string::npos);
+  // Shape inference and the runtime agree: the size output_shape names, and VALID ignores explicit pads.
+  Model m = build({1, 1, 8, 8}, {{"output_shape", Attribute::of_ints({1, 2, 17, 16})},
+                                 {"strides", Attribute::of_ints({2, 2})}});
+  EXPECT_EQ(m.graph.outputs[0].shape_str(), "[1,2,17,16]");
+  Executor ex(std::move(m));
+  auto y = ex.run({{"x", Tensor::zeros(DType::F32, {1, 1, 8, 8})}});
+  EXPECT_EQ(shape_str(y.at(0).shape()), "[1,2,17,16]");
+  Model v = build({1, 1, 8, 8},
+                  {{"auto_pad", Attribute::of_string("VALID")}, {"pads", Attribute::of_ints({1, 1, 1, 1})}});
+  EXPECT_EQ(v.graph.outputs[0].shape_str(), "[1,2,10,10]");
+  // Symbolic sizes reach the runtime's check instead.
+  Executor sym(build({1, 1, "H", "W"}, {{"output_shape", Attribute::of_ints({40, 10})}}));
+  EXPECT_THROW(sym.run({{"x", Tensor::zeros(DType::F32, {1, 1, 8, 8})}}), Error);
+}
+
 TEST(BadRun, InputShapeAndTypeMismatch) {
   Executor ex(tiny_model());
   auto msg = [&](Tensor t, const std::string& name = "x") {

@@ -34,6 +34,48 @@ WindowAttrs window_attrs(const Node& n, const std::vector<int64_t>& kernel) {
   return w;
 }
 
+TransposeAttrs conv_transpose_attrs(const Node& n, const std::vector<int64_t>& kernel) {
+  const size_t s = kernel.size();
+  TransposeAttrs a{window_attrs(n, kernel), n.get_ints("output_padding", std::vector<int64_t>(s, 0)),
+                   n.get_ints("output_shape")};
+  TQ_CHECK(a.out_pad.size() == s, "{}: output_padding must have {} values, has {}", n.describe(), s,
+           a.out_pad.size());
+  TQ_CHECK(a.out_shape.empty() || a.out_shape.size() >= s, "{}: output_shape must have at least {} values",
+           n.describe(), s);
+  constexpr int64_t kMax = int64_t(1) << 40;  // the importer's bound on any dimension
+  for (int64_t v : a.out_pad)
+    TQ_CHECK(v >= 0 && v <= (int64_t(1) << 24), "{}: output_padding {} is out of range", n.describe(), v);
+  for (int64_t v : a.out_shape)
+    TQ_CHECK(v >= 0 && v <= kMax, "{}: output_shape value {} is out of range", n.describe(), v);
+  return a;
+}
+
+TransposeAxis conv_transpose_axis(const Node& n, const TransposeAttrs& a, size_t i, int64_t in) {
+  const WindowAttrs& w = a.w;
+  const size_t s = w.kernel.size();
+  // full = stride·(in − 1) + output_padding + (k − 1)·dilation + 1, checked: in may be up to 2^40.
+  int64_t full = 0;
+  TQ_CHECK(in >= 0 && !__builtin_mul_overflow(w.strides[i], in - 1, &full) &&
+               !__builtin_add_overflow(full, a.out_pad[i] + (w.kernel[i] - 1) * w.dilations[i] + 1, &full),
+           "{}: input size {} is negative or absurdly large for this transposed convolution", n.describe(), in);
+  const bool same = w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER";
+  if (!a.out_shape.empty() || same) {
+    int64_t out = 0;
+    if (!a.out_shape.empty())
+      out = a.out_shape[a.out_shape.size() - s + i];
+    else
+      TQ_CHECK(!__builtin_mul_overflow(in, w.strides[i], &out), "{}: output size is absurdly large",
+               n.describe());
+    const int64_t total = full - out;
+    TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n.describe());
+    return {out, w.auto_pad != "SAME_LOWER" ? total / 2 : total - total / 2};
+  }
+  const bool valid = w.auto_pad == "VALID";
+  const int64_t pb = valid ? 0 : w.pads[i], out = full - pb - (valid ? 0 : w.pads[i + s]);
+  TQ_CHECK(out >= 0, "{}: negative output size", n.describe());
+  return {out, pb};
+}
+
 std::vector<int64_t> resolve_pads(const WindowAttrs& w, const std::vector<int64_t>& in) {
   const size_t s = w.kernel.size();
   if (w.auto_pad == "NOTSET") return w.pads;

@@ -27,6 +27,23 @@ std::vector<int64_t> resolve_pads(const WindowAttrs& w, const std::vector<int64_
 int64_t window_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dilation, int64_t pad_begin,
                        int64_t pad_end, bool ceil_mode);
 
+// ConvTranspose's attributes on top of the window ones, validated: output_padding (one value per
+// spatial axis, default 0) and output_shape (empty, or its last `kernel.size()` values are the spatial
+// output sizes).
+struct TransposeAttrs {
+  WindowAttrs w;
+  std::vector<int64_t> out_pad, out_shape;
+};
+TransposeAttrs conv_transpose_attrs(const Node& n, const std::vector<int64_t>& kernel);
+
+// One spatial axis of a ConvTranspose output by the ONNX rules (pads, auto_pad, output_padding,
+// output_shape): its size and the begin pad actually applied. Error naming the node when the sizes
+// overflow or output_shape asks for more than the convolution produces.
+struct TransposeAxis {
+  int64_t out, pad_begin;
+};
+TransposeAxis conv_transpose_axis(const Node& n, const TransposeAttrs& a, size_t axis, int64_t in);
+
 // Numpy-style broadcast of two shapes; throws Error naming `ctx` when incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& ctx);
 

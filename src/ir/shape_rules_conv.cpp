@@ -1,4 +1,5 @@
 // Shape rules: Conv and ConvTranspose (fp32). The integer convolutions are in shape_rules_quant.cpp.
+#include "core/error.h"
 #include "ir/shape_rules.h"
 
 namespace tinyqat::shape_rules {
@@ -13,26 +14,24 @@ Out conv_transpose(Ctx& c, const Node& n) {
   const auto& x = c.in(n, 0);
   const auto& w = c.in(n, 1);
   auto k = weight_kernel(n, w);
-  int64_t group = n.get_int("group", 1);
-  Dim ch = w.shape[1].is_known() ? Dim::known(w.shape[1].value * group) : Dim{};
+  const int64_t group = n.get_int("group", 1);
+  TQ_CHECK(group >= 1 && group <= (int64_t(1) << 24), "{}: group {} is out of range", n.describe(), group);
+  Dim ch;
+  if (w.shape[1].is_known())
+    TQ_CHECK(!__builtin_mul_overflow(w.shape[1].value, group, &ch.value), "{}: output channels overflow",
+             n.describe());
+  const TransposeAttrs a = conv_transpose_attrs(n, k);
   if (!x.has_shape) return {unknown_shape(DType::F32)};
+  TQ_CHECK(x.shape.size() == k.size() + 2, "{}: input rank {} does not match a {}-D kernel", n.describe(),
+           x.shape.size(), k.size());
   Dims out{x.shape[0], ch};
-  WindowAttrs wa = window_attrs(n, k);
-  auto out_pad = n.get_ints("output_padding", std::vector<int64_t>(k.size(), 0));
-  auto out_shape = n.get_ints("output_shape");
   for (size_t i = 0; i < k.size(); ++i) {
-    if (!out_shape.empty()) {
-      out.push_back(Dim::known(out_shape[out_shape.size() - k.size() + i]));
-    } else if (x.shape[i + 2].is_known()) {
-      int64_t in = x.shape[i + 2].value;
-      int64_t full = wa.strides[i] * (in - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
-      if (wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER")
-        out.push_back(Dim::known(in * wa.strides[i]));
-      else
-        out.push_back(Dim::known(full - wa.pads[i] - wa.pads[i + k.size()]));
-    } else {
+    if (x.shape[i + 2].is_known())
+      out.push_back(Dim::known(conv_transpose_axis(n, a, i, x.shape[i + 2].value).out));
+    else if (!a.out_shape.empty())
+      out.push_back(Dim::known(a.out_shape[a.out_shape.size() - k.size() + i]));
+    else
       out.push_back(Dim{});
-    }
   }
   return {make(DType::F32, out)};
 }

@@ -17,27 +17,20 @@
 namespace tinyqat {
 
 ConvTransposeGeometry conv_transpose_geometry(const Node& n, int64_t H, int64_t W, int64_t KH, int64_t KW) {
-  WindowAttrs wa = window_attrs(n, {KH, KW});
-  auto out_pad = n.get_ints("output_padding", {0, 0});
-  auto out_shape = n.get_ints("output_shape");
-  TQ_CHECK(out_pad.size() == 2, "{}: output_padding must have 2 values", n.describe());
-  const int64_t in[2] = {H, W}, k[2] = {KH, KW};
-  int64_t pb[2], osz[2];
-  for (int i = 0; i < 2; ++i) {
-    const int64_t full = wa.strides[i] * (in[i] - 1) + out_pad[i] + (k[i] - 1) * wa.dilations[i] + 1;
-    if (!out_shape.empty() || wa.auto_pad == "SAME_UPPER" || wa.auto_pad == "SAME_LOWER") {
-      osz[i] = !out_shape.empty() ? out_shape[out_shape.size() - 2 + i] : in[i] * wa.strides[i];
-      const int64_t total = full - osz[i];
-      TQ_CHECK(total >= 0, "{}: output_shape larger than the transposed convolution produces", n.describe());
-      pb[i] = wa.auto_pad != "SAME_LOWER" ? total / 2 : total - total / 2;
-    } else {
-      pb[i] = wa.auto_pad == "VALID" ? 0 : wa.pads[i];
-      osz[i] = full - pb[i] - (wa.auto_pad == "VALID" ? 0 : wa.pads[i + 2]);
-    }
-    TQ_CHECK(osz[i] >= 0, "{}: negative output size", n.describe());
-  }
-  return {H,     W,    KH, KW, osz[0], osz[1], wa.strides[0], wa.strides[1], wa.dilations[0], wa.dilations[1],
-          pb[0], pb[1]};
+  const TransposeAttrs a = conv_transpose_attrs(n, {KH, KW});
+  const TransposeAxis y = conv_transpose_axis(n, a, 0, H), x = conv_transpose_axis(n, a, 1, W);
+  return {H,
+          W,
+          KH,
+          KW,
+          y.out,
+          x.out,
+          a.w.strides[0],
+          a.w.strides[1],
+          a.w.dilations[0],
+          a.w.dilations[1],
+          y.pad_begin,
+          x.pad_begin};
 }
 
 ConvSpec conv_spec(const Node& n, const Shape& x, const Shape& w) {
