@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <sstream>
 
 #include <sys/resource.h>
@@ -16,6 +18,7 @@
 #include "core/file_util.h"
 #include "io/zip.h"
 #include "ir/builder.h"
+#include "ir/op_math.h"
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
@@ -396,6 +399,73 @@ TEST(BadModel, ConvTransposeAttributesAndRanksAreChecked) {
   // Symbolic sizes reach the runtime's check instead.
   Executor sym(build({1, 1, "H", "W"}, {{"output_shape", Attribute::of_ints({40, 10})}}));
   EXPECT_THROW(sym.run({{"x", Tensor::zeros(DType::F32, {1, 1, 8, 8})}}), Error);
+}
+
+// What a hostile file can claim that shape rules or kernels would otherwise index or divide by: each ends
+// in one Error (found by reading the rules after the ConvTranspose fuzz find).
+TEST(BadModel, ShapeRulesAndKernelsRefuseWhatTheyCannotIndex) {
+  auto error = [](const std::function<void(GraphBuilder&)>& make) {
+    try {
+      GraphBuilder b("bad");
+      make(b);
+      Executor ex(b.finish());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto x4 = [](GraphBuilder& b) { return b.input("x", DType::F32, {1, 2, 8, 8}); };
+  // Unsqueeze with a repeated axis (the rule indexed past the input's dims).
+  EXPECT_NE(error([](GraphBuilder& b) {
+              auto x = b.input("x", DType::F32, {});
+              b.output(b.op("Unsqueeze", {x, b.constant("a", Tensor::from_i64({2}, {0, 0}))}), "y");
+            }).find("axis 0 is repeated"),
+            std::string::npos);
+  // A pool over a rank-1 input (its channel dim was read before the rank check).
+  EXPECT_NE(error([](GraphBuilder& b) {
+              auto x = b.input("x", DType::F32, {4});
+              b.output(b.op("MaxPool", {x}, {{"kernel_shape", Attribute::of_ints({1})}}), "y");
+            }).find("input rank 1 does not match"),
+            std::string::npos);
+  // A Conv whose weight has no rank: its rank is checked before its dims are read, on any compiler.
+  EXPECT_NE(error([&](GraphBuilder& b) {
+              auto w = b.input("w", DType::F32, {});
+              b.output(b.op("Conv", {x4(b), w}), "y");
+            }).find("weight shape must be known and of rank"),
+            std::string::npos);
+  // BatchNormalization without its statistics.
+  EXPECT_NE(error([&](GraphBuilder& b) {
+              b.output(b.op("BatchNormalization", {x4(b)}), "y");
+            }).find("lacks required input 1"),
+            std::string::npos);
+  // A Conv with no output channels (the packer divided by them).
+  EXPECT_NE(error([&](GraphBuilder& b) {
+              b.output(b.op("Conv", {x4(b), b.constant("w", Tensor::zeros(DType::F32, {0, 2, 3, 3}))}), "y");
+            }).find("output channels"),
+            std::string::npos);
+  // An empty tensor whose other dims multiply past the size limit, and a dim over kMaxDim.
+  EXPECT_THROW(Tensor::zeros(DType::F32, {0, int64_t(1) << 30, int64_t(1) << 30}), Error);
+  EXPECT_THROW(Tensor::zeros(DType::F32, {0, kMaxDim + 1}), Error);
+  EXPECT_EQ(Tensor::zeros(DType::F32, {0, 1 << 20}).numel(), 0);
+  // Concat growing an axis past kMaxDim.
+  EXPECT_NE(error([](GraphBuilder& b) {
+              auto x = b.input("x", DType::F32, {1, kMaxDim});
+              b.output(b.op("Concat", {x, x}, {{"axis", Attribute::of_int(1)}}), "y");
+            }).find("absurdly large"),
+            std::string::npos);
+  // Slice: a negative step on an empty axis takes nothing; extreme steps do not overflow the count.
+  EXPECT_EQ(slice_range(0, -5, -10, -1).count, 0);
+  EXPECT_EQ(slice_range(10, 0, 10, std::numeric_limits<int64_t>::max()).count, 1);
+  EXPECT_EQ(slice_range(10, 9, -11, std::numeric_limits<int64_t>::min()).count, 1);
+  // A node without outputs.
+  {
+    GraphBuilder b("no_out");
+    auto x = b.input("x", DType::F32, {2});
+    b.output(b.op("Relu", {x}), "y");
+    Model m = b.model();
+    m.graph.nodes.push_back(Node{"lonely", "Relu", "", {x}, {}, {}});
+    EXPECT_THROW(infer_shapes(m), Error);
+  }
 }
 
 TEST(BadRun, InputShapeAndTypeMismatch) {

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -45,14 +46,21 @@ const char* dtype_name(DType t) {
 
 int64_t checked_numel(const Shape& shape, DType t) {
   const unsigned __int128 limit = kMaxTensorBytes / dtype_size(t);
+  // The product of the non-zero dims is bounded too: a [0, 2^39, 2^39] tensor holds nothing, yet code
+  // multiplying two of its dims would overflow.
   unsigned __int128 n = 1;
+  bool empty = false;
+  TQ_CHECK(static_cast<int64_t>(shape.size()) <= kMaxRank, "tensor shape of rank {} is over the limit {}",
+           shape.size(), kMaxRank);
   for (int64_t d : shape) {
     TQ_CHECK(d >= 0, "tensor shape {} has a negative dimension", shape_str(shape));
-    n *= static_cast<unsigned __int128>(d);
+    TQ_CHECK(d <= kMaxDim, "tensor shape {} has an absurd dimension", shape_str(shape));
+    empty |= d == 0;
+    n *= static_cast<unsigned __int128>(std::max<int64_t>(d, 1));
     TQ_CHECK(n <= limit, "tensor shape {} of {} is too large (over {} GiB); refusing to allocate",
              shape_str(shape), dtype_name(t), kMaxTensorBytes >> 30);
   }
-  return static_cast<int64_t>(n);
+  return empty ? 0 : static_cast<int64_t>(n);
 }
 
 Shape parse_shape(const std::string& text, const std::string& what) {

@@ -22,7 +22,13 @@ using Shape = std::vector<int64_t>;
 // The largest tensor we agree to allocate (bytes). Beyond it a shape is "absurd".
 constexpr size_t kMaxTensorBytes = size_t(8) << 30;
 
-// numel of a shape; throws Error for negative dims or when the byte size would exceed kMaxTensorBytes.
+// The largest dimension and rank any shape may claim (a file's value infos, initializers, inputs): shape
+// arithmetic on dims this size (sums, products with strides and pads ≤ 2^24) cannot overflow int64.
+constexpr int64_t kMaxDim = int64_t(1) << 40;
+constexpr int64_t kMaxRank = 64;  // numpy's NPY_MAXDIMS
+
+// numel of a shape; throws Error for negative dims, dims over kMaxDim, ranks over kMaxRank, or when the
+// byte size would exceed kMaxTensorBytes.
 int64_t checked_numel(const Shape& shape, DType t);
 std::string shape_str(const Shape& shape);  // "[1,3,224,224]"
 // "1x3x224x224" (or with commas) → {1, 3, 224, 224}: decimal dims of at most 11 digits, nothing else;

@@ -16,7 +16,6 @@ namespace {
 
 constexpr std::string_view kMagic("\x93NUMPY", 6);
 constexpr size_t kMaxHeader = 1 << 20;  // numpy itself refuses headers over 10000 bytes by default
-constexpr size_t kMaxRank = 64;         // numpy's NPY_MAXDIMS
 
 // The subset of Python literal syntax that numpy writes in headers (it reads them with
 // ast.literal_eval): a dict of str keys to a str, a bool and a tuple of ints.
@@ -73,7 +72,8 @@ class HeaderParser {
     bool comma = false;
     while (!eat(')')) {
       s.push_back(integer());
-      if (s.size() > kMaxRank) fail("header: shape has more than {} dimensions", kMaxRank);
+      if (static_cast<int64_t>(s.size()) > kMaxRank)
+        fail("header: shape has more than {} dimensions", kMaxRank);
       comma = eat(',');
       if (!comma) {
         expect(')', "or ',' in 'shape'");

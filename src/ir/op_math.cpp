@@ -57,7 +57,8 @@ TransposeAxis conv_transpose_axis(const Node& n, const TransposeAttrs& a, size_t
   int64_t full = 0;
   TQ_CHECK(in >= 0 && !__builtin_mul_overflow(w.strides[i], in - 1, &full) &&
                !__builtin_add_overflow(full, a.out_pad[i] + (w.kernel[i] - 1) * w.dilations[i] + 1, &full),
-           "{}: input size {} is negative or absurdly large for this transposed convolution", n.describe(), in);
+           "{}: input size {} is negative or absurdly large for this transposed convolution", n.describe(),
+           in);
   const bool same = w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER";
   if (!a.out_shape.empty() || same) {
     int64_t out = 0;
@@ -179,6 +180,10 @@ DType dtype_of_onnx_code(int64_t code, const std::string& ctx) {
 
 SliceRange slice_range(int64_t dim, int64_t start, int64_t end, int64_t step) {
   TQ_CHECK(step != 0, "Slice: step must not be 0");
+  TQ_CHECK(dim >= 0 && dim <= kMaxDim, "Slice: axis size {} is out of range", dim);
+  // |step| beyond the axis takes at most one element either way; bounded, the count cannot overflow.
+  step = std::clamp<int64_t>(step, -(int64_t(1) << 62), int64_t(1) << 62);
+  if (dim == 0) return {0, 0, step, 0};
   if (start < 0) start += dim;
   if (end < 0) end += dim;
   if (step > 0) {

@@ -182,6 +182,7 @@ void infer_shapes(Model& model) {
     auto it = all().find(n.op_type);
     TQ_CHECK(n.domain.empty() && it != all().end(), "operator '{}' ({}) is not supported", n.op_type,
              n.describe());
+    TQ_CHECK(!n.outputs.empty() && !n.outputs[0].empty(), "{} has no output", n.describe());
     if (n.op_type == "Constant") c.consts[n.outputs.at(0)] = constant_node_value(n);
     std::vector<ValueInfo> outs = it->second(c, n);
     for (size_t i = 0; i < n.outputs.size() && i < outs.size(); ++i) {

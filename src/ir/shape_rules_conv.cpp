@@ -7,7 +7,8 @@ namespace {
 
 Out conv(Ctx& c, const Node& n) {
   const auto& w = c.in(n, 1);
-  return {infer_window(n, c.in(n, 0), weight_kernel(n, w), w.shape[0], DType::F32)};
+  auto k = weight_kernel(n, w);  // checks w's rank before w.shape[0] is read
+  return {infer_window(n, c.in(n, 0), k, w.shape[0], DType::F32)};
 }
 
 Out conv_transpose(Ctx& c, const Node& n) {

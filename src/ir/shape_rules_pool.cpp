@@ -10,6 +10,8 @@ Out pool(Ctx& c, const Node& n) {
   auto k = n.get_ints("kernel_shape");
   TQ_CHECK(!k.empty(), "{}: kernel_shape is required", n.describe());
   TQ_CHECK(n.outputs.size() == 1, "{}: the Indices output is not supported", n.describe());
+  TQ_CHECK(!x.has_shape || x.shape.size() == k.size() + 2, "{}: input rank {} does not match a {}-D kernel",
+           n.describe(), x.shape.size(), k.size());
   return {infer_window(n, x, k, x.has_shape ? x.shape[1] : Dim{}, x.dtype)};
 }
 

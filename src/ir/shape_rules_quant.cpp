@@ -31,13 +31,15 @@ Out dynamic_quantize_linear(Ctx& c, const Node& n) {
 
 Out conv_integer(Ctx& c, const Node& n) {
   const auto& w = c.in(n, 1);
-  return {infer_window(n, c.in(n, 0), weight_kernel(n, w), w.shape[0], DType::I32)};
+  auto k = weight_kernel(n, w);  // checks w's rank before w.shape[0] is read
+  return {infer_window(n, c.in(n, 0), k, w.shape[0], DType::I32)};
 }
 
 Out qlinear_conv(Ctx& c, const Node& n) {
   const auto& w = c.in(n, 3);
   DType t = c.in(n, 7).dtype;
-  return {infer_window(n, c.in(n, 0), weight_kernel(n, w), w.shape[0], t)};
+  auto k = weight_kernel(n, w);  // checks w's rank before w.shape[0] is read
+  return {infer_window(n, c.in(n, 0), k, w.shape[0], t)};
 }
 
 Out matmul_integer(Ctx& c, const Node& n) {

@@ -39,8 +39,11 @@ Out reshape(Ctx& c, const Node& n) {
   if (!s) {
     // Computed at run time: the rank is still the length of the shape vector when that is known.
     const ValueInfo& sv = c.in(n, 1);
-    if (sv.has_shape && sv.shape.size() == 1 && sv.shape[0].is_known())
+    if (sv.has_shape && sv.shape.size() == 1 && sv.shape[0].is_known()) {
+      TQ_CHECK(sv.shape[0].value <= kMaxRank, "{}: a shape of {} dims is beyond the rank limit {}",
+               n.describe(), sv.shape[0].value, kMaxRank);
       return {make(x.dtype, Dims(sv.shape[0].value, Dim{}))};
+    }
     return {unknown_shape(x.dtype)};
   }
   auto req = s->to_i64();
@@ -91,7 +94,11 @@ Out unsqueeze(Ctx& c, const Node& n) {
   if (!x.has_shape || !known) return {unknown_shape(x.dtype)};
   int64_t r = static_cast<int64_t>(x.shape.size() + axes.size());
   std::vector<bool> ins(r, false);
-  for (auto a : axes) ins[normalize_axis(a, r, n.describe())] = true;
+  for (auto a : axes) {
+    const int64_t ax = normalize_axis(a, r, n.describe());
+    TQ_CHECK(!ins[ax], "{}: axis {} is repeated", n.describe(), a);
+    ins[ax] = true;
+  }
   Dims out;
   size_t j = 0;
   for (int64_t i = 0; i < r; ++i) out.push_back(ins[i] ? Dim::known(1) : x.shape[j++]);
@@ -108,9 +115,10 @@ Out concat(Ctx& c, const Node& n) {
   for (size_t i = 1; i < n.inputs.size(); ++i) {
     const auto& xi = c.in(n, i);
     TQ_CHECK(static_cast<int64_t>(xi.shape.size()) == r, "{}: inputs differ in rank", n.describe());
-    if (out[axis].is_known() && xi.shape[axis].is_known())
-      out[axis].value += xi.shape[axis].value;
-    else
+    if (out[axis].is_known() && xi.shape[axis].is_known()) {
+      out[axis].value += xi.shape[axis].value;  // both ≤ kMaxDim: no overflow
+      TQ_CHECK(out[axis].value <= kMaxDim, "{}: the concatenated axis is absurdly large", n.describe());
+    } else
       out[axis] = Dim{};
   }
   return {make(x0.dtype, out)};

@@ -27,11 +27,13 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& v, const std::string
     vi.dtype = dtype_of_onnx(tt.elem_type(), fmt::format("{}: value '{}'", what, vi.name));
   if (tt.has_shape()) {
     vi.has_shape = true;
+    TQ_CHECK(tt.shape().dim_size() <= kMaxRank, "{}: value '{}' has rank {}, over the limit {}", what,
+             vi.name, tt.shape().dim_size(), kMaxRank);
     for (const auto& d : tt.shape().dim()) {
       if (d.has_dim_value()) {
         TQ_CHECK(d.dim_value() >= 0, "{}: value '{}' has a negative dimension", what, vi.name);
-        TQ_CHECK(d.dim_value() <= (int64_t(1) << 40), "{}: value '{}' has an absurd dimension {}", what,
-                 vi.name, d.dim_value());
+        TQ_CHECK(d.dim_value() <= kMaxDim, "{}: value '{}' has an absurd dimension {}", what, vi.name,
+                 d.dim_value());
         vi.shape.push_back(Dim::known(d.dim_value()));
       } else {
         vi.shape.push_back(Dim::symbol(d.dim_param()));

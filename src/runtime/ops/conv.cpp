@@ -206,8 +206,8 @@ class ConvF32 : public Kernel {
     const Tensor* w = init.constant(1);
     if (w && w->dtype() == DType::F32 && w->rank() >= 3) {
       group_ = n_.get_int("group", 1);
-      TQ_CHECK(group_ >= 1 && w->dim(0) % group_ == 0, "{}: group {} does not divide {} output channels",
-               n_.describe(), group_, w->dim(0));
+      TQ_CHECK(group_ >= 1 && w->dim(0) >= 1 && w->dim(0) % group_ == 0,
+               "{}: group {} does not divide {} output channels", n_.describe(), group_, w->dim(0));
       const int64_t mg = w->dim(0) / group_, K = w->numel() / w->dim(0);
       // Packed for the kernel the conv will run on: a depthwise conv of a channels-last chain for the
       // channels-last depthwise kernel; a conv the channels-last-rows kernel takes at any input size,

@@ -257,7 +257,7 @@ void register_elementwise_ops(KernelRegistry& r) {
           const Tensor& x = *in[0];
           expect_dtype(n, x, DType::F32, "input");
           TQ_CHECK(x.rank() >= 2, "{}: input must have a channel dimension", n.describe());
-          const int64_t C = x.dim(1), N = x.dim(0), S = C ? x.numel() / (N * C) : 0;
+          const int64_t C = x.dim(1), N = x.dim(0), S = N && C ? x.numel() / (N * C) : 0;
           for (int i = 1; i <= 4; ++i)
             TQ_CHECK(in[i] && in[i]->numel() == C && in[i]->dtype() == DType::F32,
                      "{}: scale/B/mean/var must be float32 of length C={}", n.describe(), C);
