@@ -154,6 +154,29 @@ TEST(ThreadPool, AWakingRunWakesItsWorkers) {
   EXPECT_GE(pool.wakeups(), before + 2) << "a waking run left its workers asleep";
 }
 
+// In RunMode::Caller every section of the run stays on the calling thread, in one part, and the workers
+// are not held spinning for it.
+TEST(ThreadPool, CallerModeRunsSectionsOnTheCallingThread) {
+  ThreadPool pool(3);
+  const auto self = std::this_thread::get_id();
+  {
+    ThreadPool::RunScope run(pool, false, ThreadPool::RunMode::Caller);
+    std::set<std::thread::id> ran_on;
+    std::mutex mu;
+    std::vector<Chunk> c;
+    pool.parallel_for(4096, [&](int64_t b, int64_t e, int part) {
+      std::lock_guard<std::mutex> lk(mu);
+      ran_on.insert(std::this_thread::get_id());
+      c.emplace_back(b, e, part);
+    });
+    EXPECT_EQ(ran_on, std::set<std::thread::id>{self});
+    EXPECT_EQ(c, (std::vector<Chunk>{{0, 4096, 0}}));
+    EXPECT_TRUE(workers_fall_asleep(pool)) << "workers kept spinning for a caller-mode run";
+  }
+  // Outside the scope the pool splits again.
+  EXPECT_EQ(chunks_of(pool, 4096, ThreadPool::Cost{}).size(), 3u);
+}
+
 TEST(ThreadPool, ZeroThreadsMeansAllCores) {
   ThreadPool pool(0);
   EXPECT_EQ(pool.size(), std::max(1u, std::thread::hardware_concurrency()));
@@ -281,6 +304,57 @@ TEST(Concurrency, ThreadCountDoesNotChangeOutputs) {
         EXPECT_TRUE(same_bits(one.run({{c.input, f}}), many.run({{c.input, f}}))) << c.name << " " << threads;
     }
   }
+}
+
+// Sections split over the pool or all run on the caller: the same bits, at 2 and 3 threads.
+TEST(Concurrency, PoolAndCallerModesGiveTheSameBits) {
+  for (const Case& c : cases()) {
+    Executor one(c.model, ExecutorOptions{1});
+    for (int threads : {2, 3})
+      for (Parallel p : {Parallel::Pool, Parallel::Caller, Parallel::Auto}) {
+        ExecutorOptions o;
+        o.threads = threads;
+        o.parallel = p;
+        Executor ex(c.model, o);
+        for (int round = 0; round < 3; ++round)  // Auto: through its measurement of both modes
+          for (const Tensor& f : c.frames)
+            EXPECT_TRUE(same_bits(one.run({{c.input, f}}), ex.run({{c.input, f}})))
+                << c.name << " " << threads << " threads, mode " << static_cast<int>(p);
+      }
+  }
+}
+
+// The chooser times a block of runs in each mode per input-shape signature, keeps the pool only when it
+// is kPoolGain faster, and measures again after kRecheckRuns runs.
+TEST(RunModeChooser, MeasuresBothModesAndKeepsTheFaster) {
+  using Mode = ThreadPool::RunMode;
+  // Runs `n` runs of `sig`, each taking pool_ns or caller_ns by its mode; returns the modes used.
+  auto drive = [](RunModeChooser& ch, uint64_t sig, int64_t n, int64_t pool_ns, int64_t caller_ns) {
+    std::vector<Mode> used;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto t = ch.start(sig);
+      used.push_back(t.mode);
+      ch.finish(sig, t, t.mode == Mode::Pool ? pool_ns : caller_ns);
+    }
+    return used;
+  };
+  const int64_t measure = 2 * (RunModeChooser::kSamples + 1);
+  RunModeChooser ch(2);
+  auto first = drive(ch, 1, measure, 300, 240);
+  EXPECT_EQ(std::count(first.begin(), first.end(), Mode::Pool), measure / 2);
+  EXPECT_EQ(ch.chosen(1), Mode::Caller);
+  auto kept = drive(ch, 1, RunModeChooser::kRecheckRuns, 1, 1000);  // times outside a measurement count not
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), Mode::Caller), RunModeChooser::kRecheckRuns);
+  drive(ch, 1, measure, 100, 240);  // measured again: now the pool wins
+  EXPECT_EQ(ch.chosen(1), Mode::Pool);
+  // Another signature is measured on its own; a pool only 3 % faster is not kept.
+  drive(ch, 2, measure, 970, 1000);
+  EXPECT_EQ(ch.chosen(2), Mode::Caller);
+  EXPECT_EQ(ch.chosen(1), Mode::Pool);
+  // One thread: nothing to choose.
+  RunModeChooser single(1);
+  auto one = drive(single, 1, 50, 300, 1);
+  EXPECT_EQ(std::count(one.begin(), one.end(), Mode::Pool), 50);
 }
 
 // Several executors (of different models and thread counts) run at once in one process, each from

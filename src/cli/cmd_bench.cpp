@@ -88,7 +88,7 @@ std::map<std::string, NodeMacs> macs_by_node(Model model, const NamedTensors& fe
 std::function<int()> add_bench(CLI::App& app) {
   auto* sub = app.add_subcommand("bench", "Measure a model's latency on the tinyqat runtime");
   struct Opts {
-    std::string model, trace;
+    std::string model, trace, parallel = "auto";
     std::vector<std::string> inputs, shapes, dims;
     std::vector<int> threads{1};
     int iterations = 100, warmup = 10;
@@ -107,6 +107,11 @@ std::function<int()> add_bench(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Worker threads (0: all cores); a list (1,2,4) sweeps them")
       ->delimiter(',')
       ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  sub->add_option("--parallel", o->parallel,
+                  "With threads > 1: auto (measure whether splitting operators over the threads or running "
+                  "them all on the calling thread is faster, per input shape), pool or caller (force one)")
+      ->check(CLI::IsMember({"auto", "pool", "caller"}))
       ->capture_default_str();
   sub->add_option("--iterations", o->iterations, "Timed runs")
       ->check(CLI::Range(1, 1000000))
@@ -155,7 +160,10 @@ std::function<int()> add_bench(CLI::App& app) {
       return it == macs.end() ? NodeMacs{} : it->second;
     };
     for (size_t k = 0; k < o->threads.size(); ++k) {
-      Executor ex(model, ExecutorOptions{o->threads[k], per_node, !o->trace.empty()});
+      const Parallel parallel = o->parallel == "pool"     ? Parallel::Pool
+                                : o->parallel == "caller" ? Parallel::Caller
+                                                          : Parallel::Auto;
+      Executor ex(model, ExecutorOptions{o->threads[k], per_node, !o->trace.empty(), parallel});
       const Latency st = time_runs(ex, feeds, o->warmup, o->iterations);  // the profile covers the timed runs
       const int threads_used = ThreadPool::resolve_threads(o->threads[k]);
       const auto profile = ex.profile();
@@ -186,6 +194,13 @@ std::function<int()> add_bench(CLI::App& app) {
       j["model"] = o->model;
       j["threads"] = o->threads[k];
       j["threads_used"] = threads_used;
+      j["parallel"] = o->parallel;
+      std::vector<Shape> shapes;
+      for (const ValueInfo& vi : model.graph.inputs)
+        for (const auto& [name, t] : feeds)
+          if (name == vi.name) shapes.push_back(t.shape());
+      const char* run_mode = ex.run_mode(shapes) == ThreadPool::RunMode::Caller ? "caller" : "pool";
+      j["run_mode"] = run_mode;  // what the timed runs ended on
       j["iterations"] = o->iterations;
       j["warmup"] = o->warmup;
       j["isa"] = isa_name(cpu_isa());
@@ -222,11 +237,11 @@ std::function<int()> add_bench(CLI::App& app) {
       }
       sweep.push_back(j);
       text += fmt::format(
-          "{}  threads {}  iterations {}  isa {}\nmedian: {:.3f} ms  min: {:.3f} ms  mean: {:.3f} ms  "
+          "{}  threads {} ({})  iterations {}  isa {}\nmedian: {:.3f} ms  min: {:.3f} ms  mean: {:.3f} ms  "
           "throughput: {:.1f} runs/s\np50: {:.3f} ms  p90: {:.3f} ms  p99: {:.3f} ms  max: {:.3f} ms  "
           "stddev: "
           "{:.3f} ms\n",
-          o->model, threads_used, o->iterations, isa_name(cpu_isa()), st.median, st.min, st.mean,
+          o->model, threads_used, run_mode, o->iterations, isa_name(cpu_isa()), st.median, st.min, st.mean,
           1000.0 / st.median, st.median, st.p90, st.p99, st.max, st.stddev);
       if (o->profile)
         for (const auto& p : profile) {

@@ -12,6 +12,8 @@ Executor::~Executor() = default;
 
 Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model)) {
   pool_ = std::make_unique<ThreadPool>(opts.threads);
+  parallel_ = opts.parallel;
+  chooser_ = std::make_unique<RunModeChooser>(parallel_ == Parallel::Auto ? pool_->size() : 1);
   profile_ = opts.profile;
   trace_ = opts.profile && opts.trace;
   fuse_qdq_for_runtime(model_.graph);
@@ -77,6 +79,23 @@ Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model))
     if (last_use[s] >= 0 && !is_constant_[s]) steps_[last_use[s]].free_after.push_back(s);
 }
 
+// The run-mode chooser's key: the input shapes (FNV-1a over their dims), without allocating.
+static uint64_t shape_signature(const std::vector<Shape>& shapes) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  for (const auto& s : shapes) {
+    mix(s.size());
+    for (int64_t d : s) mix(static_cast<uint64_t>(d));
+  }
+  return h;
+}
+
+ThreadPool::RunMode Executor::run_mode(const std::vector<Shape>& input_shapes) const {
+  if (parallel_ == Parallel::Caller) return ThreadPool::RunMode::Caller;
+  if (parallel_ == Parallel::Pool) return ThreadPool::RunMode::Pool;
+  return chooser_->chosen(shape_signature(input_shapes));
+}
+
 static void check_input(const ValueInfo& vi, const Tensor& t) {
   bool ok = t.dtype() == vi.dtype;
   if (vi.has_shape) {
@@ -106,8 +125,19 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   }
   for (size_t i = 0; i < gin.size(); ++i) TQ_CHECK(given[i], "input '{}' is missing", gin[i].name);
 
+  uint64_t sig = 0;
+  if (parallel_ == Parallel::Auto && pool_->size() > 1) {
+    std::vector<Shape> shapes;
+    shapes.reserve(input_slots_.size());
+    for (int s : input_slots_) shapes.push_back(values[s].shape());
+    sig = shape_signature(shapes);
+  }
+  RunModeChooser::Ticket ticket = chooser_->start(sig);
+  if (parallel_ == Parallel::Caller) ticket.mode = ThreadPool::RunMode::Caller;
+  const bool caller = ticket.mode == ThreadPool::RunMode::Caller;
   const auto run_start = std::chrono::steady_clock::now();
-  ThreadPool::RunScope in_run(*pool_, last_run_ns_.load() >= ThreadPool::kWakeNs);
+  ThreadPool::RunScope in_run(
+      *pool_, !caller && (ticket.first_of_block || last_run_ns_.load() >= ThreadPool::kWakeNs), ticket.mode);
   RunContext ctx{*pool_};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
@@ -137,9 +167,11 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   }
   std::vector<Tensor> result;
   for (int s : output_slots_) result.push_back(values[s]);
-  last_run_ns_.store(
+  const int64_t run_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - run_start)
-          .count());
+          .count();
+  last_run_ns_.store(run_ns);
+  chooser_->finish(sig, ticket, run_ns);
   return result;
 }
 

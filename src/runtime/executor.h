@@ -11,13 +11,19 @@
 
 #include "ir/graph.h"
 #include "runtime/kernel.h"
+#include "runtime/run_mode.h"
 
 namespace tinyqat {
 
+// How runs use threads > 1: Auto measures per input shape whether splitting sections over the pool or
+// running them all on the calling thread is faster (run_mode.h); Pool and Caller force one. Same bits.
+enum class Parallel { Auto, Pool, Caller };
+
 struct ExecutorOptions {
-  int threads = 1;       // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
+  int threads = 1;  // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
   bool profile = false;  // accumulate time per node (see profile())
   bool trace = false;    // with profile: also keep every node run (see node_events())
+  Parallel parallel = Parallel::Auto;
 };
 
 struct NodeProfile {
@@ -52,6 +58,8 @@ class Executor {
   std::vector<NodeEvent> node_events() const;
   // Forgets the times and events so far (e.g. those of warm-up runs).
   void reset_profile();
+  // The mode runs with these input shapes use now (Auto: the latest measurement's choice).
+  ThreadPool::RunMode run_mode(const std::vector<Shape>& input_shapes) const;
 
  private:
   // The plan a step's kernel made for the input shapes it last saw (Kernel::prepare).
@@ -79,6 +87,8 @@ class Executor {
   std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
   Model model_;
   std::unique_ptr<ThreadPool> pool_;
+  Parallel parallel_ = Parallel::Auto;
+  std::unique_ptr<RunModeChooser> chooser_;
   std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();  // reused across runs
   std::vector<Step> steps_;
   std::vector<Tensor> constants_;  // slot → constant value (undefined for computed values)

@@ -53,6 +53,9 @@ void chunk(int64_t n, int64_t grain, int parts, int i, int64_t* b, int64_t* e) {
   *e = std::min(n, ue * grain);
 }
 
+// The pool whose sections run on this thread alone (a RunScope in RunMode::Caller), if any.
+thread_local const ThreadPool* t_caller_pool = nullptr;
+
 }  // namespace
 
 int ThreadPool::resolve_threads(int threads) {
@@ -74,7 +77,12 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w->thread.join();
 }
 
-ThreadPool::RunScope::RunScope(ThreadPool& pool, bool wake) : pool_(pool) {
+ThreadPool::RunScope::RunScope(ThreadPool& pool, bool wake, RunMode mode)
+    : pool_(pool), mode_(mode), outer_(t_caller_pool) {
+  if (mode_ == RunMode::Caller) {
+    t_caller_pool = &pool_;
+    return;
+  }
   pool_.runs_.fetch_add(1);
   if (!wake) return;
   pool_.wake_gen_.fetch_add(1);
@@ -86,7 +94,10 @@ ThreadPool::RunScope::RunScope(ThreadPool& pool, bool wake) : pool_(pool) {
 }
 
 ThreadPool::RunScope::~RunScope() {
-  pool_.runs_.fetch_sub(1);
+  if (mode_ == RunMode::Caller)
+    t_caller_pool = outer_;
+  else
+    pool_.runs_.fetch_sub(1);
 }
 
 int ThreadPool::sleeping_workers() const {
@@ -151,7 +162,7 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
   if (n <= 0) return;
   const int64_t grain = std::max<int64_t>(1, cost.grain);
   const int parts = parts_for(n, grain, cost.work_ns);
-  if (parts == 1) {
+  if (parts == 1 || t_caller_pool == this) {
     fn(0, n, 0);
     return;
   }

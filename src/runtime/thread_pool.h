@@ -71,16 +71,22 @@ class ThreadPool {
   // How long an idle worker keeps spinning while a run is in progress (RunScope), in its own CPU time.
   static constexpr int64_t kRunSpinNs = 1000000;
 
-  // Marks a session run in progress for its lifetime; `wake`: wake the sleeping workers now.
+  // How a run uses the pool: its sections split over the workers, or every section on the calling thread
+  // (the workers left to sleep). Both compute the same bits.
+  enum class RunMode { Pool, Caller };
+  // Marks a session run in progress for its lifetime; `wake`: wake the sleeping workers now. In
+  // RunMode::Caller the run's sections (on this thread) all run here, and the workers do not spin for it.
   class RunScope {
    public:
-    RunScope(ThreadPool& pool, bool wake);
+    RunScope(ThreadPool& pool, bool wake, RunMode mode = RunMode::Pool);
     ~RunScope();
     RunScope(const RunScope&) = delete;
     RunScope& operator=(const RunScope&) = delete;
 
    private:
     ThreadPool& pool_;
+    RunMode mode_;
+    const ThreadPool* outer_;  // the calling thread's caller-mode pool before this scope
   };
 
   int size() const { return threads_; }

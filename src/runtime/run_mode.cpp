@@ -1,0 +1,55 @@
+#include "runtime/run_mode.h"
+
+#include <algorithm>
+
+namespace tinyqat {
+namespace {
+
+int64_t median(std::array<int64_t, RunModeChooser::kSamples> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
+  if (!active_) return {};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) entries_.clear();
+  Entry& e = entries_[sig];
+  if (e.phase >= kMeasured) {
+    if (e.left > 0) {
+      --e.left;
+      return {e.mode, false, -1};
+    }
+    if (e.left < 0 && ++e.waited <= 4 * kMeasured) return {e.mode, false, -1};
+    e = Entry{0, -1, 0, {}, {}, e.mode};  // measure again
+  }
+  const int p = e.phase++, block = p / (kSamples + 1), pos = p % (kSamples + 1);
+  const auto mode = block == 0 ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
+  return {mode, block == 0 && pos == 0, pos - 1};
+}
+
+void RunModeChooser::finish(uint64_t sig, const Ticket& t, int64_t run_ns) {
+  if (!active_ || t.slot < 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(sig);
+  if (it == entries_.end()) return;
+  Entry& e = it->second;
+  const int m = t.mode == ThreadPool::RunMode::Pool ? 0 : 1;
+  if (e.left >= 0 || e.filled[m] >= kSamples) return;  // a run from an earlier measurement
+  e.ns[m][e.filled[m]++] = run_ns;
+  if (e.filled[0] < kSamples || e.filled[1] < kSamples) return;
+  const double pool = static_cast<double>(median(e.ns[0])), caller = static_cast<double>(median(e.ns[1]));
+  e.mode = pool < kPoolGain * caller ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
+  e.left = kRecheckRuns;
+  e.waited = 0;
+}
+
+ThreadPool::RunMode RunModeChooser::chosen(uint64_t sig) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(sig);
+  return it != entries_.end() ? it->second.mode : ThreadPool::RunMode::Pool;
+}
+
+}  // namespace tinyqat

@@ -1,0 +1,59 @@
+// Whether a session run splits its sections over the thread pool or runs them all on the calling thread,
+// chosen by measuring both. Which is faster depends on the model, the input size, the CPU and its load:
+// on a 2-vCPU VM a 0.25 ms model ran 1.3× slower split over two cores than on one (the data its operators
+// hand each other moves between the cores' caches), while a 5 ms model ran 1.6× faster. No work estimate
+// predicts that across machines, so the session times both.
+//
+// Per input-shape signature: a block of runs in each mode (the first run of a block is not counted: it
+// plans, or wakes the workers), then the median decides. The pool is kept only when it is at least
+// kPoolGain faster: a second core that buys less is left to the rest of the process (libvmaf's feature
+// threads). Every kRecheckRuns runs the signature is measured again, so a change of load is followed.
+// Both modes compute the same bits (ThreadPool::RunMode), so the choice never changes a result.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include "runtime/thread_pool.h"
+
+namespace tinyqat {
+
+class RunModeChooser {
+ public:
+  static constexpr int kSamples = 5;             // counted runs per mode and measurement
+  static constexpr int64_t kRecheckRuns = 2000;  // runs in the chosen mode before measuring again
+  static constexpr double kPoolGain = 0.95;      // the pool's median must be under this × the caller's
+  static constexpr size_t kMaxSignatures = 64;   // more distinct shapes: the oldest measurements go
+
+  // `threads` == 1: every run is RunMode::Pool (which then runs on the caller anyway), nothing measured.
+  explicit RunModeChooser(int threads) : active_(threads > 1) {}
+
+  struct Ticket {
+    ThreadPool::RunMode mode = ThreadPool::RunMode::Pool;
+    bool first_of_block = false;  // a pool block's first run wakes the workers
+    int slot = -1;                // the sample slot this run fills, −1: not counted
+  };
+  // The mode for the next run of signature `sig`; pass the ticket back to finish() with the run's time.
+  Ticket start(uint64_t sig);
+  void finish(uint64_t sig, const Ticket& t, int64_t run_ns);
+
+  // The mode runs of `sig` use now outside measurements (RunMode::Pool for an unseen signature).
+  ThreadPool::RunMode chosen(uint64_t sig) const;
+
+ private:
+  struct Entry {
+    int phase = 0;      // 0 .. kMeasured−1: the next run of the measurement; kMeasured: all started
+    int64_t left = -1;  // runs in `mode` before measuring again; −1: measured runs still to finish
+    int waited = 0;     // runs started while waiting for them (a run that threw never finishes)
+    std::array<std::array<int64_t, kSamples>, 2> ns{};
+    std::array<int, 2> filled{};
+    ThreadPool::RunMode mode = ThreadPool::RunMode::Pool;
+  };
+  static constexpr int kMeasured = 2 * (kSamples + 1);
+  bool active_;
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, Entry> entries_;
+};
+
+}  // namespace tinyqat
