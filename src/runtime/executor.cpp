@@ -79,14 +79,17 @@ Executor::Executor(Model model, ExecutorOptions opts) : model_(std::move(model))
     if (last_use[s] >= 0 && !is_constant_[s]) steps_[last_use[s]].free_after.push_back(s);
 }
 
-// The run-mode chooser's key: the input shapes (FNV-1a over their dims), without allocating.
-static uint64_t shape_signature(const std::vector<Shape>& shapes) {
-  uint64_t h = 1469598103934665603ull;
+// The run-mode chooser's key: FNV-1a over the input shapes' ranks and dims, one shape at a time.
+constexpr uint64_t kSignatureSeed = 1469598103934665603ull;
+static uint64_t mix_shape(uint64_t h, const Shape& s) {
   auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  for (const auto& s : shapes) {
-    mix(s.size());
-    for (int64_t d : s) mix(static_cast<uint64_t>(d));
-  }
+  mix(s.size());
+  for (int64_t d : s) mix(static_cast<uint64_t>(d));
+  return h;
+}
+static uint64_t shape_signature(const std::vector<Shape>& shapes) {
+  uint64_t h = kSignatureSeed;
+  for (const auto& s : shapes) h = mix_shape(h, s);
   return h;
 }
 
@@ -127,10 +130,8 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
 
   uint64_t sig = 0;
   if (parallel_ == Parallel::Auto && pool_->size() > 1) {
-    std::vector<Shape> shapes;
-    shapes.reserve(input_slots_.size());
-    for (int s : input_slots_) shapes.push_back(values[s].shape());
-    sig = shape_signature(shapes);
+    sig = kSignatureSeed;
+    for (int s : input_slots_) sig = mix_shape(sig, values[s].shape());
   }
   RunModeChooser::Ticket ticket = chooser_->start(sig);
   if (parallel_ == Parallel::Caller) ticket.mode = ThreadPool::RunMode::Caller;

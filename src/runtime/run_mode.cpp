@@ -14,10 +14,17 @@ int64_t median(std::array<int64_t, RunModeChooser::kSamples> v) {
 
 RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
   if (!active_) return {};
+  if (fast_sig_.load(std::memory_order_relaxed) == sig &&
+      fast_left_.fetch_sub(1, std::memory_order_relaxed) > 0)
+    return {static_cast<ThreadPool::RunMode>(fast_mode_.load(std::memory_order_relaxed)), false, -1};
   std::lock_guard<std::mutex> lock(mu_);
   if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) entries_.clear();
   Entry& e = entries_[sig];
   if (e.phase >= kMeasured) {
+    // The fast path counted this signature's runs down: measure again.
+    if (fast_sig_.load(std::memory_order_relaxed) == sig && fast_left_.load(std::memory_order_relaxed) <= 0 &&
+        e.left > 0)
+      e.left = 0;
     if (e.left > 0) {
       --e.left;
       return {e.mode, false, -1};
@@ -42,8 +49,12 @@ void RunModeChooser::finish(uint64_t sig, const Ticket& t, int64_t run_ns) {
   if (e.filled[0] < kSamples || e.filled[1] < kSamples) return;
   const double pool = static_cast<double>(median(e.ns[0])), caller = static_cast<double>(median(e.ns[1]));
   e.mode = pool < kPoolGain * caller ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
-  e.left = kRecheckRuns;
+  e.left = kRecheckRuns;  // counted here for runs that miss the fast path (another signature holds it)
   e.waited = 0;
+  fast_left_.store(0, std::memory_order_relaxed);
+  fast_sig_.store(sig, std::memory_order_relaxed);
+  fast_mode_.store(static_cast<int>(e.mode), std::memory_order_relaxed);
+  fast_left_.store(kRecheckRuns, std::memory_order_relaxed);
 }
 
 ThreadPool::RunMode RunModeChooser::chosen(uint64_t sig) const {

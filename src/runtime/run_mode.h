@@ -11,6 +11,7 @@
 // Both modes compute the same bits (ThreadPool::RunMode), so the choice never changes a result.
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
@@ -52,6 +53,11 @@ class RunModeChooser {
   };
   static constexpr int kMeasured = 2 * (kSamples + 1);
   bool active_;
+  // The latest decision, read without the lock while its runs last (a run of a few µs would otherwise pay
+  // for the lock and the lookup): its signature, mode and runs left before the locked path measures again.
+  std::atomic<uint64_t> fast_sig_{0};
+  std::atomic<int> fast_mode_{0};
+  std::atomic<int64_t> fast_left_{0};
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_;
 };
