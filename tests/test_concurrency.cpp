@@ -338,10 +338,14 @@ TEST(RunModeChooser, MeasuresBothModesAndKeepsTheFaster) {
     }
     return used;
   };
-  const int64_t measure = 2 * (RunModeChooser::kSamples + 1);
+  const int64_t measure = RunModeChooser::kMeasureRuns;
   RunModeChooser ch(2);
   auto first = drive(ch, 1, measure, 300, 240);
-  EXPECT_EQ(std::count(first.begin(), first.end(), Mode::Pool), measure / 2);
+  EXPECT_EQ(std::count(first.begin(), first.end(), Mode::Pool),
+            RunModeChooser::kWarmRuns + RunModeChooser::kRounds * RunModeChooser::kBlock);
+  // The modes alternate in blocks after the warm-up runs.
+  EXPECT_EQ(first[RunModeChooser::kWarmRuns + RunModeChooser::kBlock], Mode::Caller);
+  EXPECT_EQ(first[RunModeChooser::kWarmRuns + 2 * RunModeChooser::kBlock], Mode::Pool);
   EXPECT_EQ(ch.chosen(1), Mode::Caller);
   auto kept = drive(ch, 1, RunModeChooser::kRecheckRuns, 1, 1000);  // times outside a measurement count not
   EXPECT_EQ(std::count(kept.begin(), kept.end(), Mode::Caller), RunModeChooser::kRecheckRuns);

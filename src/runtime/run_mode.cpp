@@ -16,29 +16,31 @@ RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
   if (!active_) return {};
   if (fast_sig_.load(std::memory_order_relaxed) == sig &&
       fast_left_.fetch_sub(1, std::memory_order_relaxed) > 0)
-    return {static_cast<ThreadPool::RunMode>(fast_mode_.load(std::memory_order_relaxed)), false, -1};
+    return {static_cast<ThreadPool::RunMode>(fast_mode_.load(std::memory_order_relaxed)), false, false};
   std::lock_guard<std::mutex> lock(mu_);
   if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) entries_.clear();
   Entry& e = entries_[sig];
-  if (e.phase >= kMeasured) {
+  if (e.phase >= kMeasureRuns) {
     // The fast path counted this signature's runs down: measure again.
     if (fast_sig_.load(std::memory_order_relaxed) == sig && fast_left_.load(std::memory_order_relaxed) <= 0 &&
         e.left > 0)
       e.left = 0;
     if (e.left > 0) {
       --e.left;
-      return {e.mode, false, -1};
+      return {e.mode, false, false};
     }
-    if (e.left < 0 && ++e.waited <= 4 * kMeasured) return {e.mode, false, -1};
+    if (e.left < 0 && ++e.waited <= 4 * kMeasureRuns) return {e.mode, false, false};
     e = Entry{0, -1, 0, {}, {}, e.mode};  // measure again
   }
-  const int p = e.phase++, block = p / (kSamples + 1), pos = p % (kSamples + 1);
-  const auto mode = block == 0 ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
-  return {mode, block == 0 && pos == 0, pos - 1};
+  const int p = e.phase++;
+  if (p < kWarmRuns) return {ThreadPool::RunMode::Pool, p == 0, false};
+  const int r = (p - kWarmRuns) % (2 * kBlock), pos = r % kBlock;
+  const auto mode = r < kBlock ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
+  return {mode, mode == ThreadPool::RunMode::Pool && pos == 0, pos != 0};
 }
 
 void RunModeChooser::finish(uint64_t sig, const Ticket& t, int64_t run_ns) {
-  if (!active_ || t.slot < 0) return;
+  if (!active_ || !t.counted) return;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(sig);
   if (it == entries_.end()) return;

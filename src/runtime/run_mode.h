@@ -4,11 +4,13 @@
 // hand each other moves between the cores' caches), while a 5 ms model ran 1.6× faster. No work estimate
 // predicts that across machines, so the session times both.
 //
-// Per input-shape signature: a block of runs in each mode (the first run of a block is not counted: it
-// plans, or wakes the workers), then the median decides. The pool is kept only when it is at least
-// kPoolGain faster: a second core that buys less is left to the rest of the process (libvmaf's feature
-// threads). Every kRecheckRuns runs the signature is measured again, so a change of load is followed.
-// Both modes compute the same bits (ThreadPool::RunMode), so the choice never changes a result.
+// Per input-shape signature: a few warm-up runs, then blocks of runs in each mode, alternating (the first
+// run of a block is not counted: it wakes the workers, or lets them fall asleep), then the medians decide.
+// Alternating blocks keep a drift of the machine (caches filling, clocks rising) out of the comparison. The
+// pool is kept only when it is at least kPoolGain faster: a second core that buys less is left to the rest of
+// the process (libvmaf's feature threads). Every kRecheckRuns runs the signature is measured again, so a
+// change of load is followed. Both modes compute the same bits (ThreadPool::RunMode), so the choice never
+// changes a result.
 #pragma once
 #include <array>
 #include <atomic>
@@ -22,7 +24,11 @@ namespace tinyqat {
 
 class RunModeChooser {
  public:
-  static constexpr int kSamples = 5;             // counted runs per mode and measurement
+  static constexpr int kWarmRuns = 3;  // first runs of a measurement, in the pool, not counted
+  static constexpr int kBlock = 3;     // runs per block (the first not counted)
+  static constexpr int kRounds = 4;    // pairs of blocks (pool, caller) per measurement
+  static constexpr int kSamples = kRounds * (kBlock - 1);                // counted runs per mode
+  static constexpr int kMeasureRuns = kWarmRuns + 2 * kRounds * kBlock;  // runs one measurement takes
   static constexpr int64_t kRecheckRuns = 2000;  // runs in the chosen mode before measuring again
   static constexpr double kPoolGain = 0.95;      // the pool's median must be under this × the caller's
   static constexpr size_t kMaxSignatures = 64;   // more distinct shapes: the oldest measurements go
@@ -33,7 +39,7 @@ class RunModeChooser {
   struct Ticket {
     ThreadPool::RunMode mode = ThreadPool::RunMode::Pool;
     bool first_of_block = false;  // a pool block's first run wakes the workers
-    int slot = -1;                // the sample slot this run fills, −1: not counted
+    bool counted = false;         // the run's time is a sample of the measurement
   };
   // The mode for the next run of signature `sig`; pass the ticket back to finish() with the run's time.
   Ticket start(uint64_t sig);
@@ -44,14 +50,13 @@ class RunModeChooser {
 
  private:
   struct Entry {
-    int phase = 0;      // 0 .. kMeasured−1: the next run of the measurement; kMeasured: all started
+    int phase = 0;      // 0 .. kMeasureRuns−1: the next run of the measurement; kMeasureRuns: all started
     int64_t left = -1;  // runs in `mode` before measuring again; −1: measured runs still to finish
     int waited = 0;     // runs started while waiting for them (a run that threw never finishes)
     std::array<std::array<int64_t, kSamples>, 2> ns{};
     std::array<int, 2> filled{};
     ThreadPool::RunMode mode = ThreadPool::RunMode::Pool;
   };
-  static constexpr int kMeasured = 2 * (kSamples + 1);
   bool active_;
   // The latest decision, read without the lock while its runs last (a run of a few µs would otherwise pay
   // for the lock and the lookup): its signature, mode and runs left before the locked path measures again.
