@@ -20,7 +20,7 @@ namespace tinyqat {
 enum class Parallel { Auto, Pool, Caller };
 
 struct ExecutorOptions {
-  int threads = 1;  // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
+  int threads = 1;       // worker threads per run; 0: all cores (std::thread::hardware_concurrency)
   bool profile = false;  // accumulate time per node (see profile())
   bool trace = false;    // with profile: also keep every node run (see node_events())
   Parallel parallel = Parallel::Auto;
