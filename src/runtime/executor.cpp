@@ -112,9 +112,11 @@ static void check_input(const ValueInfo& vi, const Tensor& t) {
 
 std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tensor>>& inputs) {
   BufferPool::Scope scope(buffers_);
+  // Computed values and inputs live in `values`; constants are read in place (copying a Tensor costs an
+  // allocation and two atomic reference counts, per constant, per run). `value[s]` is what slot s holds.
   std::vector<Tensor> values(num_slots_);
-  for (int s = 0; s < num_slots_; ++s)
-    if (is_constant_[s]) values[s] = constants_[s];
+  std::vector<const Tensor*> value(num_slots_);
+  for (int s = 0; s < num_slots_; ++s) value[s] = is_constant_[s] ? &constants_[s] : &values[s];
   const auto& gin = model_.graph.inputs;
   std::vector<bool> given(gin.size(), false);
   for (const auto& [name, t] : inputs) {
@@ -124,6 +126,7 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
     TQ_CHECK(!given[i], "input '{}' given twice", name);
     check_input(gin[i], t);
     values[input_slots_[i]] = t;
+    value[input_slots_[i]] = &values[input_slots_[i]];  // an input named like an initializer overrides it
     given[i] = true;
   }
   for (size_t i = 0; i < gin.size(); ++i) TQ_CHECK(given[i], "input '{}' is missing", gin[i].name);
@@ -131,7 +134,7 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   uint64_t sig = 0;
   if (parallel_ == Parallel::Auto && pool_->size() > 1) {
     sig = kSignatureSeed;
-    for (int s : input_slots_) sig = mix_shape(sig, values[s].shape());
+    for (int s : input_slots_) sig = mix_shape(sig, value[s]->shape());
   }
   RunModeChooser::Ticket ticket = chooser_->start(sig);
   if (parallel_ == Parallel::Caller) ticket.mode = ThreadPool::RunMode::Caller;
@@ -145,7 +148,7 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
   std::shared_ptr<const KernelPlan> plan;
   for (auto& st : steps_) {
     in.clear();
-    for (int s : st.in_slots) in.push_back(s >= 0 ? &values[s] : nullptr);
+    for (int s : st.in_slots) in.push_back(s >= 0 ? value[s] : nullptr);
     out.assign(st.out_slots.size(), Tensor());
     plan = st.plans ? plan_for(st, ctx, in) : nullptr;
     ctx.plan = plan.get();
@@ -163,11 +166,14 @@ std::vector<Tensor> Executor::run(const std::vector<std::pair<std::string, Tenso
       st.kernel->run(ctx, in, out);
     }
     for (size_t i = 0; i < st.out_slots.size(); ++i)
-      if (st.out_slots[i] >= 0) values[st.out_slots[i]] = std::move(out[i]);
+      if (const int s = st.out_slots[i]; s >= 0) {
+        values[s] = std::move(out[i]);
+        value[s] = &values[s];
+      }
     for (int s : st.free_after) values[s] = Tensor();
   }
   std::vector<Tensor> result;
-  for (int s : output_slots_) result.push_back(values[s]);
+  for (int s : output_slots_) result.push_back(*value[s]);
   const int64_t run_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - run_start)
           .count();
