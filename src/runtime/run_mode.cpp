@@ -18,8 +18,17 @@ RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
       fast_left_.fetch_sub(1, std::memory_order_relaxed) > 0)
     return {static_cast<ThreadPool::RunMode>(fast_mode_.load(std::memory_order_relaxed)), false, false};
   std::lock_guard<std::mutex> lock(mu_);
-  if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) entries_.clear();
+  if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) {
+    // Full: forget the least recently used signature (not the one the fast path holds).
+    const uint64_t fast = fast_sig_.load(std::memory_order_relaxed);
+    auto victim = entries_.end();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->first != fast && (victim == entries_.end() || it->second.used < victim->second.used))
+        victim = it;
+    entries_.erase(victim);
+  }
   Entry& e = entries_[sig];
+  e.used = ++use_clock_;
   if (e.phase >= kMeasureRuns) {
     // The fast path counted this signature's runs down: measure again.
     if (fast_sig_.load(std::memory_order_relaxed) == sig && fast_left_.load(std::memory_order_relaxed) <= 0 &&
@@ -30,7 +39,7 @@ RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
       return {e.mode, false, false};
     }
     if (e.left < 0 && ++e.waited <= 4 * kMeasureRuns) return {e.mode, false, false};
-    e = Entry{0, -1, 0, {}, {}, e.mode};  // measure again
+    e = Entry{0, -1, 0, e.used, {}, {}, e.mode};  // measure again
   }
   const int p = e.phase++;
   if (p < kWarmRuns) return {ThreadPool::RunMode::Pool, p == 0, false};

@@ -31,7 +31,7 @@ class RunModeChooser {
   static constexpr int kMeasureRuns = kWarmRuns + 2 * kRounds * kBlock;  // runs one measurement takes
   static constexpr int64_t kRecheckRuns = 2000;  // runs in the chosen mode before measuring again
   static constexpr double kPoolGain = 0.95;      // the pool's median must be under this × the caller's
-  static constexpr size_t kMaxSignatures = 64;   // more distinct shapes: the oldest measurements go
+  static constexpr size_t kMaxSignatures = 64;   // more distinct shapes: the least recently used goes
 
   // `threads` == 1: every run is RunMode::Pool (which then runs on the caller anyway), nothing measured.
   explicit RunModeChooser(int threads) : active_(threads > 1) {}
@@ -53,6 +53,7 @@ class RunModeChooser {
     int phase = 0;      // 0 .. kMeasureRuns−1: the next run of the measurement; kMeasureRuns: all started
     int64_t left = -1;  // runs in `mode` before measuring again; −1: measured runs still to finish
     int waited = 0;     // runs started while waiting for them (a run that threw never finishes)
+    uint64_t used = 0;  // when the locked path last started a run of it (use_clock_)
     std::array<std::array<int64_t, kSamples>, 2> ns{};
     std::array<int, 2> filled{};
     ThreadPool::RunMode mode = ThreadPool::RunMode::Pool;
@@ -65,6 +66,7 @@ class RunModeChooser {
   std::atomic<int64_t> fast_left_{0};
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_;
+  uint64_t use_clock_ = 0;
 };
 
 }  // namespace tinyqat
