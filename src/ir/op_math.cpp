@@ -42,11 +42,10 @@ TransposeAttrs conv_transpose_attrs(const Node& n, const std::vector<int64_t>& k
            a.out_pad.size());
   TQ_CHECK(a.out_shape.empty() || a.out_shape.size() >= s, "{}: output_shape must have at least {} values",
            n.describe(), s);
-  constexpr int64_t kMax = int64_t(1) << 40;  // the importer's bound on any dimension
   for (int64_t v : a.out_pad)
     TQ_CHECK(v >= 0 && v <= (int64_t(1) << 24), "{}: output_padding {} is out of range", n.describe(), v);
   for (int64_t v : a.out_shape)
-    TQ_CHECK(v >= 0 && v <= kMax, "{}: output_shape value {} is out of range", n.describe(), v);
+    TQ_CHECK(v >= 0 && v <= kMaxDim, "{}: output_shape value {} is out of range", n.describe(), v);
   return a;
 }
 

@@ -162,11 +162,8 @@ void ThreadPool::parallel_for(int64_t n, Cost cost, const Fn& fn) {
   if (n <= 0) return;
   const int64_t grain = std::max<int64_t>(1, cost.grain);
   const int parts = parts_for(n, grain, cost.work_ns);
-  if (parts == 1) {
-    fn(0, n, 0);
-    return;
-  }
-  if (t_caller_pool == this) {  // a RunMode::Caller run: the whole range here (one part, like parts == 1)
+  // One part, or a RunMode::Caller run: the whole range here (the thread-local is read only for splits).
+  if (parts == 1 || t_caller_pool == this) {
     fn(0, n, 0);
     return;
   }
