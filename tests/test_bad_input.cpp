@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include <onnx/onnx_pb.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_util.h"
@@ -100,6 +101,23 @@ TEST(BadModel, UnknownOperatorIsNamed) {
   EXPECT_NE(e.find("FancyAttention"), std::string::npos) << e;
   EXPECT_NE(e.find(m.graph.nodes[1].name), std::string::npos) << "names the node: " << e;
   EXPECT_NE(e.find("opset 17"), std::string::npos) << "names the opset: " << e;
+}
+
+// Names in an ONNX file are bytes (ONNX's proto2 strings are not checked for UTF-8). A name that is not
+// UTF-8 must not make `inspect --json` (or any JSON report) throw from the JSON writer: invalid bytes
+// are written as U+FFFD.
+TEST(BadModel, NamesThatAreNotUtf8StillGiveValidJson) {
+  fs::path dir = temp_dir("bad_utf8_names");
+  Model m = tiny_model();
+  m.graph.nodes[1].name = "relu\xff\xfe";
+  m.metadata.emplace_back("note", std::string("caf\xc3", 4));  // a sequence cut in the middle
+  fs::path p = dir / "utf8.onnx";
+  write_file_atomic(p.string(), export_onnx_bytes(m));
+  auto r = cli("inspect --json " + p.string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\xef\xbf\xbd"), std::string::npos) << r.out;
+  nlohmann::json j;
+  EXPECT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;
 }
 
 TEST(BadModel, UnsupportedOpset) {

@@ -219,6 +219,21 @@ TEST(RegistryBadInput, RulesTheSchemaStatesInWords) {
   EXPECT_EQ(v.warnings[0].where, "models[0].quant_calibration_set");
 }
 
+// A long string value is shortened to 80 bytes in a message; the cut must not split a UTF-8 sequence
+// (the JSON writer threw on it: found by fuzz/fuzz_registry.cpp).
+TEST(RegistryBadInput, LongNonAsciiValuesAreShortenedWholeCharacters) {
+  json bad = minimal_entry("a");
+  bad["kind"] = "x" + std::string(60, 'y') + [] {
+    std::string s;
+    for (int i = 0; i < 40; ++i) s += "\xc3\xa9";  // é
+    return s;
+  }();
+  std::string e = all_errors(doc_with({bad}));
+  EXPECT_NE(e.find("models[0].kind: \"xyyy"), std::string::npos) << e;
+  EXPECT_NE(e.find("\xc3\xa9\"..."), std::string::npos) << "cut after a whole character: " << e;
+  EXPECT_NO_THROW((void)json(e).dump()) << "the message is UTF-8";
+}
+
 TEST(RegistryBadInput, RefusedWritesChangeNothing) {
   fs::path dir = temp_dir("registry-refused-write");
   write_text(dir / "r.json", doc_with({minimal_entry("a")}));

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "io/model_data.h"
 #include "ir/node_macs.h"
 #include "onnx/onnx_io.h"
@@ -256,12 +257,12 @@ std::function<int()> add_bench(CLI::App& app) {
       nlohmann::ordered_json doc;
       doc["traceEvents"] = trace_events;
       doc["displayTimeUnit"] = "ms";
-      write_file_atomic(o->trace, doc.dump() + "\n");
+      write_file_atomic(o->trace, json_dump(doc) + "\n");
     }
     if (o->json) {  // one JSON object on one line
       nlohmann::ordered_json out =
           sweep.size() == 1 ? sweep[0] : nlohmann::ordered_json{{"model", o->model}, {"sweep", sweep}};
-      std::printf("%s\n", out.dump().c_str());
+      std::printf("%s\n", json_dump(out).c_str());
     } else {
       std::fputs(text.c_str(), stdout);
     }

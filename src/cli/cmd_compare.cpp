@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/json_dump.h"
 #include "handoff/plots.h"
 #include "io/model_data.h"
 #include "ir/summary.h"
@@ -142,7 +143,7 @@ std::function<int()> add_compare(CLI::App& app) {
       if (o->json) {
         auto j = nlohmann::ordered_json::parse(s);
         j["sensitivity"] = nlohmann::ordered_json::parse(quant::sensitivity_json(sens));
-        s = j.dump(2) + "\n";
+        s = json_dump(j, 2) + "\n";
       } else {
         s += quant::sensitivity_text(sens);
       }

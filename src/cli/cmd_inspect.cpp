@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/json_dump.h"
 #include "ir/summary.h"
 #include "onnx/onnx_io.h"
 #include "runtime/int8_speed.h"
@@ -33,7 +34,7 @@ std::function<int()> add_inspect(CLI::App& app) {
       auto j = nlohmann::ordered_json::parse(summary_json(s));
       j["kernel_path"] = kernel_path_name(path);
       j["predicted_run_ms"] = ms;
-      out = j.dump(2) + "\n";
+      out = json_dump(j, 2) + "\n";
     } else {
       out = summary_text(s) +
             fmt::format("predicted run: {:.4g} ms on 1 thread ({} kernels; declared shapes, free dims 1)\n",

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "handoff/handoff.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
@@ -118,7 +119,7 @@ int cmd_show(const std::string& path, const std::string& id, bool json) {
     if (e->notes) std::printf("  notes:   %s\n", e->notes->c_str());
     std::printf("  runs:    %s (%s): %s\n", decision.c_str(), reason.c_str(), why.c_str());
   }
-  if (json) std::printf("%s\n", out.dump(2).c_str());
+  if (json) std::printf("%s\n", json_dump(out, 2).c_str());
   return 0;
 }
 

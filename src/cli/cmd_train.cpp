@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "core/model_paths.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
@@ -171,7 +172,7 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
   j["int8"] = r.int8_path;
   j["fp32"] = r.fp32_path;
   j["checkpoint"] = r.checkpoint;
-  write_file_atomic(path, j.dump(2) + "\n");
+  write_file_atomic(path, json_dump(j, 2) + "\n");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "handoff/gate.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -263,7 +264,7 @@ std::string gate_json(const GateReport& rep) {
     }
     j["models"].push_back(m);
   }
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 std::string gate_markdown(const GateReport& rep) {

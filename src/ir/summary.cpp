@@ -1,4 +1,5 @@
 #include "ir/summary.h"
+#include "core/json_dump.h"
 
 #include <set>
 
@@ -110,7 +111,7 @@ std::string summary_json(const ModelSummary& s) {
   nlohmann::ordered_json md = nlohmann::ordered_json::object();
   for (const auto& [k, v] : s.metadata) md[k] = v;
   j["metadata"] = md;
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 std::string summary_text(const ModelSummary& s) {

@@ -1,4 +1,5 @@
 #include "quant/compare.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -250,7 +251,7 @@ std::string comparison_json(const Comparison& c) {
       j["layers"].push_back(e);
     }
   }
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 std::vector<const LayerComparison*> clipping_over(const Comparison& c, double threshold) {

@@ -1,4 +1,5 @@
 #include "quant/ladder.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <limits>
@@ -395,7 +396,7 @@ std::string ladder_json(const LadderResult& r, double budget) {
     x["message"] = g.message;
     j["rungs"].push_back(x);
   }
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 std::string ladder_markdown(const LadderResult& r, double budget) {

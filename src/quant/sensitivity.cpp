@@ -1,4 +1,5 @@
 #include "quant/sensitivity.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -133,7 +134,7 @@ std::string sensitivity_json(const Sensitivity& s) {
     j["most_sensitive"] = s.units.front().node;
     j["worst_alone"] = worst_alone(s)->node;
   }
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 }  // namespace tinyqat::quant

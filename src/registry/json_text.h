@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_dump.h"
+
 namespace tinyqat::registry {
 
 // Deepest nesting of arrays and objects accepted (a registry needs 3, a sidecar a handful).
@@ -41,7 +43,8 @@ Json parse_json_text(std::string_view text) {
     for (size_t i = 0; i < frames.size() && i < 8; ++i) {
       const Frame& f = frames[i];
       p += f.array ? fmt::format("[{}]", f.count)
-                   : (p.empty() ? "" : ".") + (f.key.size() > 64 ? f.key.substr(0, 64) + "..." : f.key);
+                   : (p.empty() ? "" : ".") +
+                         (f.key.size() > 64 ? std::string(utf8_prefix(f.key, 64)) + "..." : f.key);
     }
     return frames.size() > 8 ? p + "..." : p;
   };
@@ -61,8 +64,9 @@ Json parse_json_text(std::string_view text) {
         Frame& f = frames.back();
         f.key = parsed.template get<std::string>();
         if (!f.keys.insert(f.key).second)
-          throw JsonTextError(path(), fmt::format("duplicate key '{}' (each key may appear once per object)",
-                                                  f.key.size() > 64 ? f.key.substr(0, 64) + "..." : f.key));
+          throw JsonTextError(
+              path(), fmt::format("duplicate key '{}' (each key may appear once per object)",
+                                  f.key.size() > 64 ? std::string(utf8_prefix(f.key, 64)) + "..." : f.key));
         break;
       }
       case Event::object_end:

@@ -1,4 +1,5 @@
 #include "registry/registry.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <chrono>
@@ -249,7 +250,7 @@ std::string to_text(const Registry& r) {
   doc["schema_version"] = r.schema_version;
   doc["models"] = ojson::array();
   for (const auto& e : r.models) doc["models"].push_back(entry_json(e));
-  return doc.dump(2) + "\n";
+  return json_dump(doc, 2) + "\n";
 }
 
 void save_registry(const Registry& r) {
@@ -339,7 +340,7 @@ void write_sidecar(const Registry& r, const Entry& e, const std::optional<Measur
     q["samples"] = m->samples;
     j["quant_measurement"] = q;
   }
-  write_file_atomic(p.string(), j.dump(2) + "\n");
+  write_file_atomic(p.string(), json_dump(j, 2) + "\n");
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include "registry/resolve.h"
+#include "core/json_dump.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -143,7 +144,7 @@ std::string decision_json(const Decision& d) {
   j["recorded_drop_plcc"] =
       d.recorded_drop ? nlohmann::ordered_json(*d.recorded_drop) : nlohmann::ordered_json();
   j["text"] = d.text;
-  return j.dump(2);
+  return json_dump(j, 2);
 }
 
 }  // namespace tinyqat::registry

@@ -1,4 +1,5 @@
 #include "registry/schema_errors.h"
+#include "core/json_dump.h"
 
 #include <algorithm>
 #include <string>
@@ -36,11 +37,12 @@ const valijson::Schema& compiled_schema() {
 std::string shown_scalar(const json& v) {
   if (v.is_string()) {
     const auto& str = v.get_ref<const std::string&>();
-    return json(str.size() > 80 ? str.substr(0, 80) : str).dump();
+    if (str.size() <= 78) return json_dump(json(str));
+    return json_dump(json(std::string(utf8_prefix(str, 75)))) + "...";
   }
   if (v.is_array()) return "[...]";
   if (v.is_object()) return "{...}";
-  return v.dump();
+  return json_dump(v);
 }
 std::string shown(const json& v) {
   std::string s;
@@ -56,7 +58,7 @@ std::string shown(const json& v) {
   } else {
     s = shown_scalar(v);
   }
-  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  if (s.size() > 80) s = std::string(utf8_prefix(s, 77)) + "...";
   return s;
 }
 
@@ -120,7 +122,8 @@ Located locate(const std::vector<std::string>& ctx, const json& doc) {
 
 std::string join_enum(const json& e) {
   std::string r;
-  for (const auto& x : e) r += (r.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : x.dump());
+  for (const auto& x : e)
+    r += (r.empty() ? "" : ", ") + (x.is_string() ? x.get<std::string>() : json_dump(x));
   return r;
 }
 
@@ -160,8 +163,8 @@ Violation explain(const valijson::ValidationResults::Error& err, const json& doc
   } else if (v && s && (s->contains("minimum") || s->contains("maximum")) &&
              (d.find("less than") != std::string::npos || d.find("greater than") != std::string::npos)) {
     out.message = fmt::format("{} is outside [{}, {}]", shown(*v),
-                              s->contains("minimum") ? (*s)["minimum"].dump() : "-inf",
-                              s->contains("maximum") ? (*s)["maximum"].dump() : "inf");
+                              s->contains("minimum") ? json_dump((*s)["minimum"]) : "-inf",
+                              s->contains("maximum") ? json_dump((*s)["maximum"]) : "inf");
   } else if (v && s && s->contains("maxLength") && d.find("characters") != std::string::npos) {
     out.message =
         fmt::format("{} characters, at most {} allowed", v->is_string() ? v->get<std::string>().size() : 0,

@@ -1,4 +1,5 @@
 #include "train/resume.h"
+#include "core/json_dump.h"
 
 #include <cstring>
 #include <sstream>
@@ -165,7 +166,7 @@ void write_resume_state(const std::string& path, const ResumeState& s) {
   meta["epochs"] = epochs;
   ar.write("optimizer", bytes_tensor(s.optimizer.data(), s.optimizer.size()));
   ar.write("rng", s.rng.cpu().contiguous());
-  const std::string m = meta.dump();
+  const std::string m = json_dump(meta);
   ar.write("meta", bytes_tensor(m.data(), m.size()));
   const std::vector<uint8_t> body = archive_bytes(ar);
   std::string out = kMagic + sha256_hex(body) + "\n";
@@ -192,7 +193,7 @@ ResumeState read_resume_state(const std::string& path) {
     const std::vector<uint8_t> mb = tensor_bytes(read_tensor(ar, "meta", path), "meta", path);
     const Json meta = Json::parse(mb.begin(), mb.end());
     TQ_CHECK(meta.at("format").get<int>() == kFormat, "{}: resume state: format {} is not {}", path,
-             meta.at("format").dump(), kFormat);
+             json_dump(meta.at("format")), kFormat);
     s.command = meta.at("command").get<std::string>();
     s.config_hash = meta.at("config_hash").get<std::string>();
     s.start_digest = meta.at("start_digest").get<std::string>();
