@@ -34,6 +34,7 @@
 #include "quant/ptq.h"
 #include "registry/registry.h"
 #include "registry/resolve.h"
+#include "registry/schema_errors.h"
 #include "session/session.h"
 #include "support/test_support.h"
 #include "tinyqat/session.h"
@@ -232,6 +233,35 @@ TEST(RegistryBadInput, LongNonAsciiValuesAreShortenedWholeCharacters) {
   EXPECT_NE(e.find("models[0].kind: \"xyyy"), std::string::npos) << e;
   EXPECT_NE(e.find("\xc3\xa9\"..."), std::string::npos) << "cut after a whole character: " << e;
   EXPECT_NO_THROW((void)json(e).dump()) << "the message is UTF-8";
+}
+
+// valijson matches `pattern` with std::regex, whose matcher recurses per character: a 200 000-character
+// id overflowed the stack (a signal from `registry validate`). Strings longer than any field allows are
+// refused before the schema is checked.
+TEST(RegistryBadInput, HugeStringsAreRefusedBeforeThePatternIsMatched) {
+  json bad = minimal_entry("a");
+  bad["id"] = std::string(200000, 'a');
+  bad["onnx"] = std::string(100000, 'b') + ".onnx";
+  bad["notes"] = std::string(reg::kMaxSchemaString + 1, 'n');
+  std::string e = all_errors(doc_with({bad}));
+  EXPECT_NE(e.find("models[0].id: a string of 200000 bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("models[0].onnx: a string of 100005 bytes"), std::string::npos) << e;
+  EXPECT_NE(e.find("models[0].notes: a string of 1025 bytes"), std::string::npos) << e;
+  EXPECT_EQ(e.find("does not match the pattern"), std::string::npos) << "no second message: " << e;
+  // At the bound the schema's own rule speaks.
+  bad = minimal_entry("a");
+  bad["notes"] = std::string(reg::kMaxSchemaString, 'n');
+  e = all_errors(doc_with({bad}));
+  EXPECT_NE(e.find("models[0].notes: 1024 characters, at most 512 allowed"), std::string::npos) << e;
+  // A registry file is read only up to its size limit.
+  fs::path dir = temp_dir("registry-huge-string");
+  write_text(dir / "r.json", doc_with({minimal_entry("a")}));
+  try {
+    read_file((dir / "r.json").string(), 16);
+    FAIL() << "read past the limit";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("more than the 16"), std::string::npos) << err.what();
+  }
 }
 
 TEST(RegistryBadInput, RefusedWritesChangeNothing) {

@@ -19,13 +19,17 @@
 
 namespace tinyqat {
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     fail("{}: not a regular file", path);
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    fail("{}: {} bytes, more than the {} such a file may hold", path, st.st_size, max_bytes);
   }
   std::vector<uint8_t> buf(static_cast<size_t>(st.st_size));
   size_t got = 0;

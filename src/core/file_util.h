@@ -7,7 +7,8 @@
 
 namespace tinyqat {
 
-std::vector<uint8_t> read_file(const std::string& path);
+// The whole file; an Error naming it when it holds more than `max_bytes` (checked before allocating).
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = UINT64_MAX);
 // Reads `length` bytes at `offset` (both checked against the file's size first: an Error naming the file
 // when the range does not lie inside it). Allocates only the range.
 std::vector<uint8_t> read_file_range(const std::string& path, uint64_t offset, uint64_t length);

@@ -240,7 +240,7 @@ Registry parse_registry(const std::string& text, const std::string& path) {
 }
 
 Registry load_registry(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
+  std::vector<uint8_t> bytes = read_file(path, kMaxRegistryBytes);
   return parse_registry(std::string(bytes.begin(), bytes.end()), path);
 }
 
@@ -269,7 +269,7 @@ ojson read_sidecar(const fs::path& p, bool* exists) {
   std::error_code ec;
   *exists = fs::exists(p, ec);
   if (!*exists) return ojson::object();
-  std::vector<uint8_t> bytes = read_file(p.string());
+  std::vector<uint8_t> bytes = read_file(p.string(), kMaxRegistryBytes);
   ojson j;
   try {
     j = parse_json_text<ojson>(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));

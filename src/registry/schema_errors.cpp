@@ -1,7 +1,7 @@
 #include "registry/schema_errors.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
+#include <set>
 #include <string>
 
 #include <fmt/format.h>
@@ -9,6 +9,8 @@
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
+
+#include "core/json_dump.h"
 
 namespace tinyqat::registry {
 
@@ -184,14 +186,39 @@ bool is_wrapper(const std::string& d) {
 
 std::vector<Violation> schema_violations(const json& doc) {
   std::vector<Violation> out;
+  // valijson checks `pattern` with std::regex, whose matcher recurses per character: a string of some
+  // 10^5 characters overflows the stack. Longer strings than any the schema allows are reported here and
+  // shortened in the copy that is validated; the schema's messages about them are left out.
+  json checked = doc;
+  std::set<std::string> overlong;
+  std::vector<std::pair<json*, std::string>> todo{{&checked, ""}};
+  while (!todo.empty()) {
+    auto [v, path] = std::move(todo.back());
+    todo.pop_back();
+    if (v->is_string()) {
+      auto& s = v->get_ref<std::string&>();
+      if (s.size() <= kMaxSchemaString) continue;
+      out.push_back({path, fmt::format("a string of {} bytes (no field of the schema may hold more than {})",
+                                       s.size(), kMaxSchemaString)});
+      overlong.insert(path);
+      s = std::string(utf8_prefix(s, kMaxSchemaString));
+    } else if (v->is_array()) {
+      for (size_t i = v->size(); i-- > 0;) todo.emplace_back(&(*v)[i], fmt::format("{}[{}]", path, i));
+    } else if (v->is_object()) {  // children pushed last to first: reported in document order
+      const size_t first = todo.size();
+      for (auto& [k, m] : v->items()) todo.emplace_back(&m, path.empty() ? k : path + "." + k);
+      std::reverse(todo.begin() + static_cast<ptrdiff_t>(first), todo.end());
+    }
+  }
   valijson::Validator validator;
   valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(doc);
+  valijson::adapters::NlohmannJsonAdapter adapter(checked);
   if (validator.validate(compiled_schema(), adapter, &results)) return out;
   valijson::ValidationResults::Error err;
   while (results.popError(err)) {
     if (is_wrapper(err.description)) continue;
-    out.push_back(explain(err, doc));
+    Violation v = explain(err, checked);
+    if (!overlong.count(v.where)) out.push_back(std::move(v));
   }
   if (out.empty()) out.push_back({"", "does not satisfy the registry schema"});
   return out;

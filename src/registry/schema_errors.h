@@ -10,6 +10,10 @@
 
 namespace tinyqat::registry {
 
+// Longest string checked against the schema (valijson's regex matcher recurses per character): every
+// string field of the schema allows at most 512 characters; longer strings are refused before validation.
+inline constexpr size_t kMaxSchemaString = 1024;
+
 // Empty when `doc` satisfies the schema.
 std::vector<Violation> schema_violations(const nlohmann::json& doc);
 
