@@ -486,6 +486,32 @@ TEST(BadModel, ShapeRulesAndKernelsRefuseWhatTheyCannotIndex) {
   }
 }
 
+// A QLinearConv whose scales are not constants reads them at run time: an empty x_scale is one Error,
+// not an exception from the standard library.
+TEST(BadRun, QLinearScalesGivenAtRunTimeMustHoldOneValue) {
+  GraphBuilder b("qlinear_runtime_scale");
+  auto x = b.input("x", DType::U8, {1, 1, 4, 4});
+  auto xs = b.input("xs", DType::F32, {"S"});
+  auto zp = b.constant("zp", Tensor::zeros(DType::U8, {}));
+  auto w = b.constant("w", Tensor::zeros(DType::I8, {1, 1, 1, 1}));
+  auto ws = b.constant("ws", Tensor::scalar_f32(0.5f));
+  auto wzp = b.constant("wzp", Tensor::zeros(DType::I8, {}));
+  auto ys = b.constant("ys", Tensor::scalar_f32(1.f));
+  b.output(b.op("QLinearConv", {x, xs, zp, w, ws, wzp, ys, zp}), "y");
+  Executor ex(b.finish());
+  auto run = [&](int64_t n) {
+    try {
+      ex.run({{"x", Tensor::zeros(DType::U8, {1, 1, 4, 4})}, {"xs", Tensor::zeros(DType::F32, {n})}});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(run(0).find("x_scale must hold one value, not 0"), std::string::npos) << run(0);
+  EXPECT_NE(run(2).find("x_scale must hold one value, not 2"), std::string::npos) << run(2);
+  EXPECT_EQ(run(1), "");
+}
+
 TEST(BadRun, InputShapeAndTypeMismatch) {
   Executor ex(tiny_model());
   auto msg = [&](Tensor t, const std::string& name = "x") {

@@ -1,5 +1,4 @@
 #include "handoff/gate.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "core/sha256.h"
 #include "handoff/plots.h"
 #include "io/model_data.h"

@@ -1,10 +1,11 @@
 #include "ir/summary.h"
-#include "core/json_dump.h"
 
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/json_dump.h"
 
 namespace tinyqat {
 

@@ -1,5 +1,4 @@
 #include "quant/compare.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_dump.h"
 #include "quant/metrics.h"
 #include "quant/sample_runner.h"
 

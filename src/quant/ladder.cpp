@@ -1,5 +1,4 @@
 #include "quant/ladder.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
 #include <limits>
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_dump.h"
 #include "onnx/onnx_io.h"
 #include "quant/compare.h"
 #include "quant/ptq.h"

@@ -1,5 +1,4 @@
 #include "quant/sensitivity.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_dump.h"
 #include "qdq/selectors.h"
 #include "quant/compare.h"
 #include "quant/ptq.h"

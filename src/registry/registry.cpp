@@ -1,5 +1,4 @@
 #include "registry/registry.h"
-#include "core/json_dump.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "core/model_paths.h"
 #include "core/sha256.h"
 #include "onnx/onnx_io.h"

@@ -1,10 +1,10 @@
 #include "registry/resolve.h"
-#include "core/json_dump.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_dump.h"
 #include "core/sha256.h"
 
 namespace tinyqat::registry {

@@ -1,14 +1,16 @@
 #include "train/resume.h"
-#include "core/json_dump.h"
 
 #include <cstring>
+#include <limits>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/json_dump.h"
 #include "core/model_paths.h"
 #include "core/sha256.h"
 
@@ -33,6 +35,18 @@ double from_bits(uint64_t b) {
   double v = 0;
   std::memcpy(&v, &b, sizeof v);
   return v;
+}
+
+// An integer of the meta record: a JSON integer within T's range (nlohmann's get<T>() casts a float of
+// any size, undefined past T's range, and wraps integers).
+template <typename T>
+T integer_field(const Json& v, const std::string& file) {
+  const bool ok = v.is_number_unsigned()  ? std::in_range<T>(v.get<uint64_t>())
+                  : v.is_number_integer() ? std::in_range<T>(v.get<int64_t>())
+                                          : false;
+  TQ_CHECK(ok, "{}: resume state: {} is not an integer in [{}, {}]", file, json_dump(v),
+           std::numeric_limits<T>::min(), std::numeric_limits<T>::max());
+  return v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>());
 }
 
 std::vector<uint8_t> archive_bytes(OutputArchive& ar) {
@@ -96,14 +110,14 @@ TrainableModel::State get_model_state(InputArchive& ar, const Json& meta, const 
   size_t k = 0;
   for (const auto& x : j.at("quants")) {
     ActQuant q;
-    const int scheme = x.at("scheme").get<int>();
+    const int scheme = integer_field<int>(x.at("scheme"), file);
     TQ_CHECK(scheme == 0 || scheme == 1, "{}: resume state: activation scheme {} is unknown", file, scheme);
     q.scheme = static_cast<quant::ActScheme>(scheme);
-    q.averaging = from_bits(x.at("averaging").get<uint64_t>());
+    q.averaging = from_bits(integer_field<uint64_t>(x.at("averaging"), file));
     q.initialized = x.at("initialized").get<bool>();
     q.frozen = x.at("frozen").get<bool>();
-    q.lo = static_cast<float>(from_bits(x.at("lo").get<uint64_t>()));
-    q.hi = static_cast<float>(from_bits(x.at("hi").get<uint64_t>()));
+    q.lo = static_cast<float>(from_bits(integer_field<uint64_t>(x.at("lo"), file)));
+    q.hi = static_cast<float>(from_bits(integer_field<uint64_t>(x.at("hi"), file)));
     q.learnable = x.at("learnable").get<bool>();
     if (q.learnable) {
       q.scale = read_tensor(ar, fmt::format("{}/q{}s", key, k), file);
@@ -192,21 +206,22 @@ ResumeState read_resume_state(const std::string& path) {
     ar.load_from(reinterpret_cast<const char*>(bytes.data() + head), bytes.size() - head);
     const std::vector<uint8_t> mb = tensor_bytes(read_tensor(ar, "meta", path), "meta", path);
     const Json meta = Json::parse(mb.begin(), mb.end());
-    TQ_CHECK(meta.at("format").get<int>() == kFormat, "{}: resume state: format {} is not {}", path,
-             json_dump(meta.at("format")), kFormat);
+    TQ_CHECK(integer_field<int>(meta.at("format"), path) == kFormat, "{}: resume state: format {} is not {}",
+             path, json_dump(meta.at("format")), kFormat);
     s.command = meta.at("command").get<std::string>();
     s.config_hash = meta.at("config_hash").get<std::string>();
     s.start_digest = meta.at("start_digest").get<std::string>();
     s.device = meta.at("device").get<std::string>();
-    s.threads = meta.at("threads").get<int>();
-    s.world_size = meta.at("world_size").get<int>();
+    s.threads = integer_field<int>(meta.at("threads"), path);
+    s.world_size = integer_field<int>(meta.at("world_size"), path);
     s.smoke = meta.at("smoke").get<bool>();
     const Json& n = meta.at("samples");
-    s.train_samples = n.at(0).get<int64_t>(), s.val_samples = n.at(1).get<int64_t>();
-    s.test_samples = n.at(2).get<int64_t>();
+    s.train_samples = integer_field<int64_t>(n.at(0), path),
+    s.val_samples = integer_field<int64_t>(n.at(1), path);
+    s.test_samples = integer_field<int64_t>(n.at(2), path);
     s.phase = meta.at("phase").get<std::string>();
     TQ_CHECK(s.phase == "fp32" || s.phase == "qat", "{}: resume state: phase '{}' is unknown", path, s.phase);
-    s.epoch = meta.at("epoch").get<int>();
+    s.epoch = integer_field<int>(meta.at("epoch"), path);
     TQ_CHECK(s.epoch >= 0, "{}: resume state: epoch {} is negative", path, s.epoch);
     s.model = get_model_state(ar, meta, "model", path);
     s.has_qat = meta.at("has_qat").get<bool>();
@@ -215,21 +230,22 @@ ResumeState read_resume_state(const std::string& path) {
     if (s.has_qat) {
       s.fp32_end = get_model_state(ar, meta, "fp32_end", path);
       s.best_state = get_model_state(ar, meta, "best_state", path);
-      s.best = from_bits(meta.at("best").get<uint64_t>());
-      s.best_epoch = meta.at("best_epoch").get<int>();
+      s.best = from_bits(integer_field<uint64_t>(meta.at("best"), path));
+      s.best_epoch = integer_field<int>(meta.at("best_epoch"), path);
     }
     const Json& sc = meta.at("loss_scaler");
-    s.loss_scale = from_bits(sc.at(0).get<uint64_t>());
-    s.good_steps = sc.at(1).get<int>(), s.skipped_in_a_row = sc.at(2).get<int>();
+    s.loss_scale = from_bits(integer_field<uint64_t>(sc.at(0), path));
+    s.good_steps = integer_field<int>(sc.at(1), path),
+    s.skipped_in_a_row = integer_field<int>(sc.at(2), path);
     for (const auto& e : meta.at("epochs")) {
       EpochLog l;
       l.phase = e.at(0).get<std::string>();
-      l.epoch = e.at(1).get<int>();
-      l.train_loss = from_bits(e.at(2).get<uint64_t>());
-      l.val_loss = from_bits(e.at(3).get<uint64_t>());
-      l.seconds = from_bits(e.at(4).get<uint64_t>());
-      l.steps = e.at(5).get<int64_t>();
-      l.comm_seconds = from_bits(e.at(6).get<uint64_t>());
+      l.epoch = integer_field<int>(e.at(1), path);
+      l.train_loss = from_bits(integer_field<uint64_t>(e.at(2), path));
+      l.val_loss = from_bits(integer_field<uint64_t>(e.at(3), path));
+      l.seconds = from_bits(integer_field<uint64_t>(e.at(4), path));
+      l.steps = integer_field<int64_t>(e.at(5), path);
+      l.comm_seconds = from_bits(integer_field<uint64_t>(e.at(6), path));
       s.epochs.push_back(l);
     }
     s.optimizer = tensor_bytes(read_tensor(ar, "optimizer", path), "optimizer", path);

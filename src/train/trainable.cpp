@@ -1,6 +1,7 @@
 #include "train/trainable.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
@@ -154,8 +155,10 @@ TrainableModel::TrainableModel(const Model& m) : model_(m), graph_(m.graph) {
     if (k == zoo::kDropoutKey) {
       const size_t at = v.find('@');
       TQ_CHECK(at != std::string::npos, "metadata {}: '{}' is not P@value,...", k, v);
-      dropout_p_ = std::stod(v.substr(0, at));
-      TQ_CHECK(dropout_p_ >= 0 && dropout_p_ < 1, "metadata {}: dropout {} is not in [0, 1)", k, dropout_p_);
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + at, dropout_p_);
+      TQ_CHECK(ec == std::errc() && end == v.data() + at && dropout_p_ >= 0 && dropout_p_ < 1,
+               "metadata {}: dropout '{}' is not a number in [0, 1)", k,
+               v.substr(0, std::min<size_t>(at, 40)));
       for (size_t b = at + 1; b <= v.size();) {
         const size_t e = std::min(v.find(',', b), v.size());
         const std::string name = v.substr(b, e - b);

@@ -210,6 +210,26 @@ TEST(Trainable, LearnableScalesStayPositiveAndExportWithinOneStep) {
   }
 }
 
+// The dropout note in a model's metadata ("P@value,..."), read from a file given as `init:`: a P that
+// is not a number in [0, 1) is one Error naming the key, not an exception from std::stod.
+TEST(Trainable, DropoutMetadataIsParsedStrictly) {
+  for (const char* p : {"x", "1e999", "0.5junk", "nan", "1", ""}) {
+    Model m =
+        zoo::build("fr_regressor",
+                   {{"in_features", zoo::Arg{{4}, {}, false}}, {"dropout", zoo::Arg{{0.25}, {}, false}}}, 1);
+    bool found = false;
+    for (auto& [k, v] : m.metadata)
+      if (k == zoo::kDropoutKey) v = p + v.substr(v.find('@')), found = true;
+    ASSERT_TRUE(found);
+    try {
+      TrainableModel t(m);
+      ADD_FAILURE() << "accepted dropout '" << p << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is not a number in [0, 1)"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Trainable, RefusesOpsItCannotDifferentiate) {
   GraphBuilder b("ct");
   auto x = b.input("x", DType::F32, {"N", 1, 8, 8});

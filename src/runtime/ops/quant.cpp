@@ -102,6 +102,12 @@ std::vector<float> floats_of(const Tensor& t, const Node& n, const char* what) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
 }
 
+float scalar_of(const Tensor& t, const Node& n, const char* what) {
+  expect_dtype(n, t, DType::F32, what);
+  TQ_CHECK(t.numel() == 1, "{}: {} must hold one value, not {}", n.describe(), what, t.numel());
+  return t.data<float>()[0];
+}
+
 namespace {
 
 // Runs f(begin, count, channel) over the tensor in blocks that share one quantization parameter set:
@@ -321,7 +327,7 @@ class QConvKernel : public Kernel {
       a.bias = params_.bias_data();
       if (requantises()) a.rq = &params_.rq;
     } else if (qlinear_) {
-      const float xs = floats_of(*in[1], n, "x_scale").at(0);
+      const float xs = scalar_of(*in[1], n, "x_scale");
       auto ws = floats_of(*in[4], n, "w_scale");
       TQ_CHECK(ws.size() == 1 || static_cast<int64_t>(ws.size()) == s.M,
                "{}: w_scale must have 1 or {} values", n.describe(), s.M);
@@ -334,7 +340,7 @@ class QConvKernel : public Kernel {
         scale_v = float_scales(xs, ws);
         out_scale = &scale_v;
       } else {
-        rq = make_requant(n, xs, ws, floats_of(*in[6], n, "y_scale").at(0), *in[7], act_lo_, act_hi_);
+        rq = make_requant(n, xs, ws, scalar_of(*in[6], n, "y_scale"), *in[7], act_lo_, act_hi_);
         a.rq = &rq;
       }
     }
@@ -430,7 +436,7 @@ class QMatMulKernel : public Kernel {
       m.bias = params_.bias_data();
       if (requantises()) m.rq = &params_.rq;
     } else if (qlinear_) {
-      const float as = floats_of(*in[1], n, "a_scale").at(0);
+      const float as = scalar_of(*in[1], n, "a_scale");
       auto bs = floats_of(*in[4], n, "b_scale");
       TQ_CHECK(bs.size() == 1 || static_cast<int64_t>(bs.size()) == N, "{}: b_scale must have 1 or {} values",
                n.describe(), N);
@@ -443,7 +449,7 @@ class QMatMulKernel : public Kernel {
         scale_v = float_scales(as, bs);
         out_scale = &scale_v;
       } else {
-        rq = make_requant(n, as, bs, floats_of(*in[6], n, "y_scale").at(0), *in[7], act_lo_, act_hi_);
+        rq = make_requant(n, as, bs, scalar_of(*in[6], n, "y_scale"), *in[7], act_lo_, act_hi_);
         m.rq = &rq;
       }
     }

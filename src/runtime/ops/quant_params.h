@@ -18,6 +18,8 @@ int32_t int_at(const Tensor& t, int64_t i);
 std::vector<int32_t> zero_points(const Tensor* zp, int64_t n_expected, const Node& node, const char* what);
 // A float32 input's values; Error naming `what` for another type.
 std::vector<float> floats_of(const Tensor& t, const Node& n, const char* what);
+// A per-tensor parameter (x_scale, y_scale): an f32 tensor of one value.
+float scalar_of(const Tensor& t, const Node& n, const char* what);
 // The requantisation of a QLinear* node: per-channel multiplier x_s·w_s[c]/y_s (in fp32, as ORT; one per
 // w_scale value), the output zero point, and the clamp: the output type's range ∩ a fused activation's
 // [act_lo, act_hi] (runtime fusion attributes, a real-valued range) quantized with the output scale.
