@@ -36,7 +36,10 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-// Runs a bash script in `dir` (TQ = the tinyqat binary); its exit code, stderr in dir/sh.err.
+// Runs a bash script in `dir` (TQ = the tinyqat binary); its exit code, stderr in dir/sh.err. The script runs
+// in a session of its own: a rank stopped with SIGSTOP then never receives the SIGHUP the kernel sends to a
+// stopped process group that an exiting process outside leaves orphaned (seen when ctest ran under a
+// shell that ended).
 struct ShResult {
   int code;
   std::string err;
@@ -50,7 +53,7 @@ ShResult sh(const fs::path& dir, const std::string& script) {
                   dir.string(), TQ_BINARY_DIR, script));
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = std::system(
-      fmt::format("bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string()).c_str());
+      fmt::format("setsid -w bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string()).c_str());
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), text_of(dir / "sh.err"), s};
 }
