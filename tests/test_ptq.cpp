@@ -245,6 +245,8 @@ TEST(StaticPtq, BadCalibrationIsRefusedClearly) {
   EXPECT_NE(static_error(m, {{"features", Tensor::zeros(DType::F32, {0, 6})}}).find("holds no samples"),
             std::string::npos);
   EXPECT_NE(static_error(m, {}).find("empty"), std::string::npos);
+  // A scalar array (its sample axis was read from an empty shape).
+  EXPECT_NE(static_error(m, {{"features", Tensor::scalar_f32(1.f)}}).find("is a scalar"), std::string::npos);
   NamedTensors nan = mlp_data(4, 1);
   nan[0].second.data<float>()[5] = NAN;
   EXPECT_NE(static_error(m, nan).find("NaN or Inf"), std::string::npos) << static_error(m, nan);

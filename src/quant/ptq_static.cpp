@@ -86,6 +86,7 @@ int64_t check_calibration(const Model& m, const NamedTensors& calib) {
     const Tensor& t = it->second;
     TQ_CHECK(t.dtype() == in.dtype, "calibration array '{}' is {}, the model input is {}", in.name,
              dtype_name(t.dtype()), dtype_name(in.dtype));
+    TQ_CHECK(t.rank() >= 1, "calibration array '{}' is a scalar; samples are stacked on axis 0", in.name);
     TQ_CHECK(in.has_shape && static_cast<size_t>(t.rank()) == in.shape.size(),
              "calibration array '{}' has shape {}; the model input is {} (samples stacked on axis 0)",
              in.name, shape_str(t.shape()), in.shape_str());
