@@ -2,9 +2,11 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each on its seed corpus.
 #
 # Default (CI): each target runs a fixed number of executions (its count below, scaled by FUZZ_SCALE,
-# default 1) from an empty work corpus with a fixed seed (FUZZ_SEED, default 1), so a CI run is repeatable:
-# the same command here finds the same crash. FUZZ_SECONDS (default 60) only caps a target on a slow
-# machine. Exit non-zero when a target finds a crash. FUZZ_TARGETS="npy shape" runs only those.
+# default 1) from an empty work corpus with a fixed seed (FUZZ_SEED, default 1). Runs of one seed are not
+# identical (coverage feedback differs between processes), so a crash found in CI may not show here: a
+# failing target prints its crash input in base64 (up to 16 KiB) for `base64 -d > crash; fuzz_X crash`.
+# FUZZ_SECONDS (default 60) only caps a target on a slow machine. Exit non-zero when a target finds a
+# crash. FUZZ_TARGETS="npy shape" runs only those.
 #
 # --long: the nightly-style campaign (docs/reliability.md): each target until FUZZ_RUNS executions
 # (default 10 000 000) or FUZZ_SECONDS (default 3600) pass, whichever comes first, with a new seed
@@ -54,10 +56,18 @@ for t in "${targets[@]}"; do
   [[ -f "fuzz/$corpus.dict" ]] && dict=(-dict="fuzz/$corpus.dict")
   echo "fuzz: fuzz_$name, ${limits[0]#-runs=} executions at most ${secs}s, seed $seed"
   log="build-fuzz/fuzz_$name.log"
+  rm -f build-fuzz/crash-"$name"-*
   ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
     "build-fuzz/fuzz/fuzz_$name" -max_total_time="$secs" "${limits[@]}" -seed="$seed" -rss_limit_mb=2048 \
     -max_len="$max_len" -print_final_stats=1 "${dict[@]}" -artifact_prefix="build-fuzz/crash-$name-" \
-    "$work" "fuzz/corpus/$corpus" >"$log" 2>&1 || { tail -n 40 "$log"; echo "fuzz: fuzz_$name FAILED"; exit 1; }
+    "$work" "fuzz/corpus/$corpus" >"$log" 2>&1 || {
+    tail -n 40 "$log"
+    for a in build-fuzz/crash-"$name"-*; do  # libFuzzer's crash-, timeout-, oom- or leak- file
+      [[ -f $a ]] && echo "fuzz: $a ($(stat -c %s "$a") bytes) in base64: $(head -c 16384 "$a" | base64 -w0)"
+    done
+    echo "fuzz: fuzz_$name FAILED"
+    exit 1
+  }
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
