@@ -18,15 +18,15 @@ WindowAttrs window_attrs(const Node& n, const std::vector<int64_t>& kernel) {
   w.ceil_mode = n.get_int("ceil_mode", 0) != 0;
   TQ_CHECK(w.strides.size() == s && w.dilations.size() == s && w.pads.size() == 2 * s,
            "{}: strides/dilations/pads do not match the {} spatial dims", n.describe(), s);
-  // Bounded so that window arithmetic on them cannot overflow.
-  constexpr int64_t kMax = int64_t(1) << 24;
   for (size_t i = 0; i < s; ++i) {
     TQ_CHECK(w.kernel[i] > 0 && w.strides[i] > 0 && w.dilations[i] > 0,
              "{}: kernel, strides and dilations must be positive", n.describe());
-    TQ_CHECK(w.kernel[i] <= kMax && w.strides[i] <= kMax && w.dilations[i] <= kMax,
-             "{}: kernel, strides or dilations are absurdly large", n.describe());
+    TQ_CHECK(
+        w.kernel[i] <= kMaxWindowAttr && w.strides[i] <= kMaxWindowAttr && w.dilations[i] <= kMaxWindowAttr,
+        "{}: kernel, strides or dilations are absurdly large", n.describe());
     TQ_CHECK(w.pads[i] >= 0 && w.pads[i + s] >= 0, "{}: pads must not be negative", n.describe());
-    TQ_CHECK(w.pads[i] <= kMax && w.pads[i + s] <= kMax, "{}: pads are absurdly large", n.describe());
+    TQ_CHECK(w.pads[i] <= kMaxWindowAttr && w.pads[i + s] <= kMaxWindowAttr, "{}: pads are absurdly large",
+             n.describe());
   }
   TQ_CHECK(w.auto_pad == "NOTSET" || w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER" ||
                w.auto_pad == "VALID",
@@ -43,7 +43,7 @@ TransposeAttrs conv_transpose_attrs(const Node& n, const std::vector<int64_t>& k
   TQ_CHECK(a.out_shape.empty() || a.out_shape.size() >= s, "{}: output_shape must have at least {} values",
            n.describe(), s);
   for (int64_t v : a.out_pad)
-    TQ_CHECK(v >= 0 && v <= (int64_t(1) << 24), "{}: output_padding {} is out of range", n.describe(), v);
+    TQ_CHECK(v >= 0 && v <= kMaxWindowAttr, "{}: output_padding {} is out of range", n.describe(), v);
   for (int64_t v : a.out_shape)
     TQ_CHECK(v >= 0 && v <= kMaxDim, "{}: output_shape value {} is out of range", n.describe(), v);
   return a;

@@ -17,6 +17,10 @@ struct WindowAttrs {
   bool ceil_mode = false;
 };
 
+// Largest kernel size, stride, dilation, pad, output_padding and group accepted: window arithmetic on
+// them cannot overflow.
+inline constexpr int64_t kMaxWindowAttr = int64_t(1) << 24;
+
 // `kernel` comes from the weight (conv) or the kernel_shape attribute (pooling).
 WindowAttrs window_attrs(const Node& n, const std::vector<int64_t>& kernel);
 

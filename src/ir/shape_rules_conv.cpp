@@ -1,5 +1,6 @@
 // Shape rules: Conv and ConvTranspose (fp32). The integer convolutions are in shape_rules_quant.cpp.
 #include "core/error.h"
+#include "ir/op_math.h"
 #include "ir/shape_rules.h"
 
 namespace tinyqat::shape_rules {
@@ -16,7 +17,7 @@ Out conv_transpose(Ctx& c, const Node& n) {
   const auto& w = c.in(n, 1);
   auto k = weight_kernel(n, w);
   const int64_t group = n.get_int("group", 1);
-  TQ_CHECK(group >= 1 && group <= (int64_t(1) << 24), "{}: group {} is out of range", n.describe(), group);
+  TQ_CHECK(group >= 1 && group <= kMaxWindowAttr, "{}: group {} is out of range", n.describe(), group);
   Dim ch;
   if (w.shape[1].is_known())
     TQ_CHECK(!__builtin_mul_overflow(w.shape[1].value, group, &ch.value), "{}: output channels overflow",
