@@ -167,6 +167,8 @@ const ConvCase kConvCases[] = {
     {1, 1, 8, 8, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // direct: one channel, two outputs
     {1, 3, 12, 34, 5, 5, 5, 3, 2, 1, 2, 2, 4, 3, 1, 1},    // 5×5, mixed strides and dilation
     {1, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2},    // no padding, two groups of 12 → 20
+    {1, 16, 9, 37, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // one output channel (a filter's last conv): run_one
+    {1, 8, 6, 20, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 9 = 8 + 1 outputs: a last panel of one row
     // The one-channel 3×3 path of the direct kernel (qconv_direct3x3.h): nr_metric-like depthwise
     // convs and stems, odd widths around the vector widths, asymmetric padding, mixed strides.
     {1, 16, 14, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16},  // depthwise stride 2, 56 wide

@@ -34,7 +34,6 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
         for (int64_t c4 = 0; c4 < L.C4; ++c4) k.pack_x(L, x, c4 * L.Hp + b, c4 * L.Hp + e, xp);
       });
       uint8_t* y = static_cast<uint8_t*>(a.y) + (nb * a.M + gi * mg) * Pix * ysz;
-      const QGemmUkernel uk = pw.any_zw ? k.run_colsum : k.run;
       pool.parallel_for(P.n_tiles, {run_ns}, [&](int64_t b, int64_t e, int) {
         for (int64_t t = b; t < e; ++t) {
           int64_t p0, origin;
@@ -53,7 +52,8 @@ void qconv_gemm_loop(const QConvArgs& a, const QConvWeights& W, const QConvEpilo
             const int64_t i0 = p * k.mr;
             const int mr = static_cast<int>(std::min<int64_t>(k.mr, mg - i0));
             const QOut o = qout_for(rp, pw, a.rq, i0);
-            uk(pw.kgroups, pw.panel(p), xp + origin, off, y + (i0 * Pix + p0) * ysz, Pix, 1, mr, nr, o);
+            k.for_rows(mr, pw.any_zw)(pw.kgroups, pw.panel(p), xp + origin, off, y + (i0 * Pix + p0) * ysz,
+                                      Pix, 1, mr, nr, o);
           }
         }
       });

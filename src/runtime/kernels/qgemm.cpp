@@ -256,7 +256,6 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
   const QRowParams& rp = *rows;
   const int64_t ysz = a.rq ? 1 : 4;
   const int64_t n_tiles = ceil_div(a.M, k.nr), panels = ceil_div(a.N, k.mr);
-  const QGemmUkernel uk = W->any_zw ? k.run_colsum : k.run;
   // Cᵀ: rows are B's columns (output features), columns are A's rows.
   const double run_ns = std::max(int8_work_ns(static_cast<double>(a.M) * a.N * a.K, MacFamily::Gemm),
                                  work::bytes(static_cast<double>(a.M * a.N * ysz)));
@@ -267,8 +266,8 @@ void qmatmul(const QMatMulArgs& a, ThreadPool& pool) {
       const int nr = static_cast<int>(std::min<int64_t>(k.nr, a.M - j0));
       const int mr = static_cast<int>(std::min<int64_t>(k.mr, a.N - i0));
       const QOut o = qout_for(rp, *W, a.rq, i0);
-      uk(W->kgroups, W->panel(p), ap + j0 * kc, off.data(),
-         static_cast<uint8_t*>(a.y) + (j0 * a.N + i0) * ysz, 1, a.N, mr, nr, o);
+      k.for_rows(mr, W->any_zw)(W->kgroups, W->panel(p), ap + j0 * kc, off.data(),
+                                static_cast<uint8_t*>(a.y) + (j0 * a.N + i0) * ysz, 1, a.N, mr, nr, o);
     }
   });
 }

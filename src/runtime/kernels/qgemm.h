@@ -55,6 +55,12 @@ struct QGemmKernel {
   QGemmUkernel run, run_colsum;  // run_colsum also subtracts row_zw·Σx̃ (a nonzero weight zero point)
   QPackX pack_x;
   QPackA pack_a;
+  // The same for a panel that holds one row (mr == 1): only that row is computed, not mr rows of which
+  // the stores keep one.
+  QGemmUkernel run_one, run_one_colsum;
+  QGemmUkernel for_rows(int rows, bool colsum) const {
+    return rows == 1 ? (colsum ? run_one_colsum : run_one) : (colsum ? run_colsum : run);
+  }
 };
 const QGemmKernel& qgemm_kernel();  // for this CPU (cpu_isa(), cpu_has_avx512_vnni())
 const QGemmKernel& qgemm_kernel_generic();
