@@ -15,6 +15,7 @@
 
 #include "quant/ptq.h"
 #include "runtime/executor.h"
+#include "runtime/latency.h"
 #include "runtime/thread_pool.h"
 #include "support/test_support.h"
 #include "zoo/zoo.h"
@@ -322,6 +323,27 @@ TEST(Concurrency, PoolAndCallerModesGiveTheSameBits) {
                 << c.name << " " << threads << " threads, mode " << static_cast<int>(p);
       }
   }
+}
+
+// The timing loop (bench, the quantize ladder) adds untimed runs until an Auto session has chosen its run
+// mode for the inputs, so that its timed runs are the steady state; forced modes and one thread add none.
+TEST(RunModeChooser, TimedRunsStartOnceTheModeIsChosen) {
+  const Case c = cases().front();
+  const NamedTensors feeds{{c.input, c.frames.front()}};
+  for (Parallel p : {Parallel::Auto, Parallel::Pool, Parallel::Caller}) {
+    ExecutorOptions o;
+    o.threads = 2;
+    o.parallel = p;
+    Executor ex(c.model, o);
+    EXPECT_EQ(ex.run_mode_settled(feeds), p != Parallel::Auto);
+    const Latency l = time_runs(ex, feeds, 2, 3);
+    EXPECT_EQ(l.settle_runs, p == Parallel::Auto ? RunModeChooser::kMeasureRuns - 2 : 0)
+        << static_cast<int>(p);
+    EXPECT_TRUE(ex.run_mode_settled(feeds));
+    EXPECT_EQ(time_runs(ex, feeds, 0, 3).settle_runs, 0);
+  }
+  Executor one(c.model, ExecutorOptions{1});
+  EXPECT_TRUE(one.run_mode_settled(feeds));
 }
 
 // The chooser times a block of runs in each mode per input-shape signature, keeps the pool only when it

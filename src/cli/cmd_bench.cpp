@@ -117,7 +117,9 @@ std::function<int()> add_bench(CLI::App& app) {
   sub->add_option("--iterations", o->iterations, "Timed runs")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  sub->add_option("--warmup", o->warmup, "Untimed runs first")
+  sub->add_option("--warmup", o->warmup,
+                  "Untimed runs first (with --parallel auto and threads > 1, more until the session has "
+                  "chosen its run mode: settle_runs in the JSON)")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   sub->add_flag("--json", o->json,
@@ -204,6 +206,7 @@ std::function<int()> add_bench(CLI::App& app) {
       j["run_mode"] = run_mode;  // what the timed runs ended on
       j["iterations"] = o->iterations;
       j["warmup"] = o->warmup;
+      j["settle_runs"] = st.settle_runs;  // warm-up runs added while --parallel auto measured
       j["isa"] = isa_name(cpu_isa());
       j["median_ms"] = st.median;
       j["min_ms"] = st.min;

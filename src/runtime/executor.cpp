@@ -99,6 +99,15 @@ ThreadPool::RunMode Executor::run_mode(const std::vector<Shape>& input_shapes) c
   return chooser_->chosen(shape_signature(input_shapes));
 }
 
+bool Executor::run_mode_settled(const std::vector<std::pair<std::string, Tensor>>& inputs) const {
+  if (parallel_ != Parallel::Auto || pool_->size() <= 1) return true;
+  std::vector<Shape> shapes;
+  for (const auto& vi : model_.graph.inputs)
+    for (const auto& [name, t] : inputs)
+      if (name == vi.name) shapes.push_back(t.shape());
+  return chooser_->decided(shape_signature(shapes));
+}
+
 static void check_input(const ValueInfo& vi, const Tensor& t) {
   bool ok = t.dtype() == vi.dtype;
   if (vi.has_shape) {

@@ -60,6 +60,9 @@ class Executor {
   void reset_profile();
   // The mode runs with these input shapes use now (Auto: the latest measurement's choice).
   ThreadPool::RunMode run_mode(const std::vector<Shape>& input_shapes) const;
+  // Whether runs of these inputs (any order) use a chosen mode now: false while Auto has not finished
+  // measuring their shapes (or measures them again); true for Pool, Caller and one thread.
+  bool run_mode_settled(const std::vector<std::pair<std::string, Tensor>>& inputs) const;
 
  private:
   // The plan a step's kernel made for the input shapes it last saw (Kernel::prepare).

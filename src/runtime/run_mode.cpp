@@ -14,16 +14,17 @@ int64_t median(std::array<int64_t, RunModeChooser::kSamples> v) {
 
 RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
   if (!active_) return {};
-  if (fast_sig_.load(std::memory_order_relaxed) == sig &&
-      fast_left_.fetch_sub(1, std::memory_order_relaxed) > 0)
-    return {static_cast<ThreadPool::RunMode>(fast_mode_.load(std::memory_order_relaxed)), false, false};
+  for (uint64_t f = fast_.load(std::memory_order_relaxed); same_signature(f, sig) && (f & kLeftMask) > 0;)
+    if (fast_.compare_exchange_weak(f, f - 1, std::memory_order_relaxed))
+      return {(f & kModeBit) ? ThreadPool::RunMode::Caller : ThreadPool::RunMode::Pool, false, false};
   std::lock_guard<std::mutex> lock(mu_);
   if (entries_.size() >= kMaxSignatures && !entries_.count(sig)) {
     // Full: forget the least recently used signature (not the one the fast path holds).
-    const uint64_t fast = fast_sig_.load(std::memory_order_relaxed);
+    const uint64_t fast = fast_.load(std::memory_order_relaxed);
     auto victim = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it)
-      if (it->first != fast && (victim == entries_.end() || it->second.used < victim->second.used))
+      if (!same_signature(fast, it->first) &&
+          (victim == entries_.end() || it->second.used < victim->second.used))
         victim = it;
     entries_.erase(victim);
   }
@@ -31,9 +32,8 @@ RunModeChooser::Ticket RunModeChooser::start(uint64_t sig) {
   e.used = ++use_clock_;
   if (e.phase >= kMeasureRuns) {
     // The fast path counted this signature's runs down: measure again.
-    if (fast_sig_.load(std::memory_order_relaxed) == sig && fast_left_.load(std::memory_order_relaxed) <= 0 &&
-        e.left > 0)
-      e.left = 0;
+    const uint64_t fast = fast_.load(std::memory_order_relaxed);
+    if (same_signature(fast, sig) && (fast & kLeftMask) == 0 && e.left > 0) e.left = 0;
     if (e.left > 0) {
       --e.left;
       return {e.mode, false, false};
@@ -62,16 +62,22 @@ void RunModeChooser::finish(uint64_t sig, const Ticket& t, int64_t run_ns) {
   e.mode = pool < kPoolGain * caller ? ThreadPool::RunMode::Pool : ThreadPool::RunMode::Caller;
   e.left = kRecheckRuns;  // counted here for runs that miss the fast path (another signature holds it)
   e.waited = 0;
-  fast_left_.store(0, std::memory_order_relaxed);
-  fast_sig_.store(sig, std::memory_order_relaxed);
-  fast_mode_.store(static_cast<int>(e.mode), std::memory_order_relaxed);
-  fast_left_.store(kRecheckRuns, std::memory_order_relaxed);
+  fast_.store(
+      tag(sig) | (e.mode == ThreadPool::RunMode::Caller ? kModeBit : 0) | static_cast<uint64_t>(kRecheckRuns),
+      std::memory_order_relaxed);
 }
 
 ThreadPool::RunMode RunModeChooser::chosen(uint64_t sig) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(sig);
   return it != entries_.end() ? it->second.mode : ThreadPool::RunMode::Pool;
+}
+
+bool RunModeChooser::decided(uint64_t sig) const {
+  if (!active_) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(sig);
+  return it != entries_.end() && it->second.left >= 0;
 }
 
 }  // namespace tinyqat

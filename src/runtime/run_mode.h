@@ -47,6 +47,8 @@ class RunModeChooser {
 
   // The mode runs of `sig` use now outside measurements (RunMode::Pool for an unseen signature).
   ThreadPool::RunMode chosen(uint64_t sig) const;
+  // Whether `sig` has a decision that is not being measured again (always, with one thread).
+  bool decided(uint64_t sig) const;
 
  private:
   struct Entry {
@@ -60,10 +62,19 @@ class RunModeChooser {
   };
   bool active_;
   // The latest decision, read without the lock while its runs last (a run of a few µs would otherwise pay
-  // for the lock and the lookup): its signature, mode and runs left before the locked path measures again.
-  std::atomic<uint64_t> fast_sig_{0};
-  std::atomic<int> fast_mode_{0};
-  std::atomic<int64_t> fast_left_{0};
+  // for the lock and the lookup), in one word so that a run never pairs one decision's signature with
+  // another's mode: the signature's tag (52 bits), the mode (1 bit), the runs left before the locked path
+  // measures again (11 bits).
+  static constexpr int kLeftBits = 11;
+  static constexpr uint64_t kLeftMask = (uint64_t(1) << kLeftBits) - 1, kModeBit = kLeftMask + 1;
+  static_assert(kRecheckRuns <= static_cast<int64_t>(kLeftMask));
+  // The signature's tag in fast_: its top 52 bits after an odd multiplication (a bijection), so that
+  // signatures that differ only in their low bits get different tags too.
+  static uint64_t tag(uint64_t sig) { return (sig * 0x9E3779B97F4A7C15ull) & ~(kModeBit | kLeftMask); }
+  static bool same_signature(uint64_t fast, uint64_t sig) {
+    return (fast & ~(kModeBit | kLeftMask)) == tag(sig);
+  }
+  std::atomic<uint64_t> fast_{0};
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> entries_;
   uint64_t use_clock_ = 0;
