@@ -21,17 +21,7 @@ namespace qgemm_avx2 {
 
 const QGemmKernel& qgemm_kernel_avx2() {
   using namespace qgemm_avx2;
-  static const QGemmKernel k{"avx2 4x16c2",
-                             4,
-                             16,
-                             2,
-                             2,
-                             ukernel<4, 2, false>,
-                             ukernel<4, 2, true>,
-                             pack_x,
-                             pack_a,
-                             ukernel<1, 2, false, 4>,
-                             ukernel<1, 2, true, 4>};
+  static const QGemmKernel k = make_kernel<4, 2>("avx2 4x16c2", 16, 2);
   return k;
 }
 

@@ -21,17 +21,7 @@ namespace qgemm_generic {
 
 const QGemmKernel& qgemm_kernel_generic() {
   using namespace qgemm_generic;
-  static const QGemmKernel k{"generic 4x8c1",
-                             4,
-                             8,
-                             1,
-                             2,
-                             ukernel<4, 8, false>,
-                             ukernel<4, 8, true>,
-                             pack_x,
-                             pack_a,
-                             ukernel<1, 8, false, 4>,
-                             ukernel<1, 8, true, 4>};
+  static const QGemmKernel k = make_kernel<4, 8>("generic 4x8c1", 8, 2);
   return k;
 }
 

@@ -21,17 +21,7 @@ namespace qgemm_avx512 {
 
 const QGemmKernel& qgemm_kernel_avx512() {
   using namespace qgemm_avx512;
-  static const QGemmKernel k{"avx512 8x32c2",
-                             8,
-                             32,
-                             2,
-                             2,
-                             ukernel<8, 2, false>,
-                             ukernel<8, 2, true>,
-                             pack_x,
-                             pack_a,
-                             ukernel<1, 2, false, 8>,
-                             ukernel<1, 2, true, 8>};
+  static const QGemmKernel k = make_kernel<8, 2>("avx512 8x32c2", 32, 2);
   return k;
 }
 

@@ -21,17 +21,7 @@ namespace qgemm_avx512vnni {
 
 const QGemmKernel& qgemm_kernel_avx512vnni() {
   using namespace qgemm_avx512vnni;
-  static const QGemmKernel k{"avx512vnni 8x32c4",
-                             8,
-                             32,
-                             4,
-                             1,
-                             ukernel<8, 2, false>,
-                             ukernel<8, 2, true>,
-                             pack_x,
-                             pack_a,
-                             ukernel<1, 2, false, 8>,
-                             ukernel<1, 2, true, 8>};
+  static const QGemmKernel k = make_kernel<8, 2>("avx512vnni 8x32c4", 32, 1);
   return k;
 }
 
