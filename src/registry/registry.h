@@ -80,10 +80,10 @@ std::string format(const Violation& v);
 // Validates a registry document given as text (not JSON is one violation).
 Validation validate_text(const std::string& text);
 
-// Reads and validates; throws Error "<path>: N problems:" followed by one line per violation.
-// Largest registry or sidecar file read (the fork's registry is a few KiB; a thousand entries stay under 1
-// MiB).
+// Largest registry or sidecar file read (the fork's registry is a few KiB; a thousand entries stay under
+// 1 MiB).
 inline constexpr uint64_t kMaxRegistryBytes = uint64_t(64) << 20;
+// Reads and validates; throws Error "<path>: N problems:" followed by one line per violation.
 Registry load_registry(const std::string& path);
 Registry parse_registry(const std::string& text, const std::string& path);
 

@@ -216,7 +216,7 @@ ResumeState read_resume_state(const std::string& path) {
     s.world_size = integer_field<int>(meta.at("world_size"), path);
     s.smoke = meta.at("smoke").get<bool>();
     const Json& n = meta.at("samples");
-    s.train_samples = integer_field<int64_t>(n.at(0), path),
+    s.train_samples = integer_field<int64_t>(n.at(0), path);
     s.val_samples = integer_field<int64_t>(n.at(1), path);
     s.test_samples = integer_field<int64_t>(n.at(2), path);
     s.phase = meta.at("phase").get<std::string>();
@@ -235,7 +235,7 @@ ResumeState read_resume_state(const std::string& path) {
     }
     const Json& sc = meta.at("loss_scaler");
     s.loss_scale = from_bits(integer_field<uint64_t>(sc.at(0), path));
-    s.good_steps = integer_field<int>(sc.at(1), path),
+    s.good_steps = integer_field<int>(sc.at(1), path);
     s.skipped_in_a_row = integer_field<int>(sc.at(2), path);
     for (const auto& e : meta.at("epochs")) {
       EpochLog l;

@@ -53,7 +53,8 @@ ShResult sh(const fs::path& dir, const std::string& script) {
                   dir.string(), TQ_BINARY_DIR, script));
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = std::system(
-      fmt::format("setsid -w bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string()).c_str());
+      fmt::format("setsid -w bash '{}' 2>'{}'", (dir / "run.sh").string(), (dir / "sh.err").string())
+          .c_str());
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc), text_of(dir / "sh.err"), s};
 }
