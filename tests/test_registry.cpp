@@ -248,6 +248,13 @@ TEST(RegistryBadInput, HugeStringsAreRefusedBeforeThePatternIsMatched) {
   EXPECT_NE(e.find("models[0].onnx: a string of 100005 bytes"), std::string::npos) << e;
   EXPECT_NE(e.find("models[0].notes: a string of 1025 bytes"), std::string::npos) << e;
   EXPECT_EQ(e.find("does not match the pattern"), std::string::npos) << "no second message: " << e;
+  // A key of 200 000 characters: named in a path of at most 200 bytes.
+  bad = minimal_entry("a");
+  bad[std::string(200000, 'k')] = 1;
+  e = all_errors(doc_with({bad}));
+  EXPECT_NE(e.find("models[0].kkkk"), std::string::npos) << e.substr(0, 300);
+  EXPECT_NE(e.find("...: unknown field"), std::string::npos) << e.substr(0, 300);
+  EXPECT_LT(e.size(), 1000u) << e.substr(0, 300);
   // At the bound the schema's own rule speaks.
   bad = minimal_entry("a");
   bad["notes"] = std::string(reg::kMaxSchemaString, 'n');

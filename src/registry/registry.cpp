@@ -86,7 +86,9 @@ fs::path Registry::sidecar_path(const Entry& e) const {
 // Validation
 
 std::string format(const Violation& v) {
-  return v.where.empty() ? v.message : v.where + ": " + v.message;
+  // A path is made of the document's keys, which may be of any length: shown up to 200 bytes.
+  const std::string where = v.where.size() > 200 ? std::string(utf8_prefix(v.where, 197)) + "..." : v.where;
+  return where.empty() ? v.message : where + ": " + v.message;
 }
 
 namespace {
