@@ -1,5 +1,9 @@
 #include "train/distributed.h"
 
+#include <gloo/allreduce_ring.h>
+#include <gloo/allreduce_ring_chunked.h>
+#include <gloo/rendezvous/context.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -21,10 +25,19 @@ using Clock = std::chrono::steady_clock;
 
 // The joined job. Never destroyed: Gloo's threads may still hold it while the process exits after an
 // error, and a destructor waiting for them would turn a clean exit 2 into a hang.
+//
+// The all-reduces run on `sync`, a Gloo context of their own whose connections are in Gloo's synchronous
+// mode: the calling thread sends and reads the socket itself. ProcessGroupGloo hands every collective to
+// its worker thread, whose receives complete on Gloo's event-loop thread; on this 2-vCPU host those
+// hand-offs made an all-reduce of 2 floats between 2 idle ranks cost ~400 us, against ~35 us on the
+// calling thread (docs/decisions/0007-small-collectives.md). The training step's collectives are small and
+// latency-bound (one per observed tensor while observers are live), and the trainer waits for each one.
+// The process group remains for the broadcast of the initial state.
 struct Job {
   Env env;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  std::shared_ptr<gloo::rendezvous::Context> sync;
   CommStats stats;
 };
 Job* job = nullptr;
@@ -61,14 +74,37 @@ void collective(const char* what, F&& f) {
   ++job->stats.calls;
 }
 
-void all_reduce(torch::Tensor& t, c10d::ReduceOp op, const char* what) {
-  if (!job) return;
+enum class Reduce { Sum, Max };
+
+// In place on `t`, on the calling thread (Job). A sum is reduce-scatter + all-gather (Gloo's chunked
+// ring): each element is added in one order, so every rank gets the same bits whatever the world size.
+// A maximum is exact in any order: the plain ring, with fewer round trips.
+template <class T>
+void all_reduce_on(T* data, int64_t n, Reduce op) {
+  const std::vector<T*> ptrs{data};
+  if (op == Reduce::Max)
+    gloo::AllreduceRing<T>(job->sync, ptrs, static_cast<int>(n), gloo::ReductionFunction<T>::max).run();
+  else
+    gloo::AllreduceRingChunked<T>(job->sync, ptrs, static_cast<int>(n), gloo::ReductionFunction<T>::sum)
+        .run();
+}
+
+void all_reduce(torch::Tensor& t, Reduce op, const char* what) {
+  if (!job || t.numel() == 0) return;
+  TQ_CHECK(t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble,
+           "distributed: {} of a {} tensor (float or double only)", what, c10::toString(t.scalar_type()));
+  TQ_CHECK(t.numel() <= std::numeric_limits<int>::max(), "distributed: {} of {} values (at most 2^31-1)",
+           what, t.numel());
+  // Gloo reads and writes host memory: a CUDA or strided tensor goes through a contiguous CPU copy.
+  const bool direct = t.device().is_cpu() && t.is_contiguous();
+  torch::Tensor c = direct ? t : t.to(torch::kCPU).contiguous();
   collective(what, [&] {
-    std::vector<at::Tensor> v{t};
-    c10d::AllreduceOptions o;
-    o.reduceOp = op;
-    job->pg->allreduce(v, o)->wait();
+    if (c.scalar_type() == torch::kFloat)
+      all_reduce_on(c.data_ptr<float>(), c.numel(), op);
+    else
+      all_reduce_on(c.data_ptr<double>(), c.numel(), op);
   });
+  if (!direct) t.copy_(c);
 }
 
 // Sum across ranks inside the autograd graph: the forward pass sums the values, the backward pass sums
@@ -119,7 +155,7 @@ Env read_env() {
 
 void init(const Env& env) {
   if (!env.distributed() || job) return;
-  auto* j = new Job{env, {}, {}, {}};
+  auto* j = new Job{env, {}, {}, {}, {}};
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(env.timeout);
   try {
     c10d::TCPStoreOptions so;
@@ -139,6 +175,14 @@ void init(const Env& env) {
                                               : c10d::ProcessGroupGloo::createDefaultDevice());
     opts->threads = 1;
     j->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(j->store, env.rank, env.world_size, opts);
+    // The all-reduces' own context (Job): its keys under a prefix of their own in the same store.
+    c10d::ProcessGroupGloo::GlooStore sync_store(
+        c10::make_intrusive<c10d::PrefixStore>("tinyqat-sync", j->store));
+    j->sync = std::make_shared<gloo::rendezvous::Context>(env.rank, env.world_size);
+    j->sync->setTimeout(timeout);
+    j->sync->connectFullMesh(sync_store, opts->devices.front());
+    for (int r = 0; r < env.world_size; ++r)
+      if (r != env.rank) j->sync->getPair(r)->setSync(true, false);  // blocking reads: no busy polling
   } catch (const std::exception& e) {
     std::string msg = e.what();
     fail(
@@ -167,10 +211,10 @@ std::pair<int64_t, int64_t> share(int64_t n) {
 }
 
 void all_reduce_sum(torch::Tensor& t) {
-  all_reduce(t, c10d::ReduceOp::SUM, "all-reduce (sum)");
+  all_reduce(t, Reduce::Sum, "all-reduce (sum)");
 }
 void all_reduce_max(torch::Tensor& t) {
-  all_reduce(t, c10d::ReduceOp::MAX, "all-reduce (max)");
+  all_reduce(t, Reduce::Max, "all-reduce (max)");
 }
 
 void broadcast(torch::Tensor& t, int root) {

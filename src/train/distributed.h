@@ -1,5 +1,6 @@
-// Data-parallel training on LibTorch's own distributed engine (c10d): a TCPStore for the rendezvous and
-// ProcessGroupGloo for the collectives, configured by torchrun's environment variables (RANK,
+// Data-parallel training on LibTorch's own distributed engine (c10d): a TCPStore for the rendezvous,
+// ProcessGroupGloo for the initial broadcast and Gloo on the calling thread for the all-reduces
+// (decision 0007), configured by torchrun's environment variables (RANK,
 // WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT). Without them (or with WORLD_SIZE=1) nothing here is
 // active and every function below is the single-process identity: training stays byte-identical.
 //

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,7 @@
 #include "onnx/onnx_io.h"
 #include "runtime/executor.h"
 #include "support/test_support.h"
+#include "train/distributed.h"
 
 namespace tinyqat::test {
 namespace {
@@ -263,6 +266,105 @@ TEST(Distributed, AKilledRankStopsTheLauncherWithExitCode2) {
 
 TEST(Distributed, AHangingRankMakesTheOthersExitWithinTheTimeout) {
   fault("dist_hang", "STOP", "rank 0 of 2 exited with code 2");
+}
+
+// Rank r's values for the collectives test: a fixed function of (rank, tensor, index), so that every rank
+// can compute the exact sum of all ranks' values.
+double value_of(int rank, int tensor, int64_t i) {
+  return std::sin(1.3 * rank + 0.7 * tensor + 0.01 * static_cast<double>(i)) * 1e3 + 1e-3 * rank;
+}
+
+// One rank of the collectives test: joins the job, sums tensors of several sizes (float and double),
+// takes a maximum and reduces a range that rank 1 did not see. Returns a line: a hash of the result's
+// bytes (equal on every rank, whatever the world size) and the largest relative error against the exact
+// sum, or what failed.
+std::string collectives_rank(int rank, int world, int port) {
+  setenv("RANK", std::to_string(rank).c_str(), 1);
+  setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  setenv("TINYQAT_DIST_TIMEOUT", "30", 1);
+  try {
+    train::dist::init(train::dist::read_env());
+    uint64_t hash = 1469598103934665603ull;
+    auto mix = [&](const void* p, size_t n) {
+      for (size_t k = 0; k < n; ++k)
+        hash = (hash ^ static_cast<const unsigned char*>(p)[k]) * 1099511628211ull;
+    };
+    double worst = 0;
+    const int64_t sizes[] = {1, 2, 3, 257, 1000, 20001};
+    for (int k = 0; k < 6; ++k) {
+      const auto type = k % 2 ? torch::kDouble : torch::kFloat;
+      auto t = torch::empty({sizes[k]}, torch::kDouble);
+      for (int64_t i = 0; i < sizes[k]; ++i) t[i] = value_of(rank, k, i);
+      t = t.to(type);
+      train::dist::all_reduce_sum(t);
+      auto d = t.to(torch::kDouble);
+      for (int64_t i = 0; i < sizes[k]; ++i) {
+        double exact = 0, scale = 0;  // error relative to the terms' size (a sum may cancel to ~0)
+        for (int r = 0; r < world; ++r) exact += value_of(r, k, i), scale += std::abs(value_of(r, k, i));
+        worst = std::max(worst, std::abs(d[i].item<double>() - exact) / std::max(1.0, scale));
+      }
+      mix(t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()));
+    }
+    auto m = torch::tensor({static_cast<float>(rank), -static_cast<float>(rank)});
+    train::dist::all_reduce_max(m);
+    float lo = rank == 1 ? INFINITY : -1.f - rank, hi = rank == 1 ? -INFINITY : 2.f * rank;
+    train::dist::reduce_range(&lo, &hi);
+    return fmt::format("{:x} {:.3g} {} {} {} {}", hash, worst, m[0].item<float>(), m[1].item<float>(), lo,
+                       hi);
+  } catch (const std::exception& e) {
+    return std::string("failed: ") + e.what();
+  }
+}
+
+// The all-reduces at 2 and 3 ranks: every rank gets the same bits (a sum is added in one order for all of
+// them, which the equivalence tests at 2 ranks cannot show: a + b = b + a), close to the exact sum; the
+// maximum and an empty rank's range are exact.
+TEST(Distributed, AllReducesGiveEveryRankTheSameBits) {
+  for (const int world : {2, 3}) {
+    const int port = free_port();
+    std::vector<std::pair<pid_t, int>> kids;
+    for (int r = 0; r < world; ++r) {
+      int fds[2];
+      ASSERT_EQ(pipe(fds), 0);
+      const pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        close(fds[0]);
+        const std::string line = collectives_rank(r, world, port) + "\n";
+        (void)!write(fds[1], line.data(), line.size());
+        _exit(0);
+      }
+      close(fds[1]);
+      kids.emplace_back(pid, fds[0]);
+    }
+    std::vector<std::string> got;
+    for (auto [pid, fd] : kids) {
+      std::string line;
+      char buf[512];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) line.append(buf, static_cast<size_t>(n));
+      close(fd);
+      int status = 0;
+      waitpid(pid, &status, 0);
+      got.push_back(line);
+    }
+    for (int r = 0; r < world; ++r) {
+      SCOPED_TRACE(fmt::format("rank {} of {}: {}", r, world, got[r]));
+      std::istringstream in(got[r]);
+      std::string hash;
+      double worst = 1, m0 = 0, m1 = 0, lo = 0, hi = 0;
+      in >> hash >> worst >> m0 >> m1 >> lo >> hi;
+      ASSERT_FALSE(in.fail());
+      EXPECT_EQ(got[r], got[0]);  // the same bits everywhere
+      EXPECT_LT(worst, 1e-6);     // float sums of three terms: a few ulps of the terms
+      EXPECT_EQ(m0, world - 1);
+      EXPECT_EQ(m1, 0);
+      const int top = world - 1 == 1 ? 0 : world - 1;  // rank 1 saw nothing: ±inf leave the others' range
+      EXPECT_EQ(lo, -1.0 - top);
+      EXPECT_EQ(hi, 2.0 * top);
+    }
+  }
 }
 
 }  // namespace
