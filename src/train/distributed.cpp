@@ -249,6 +249,23 @@ void reduce_range(float* lo, float* hi) {
   *lo = -t[0].item<float>(), *hi = t[1].item<float>();
 }
 
+void agree(const std::string& what, const std::string& value) {
+  if (!job) return;
+  // The value's 64-bit FNV-1a hash in four 16-bit pieces, each as p and −p: after a maximum over the
+  // ranks both come back unchanged only when every rank holds the same piece.
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char c : value) h = (h ^ c) * 1099511628211ull;
+  auto t = torch::empty({8}, torch::kDouble);
+  double* p = t.data_ptr<double>();
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<double>((h >> (16 * i)) & 0xffff), p[4 + i] = -p[i];
+  const auto mine = t.clone();
+  all_reduce_max(t);
+  TQ_CHECK(torch::equal(t, mine),
+           "distributed: rank {} of {}: the ranks differ in {} (this rank: {}); start every rank with the "
+           "same command line, config and data",
+           job->env.rank, job->env.world_size, what, value);
+}
+
 torch::Tensor batch_norm_train(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
                                const torch::Tensor& running_mean, const torch::Tensor& running_var,
                                double momentum, double eps) {

@@ -51,6 +51,12 @@ void broadcast(torch::Tensor& t, int root = 0);
 void all_reduce_sum(const std::vector<torch::Tensor>& tensors);
 // The global [min, max] of a range observed on every rank (±inf for a rank that saw nothing).
 void reduce_range(float* lo, float* hi);
+// Checks that every rank holds the same `value` (what the ranks' collectives depend on: the config, the
+// model's parameters, the data's size, where a resume starts). Ranks that differ would exchange
+// tensors of different sizes, which Gloo answers by aborting the process. One collective of fixed size,
+// so ranks that differ still meet in it. Error on every rank (naming `what` and this rank's `value`)
+// when any differs; a no-op when not active.
+void agree(const std::string& what, const std::string& value);
 
 // Training-mode BatchNormalization: torch::batch_norm with batch statistics when not active; across
 // ranks the statistics of the global batch (sums all-reduced inside the autograd graph, gradients

@@ -847,6 +847,18 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   s.model->to(dev);
   if (dist::active()) {  // every rank starts from rank 0's weights
     auto state = s.model->snapshot();
+    {  // what every collective's size follows from, before the first one that depends on it
+      std::string layout;
+      int64_t values = 0;
+      for (const auto& [name, t] : state.values) {
+        layout += fmt::format("{}:{};", name, fmt::join(t.sizes(), "x"));
+        values += t.numel();
+      }
+      dist::agree("the config or the model",
+                  fmt::format("config {}{}, {} tensors of {} values (layout {})", cfg.hash().substr(0, 12),
+                              opt.smoke ? " (--smoke)" : "", state.values.size(), values,
+                              sha256_hex(layout.data(), layout.size()).substr(0, 12)));
+    }
     for (auto& [name, t] : state.values)
       if (t.is_floating_point()) dist::broadcast(t);  // the others are constants: the same everywhere
     s.model->restore(state);
@@ -856,6 +868,8 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   if (src.synthetic) src = synthetic_source(cfg, *s.model);
   s.data =
       load_data(cfg, start.graph.inputs[0], opt.smoke, src, [&](const std::string& l) { s.prog.line(l); });
+  dist::agree("the data", fmt::format("{} training, {} validation, {} test samples", s.data.train.size(),
+                                      s.data.val.size(), s.data.test.size()));
   std::string note;
   s.mixed = choose_precision(cfg, dev, &note);
   TQ_CHECK(!(s.mixed == Mixed::CudaF16 && dist::active()),
@@ -1108,6 +1122,15 @@ std::function<void(const std::string&)> say_of(const RunOptions& opt) {
   };
 }
 
+// Several ranks: the same command, fp32 phase (run or skipped by --init) and resume point on every rank
+// (dist::agree), before the phases' collectives.
+void agree_on_start(const Setup& s, const RunOptions& opt, const ResumeState* from) {
+  dist::agree(
+      "the command or where it starts",
+      fmt::format("{}{}, {}", s.command, opt.init.empty() ? "" : " --init",
+                  from ? fmt::format("resume after {} epoch {}", from->phase, from->epoch) : "no resume"));
+}
+
 TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   TQ_CHECK(!opt.checkpoint.empty(), "train: no checkpoint path given");
   Source src = read_source(cfg, opt.smoke, opt.data, say_of(opt));
@@ -1117,6 +1140,7 @@ TrainResult train_impl(const TrainConfig& cfg, const RunOptions& opt) {
   Setup s = begin(cfg, opt, start, std::move(src));
   s.command = "train";
   if (from) check_resume(s, *from, opt);
+  agree_on_start(s, opt, from ? &*from : nullptr);
   fp32_phase(s, opt, from ? &*from : nullptr);
   if (s.data.test.size() > 0 && dist::rank() == 0) {
     Progress summary(false);
@@ -1145,6 +1169,7 @@ QatModels qat_models_impl(const TrainConfig& cfg_in, const RunOptions& opt) {
   Setup s = begin(cfg_in, opt, start, std::move(src));
   s.command = "qat";
   if (from) check_resume(s, *from, opt);
+  agree_on_start(s, opt, from ? &*from : nullptr);
   TrainConfig& cfg = s.cfg;
   TrainableModel& m = *s.model;
   const ResumeState* qat_from = from && from->phase == "qat" ? &*from : nullptr;

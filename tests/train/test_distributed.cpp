@@ -233,6 +233,45 @@ TEST(Distributed, ARankThatNeverJoinsStopsTheOthersWithinTheTimeout) {
   EXPECT_FALSE(fs::exists(dir / "x.onnx"));
 }
 
+// Two ranks started with different configs, data or commands would exchange tensors of different sizes
+// (Gloo then aborts the process: SIGABRT, seen before the check). Every rank stops with exit 2 and one
+// line naming what differs, before any collective that depends on it.
+TEST(Distributed, RanksThatDifferStopWithExitCode2) {
+  const fs::path dir = temp_dir("dist_differ");
+  const fs::path cfg = write_config(dir, "mlp", 1);
+  std::string text = text_of(cfg);
+  text.replace(text.find("[16, 8]"), 7, "[12, 8]");
+  write_file_atomic((dir / "narrow.yaml").string(), text);
+  write_npz((dir / "small.npz").string(),
+            {{"x", Tensor::empty(DType::F32, {40, 6})}, {"y", Tensor::empty(DType::F32, {40, 1})}}, false);
+  text = text_of(cfg);
+  text.replace(text.find("train.npz"), 9, "small.npz");
+  write_file_atomic((dir / "small.yaml").string(), text);
+  const std::string base = cfg.string();
+  for (const auto& [rank1, says] : std::vector<std::pair<std::string, std::string>>{
+           {"qat -q -c narrow.yaml", "the ranks differ in the config or the model"},
+           {"qat -q -c small.yaml", "the ranks differ in the data"},
+           {"train -q -c " + base, "the ranks differ in the command or where it starts"},
+       }) {
+    auto r = sh(
+        dir, fmt::format(R"(export WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} TINYQAT_DIST_TIMEOUT=60
+RANK=1 $TQ {} -o b.int8.onnx 2>r1.err &
+RANK=0 $TQ qat -q -c {} -o a.int8.onnx 2>r0.err
+rc0=$?
+wait $!
+exit $((rc0 * 10 + $?)))",
+                         free_port(), rank1, base));
+    SCOPED_TRACE(rank1);
+    EXPECT_EQ(r.code, 22) << "both ranks exit 2 (rank 0's code × 10 + rank 1's)\n" << r.err;
+    const std::string e0 = text_of(dir / "r0.err"), e1 = text_of(dir / "r1.err");
+    EXPECT_NE(e0.find("rank 0 of 2: " + says), std::string::npos) << e0;
+    EXPECT_NE(e1.find("rank 1 of 2: " + says), std::string::npos) << e1;
+    EXPECT_EQ(lines(e0), 1) << e0;
+    EXPECT_EQ(lines(e1), 1) << e1;
+    EXPECT_FALSE(fs::exists(dir / "a.int8.onnx"));
+  }
+}
+
 // A long run (many epochs) whose second rank is killed (SIGKILL) or stopped (SIGSTOP: it hangs) once
 // training runs (rank 0 has written a checkpoint): the launcher exits 2 within the timeout (10 s) of the
 // signal, naming the failed rank, and leaves no rank behind.
