@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,9 +113,14 @@ int launch_local(int nproc) {
 
   std::fflush(stdout), std::fflush(stderr);
   std::vector<pid_t> ranks(static_cast<size_t>(nproc), -1);
+  const pid_t launcher = getpid();
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = fork();
     if (pid == 0) {
+      // A launcher that is killed outright (SIGKILL: nothing to forward) takes its ranks with it, as
+      // torchrun's do, instead of leaving them to train and write its outputs unwatched.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != launcher) _exit(2);  // it died before the line above
       setenv("RANK", std::to_string(r).c_str(), 1);
       setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
       setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);

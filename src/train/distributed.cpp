@@ -7,9 +7,16 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <limits>
 #include <optional>
 
@@ -53,6 +60,61 @@ std::optional<long long> env_int(const char* name) {
            v);
   return x;
 }
+
+// The job being joined, for on_terminate (set before the rendezvous: `job` is set after it), and where
+// its message goes (the real standard error while QuietStderr holds it).
+Env g_env;
+std::atomic<int> g_stderr_fd{STDERR_FILENO};
+
+// An exception that leaves one of LibTorch's or Gloo's own threads (a TCPStore client reading a reply
+// from a server that is not this job's rank 0, a Gloo event loop) would abort the process (SIGABRT):
+// one line and exit 2 instead. Installed for distributed runs only.
+[[noreturn]] void on_terminate() {
+  std::string what = "an unknown failure";
+  if (const auto e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      what = x.what();
+    } catch (...) {
+    }
+  }
+  what = what.substr(0, what.find('\n'));
+  std::fflush(stderr);
+  dprintf(g_stderr_fd.load(),
+          "tinyqat: error: distributed: rank %d of %d: %s (in a thread of the distributed engine; is %s:%d "
+          "this job's rank 0?)\n",
+          g_env.rank, g_env.world_size, what.c_str(), g_env.master_addr.c_str(), g_env.master_port);
+  std::_Exit(2);
+}
+
+// While alive, the process's standard error goes to /dev/null: c10d logs its retries through glog
+// ("Logging before InitGoogleLogging", socket warnings) during a failed rendezvous, and the user gets
+// one line, ours, which carries c10d's own message.
+class QuietStderr {
+ public:
+  QuietStderr() : saved_(dup(STDERR_FILENO)) {
+    const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    std::fflush(stderr);
+    if (saved_ >= 0 && null >= 0) {
+      g_stderr_fd.store(saved_);
+      dup2(null, STDERR_FILENO);
+    }
+    if (null >= 0) close(null);
+  }
+  ~QuietStderr() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    g_stderr_fd.store(STDERR_FILENO);
+    close(saved_);
+  }
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_;
+};
 
 // What a failed collective means to the user: one line, naming this rank and the likely cause.
 template <class F>
@@ -134,6 +196,8 @@ Env read_env() {
   }
   if (!rank && !world) return e;
   TQ_CHECK(world.has_value(), "environment: RANK is set but WORLD_SIZE is not (torchrun sets both)");
+  TQ_CHECK(rank.has_value() || *world == 1,
+           "environment: WORLD_SIZE={} is set but RANK is not (torchrun sets both)", *world);
   TQ_CHECK(*world >= 1 && *world <= 4096, "environment: WORLD_SIZE={} must be 1..4096", *world);
   const long long r = rank.value_or(0);
   TQ_CHECK(r >= 0 && r < *world, "environment: RANK={} must be in 0..WORLD_SIZE-1 (WORLD_SIZE={})", r,
@@ -155,9 +219,16 @@ Env read_env() {
 
 void init(const Env& env) {
   if (!env.distributed() || job) return;
+  // Gloo writes to its sockets on the calling thread: a peer that closed its end must give EPIPE (an
+  // error naming this rank, exit 2), not SIGPIPE, which would end the process without a word.
+  std::signal(SIGPIPE, SIG_IGN);
+  g_env = env;
+  std::set_terminate(on_terminate);
   auto* j = new Job{env, {}, {}, {}, {}};
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(env.timeout);
+  const auto t0 = Clock::now();
   try {
+    QuietStderr quiet;
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(env.master_port);
     so.isServer = env.rank == 0;
@@ -186,10 +257,12 @@ void init(const Env& env) {
   } catch (const std::exception& e) {
     std::string msg = e.what();
     fail(
-        "distributed: rank {} of {} could not join the job at {}:{} within {} s: {} (every rank must start "
-        "with the same MASTER_ADDR/MASTER_PORT/WORLD_SIZE; TINYQAT_DIST_TIMEOUT sets the limit)",
-        env.rank, env.world_size, env.master_addr, env.master_port, env.timeout.count(),
-        msg.substr(0, msg.find('\n')));
+        "distributed: rank {} of {} could not join the job at {}:{} (gave up after {:.0f} s): {} (every rank "
+        "must start with the same MASTER_ADDR/MASTER_PORT/WORLD_SIZE; TINYQAT_DIST_TIMEOUT={} sets the "
+        "limit)",
+        env.rank, env.world_size, env.master_addr, env.master_port,
+        std::chrono::duration<double>(Clock::now() - t0).count(), msg.substr(0, msg.find('\n')),
+        env.timeout.count());
   }
   job = j;
 }

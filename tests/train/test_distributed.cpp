@@ -5,16 +5,19 @@
 // bad launch variables are one line and exit 2.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -203,6 +206,7 @@ TEST(Distributed, BadLaunchVariablesAreOneLineAndExitCode2) {
            {"RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=70000", "MASTER_PORT=70000"},
            {"RANK=0 WORLD_SIZE=two", "WORLD_SIZE='two'"},
            {"RANK=0 WORLD_SIZE=2 MASTER_PORT=29511", "MASTER_ADDR"},
+           {"WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29511", "RANK is not"},
            {"RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29511 TINYQAT_DIST_TIMEOUT=0",
             "TINYQAT_DIST_TIMEOUT"},
        }) {
@@ -272,6 +276,50 @@ exit $((rc0 * 10 + $?)))",
   }
 }
 
+// A rank whose MASTER_PORT is served by something that is not this job's rank 0 (here: a server that
+// answers 0xff bytes) used to abort (SIGABRT: c10d's client thread threw on the reply), and a rank
+// whose rank 0 never answers printed c10d's log lines before ours. Both: one line, exit 2.
+TEST(Distributed, ARendezvousWithTheWrongServerIsOneLineAndExitCode2) {
+  const fs::path dir = temp_dir("dist_wrong_server");
+  const fs::path cfg = write_config(dir, "mlp", 1);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int port = ntohs(a.sin_port);
+  std::atomic<bool> done{false};
+  std::thread server([&] {
+    std::vector<int> conns;
+    while (!done.load()) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const int c = accept(fd, nullptr, nullptr);
+      if (c < 0) continue;
+      const std::string junk(64, '\xff');
+      (void)!send(c, junk.data(), junk.size(), MSG_NOSIGNAL);
+      conns.push_back(c);
+    }
+    for (int c : conns) close(c);
+  });
+  for (const int p : {port, free_port()}) {
+    auto r =
+        sh(dir, fmt::format("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} TINYQAT_DIST_TIMEOUT=3 "
+                            "$TQ train -q -c {} -o x.onnx",
+                            p, cfg.string()));
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("tinyqat: error: distributed: rank 1 of 2"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "x.onnx"));
+  }
+  done.store(true);
+  server.join();
+  close(fd);
+}
+
 // A long run (many epochs) whose second rank is killed (SIGKILL) or stopped (SIGSTOP: it hangs) once
 // training runs (rank 0 has written a checkpoint): the launcher exits 2 within the timeout (10 s) of the
 // signal, naming the failed rank, and leaves no rank behind.
@@ -297,6 +345,30 @@ exit $rc)",
   EXPECT_EQ(r.err.find("still running"), std::string::npos) << r.err;
   EXPECT_LT(std::stod(text_of(dir / "after_ms")), 25000) << "ms from the signal to the launcher's exit\n"
                                                          << r.err;
+}
+
+// The --nproc launcher killed outright (SIGKILL: it cannot forward anything): its ranks get SIGTERM from
+// the kernel (PR_SET_PDEATHSIG) instead of training on and writing the outputs unwatched.
+TEST(Distributed, ALauncherKilledOutrightTakesItsRanksWithIt) {
+  const fs::path dir = temp_dir("dist_launcher_kill");
+  const fs::path cfg = write_config(dir, "mlp", 100000);
+  auto r = sh(dir, fmt::format(R"($TQ train -q -c {} -o x.onnx --nproc 2 &
+L=$!
+for i in $(seq 1 1200); do [ -f x.onnx ] && break; sleep 0.1; done
+kids=$(cat /proc/$L/task/$L/children)
+[ $(echo $kids | wc -w) -eq 2 ] || {{ echo "ranks: $kids" >&2; kill -9 $L $kids; exit 99; }}
+kill -9 $L
+for i in $(seq 1 100); do
+  alive=0
+  for k in $kids; do s=$(awk '{{print $3}}' /proc/$k/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && alive=1; done
+  [ $alive = 0 ] && exit 0
+  sleep 0.1
+done
+echo "ranks still running 10 s after the launcher was killed" >&2
+kill -9 $kids
+exit 1)",
+                               cfg.string()));
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST(Distributed, AKilledRankStopsTheLauncherWithExitCode2) {
