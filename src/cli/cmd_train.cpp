@@ -175,6 +175,13 @@ void write_report(const std::string& path, const train::TrainConfig& c, const tr
   write_file_atomic(path, json_dump(j, 2) + "\n");
 }
 
+// Every file the command will write (empty: not written) has a folder to go in, checked before the
+// training: a run of hours must not end in "cannot create a temporary file" after its models were written.
+void check_output_folders(const std::vector<std::string>& paths) {
+  for (const auto& p : paths)
+    if (!p.empty()) check_output_folder(p);
+}
+
 }  // namespace
 
 std::function<int()> add_train(CLI::App& app) {
@@ -194,6 +201,7 @@ std::function<int()> add_train(CLI::App& app) {
     r.checkpoint = o->output.empty() ? default_output(*o, c, ".onnx") : o->output;
     r.state = train::resume_state_path(r.checkpoint);
     r.resume = o->resume;
+    check_output_folders({r.checkpoint, report_path(*o, c)});
     auto res = train::run_train(c, r);
     write_report(report_path(*o, c), c, res);
     if (train::dist::rank() != 0) return 0;
@@ -234,6 +242,7 @@ std::function<int()> add_qat(CLI::App& app) {
     r.checkpoint = o->checkpoint;
     if (r.checkpoint.empty() && r.init.empty()) r.checkpoint = int8_sibling(r.output, ".ckpt.onnx");
     r.state = train::resume_state_path(r.output);
+    check_output_folders({r.output, r.fp32_output, r.checkpoint, report_path(*o, c)});
     auto res = train::run_qat(c, r);
     write_report(report_path(*o, c), c, res);
     if (train::dist::rank() != 0) return 0;  // rank 0 alone reports and hands off

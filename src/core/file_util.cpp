@@ -162,6 +162,16 @@ void AtomicFileWriter::commit() {
   tmp_.clear();
 }
 
+void check_output_folder(const std::string& path) {
+  const std::filesystem::path p(path), d = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  const auto st = std::filesystem::status(d, ec);
+  TQ_CHECK(std::filesystem::exists(st), "{}: the folder {} does not exist", path, d.string());
+  TQ_CHECK(std::filesystem::is_directory(st), "{}: {} is not a folder", path, d.string());
+  TQ_CHECK(::access(d.c_str(), W_OK | X_OK) == 0, "{}: cannot write in {}: {}", path, d.string(),
+           std::strerror(errno));
+}
+
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
   AtomicFileWriter w(path);
   w.write(data, size);

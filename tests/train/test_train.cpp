@@ -497,7 +497,18 @@ TEST(QatBadInput, ClearErrorsAndExitCode2) {
                       ", input: noisy, target: clean}\nqat: {epochs_fp32: 0, exclude: [nope]}\n") +
              " -o " + (w.dir / "x.int8.onnx").string(),
          "qat.exclude: the model has no node named 'nope'");
+  // Every output's folder is checked before the training, not when the report is written last.
+  fs::remove(w.dir / "x.ckpt.onnx");  // the exclude case above ran its (empty) fp32 phase
+  expect("qat -c " + w.config.string() + " -o " + (w.dir / "x.int8.onnx").string() +
+             " --report /nonexistent/r.json",
+         "/nonexistent/r.json: the folder /nonexistent does not exist");
+  expect("qat -c " + w.config.string() + " -o " + (w.dir / "x.int8.onnx").string() + " --fp32-output " +
+             (w.dir / "train.npz" / "x.onnx").string(),
+         "is not a folder");
+  expect("train -c " + w.config.string() + " -o /nonexistent/x.onnx",
+         "the folder /nonexistent does not exist");
   EXPECT_FALSE(fs::exists(w.dir / "x.int8.onnx")) << "nothing written on a refused run";
+  EXPECT_FALSE(fs::exists(w.dir / "x.ckpt.onnx")) << "no checkpoint before the folders are checked";
   EXPECT_EQ(cli("qat --help", w.dir).code, 0);
   EXPECT_EQ(cli("train --help", w.dir).code, 0);
 }
