@@ -868,8 +868,22 @@ Setup begin(const TrainConfig& cfg_in, const RunOptions& opt, const Model& start
   if (src.synthetic) src = synthetic_source(cfg, *s.model);
   s.data =
       load_data(cfg, start.graph.inputs[0], opt.smoke, src, [&](const std::string& l) { s.prog.line(l); });
-  dist::agree("the data", fmt::format("{} training, {} validation, {} test samples", s.data.train.size(),
-                                      s.data.val.size(), s.data.test.size()));
+  if (dist::active()) {
+    // Sizes, and the bytes of the arrays in memory (a streamed corpus: its size only): ranks that read
+    // different files of one shape would otherwise train silently on different data.
+    std::string bytes;
+    for (const Split* sp : {&s.data.train, &s.data.val})
+      for (const torch::Tensor* t : {&sp->x, &sp->y})
+        if (t->defined() && !sp->stream) {
+          const torch::Tensor c = t->to(torch::kCPU).contiguous();
+          bytes += sha256_hex(c.data_ptr(), static_cast<size_t>(c.numel() * c.element_size()));
+        }
+    dist::agree("the data",
+                fmt::format("{} training, {} validation, {} test samples, contents {}", s.data.train.size(),
+                            s.data.val.size(), s.data.test.size(),
+                            bytes.empty() ? std::string("streamed")
+                                          : sha256_hex(bytes.data(), bytes.size()).substr(0, 12)));
+  }
   std::string note;
   s.mixed = choose_precision(cfg, dev, &note);
   TQ_CHECK(!(s.mixed == Mixed::CudaF16 && dist::active()),

@@ -251,10 +251,19 @@ TEST(Distributed, RanksThatDifferStopWithExitCode2) {
   text = text_of(cfg);
   text.replace(text.find("train.npz"), 9, "small.npz");
   write_file_atomic((dir / "small.yaml").string(), text);
+  Rng other(8);  // the same shape as train.npz, other values
+  write_npz(
+      (dir / "other.npz").string(),
+      {{"x", random_tensor({96, 6}, other, -2.f, 2.f)}, {"y", random_tensor({96, 1}, other, -1.f, 1.f)}},
+      false);
+  text = text_of(cfg);
+  text.replace(text.find("train.npz"), 9, "other.npz");
+  write_file_atomic((dir / "other.yaml").string(), text);
   const std::string base = cfg.string();
   for (const auto& [rank1, says] : std::vector<std::pair<std::string, std::string>>{
            {"qat -q -c narrow.yaml", "the ranks differ in the config or the model"},
            {"qat -q -c small.yaml", "the ranks differ in the data"},
+           {"qat -q -c other.yaml", "the ranks differ in the data"},
            {"train -q -c " + base, "the ranks differ in the command or where it starts"},
        }) {
     auto r = sh(
