@@ -30,16 +30,28 @@
 namespace tinyqat::test {
 namespace {
 
-int free_port() {
+// A TCP socket bound to a free loopback port (-1 on failure); the port in *port.
+int bound_socket(int* port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+int free_port() {
+  int port = 0;
+  const int fd = bound_socket(&port);
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) close(fd);
+  return port;
 }
 
 // Runs a bash script in `dir` (TQ = the tinyqat binary); its exit code, stderr in dir/sh.err. The script runs
@@ -291,15 +303,10 @@ exit $((rc0 * 10 + $?)))",
 TEST(Distributed, ARendezvousWithTheWrongServerIsOneLineAndExitCode2) {
   const fs::path dir = temp_dir("dist_wrong_server");
   const fs::path cfg = write_config(dir, "mlp", 1);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int port = 0;
+  const int fd = bound_socket(&port);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(listen(fd, 8), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  const int port = ntohs(a.sin_port);
   std::atomic<bool> done{false};
   std::thread server([&] {
     std::vector<int> conns;
