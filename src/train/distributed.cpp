@@ -65,6 +65,7 @@ std::optional<long long> env_int(const char* name) {
 // its message goes (the real standard error while QuietStderr holds it).
 Env g_env;
 std::atomic<int> g_stderr_fd{STDERR_FILENO};
+std::atomic<bool> g_joining{false};  // inside init's rendezvous
 
 // An exception that leaves one of LibTorch's or Gloo's own threads (a TCPStore client reading a reply
 // from a server that is not this job's rank 0, a Gloo event loop) would abort the process (SIGABRT):
@@ -81,10 +82,14 @@ std::atomic<int> g_stderr_fd{STDERR_FILENO};
   }
   what = what.substr(0, what.find('\n'));
   std::fflush(stderr);
-  dprintf(g_stderr_fd.load(),
-          "tinyqat: error: distributed: rank %d of %d: %s (in a thread of the distributed engine; is %s:%d "
-          "this job's rank 0?)\n",
-          g_env.rank, g_env.world_size, what.c_str(), g_env.master_addr.c_str(), g_env.master_port);
+  if (g_joining.load())
+    dprintf(g_stderr_fd.load(),
+            "tinyqat: error: distributed: rank %d of %d: %s (while joining the job; is %s:%d this job's rank "
+            "0?)\n",
+            g_env.rank, g_env.world_size, what.c_str(), g_env.master_addr.c_str(), g_env.master_port);
+  else
+    dprintf(g_stderr_fd.load(), "tinyqat: error: distributed: rank %d of %d: unexpected failure: %s\n",
+            g_env.rank, g_env.world_size, what.c_str());
   std::_Exit(2);
 }
 
@@ -227,6 +232,7 @@ void init(const Env& env) {
   auto* j = new Job{env, {}, {}, {}, {}};
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(env.timeout);
   const auto t0 = Clock::now();
+  g_joining.store(true);
   try {
     QuietStderr quiet;
     c10d::TCPStoreOptions so;
@@ -264,6 +270,7 @@ void init(const Env& env) {
         std::chrono::duration<double>(Clock::now() - t0).count(), msg.substr(0, msg.find('\n')),
         env.timeout.count());
   }
+  g_joining.store(false);
   job = j;
 }
 
