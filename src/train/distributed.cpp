@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -324,9 +325,10 @@ void all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
 
 void reduce_range(float* lo, float* hi) {
   if (!job) return;
-  auto t = torch::tensor({-*lo, *hi}, torch::kFloat);
-  all_reduce_max(t);
-  *lo = -t[0].item<float>(), *hi = t[1].item<float>();
+  // Two floats, once per observed tensor and step while observers are live: no tensor around them.
+  float v[2] = {-*lo, *hi};
+  collective("all-reduce (max)", [&] { all_reduce_on(v, 2, Reduce::Max); });
+  *lo = -v[0], *hi = v[1];
 }
 
 void agree(const std::string& what, const std::string& value) {
@@ -335,12 +337,11 @@ void agree(const std::string& what, const std::string& value) {
   // ranks both come back unchanged only when every rank holds the same piece.
   uint64_t h = 1469598103934665603ull;
   for (const unsigned char c : value) h = (h ^ c) * 1099511628211ull;
-  auto t = torch::empty({8}, torch::kDouble);
-  double* p = t.data_ptr<double>();
+  double p[8], mine[8];
   for (int i = 0; i < 4; ++i) p[i] = static_cast<double>((h >> (16 * i)) & 0xffff), p[4 + i] = -p[i];
-  const auto mine = t.clone();
-  all_reduce_max(t);
-  TQ_CHECK(torch::equal(t, mine),
+  std::copy(p, p + 8, mine);
+  collective("all-reduce (max)", [&] { all_reduce_on(p, 8, Reduce::Max); });
+  TQ_CHECK(std::equal(p, p + 8, mine),
            "distributed: rank {} of {}: the ranks differ in {} (this rank: {}); start every rank with the "
            "same command line, config and data",
            job->env.rank, job->env.world_size, what, value);
