@@ -170,6 +170,7 @@ void check_output_folder(const std::string& path) {
   TQ_CHECK(std::filesystem::is_directory(st), "{}: {} is not a folder", path, d.string());
   TQ_CHECK(::access(d.c_str(), W_OK | X_OK) == 0, "{}: cannot write in {}: {}", path, d.string(),
            std::strerror(errno));
+  TQ_CHECK(!std::filesystem::is_directory(p, ec), "{}: is a folder, not a file", path);
 }
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {

@@ -20,7 +20,8 @@ inline void write_file_atomic(const std::string& path, const std::string& bytes)
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 // What an output at `path` needs before a long computation starts (write_file_atomic does not create
-// folders): its folder exists, is a folder and may be written to. Error naming the path otherwise.
+// folders): its folder exists, is a folder and may be written to, and the path itself is not a folder.
+// Error naming the path otherwise.
 void check_output_folder(const std::string& path);
 // write_file_atomic's temporary files are `.NAME.tmp-XXXXXX` beside NAME. A process killed between
 // mkstemp and rename leaves one behind: the first atomic write into a folder (once per process and

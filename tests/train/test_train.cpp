@@ -507,6 +507,7 @@ TEST(QatBadInput, ClearErrorsAndExitCode2) {
          "is not a folder");
   expect("train -c " + w.config.string() + " -o /nonexistent/x.onnx",
          "the folder /nonexistent does not exist");
+  expect("train -c " + w.config.string() + " -o " + w.dir.string() + "/", "is a folder, not a file");
   EXPECT_FALSE(fs::exists(w.dir / "x.int8.onnx")) << "nothing written on a refused run";
   EXPECT_FALSE(fs::exists(w.dir / "x.ckpt.onnx")) << "no checkpoint before the folders are checked";
   EXPECT_EQ(cli("qat --help", w.dir).code, 0);
